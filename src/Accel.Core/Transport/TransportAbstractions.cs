@@ -1,0 +1,286 @@
+using System.Net;
+
+namespace Accel.Core.Transport;
+
+/// <summary>What an engine can do. Engines say honestly what they lack; callers degrade instead of assuming.</summary>
+[Flags]
+public enum TransportCapabilities
+{
+    None = 0,
+    /// <summary>RFC 9221 DATAGRAM frames.</summary>
+    Datagrams = 1 << 0,
+    /// <summary>The engine honours <see cref="PriorityClass"/> when packing packets.</summary>
+    StreamPriority = 1 << 1,
+    /// <summary>RTT, cwnd, bytes in flight come from the engine's congestion controller.</summary>
+    ConnectionStatistics = 1 << 2,
+    /// <summary>The congestion controller can be chosen (BBR, CUBIC, Reno).</summary>
+    CongestionControlChoice = 1 << 3,
+    /// <summary>Lost-packet counts are known.</summary>
+    LossStatistics = 1 << 4,
+    /// <summary>Delivery-rate estimate is known.</summary>
+    DeliveryRate = 1 << 5,
+}
+
+/// <summary>Priority classes, most urgent first. The numeric value is the strict-priority rank.</summary>
+public enum PriorityClass : byte
+{
+    /// <summary>Edge-to-edge control (session setup, pings).</summary>
+    Control = 0,
+    /// <summary>SPICE inputs channel: keys and pointer.</summary>
+    Input = 1,
+    /// <summary>SPICE cursor channel.</summary>
+    Cursor = 2,
+    /// <summary>SPICE main channel and the agent.</summary>
+    Main = 3,
+    /// <summary>SPICE display channels.</summary>
+    Display = 4,
+    /// <summary>Playback/record, usbredir, port, webdav, smartcard.</summary>
+    Bulk = 5,
+}
+
+public enum CongestionControlAlgorithm
+{
+    Bbr,
+    Cubic,
+    Reno,
+}
+
+public enum StreamDirection
+{
+    Bidirectional,
+    Unidirectional,
+}
+
+[Flags]
+public enum AbortDirection
+{
+    /// <summary>STOP_SENDING: we will not read any more.</summary>
+    Read = 1,
+    /// <summary>RESET_STREAM: unsent and unacknowledged data is dropped.</summary>
+    Write = 2,
+    Both = Read | Write,
+}
+
+/// <summary>Why a transport operation failed. Returned upward, logged once at the loop boundary.</summary>
+public enum TransportError
+{
+    /// <summary>Anything not classified below.</summary>
+    InternalError,
+    /// <summary>The peer did not answer the handshake (wrong address, nothing listening, timed out).</summary>
+    ConnectionRefused,
+    /// <summary>TLS failed: certificate not pinned/trusted, no client certificate, ALPN mismatch.</summary>
+    AuthenticationFailed,
+    /// <summary>The peer closed the connection with an application error code.</summary>
+    ConnectionAborted,
+    /// <summary>No packet within the idle timeout.</summary>
+    ConnectionIdle,
+    /// <summary>The connection was closed locally.</summary>
+    ConnectionClosed,
+    /// <summary>The peer reset the stream (RESET_STREAM) or asked us to stop sending (STOP_SENDING).</summary>
+    StreamAborted,
+    /// <summary>The local side aborted this stream direction, or the operation was cancelled.</summary>
+    OperationAborted,
+    /// <summary>The peer broke the QUIC protocol.</summary>
+    ProtocolError,
+    /// <summary>No more streams may be opened right now and waiting was not allowed.</summary>
+    StreamLimitReached,
+}
+
+/// <summary>A transport failure with its classification and, where the peer sent one, the application error code.</summary>
+public sealed class TransportException : IOException
+{
+    public TransportException(TransportError error, string message, long? applicationErrorCode = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Error = error;
+        ApplicationErrorCode = applicationErrorCode;
+    }
+
+    public TransportError Error { get; }
+
+    public long? ApplicationErrorCode { get; }
+}
+
+/// <summary>Connection statistics. Fields the engine does not know are null.</summary>
+public readonly record struct ConnectionStatistics
+{
+    public TimeSpan? SmoothedRtt { get; init; }
+    public TimeSpan? MinRtt { get; init; }
+    public TimeSpan? LatestRtt { get; init; }
+    public TimeSpan? RttVariance { get; init; }
+    public long? CongestionWindow { get; init; }
+    public long? BytesInFlight { get; init; }
+    /// <summary>Estimated delivery rate in bytes per second.</summary>
+    public long? DeliveryRate { get; init; }
+    public long? PacketsLost { get; init; }
+    public long BytesSent { get; init; }
+    public long BytesReceived { get; init; }
+    public long PacketsSent { get; init; }
+    public long PacketsReceived { get; init; }
+}
+
+/// <summary>Peer authentication: pin the peer's SubjectPublicKeyInfo SHA-256, or trust a CA bundle, or both.</summary>
+public sealed record PeerTrust
+{
+    /// <summary>SHA-256 digests (32 bytes each) of the peer's SubjectPublicKeyInfo. Any match is accepted.</summary>
+    public IReadOnlyList<byte[]> PinnedSpkiSha256 { get; init; } = [];
+
+    /// <summary>PEM text of CA certificates whose chains are accepted.</summary>
+    public string? CaBundlePem { get; init; }
+
+    /// <summary>True when neither pin nor CA is configured (no peer can be authenticated).</summary>
+    public bool IsEmpty => PinnedSpkiSha256.Count == 0 && string.IsNullOrEmpty(CaBundlePem);
+}
+
+/// <summary>This endpoint's identity: a certificate and its private key, both PEM.</summary>
+public sealed record EndpointIdentity(string CertificatePem, string PrivateKeyPem);
+
+/// <summary>Options common to both ends of a connection.</summary>
+public record TransportOptions
+{
+    public const string DefaultAlpn = "spiceaccel/1";
+
+    public required EndpointIdentity Identity { get; init; }
+    public required PeerTrust PeerTrust { get; init; }
+    public string Alpn { get; init; } = DefaultAlpn;
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Send a PING when nothing was sent for this long. Zero disables keep-alive.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public CongestionControlAlgorithm CongestionControl { get; init; } = CongestionControlAlgorithm.Bbr;
+    /// <summary>Initial per-stream receive window. 250 ms × 100 Mbit/s ≈ 3 MB is the connection BDP.</summary>
+    public long StreamReceiveWindow { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Initial connection receive window.</summary>
+    public long ConnectionReceiveWindow { get; init; } = 16 * 1024 * 1024;
+    /// <summary>How far the receive windows may auto-tune.</summary>
+    public long MaxStreamReceiveWindow { get; init; } = 16 * 1024 * 1024;
+    public long MaxConnectionReceiveWindow { get; init; } = 64 * 1024 * 1024;
+    public int MaxInboundBidirectionalStreams { get; init; } = 1024;
+    public int MaxInboundUnidirectionalStreams { get; init; } = 256;
+    /// <summary>Largest DATAGRAM frame payload we accept; zero disables datagrams.</summary>
+    public int MaxDatagramFrameSize { get; init; } = 1200;
+}
+
+public sealed record TransportListenerOptions : TransportOptions
+{
+    public required IPEndPoint ListenEndPoint { get; init; }
+    /// <summary>Connections waiting for <see cref="ITransportListener.AcceptAsync"/>; more are refused.</summary>
+    public int AcceptBacklog { get; init; } = 64;
+}
+
+public sealed record TransportClientOptions : TransportOptions
+{
+    public required EndPoint RemoteEndPoint { get; init; }
+    /// <summary>TLS server name (SNI). Not used for verification when the peer is pinned.</summary>
+    public string ServerName { get; init; } = "spiceaccel";
+    public IPEndPoint? LocalEndPoint { get; init; }
+}
+
+/// <summary>A QUIC implementation behind the seam.</summary>
+public interface ITransportEngine
+{
+    /// <summary>Stable name: "ngtcp2" or "msquic".</summary>
+    string Name { get; }
+
+    /// <summary>Whether the engine can run on this host.</summary>
+    bool IsSupported { get; }
+
+    /// <summary>Why <see cref="IsSupported"/> is false, for logs and skipped tests.</summary>
+    string? UnsupportedReason { get; }
+
+    /// <summary>A version string for reports, e.g. "ngtcp2 1.11.0, GnuTLS 3.7.9".</summary>
+    string Version { get; }
+
+    TransportCapabilities Capabilities { get; }
+
+    ValueTask<ITransportListener> ListenAsync(TransportListenerOptions options, CancellationToken cancellationToken = default);
+
+    ValueTask<ITransportConnection> ConnectAsync(TransportClientOptions options, CancellationToken cancellationToken = default);
+}
+
+public interface ITransportListener : IAsyncDisposable
+{
+    IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Next authenticated connection. Connections whose handshake fails are logged and never returned.</summary>
+    ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default);
+}
+
+public interface ITransportConnection : IAsyncDisposable
+{
+    EndPoint RemoteEndPoint { get; }
+
+    EndPoint LocalEndPoint { get; }
+
+    string NegotiatedAlpn { get; }
+
+    /// <summary>SHA-256 of the authenticated peer's SubjectPublicKeyInfo.</summary>
+    ReadOnlyMemory<byte> PeerSpkiSha256 { get; }
+
+    TransportCapabilities Capabilities { get; }
+
+    /// <summary>Completes when the connection is closed for any reason; the result says why.</summary>
+    Task<TransportException> Closed { get; }
+
+    /// <summary>Opens a stream; waits while the peer's stream limit is reached.</summary>
+    ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default);
+
+    /// <summary>Next stream the peer opened.</summary>
+    ValueTask<ITransportStream> AcceptStreamAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the current statistics. Never blocks the connection's loop for long.</summary>
+    ConnectionStatistics GetStatistics();
+
+    /// <summary>Largest datagram payload that fits now; 0 when the peer or the engine does not support datagrams.</summary>
+    int MaxDatagramPayloadSize { get; }
+
+    /// <summary>Queues an unreliable datagram. False when datagrams are unsupported, too large, or the queue is full.</summary>
+    bool TrySendDatagram(ReadOnlySpan<byte> payload);
+
+    /// <summary>Receives the next datagram into <paramref name="buffer"/> and returns its length (truncated datagrams are dropped).</summary>
+    ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    /// <summary>Graceful close: data already written is delivered first (bounded by <paramref name="cancellationToken"/>), then CONNECTION_CLOSE.</summary>
+    ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default);
+}
+
+public interface ITransportStream : IAsyncDisposable
+{
+    long Id { get; }
+
+    StreamDirection Direction { get; }
+
+    bool CanRead { get; }
+
+    bool CanWrite { get; }
+
+    /// <summary>The stream's class; may change while the stream is open.</summary>
+    PriorityClass Priority { get; set; }
+
+    /// <summary>
+    /// Reads available data; 0 means the peer finished writing (FIN). Throws <see cref="TransportException"/> on reset.
+    /// Cancelling the token of a pending read aborts the read side (STOP_SENDING), as System.Net.Quic does: it means shutdown.
+    /// </summary>
+    ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Queues data for sending. Completes when the engine has taken the bytes (copied or owned), applying backpressure.
+    /// Only one write may be pending. Cancelling the token of a pending write aborts the write side (RESET_STREAM).
+    /// </summary>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends FIN after everything written so far.</summary>
+    void CompleteWrites();
+
+    /// <summary>RESET_STREAM (write) and/or STOP_SENDING (read) with an application error code.</summary>
+    void Abort(AbortDirection direction, long errorCode);
+
+    /// <summary>Bytes written but not yet acknowledged by the peer (or, where unknown, not yet handed to the engine).</summary>
+    long UnacknowledgedBytes { get; }
+
+    /// <summary>Completes when the write side is finished: all data acknowledged after FIN (success), or reset/aborted (fault).</summary>
+    Task WritesClosed { get; }
+
+    /// <summary>Completes when the read side is finished: FIN consumed (success), or reset/aborted (fault).</summary>
+    Task ReadsClosed { get; }
+}
