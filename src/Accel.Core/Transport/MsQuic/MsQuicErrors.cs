@@ -1,0 +1,39 @@
+using System.Net.Quic;
+using System.Runtime.Versioning;
+using System.Security.Authentication;
+
+namespace Accel.Core.Transport.MsQuic;
+
+internal static class StreamErrorCodes
+{
+    /// <summary>The code used when a stream or connection is aborted without an explicit one.</summary>
+    public const long Default = 0x5341; // "SA"
+}
+
+[SupportedOSPlatform("linux")]
+[SupportedOSPlatform("windows")]
+[SupportedOSPlatform("osx")]
+internal static class MsQuicErrors
+{
+    public static TransportException Translate(QuicException ex) => ex.QuicError switch
+    {
+        QuicError.StreamAborted => new TransportException(TransportError.StreamAborted, "the peer aborted the stream", ex.ApplicationErrorCode, ex),
+        QuicError.ConnectionAborted => new TransportException(TransportError.ConnectionAborted, "the peer closed the connection", ex.ApplicationErrorCode, ex),
+        QuicError.ConnectionIdle => new TransportException(TransportError.ConnectionIdle, "the connection timed out (idle)", null, ex),
+        QuicError.ConnectionTimeout => new TransportException(TransportError.ConnectionRefused, "the peer did not answer the handshake", null, ex),
+        QuicError.ConnectionRefused => new TransportException(TransportError.ConnectionRefused, "the peer refused the connection", null, ex),
+        QuicError.OperationAborted => new TransportException(TransportError.OperationAborted, "the operation was aborted locally", ex.ApplicationErrorCode, ex),
+        QuicError.TransportError => new TransportException(TransportError.ProtocolError, "QUIC transport error " + ex.TransportErrorCode, null, ex),
+        QuicError.VersionNegotiationError or QuicError.AlpnInUse => new TransportException(TransportError.ConnectionRefused, ex.Message, null, ex),
+        _ => new TransportException(TransportError.InternalError, ex.Message, null, ex),
+    };
+
+    public static TransportException Translate(Exception ex) => ex switch
+    {
+        TransportException te => te,
+        QuicException qe => Translate(qe),
+        AuthenticationException ae => new TransportException(TransportError.AuthenticationFailed, ae.Message, null, ae),
+        ObjectDisposedException => new TransportException(TransportError.ConnectionClosed, "the connection is closed", null, ex),
+        _ => new TransportException(TransportError.InternalError, ex.Message, null, ex),
+    };
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Quic;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+using Accel.Core.Scheduling;
+
+namespace Accel.Core.Transport.MsQuic;
+
+[SupportedOSPlatform("linux")]
+[SupportedOSPlatform("windows")]
+[SupportedOSPlatform("osx")]
+internal sealed class MsQuicTransportConnection : ITransportConnection
+{
+    private readonly QuicConnection _connection;
+    private readonly X509Certificate2? _certificate;
+    private readonly Channel<MsQuicTransportStream> _inbound;
+    private readonly TaskCompletionSource<TransportException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _streamsLock = new();
+    private readonly HashSet<MsQuicTransportStream> _streams = [];
+    private readonly byte[] _peerSpki;
+    private long _bytesSent;
+    private long _bytesReceived;
+
+    public MsQuicTransportConnection(QuicConnection connection, X509Certificate2? certificate, long writeAheadBytes)
+    {
+        _connection = connection;
+        _certificate = certificate;
+        Arbiter = new WriteArbiter(writeAheadBytes);
+        _peerSpki = connection.RemoteCertificate is { } peer
+            ? SHA256.HashData(new X509Certificate2(peer).PublicKey.ExportSubjectPublicKeyInfo())
+            : [];
+        _inbound = Channel.CreateBounded<MsQuicTransportStream>(new BoundedChannelOptions(64)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = true,
+        });
+        _ = AcceptLoopAsync();
+    }
+
+    internal WriteArbiter Arbiter { get; }
+
+    public EndPoint RemoteEndPoint => _connection.RemoteEndPoint;
+
+    public EndPoint LocalEndPoint => _connection.LocalEndPoint;
+
+    public string NegotiatedAlpn => _connection.NegotiatedApplicationProtocol.ToString();
+
+    public ReadOnlyMemory<byte> PeerSpkiSha256 => _peerSpki;
+
+    public TransportCapabilities Capabilities => TransportCapabilities.None;
+
+    public Task<TransportException> Closed => _closed.Task;
+
+    public int MaxDatagramPayloadSize => 0;
+
+    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var type = direction == StreamDirection.Bidirectional ? QuicStreamType.Bidirectional : QuicStreamType.Unidirectional;
+            var stream = await _connection.OpenOutboundStreamAsync(type, cancellationToken).ConfigureAwait(false);
+            return Track(new MsQuicTransportStream(this, stream, priority));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw MsQuicErrors.Translate(ex);
+        }
+    }
+
+    public async ValueTask<ITransportStream> AcceptStreamAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _inbound.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw await _closed.Task.ConfigureAwait(false);
+        }
+    }
+
+    public ConnectionStatistics GetStatistics() => new()
+    {
+        BytesSent = Interlocked.Read(ref _bytesSent),
+        BytesReceived = Interlocked.Read(ref _bytesReceived),
+    };
+
+    public bool TrySendDatagram(ReadOnlySpan<byte> payload) => false;
+
+    public ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("System.Net.Quic has no DATAGRAM support; check Capabilities first");
+
+    public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
+    {
+        // System.Net.Quic's CloseAsync drops unsent data: finish and drain every stream first.
+        MsQuicTransportStream[] open;
+        lock (_streamsLock)
+        {
+            open = [.. _streams];
+        }
+
+        foreach (var stream in open)
+        {
+            stream.CompleteWrites();
+        }
+
+        foreach (var stream in open)
+        {
+            try
+            {
+                await stream.WritesClosed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransportException)
+            {
+                // Reset streams have nothing to deliver.
+            }
+        }
+
+        try
+        {
+            await _connection.CloseAsync(applicationErrorCode, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QuicException ex)
+        {
+            throw MsQuicErrors.Translate(ex);
+        }
+
+        _closed.TrySetResult(new TransportException(TransportError.ConnectionClosed, "the connection was closed locally", applicationErrorCode));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _closed.TrySetResult(new TransportException(TransportError.ConnectionClosed, "the connection was disposed"));
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _certificate?.Dispose();
+    }
+
+    internal void AddSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+
+    internal void AddReceived(int bytes) => Interlocked.Add(ref _bytesReceived, bytes);
+
+    internal void Untrack(MsQuicTransportStream stream)
+    {
+        lock (_streamsLock)
+        {
+            _streams.Remove(stream);
+        }
+    }
+
+    private MsQuicTransportStream Track(MsQuicTransportStream stream)
+    {
+        lock (_streamsLock)
+        {
+            _streams.Add(stream);
+        }
+
+        return stream;
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        TransportException reason;
+        try
+        {
+            while (true)
+            {
+                var stream = await _connection.AcceptInboundStreamAsync().ConfigureAwait(false);
+                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, PriorityClass.Bulk))).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            reason = MsQuicErrors.Translate(ex);
+        }
+
+        _closed.TrySetResult(reason);
+        _inbound.Writer.TryComplete();
+    }
+}
