@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Accel.Core.Transport;
+
+namespace Accel.Core.Diagnostics;
+
+/// <summary>
+/// Every instrument SpiceAccel publishes, on the meter <see cref="MeterName"/>. Labels are bounded sets only:
+/// channel type, direction, priority class, reason/kind enums — never a session id or an address.
+/// </summary>
+public static class AccelMetrics
+{
+    public const string MeterName = "SpiceAccel";
+
+    private static readonly Meter s_meter = new(MeterName, "1.0");
+    private static readonly ConcurrentDictionary<ITransportConnection, string> s_connections = new();
+
+    public static readonly Counter<long> RelayBytes = s_meter.CreateCounter<long>(
+        "spiceaccel.relay.bytes", "By", "Bytes relayed, by SPICE channel type and direction (to_server, to_client)");
+
+    public static readonly Counter<long> RelayMessages = s_meter.CreateCounter<long>(
+        "spiceaccel.relay.messages", "{message}", "SPICE messages relayed, by channel type and direction");
+
+    public static readonly UpDownCounter<long> ActiveChannels = s_meter.CreateUpDownCounter<long>(
+        "spiceaccel.channels.active", "{channel}", "SPICE channel connections currently relayed, by channel type");
+
+    public static readonly UpDownCounter<long> ActiveConnections = s_meter.CreateUpDownCounter<long>(
+        "spiceaccel.edge.connections.active", "{connection}", "QUIC connections between edges, by role");
+
+    public static readonly Counter<long> Refusals = s_meter.CreateCounter<long>(
+        "spiceaccel.refusals", "{refusal}", "Channels refused, by reason");
+
+    public static readonly Counter<long> Errors = s_meter.CreateCounter<long>(
+        "spiceaccel.errors", "{error}", "Channel and connection failures, by kind");
+
+    public static readonly Counter<long> LocalAcks = s_meter.CreateCounter<long>(
+        "spiceaccel.acks.local", "{message}", "ACK/motion-ack messages answered locally instead of across the WAN, by kind");
+
+    static AccelMetrics()
+    {
+        s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");
+        s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role");
+        s_meter.CreateObservableGauge("spiceaccel.quic.bytes_in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
+        s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role");
+        s_meter.CreateObservableCounter("spiceaccel.quic.bytes_sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
+    }
+
+    /// <summary>Publishes a connection's statistics until it is removed. Role is "client" or "server".</summary>
+    public static void Track(ITransportConnection connection, string role) => s_connections[connection] = role;
+
+    public static void Untrack(ITransportConnection connection) => s_connections.TryRemove(connection, out _);
+
+    public static string ChannelLabel(byte channelType) => channelType switch
+    {
+        1 => "main",
+        2 => "display",
+        3 => "inputs",
+        4 => "cursor",
+        5 => "playback",
+        6 => "record",
+        7 => "tunnel",
+        8 => "smartcard",
+        9 => "usbredir",
+        10 => "port",
+        11 => "webdav",
+        _ => "unknown",
+    };
+
+    private static IEnumerable<Measurement<double>> ObserveRtt()
+    {
+        foreach (var (c, role) in s_connections)
+        {
+            if (c.GetStatistics().SmoothedRtt is { } rtt)
+            {
+                yield return new Measurement<double>(rtt.TotalSeconds, new KeyValuePair<string, object?>("role", role));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveCwnd() => ObserveLong(static s => s.CongestionWindow);
+
+    private static IEnumerable<Measurement<long>> ObserveInFlight() => ObserveLong(static s => s.BytesInFlight);
+
+    private static IEnumerable<Measurement<long>> ObserveLost() => ObserveLong(static s => s.PacketsLost);
+
+    private static IEnumerable<Measurement<long>> ObserveSent() => ObserveLong(static s => s.BytesSent);
+
+    private static IEnumerable<Measurement<long>> ObserveLong(Func<ConnectionStatistics, long?> pick)
+    {
+        var totals = new Dictionary<string, long>(2);
+        foreach (var (c, role) in s_connections)
+        {
+            if (pick(c.GetStatistics()) is { } v)
+            {
+                totals[role] = totals.GetValueOrDefault(role) + v;
+            }
+        }
+
+        foreach (var (role, v) in totals)
+        {
+            yield return new Measurement<long>(v, new KeyValuePair<string, object?>("role", role));
+        }
+    }
+
+    internal static TagList Tags(string key, object? value)
+    {
+        var t = default(TagList);
+        t.Add(key, value);
+        return t;
+    }
+
+    internal static TagList Tags(string key1, object? value1, string key2, object? value2)
+    {
+        var t = default(TagList);
+        t.Add(key1, value1);
+        t.Add(key2, value2);
+        return t;
+    }
+}

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Relay;
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Edge.Listeners;
+
+/// <summary>
+/// A TCP accept loop for one way in. Each accepted connection is served on its own task; a failing connection is
+/// logged and closed, and the loop goes on. Connections in service are bounded by <see cref="MaxConnections"/>.
+/// </summary>
+internal abstract partial class SpiceListener
+{
+    public const int MaxConnections = 1024;
+
+    private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
+
+    protected SpiceListener(IPEndPoint listen, ClientEdge edge, string serverEdge, ILogger logger)
+    {
+        Listen = listen;
+        Edge = edge;
+        ServerEdge = serverEdge;
+        Logger = logger;
+    }
+
+    public IPEndPoint Listen { get; }
+
+    /// <summary>The bound address (with the real port when 0 was asked for), once started.</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    protected ClientEdge Edge { get; }
+
+    protected string ServerEdge { get; }
+
+    protected ILogger Logger { get; }
+
+    protected abstract string Mode { get; }
+
+    /// <summary>Binds the socket; throws when the address is in use so the host fails at start with a clear reason.</summary>
+    public Socket Bind()
+    {
+        var socket = new Socket(Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            ConfigureListenSocket(socket);
+            socket.Bind(Listen);
+            socket.Listen(512);
+            LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public async Task RunAsync(Socket listenSocket, CancellationToken cancellationToken)
+    {
+        ListenerStarted(Logger, Mode, LocalEndPoint!.ToString(), ServerEdge);
+        var active = new List<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    client = await listenSocket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (SocketException ex)
+                {
+                    _slots.Release();
+                    AcceptFailed(Logger, Mode, ex.SocketErrorCode.ToString());
+                    continue;
+                }
+
+                client.NoDelay = true;
+                active.RemoveAll(static t => t.IsCompleted);
+                active.Add(ServeGuardedAsync(client, cancellationToken));
+            }
+        }
+        finally
+        {
+            listenSocket.Dispose();
+            await Task.WhenAll(active).ConfigureAwait(false);
+        }
+    }
+
+    protected virtual void ConfigureListenSocket(Socket socket)
+    {
+    }
+
+    /// <summary>Serves one accepted connection until it ends.</summary>
+    protected abstract Task ServeAsync(Socket client, CancellationToken cancellationToken);
+
+    private async Task ServeGuardedAsync(Socket client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ServeAsync(client, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            ConnectionFailed(Logger, Mode, ex.Message);
+        }
+        catch (Exception ex)
+        {
+            // One connection's bug never takes the listener down.
+            ConnectionCrashed(Logger, Mode, ex);
+        }
+        finally
+        {
+            client.Dispose();
+            _slots.Release();
+        }
+    }
+
+    [LoggerMessage(3001, LogLevel.Information, "{Mode} listener on tcp {Listen} → server edge {ServerEdge}")]
+    private static partial void ListenerStarted(ILogger logger, string mode, string listen, string serverEdge);
+
+    [LoggerMessage(3002, LogLevel.Warning, "{Mode} listener: accept failed: {Reason}")]
+    private static partial void AcceptFailed(ILogger logger, string mode, string reason);
+
+    [LoggerMessage(3003, LogLevel.Debug, "{Mode} connection ended with an error: {Reason}")]
+    private static partial void ConnectionFailed(ILogger logger, string mode, string reason);
+
+    [LoggerMessage(3004, LogLevel.Error, "{Mode} connection crashed")]
+    private static partial void ConnectionCrashed(ILogger logger, string mode, Exception exception);
+}

@@ -1,0 +1,124 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Accel.Edge.Options;
+
+/// <summary>The whole configuration of one edge (either role). Bound from JSON, environment and command line.</summary>
+public sealed class EdgeOptions
+{
+    public TransportSection Transport { get; set; } = new();
+
+    public IdentitySection Identity { get; set; } = new();
+
+    public ServerSection Server { get; set; } = new();
+
+    public ClientSection Client { get; set; } = new();
+
+    public MetricsSection Metrics { get; set; } = new();
+}
+
+public sealed class TransportSection
+{
+    /// <summary>auto | ngtcp2 | msquic. auto picks msquic where libmsquic exists, else ngtcp2.</summary>
+    public string Engine { get; set; } = "auto";
+
+    /// <summary>bbr | cubic | reno (ngtcp2 only; msquic uses its own default).</summary>
+    public string CongestionControl { get; set; } = "bbr";
+
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Initial per-stream receive window in bytes.</summary>
+    [Range(16 * 1024, 256L * 1024 * 1024)]
+    public long StreamReceiveWindow { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Initial connection receive window in bytes.</summary>
+    [Range(64 * 1024, 1024L * 1024 * 1024)]
+    public long ConnectionReceiveWindow { get; set; } = 16 * 1024 * 1024;
+}
+
+public sealed class IdentitySection
+{
+    /// <summary>PEM certificate of this edge (make one with `spiceaccel keygen`).</summary>
+    public string CertificateFile { get; set; } = string.Empty;
+
+    /// <summary>PEM private key of this edge.</summary>
+    public string KeyFile { get; set; } = string.Empty;
+}
+
+public sealed class ServerSection
+{
+    /// <summary>UDP address the server edge listens on for client edges, e.g. 0.0.0.0:4433.</summary>
+    public string Listen { get; set; } = "0.0.0.0:4433";
+
+    /// <summary>Base64 SHA-256 of the SubjectPublicKeyInfo of each client edge allowed in (`spiceaccel pin`).</summary>
+    public List<string> ClientPins { get; set; } = [];
+
+    /// <summary>PEM bundle of CAs whose client certificates are allowed in (alternative to pins).</summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>Backends the server edge may connect to: CIDR:port or CIDR:low-high.</summary>
+    public List<string> AllowedBackends { get; set; } = [];
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan BackendConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+public sealed class ClientSection
+{
+    /// <summary>Server edges by name.</summary>
+    public Dictionary<string, ServerEdgeSection> ServerEdges { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ways in for remote-viewer.</summary>
+    public List<ListenerSection> Listeners { get; set; } = [];
+}
+
+public sealed class ServerEdgeSection
+{
+    /// <summary>host:port of the server edge (UDP).</summary>
+    public string Address { get; set; } = string.Empty;
+
+    /// <summary>Base64 SHA-256 SPKI pins of the server edge's certificate.</summary>
+    public List<string> Pins { get; set; } = [];
+
+    /// <summary>PEM bundle of CAs trusted for this server edge (alternative to pins).</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>TLS server name sent to the server edge.</summary>
+    public string ServerName { get; set; } = "spiceaccel";
+}
+
+public enum ListenerMode
+{
+    /// <summary>A local port mapped to one backend host:port.</summary>
+    Explicit,
+    /// <summary>An HTTP CONNECT proxy (spice-gtk's --spice-proxy, SPICE_PROXY, proxy= in .vv files).</summary>
+    Connect,
+    /// <summary>Connections redirected by nftables; the backend is the original destination.</summary>
+    Transparent,
+}
+
+public sealed class ListenerSection
+{
+    public ListenerMode Mode { get; set; } = ListenerMode.Explicit;
+
+    /// <summary>Local TCP address, e.g. 127.0.0.1:5900.</summary>
+    public string Listen { get; set; } = string.Empty;
+
+    /// <summary>Name of the server edge (a key of Client:ServerEdges).</summary>
+    public string ServerEdge { get; set; } = string.Empty;
+
+    /// <summary>Explicit mode only: backend host:port as the server edge sees it.</summary>
+    public string? Backend { get; set; }
+}
+
+public sealed class MetricsSection
+{
+    /// <summary>host:port of the Prometheus endpoint (/metrics); empty disables it. Loopback by default.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9464";
+}
