@@ -14,7 +14,7 @@ APT_PKGS=(
   libgnutls30 libturbojpeg0
   xserver-xspice xserver-xorg-core spice-client-gtk virt-viewer
   xterm x11-apps x11-utils xdotool xvfb
-  kcptun iproute2 nftables procps psmisc
+  kcptun iproute2 nftables procps psmisc curl
   gcc libc6-dev pkg-config libgnutls28-dev
 )
 # ngtcp2 1.x: backports on bookworm, the main suite on trixie and later.

@@ -32,7 +32,8 @@ internal static class EdgeHost
         builder.Services.AddHostedService<MetricsExporter>();
         if (role == EdgeRole.Server)
         {
-            builder.Services.AddHostedService<ServerEdgeService>();
+            builder.Services.AddSingleton<ServerEdgeService>();
+            builder.Services.AddHostedService(static sp => sp.GetRequiredService<ServerEdgeService>());
         }
         else
         {

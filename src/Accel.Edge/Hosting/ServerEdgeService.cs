@@ -10,15 +10,28 @@ namespace Accel.Edge.Hosting;
 /// <summary>Runs the server edge: the QUIC listener and the relay to allowed backends.</summary>
 internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, ILoggerFactory loggerFactory, ILogger<ServerEdgeService> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private ITransportListener? _listener;
+
+    /// <summary>The bound QUIC address, once started.</summary>
+    public System.Net.IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Bind before the host reports ready (sd_notify READY=1), so "started" means "reachable".
         var o = options.Value;
         var engine = EngineFactory.Create(o.Transport.Engine, loggerFactory);
         var identity = TransportOptionsFactory.LoadIdentity(o.Identity);
-        var listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity), stoppingToken).ConfigureAwait(false);
+        _listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity), cancellationToken).ConfigureAwait(false);
+        Listening(logger, _listener.LocalEndPoint.ToString(), engine.Name, engine.Version, o.Server.AllowedBackends.Count);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        var listener = _listener!;
         await using (listener.ConfigureAwait(false))
         {
-            Listening(logger, listener.LocalEndPoint.ToString(), engine.Name, engine.Version, o.Server.AllowedBackends.Count);
             var edge = new ServerEdge(listener, new ServerEdgeSettings
             {
                 AllowList = new AllowList(o.Server.AllowedBackends),

@@ -1,0 +1,72 @@
+using System.Buffers;
+using Accel.Core.Relay;
+using Accel.Core.Transport;
+
+namespace Accel.Core.Tests.Relay;
+
+public class EdgeRequestTests
+{
+    [Fact]
+    public void TryParse_RoundTrip_SplitAtEveryByte_ParsesOnlyWhenComplete()
+    {
+        var request = new EdgeRequest("spice.example", 5930, PriorityClass.Input, 3);
+        var bytes = new byte[EdgeRequest.MaxLength + 5];
+        var n = request.Write(bytes);
+        "tail!"u8.CopyTo(bytes.AsSpan(n));
+
+        for (var cut = 0; cut < n; cut++)
+        {
+            Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, cut), out _, out _, out var error));
+            Assert.Null(error);
+        }
+
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n + 5), out var parsed, out var consumed, out _));
+        Assert.Equal(request, parsed);
+        Assert.Equal(n, consumed);
+    }
+
+    [Fact]
+    public void TryParse_Garbage_ReportsErrorAndNeverThrows()
+    {
+        var random = new Random(1234);
+        var buffer = new byte[300];
+        var errors = 0;
+        for (var i = 0; i < 5000; i++)
+        {
+            random.NextBytes(buffer);
+            if (i % 3 == 0)
+            {
+                "SAE1"u8.CopyTo(buffer);
+                buffer[4] = 1;
+            }
+
+            var len = random.Next(0, buffer.Length);
+            var ok = EdgeRequest.TryParse(new ReadOnlySequence<byte>(buffer, 0, len), out _, out _, out var error);
+            if (!ok && error is not null)
+            {
+                errors++;
+            }
+        }
+
+        Assert.True(errors > 1000, "garbage must be reported as malformed");
+    }
+
+    [Fact]
+    public void Response_RoundTrip_KeepsStatusAndReason()
+    {
+        var buffer = new byte[EdgeRequest.MaxResponseLength];
+        var n = EdgeRequest.WriteResponse(buffer, EdgeStatus.NotAllowed, "10.0.0.1:22 is not in the allow-list");
+        Assert.True(EdgeRequest.TryParseResponse(buffer.AsSpan(0, n), out var status, out var reason, out var consumed));
+        Assert.Equal(EdgeStatus.NotAllowed, status);
+        Assert.Equal("10.0.0.1:22 is not in the allow-list", reason);
+        Assert.Equal(n, consumed);
+        Assert.False(EdgeRequest.TryParseResponse(buffer.AsSpan(0, n - 1), out _, out _, out _));
+    }
+
+    [Fact]
+    public void Write_HostTooLong_Throws()
+    {
+        var request = new EdgeRequest(new string('a', 256), 1, PriorityClass.Bulk, 0);
+        Assert.Throws<ArgumentException>(() => request.Write(new byte[600]));
+    }
+}

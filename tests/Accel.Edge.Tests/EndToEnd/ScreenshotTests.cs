@@ -1,0 +1,71 @@
+using System.Globalization;
+using Accel.Edge.Demo;
+using Accel.Edge.Tests.Lab;
+
+namespace Accel.Edge.Tests.EndToEnd;
+
+/// <summary>spice-gtk sees through every way in exactly what it sees directly.</summary>
+[Collection(SpiceLabCollection.Name)]
+public sealed class ScreenshotTests(SpiceLabFixture lab)
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Screenshot_ThroughExplicitListener_MatchesDirectPixelForPixel()
+    {
+        var direct = await DirectAsync();
+        var (through, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", SpiceLabFixture.ExplicitPort, Path.Combine(lab.Dir, "explicit.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch);
+
+        Assert.True(direct.DistinctColours() > 2, "the direct picture is blank");
+        Assert.Equal((direct.Width, direct.Height), (through.Width, through.Height));
+        Assert.Equal(0, direct.CountDifferentPixels(through));
+    }
+
+    [Fact]
+    public async Task Screenshot_ThroughConnectProxy_MatchesDirectPixelForPixel()
+    {
+        var direct = await DirectAsync();
+        var env = new Dictionary<string, string> { ["SPICE_PROXY"] = $"http://127.0.0.1:{SpiceLabFixture.ConnectPort}" };
+        var (through, _) = await SpicyScreenshot.CaptureAsync(lab.Lab.BackendIp, SpiceLabFixture.SpicePort, Path.Combine(lab.Dir, "connect.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch, environment: env);
+
+        Assert.Equal(0, direct.CountDifferentPixels(through));
+    }
+
+    [Fact]
+    public async Task Screenshot_TransparentRedirect_MatchesDirectPixelForPixel()
+    {
+        var direct = await DirectAsync();
+
+        // Straight at the backend's own address from the branch: only the nftables redirect gets it anywhere.
+        var (through, _) = await SpicyScreenshot.CaptureAsync(lab.Lab.BackendIp, SpiceLabFixture.SpicePort, Path.Combine(lab.Dir, "transparent.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch);
+
+        Assert.Equal(0, direct.CountDifferentPixels(through));
+        await lab.ClientEdge.WaitForLogAsync(l => l.Contains("transparent", StringComparison.OrdinalIgnoreCase), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Branch_WithoutEdges_CannotReachBackend()
+    {
+        // The lab is honest: the branch has no route to the backend, so nothing above short-circuits.
+        var output = await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "ip", "route", "get", lab.Lab.BackendIp], check: false);
+        Assert.DoesNotContain("dev", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_AfterSessions_ShowBytesPerChannelAndDirection()
+    {
+        _ = await SpicyScreenshot.CaptureAsync("127.0.0.1", SpiceLabFixture.ExplicitPort, Path.Combine(lab.Dir, "m.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch);
+        var text = await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", $"http://127.0.0.1:{SpiceLabFixture.MetricsPort.ToString(CultureInfo.InvariantCulture)}/metrics");
+
+        Assert.Contains("spiceaccel_relay_bytes", text, StringComparison.Ordinal);
+        Assert.Contains("channel=\"display\"", text, StringComparison.Ordinal);
+        Assert.Contains("direction=\"to_client\"", text, StringComparison.Ordinal);
+        Assert.Contains("spiceaccel_quic_rtt_smoothed", text, StringComparison.Ordinal);
+    }
+
+    private async Task<RgbImage> DirectAsync()
+    {
+        var (direct, _) = await SpicyScreenshot.CaptureAsync(lab.Lab.BackendIp, SpiceLabFixture.SpicePort, Path.Combine(lab.Dir, "direct-" + Guid.NewGuid().ToString("N") + ".ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Dc);
+        return direct;
+    }
+}
