@@ -1,0 +1,408 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Accel.Core.Transport.Ngtcp2.Native;
+using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// ngtcp2 callbacks. They run synchronously on the loop thread inside read/write/expiry calls. Every one catches
+/// everything: an exception must not cross into native code. A failure is recorded and the call returns
+/// NGTCP2_ERR_CALLBACK_FAILURE, which makes ngtcp2 fail the connection.
+/// </summary>
+internal sealed unsafe partial class Ngtcp2Connection
+{
+    private static nint s_cryptoLibrary;
+
+    private static nint CryptoExport(string name)
+    {
+        if (s_cryptoLibrary == 0)
+        {
+            s_cryptoLibrary = NativeLibrary.Load(LibCrypto);
+        }
+
+        return NativeLibrary.GetExport(s_cryptoLibrary, name);
+    }
+
+    private static ngtcp2_callbacks MakeCallbacks(bool server)
+    {
+        var cb = default(ngtcp2_callbacks);
+        if (server)
+        {
+            cb.recv_client_initial = CryptoExport("ngtcp2_crypto_recv_client_initial_cb");
+        }
+        else
+        {
+            cb.client_initial = CryptoExport("ngtcp2_crypto_client_initial_cb");
+            cb.recv_retry = CryptoExport("ngtcp2_crypto_recv_retry_cb");
+        }
+
+        cb.recv_crypto_data = CryptoExport("ngtcp2_crypto_recv_crypto_data_cb");
+        cb.encrypt = CryptoExport("ngtcp2_crypto_encrypt_cb");
+        cb.decrypt = CryptoExport("ngtcp2_crypto_decrypt_cb");
+        cb.hp_mask = CryptoExport("ngtcp2_crypto_hp_mask_cb");
+        cb.update_key = CryptoExport("ngtcp2_crypto_update_key_cb");
+        cb.delete_crypto_aead_ctx = CryptoExport("ngtcp2_crypto_delete_crypto_aead_ctx_cb");
+        cb.delete_crypto_cipher_ctx = CryptoExport("ngtcp2_crypto_delete_crypto_cipher_ctx_cb");
+        cb.get_path_challenge_data = CryptoExport("ngtcp2_crypto_get_path_challenge_data_cb");
+        cb.version_negotiation = CryptoExport("ngtcp2_crypto_version_negotiation_cb");
+
+        cb.rand = (nint)(delegate* unmanaged<byte*, nuint, void*, void>)&RandCallback;
+        cb.get_new_connection_id = (nint)(delegate* unmanaged<nint, ngtcp2_cid*, byte*, nuint, void*, int>)&GetNewConnectionIdCallback;
+        cb.remove_connection_id = (nint)(delegate* unmanaged<nint, ngtcp2_cid*, void*, int>)&RemoveConnectionIdCallback;
+        cb.handshake_completed = (nint)(delegate* unmanaged<nint, void*, int>)&HandshakeCompletedCallback;
+        cb.handshake_confirmed = (nint)(delegate* unmanaged<nint, void*, int>)&HandshakeConfirmedCallback;
+        cb.recv_stream_data = (nint)(delegate* unmanaged<nint, uint, long, ulong, byte*, nuint, void*, void*, int>)&RecvStreamDataCallback;
+        cb.acked_stream_data_offset = (nint)(delegate* unmanaged<nint, long, ulong, ulong, void*, void*, int>)&AckedStreamDataOffsetCallback;
+        cb.stream_open = (nint)(delegate* unmanaged<nint, long, void*, int>)&StreamOpenCallback;
+        cb.stream_close = (nint)(delegate* unmanaged<nint, uint, long, ulong, void*, void*, int>)&StreamCloseCallback;
+        cb.stream_reset = (nint)(delegate* unmanaged<nint, long, ulong, ulong, void*, void*, int>)&StreamResetCallback;
+        cb.stream_stop_sending = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&StreamStopSendingCallback;
+        cb.extend_max_local_streams_bidi = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
+        cb.extend_max_local_streams_uni = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
+        cb.extend_max_stream_data = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&ExtendMaxStreamDataCallback;
+        cb.recv_datagram = (nint)(delegate* unmanaged<nint, uint, byte*, nuint, void*, int>)&RecvDatagramCallback;
+        return cb;
+    }
+
+    private static Ngtcp2Connection Of(void* userData) => (Ngtcp2Connection)GCHandle.FromIntPtr((nint)userData).Target!;
+
+    private int Failed(Exception e, string callback)
+    {
+        _callbackException ??= e;
+        Ngtcp2Log.CallbackFailed(_logger, e, callback);
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint GetConnCallback(ngtcp2_crypto_conn_ref* connRef)
+    {
+        try
+        {
+            return Of(connRef->user_data)._conn;
+        }
+        catch
+        {
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void RandCallback(byte* dest, nuint length, void* randCtx)
+    {
+        try
+        {
+            RandomNumberGenerator.Fill(new Span<byte>(dest, (int)length));
+        }
+        catch
+        {
+            // RandomNumberGenerator does not fail in practice; nothing can be reported through this signature.
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int GetNewConnectionIdCallback(nint conn, ngtcp2_cid* cid, byte* token, nuint cidlen, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            RandomNumberGenerator.Fill(new Span<byte>(cid->data, (int)cidlen));
+            cid->datalen = cidlen;
+            RandomNumberGenerator.Fill(new Span<byte>(token, 16));
+            if (self._isServer)
+            {
+                self.RegisterCid(cid->data, (int)cidlen);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "get_new_connection_id");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int RemoveConnectionIdCallback(nint conn, ngtcp2_cid* cid, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._isServer)
+            {
+                self.UnregisterCid(cid->data, (int)cid->datalen);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "remove_connection_id");
+        }
+    }
+
+    /// <summary>GnuTLS verify hook (loop thread, inside read_pkt): authenticates the peer's certificate.</summary>
+    internal bool OnVerifyPeer(nint session)
+    {
+        _peerSpki = Ngtcp2Tls.Authenticate(session, _options.PeerTrust, out var failure);
+        if (_peerSpki is null)
+        {
+            _authFailure = failure;
+            Ngtcp2Log.PeerRejected(_logger, RemoteEndPoint, failure ?? "unknown");
+            return false;
+        }
+
+        return true;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int HandshakeCompletedCallback(nint conn, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._peerSpki is null)
+            {
+                self._authFailure ??= "the peer was not authenticated";
+                self._callbackException = new TransportException(TransportError.AuthenticationFailed, "TLS authentication failed: " + self._authFailure);
+                return NGTCP2_ERR_CALLBACK_FAILURE;
+            }
+
+            self._handshakeDone = true;
+            self._alpn = Ngtcp2Tls.SelectedAlpn(self._session) ?? string.Empty;
+            var remote = ngtcp2_conn_get_remote_transport_params(conn);
+            var peerMax = remote == null ? 0 : (long)Math.Min(remote->max_datagram_frame_size, int.MaxValue);
+            self._maxDatagramPayload = self._options.MaxDatagramFrameSize <= 0 || peerMax <= 3
+                ? 0
+                : (int)Math.Min(peerMax - 3, 1200 - DatagramOverhead);
+            if (self._isServer)
+            {
+                Ngtcp2Log.HandshakeCompleted(self._logger, self.RemoteEndPoint, true, self._alpn);
+                if (!self._listener!.OnAuthenticated(self))
+                {
+                    self._callbackException = new TransportException(TransportError.ConnectionRefused, "The listener's accept backlog is full.");
+                    return NGTCP2_ERR_CALLBACK_FAILURE;
+                }
+
+                self._handshake.TrySetResult();
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "handshake_completed");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int HandshakeConfirmedCallback(nint conn, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (!self._isServer)
+            {
+                // The server has checked our certificate once it confirms the handshake (HANDSHAKE_DONE).
+                Ngtcp2Log.HandshakeCompleted(self._logger, self.RemoteEndPoint, false, self._alpn);
+                self._handshake.TrySetResult();
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "handshake_confirmed");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int RecvStreamDataCallback(nint conn, uint flags, long streamId, ulong offset, byte* data, nuint datalen, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.TryGetValue(streamId, out var stream))
+            {
+                var discarded = stream.OnReceived(new ReadOnlySpan<byte>(data, (int)datalen), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+                if (discarded > 0)
+                {
+                    stream.AddCredit(discarded);
+                    self.SignalCredit(stream);
+                }
+            }
+            else if (datalen > 0)
+            {
+                self._orphanCredit += (long)datalen;
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "recv_stream_data");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int AckedStreamDataOffsetCallback(nint conn, long streamId, ulong offset, ulong datalen, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.TryGetValue(streamId, out var stream))
+            {
+                stream.OnAcked((long)offset, (long)datalen);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "acked_stream_data_offset");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int StreamOpenCallback(nint conn, long streamId, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            var stream = new Ngtcp2Stream(self, streamId, self._isServer, PriorityClass.Main);
+            self._streams[streamId] = stream;
+            if (!self._acceptedStreams.Writer.TryWrite(stream))
+            {
+                throw new InvalidOperationException("The accept queue is full although the peer is bounded by the stream limit.");
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "stream_open");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int StreamCloseCallback(nint conn, uint flags, long streamId, ulong appErrorCode, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.Remove(streamId, out var stream))
+            {
+                self.Unschedule(stream);
+                stream.OnNativeClosed((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 ? (long)appErrorCode : null);
+                var remote = ((streamId & 1) != 0) != self._isServer;
+                if (remote)
+                {
+                    if ((streamId & 2) != 0)
+                    {
+                        self._remoteUniClosed++;
+                    }
+                    else
+                    {
+                        self._remoteBidiClosed++;
+                    }
+                }
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "stream_close");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int StreamResetCallback(nint conn, long streamId, ulong finalSize, ulong appErrorCode, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.TryGetValue(streamId, out var stream))
+            {
+                stream.OnReset((long)appErrorCode);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "stream_reset");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int StreamStopSendingCallback(nint conn, long streamId, ulong appErrorCode, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.TryGetValue(streamId, out var stream))
+            {
+                self.Unschedule(stream);
+                stream.OnStopSending((long)appErrorCode);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "stream_stop_sending");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int ExtendMaxLocalStreamsCallback(nint conn, ulong maxStreams, void* userData)
+    {
+        Of(userData)._retryOpens = true;
+        return 0;
+    }
+
+    [UnmanagedCallersOnly]
+    private static int ExtendMaxStreamDataCallback(nint conn, long streamId, ulong maxData, void* userData, void* streamUserData)
+    {
+        var self = Of(userData);
+        try
+        {
+            if (self._streams.TryGetValue(streamId, out var stream) && stream.Blocked)
+            {
+                stream.Blocked = false;
+                self._blocked.Remove(stream);
+                self.ScheduleIfReady(stream);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "extend_max_stream_data");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int RecvDatagramCallback(nint conn, uint flags, byte* data, nuint datalen, void* userData)
+    {
+        var self = Of(userData);
+        try
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)datalen));
+            new ReadOnlySpan<byte>(data, (int)datalen).CopyTo(buffer);
+            if (!self._datagramsIn.Writer.TryWrite(new Inbound(buffer, (int)datalen)))
+            {
+                // Unreliable by definition: a full queue drops the newest.
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self.Failed(e, "recv_datagram");
+        }
+    }
+}

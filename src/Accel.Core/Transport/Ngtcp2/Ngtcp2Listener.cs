@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Accel.Core.Transport.Ngtcp2.Native;
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>.</summary>
+internal sealed class Ngtcp2Listener : ITransportListener
+{
+    private readonly TransportListenerOptions _options;
+    private readonly ILogger _logger;
+    private readonly UdpEndpoint _endpoint;
+    private readonly Channel<Ngtcp2Connection> _accepted;
+    private int _disposed;
+
+    public Ngtcp2Listener(TransportListenerOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        var socket = new Socket(options.ListenEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(options.ListenEndPoint);
+            _endpoint = new UdpEndpoint(socket, logger);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _accepted = Channel.CreateBounded<Ngtcp2Connection>(new BoundedChannelOptions(Math.Max(1, options.AcceptBacklog))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = false,
+        });
+        _endpoint.Start(this, null);
+        Ngtcp2Log.Listening(logger, LocalEndPoint);
+    }
+
+    public IPEndPoint LocalEndPoint => _endpoint.LocalEndPoint;
+
+    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(Ngtcp2Listener));
+        }
+    }
+
+    /// <summary>Receive thread: a new Initial packet arrived. Returns the connection, not yet started.</summary>
+    internal unsafe Ngtcp2Connection? CreateConnection(ngtcp2_pkt_hd* hd, SocketAddress from)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Ngtcp2Connection.CreateServer(_options, _endpoint, hd, from, this, _logger);
+        }
+        catch (TransportException e)
+        {
+            Ngtcp2Log.AcceptFailed(_logger, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Connection loop: the handshake and peer authentication succeeded.</summary>
+    internal bool OnAuthenticated(Ngtcp2Connection connection)
+    {
+        if (Volatile.Read(ref _disposed) == 0 && _accepted.Writer.TryWrite(connection))
+        {
+            return true;
+        }
+
+        Ngtcp2Log.BacklogFull(_logger, connection.RemoteEndPoint);
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _accepted.Writer.TryComplete();
+        while (_accepted.Reader.TryRead(out var pending))
+        {
+            await pending.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _endpoint.Release();
+    }
+}

@@ -1,0 +1,31 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+internal static partial class Ngtcp2Log
+{
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Debug, Message = "ngtcp2 listener on {EndPoint}")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Debug, Message = "ngtcp2 connection to {RemoteEndPoint} established (server: {IsServer}, ALPN {Alpn})")]
+    public static partial void HandshakeCompleted(ILogger logger, EndPoint remoteEndPoint, bool isServer, string alpn);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "ngtcp2 peer {RemoteEndPoint} refused: {Reason}")]
+    public static partial void PeerRejected(ILogger logger, EndPoint remoteEndPoint, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Debug, Message = "ngtcp2 connection to {RemoteEndPoint} closed: {Error} ({Message})")]
+    public static partial void ConnectionClosed(ILogger logger, EndPoint remoteEndPoint, TransportError error, string message);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "ngtcp2 callback {Callback} failed")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, string callback);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Debug, Message = "ngtcp2 listener dropped a handshake from {RemoteEndPoint}: accept backlog full")]
+    public static partial void BacklogFull(ILogger logger, EndPoint remoteEndPoint);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "ngtcp2 UDP receive on {EndPoint} failed")]
+    public static partial void ReceiveFailed(ILogger logger, Exception exception, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "ngtcp2 could not create a server connection: {Reason}")]
+    public static partial void AcceptFailed(ILogger logger, string reason);
+}

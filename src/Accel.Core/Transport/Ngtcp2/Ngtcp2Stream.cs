@@ -1,0 +1,519 @@
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// One QUIC stream. Application calls (Read/Write/Abort) touch the shared state under <see cref="_lock"/>; the
+/// connection loop owns the send cursor and talks to ngtcp2. Data written is copied into a bounded native send
+/// buffer (backpressure when full); data received waits in a receive buffer and flow-control credit goes back to the
+/// peer only as the application reads it.
+/// </summary>
+internal sealed class Ngtcp2Stream : ITransportStream
+{
+    /// <summary>Per-stream send buffer bound: one BDP of 250 ms × 100 Mbit/s, rounded up.</summary>
+    internal const long SendBufferLimit = 4 * 1024 * 1024;
+
+    internal const long DefaultAbortCode = 0;
+
+    private readonly Ngtcp2Connection _connection;
+    private readonly object _lock = new();
+    private readonly StreamSendBuffer _send = new();
+    private readonly StreamReceiveBuffer _receive = new();
+    private readonly TaskCompletionSource _writesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _readsClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private bool _finRequested;
+    private bool _finReceived;
+    private TransportException? _writeError;
+    private TransportException? _readError;
+    private TaskCompletionSource? _readWaiter;
+    private TaskCompletionSource? _writeWaiter;
+    private long _pendingCredit;
+    private bool _disposed;
+
+    internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, PriorityClass priority)
+    {
+        _connection = connection;
+        Id = id;
+        Priority = priority;
+        Direction = (id & 2) != 0 ? StreamDirection.Unidirectional : StreamDirection.Bidirectional;
+        var local = ((id & 1) != 0) == isServer;
+        CanRead = Direction == StreamDirection.Bidirectional || !local;
+        CanWrite = Direction == StreamDirection.Bidirectional || local;
+        if (!CanRead)
+        {
+            _readsClosed.TrySetResult();
+        }
+
+        if (!CanWrite)
+        {
+            _writesClosed.TrySetResult();
+        }
+    }
+
+    public long Id { get; }
+
+    public StreamDirection Direction { get; }
+
+    public bool CanRead { get; }
+
+    public bool CanWrite { get; }
+
+    public PriorityClass Priority { get; set; }
+
+    public Task WritesClosed => _writesClosed.Task;
+
+    public Task ReadsClosed => _readsClosed.Task;
+
+    public long UnacknowledgedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _send.Buffered;
+            }
+        }
+    }
+
+    // Loop-owned state.
+    internal long SentOffset;
+    internal bool FinSent;
+    internal bool Queued;
+    internal bool Blocked;
+    internal bool NativeClosed;
+    internal int DataSignaled;
+    internal int CreditSignaled;
+
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!CanRead)
+        {
+            throw new InvalidOperationException("This stream cannot be read.");
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        return TryRead(buffer.Span, out var n, out _) ? new ValueTask<int>(n) : ReadSlowAsync(buffer, cancellationToken);
+    }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
+    {
+        if (!CanWrite)
+        {
+            throw new InvalidOperationException("This stream cannot be written.");
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        if (TryWrite(ref buffer, completeWrites, out _))
+        {
+            _connection.SignalData(this);
+            return ValueTask.CompletedTask;
+        }
+
+        _connection.SignalData(this);
+        return WriteSlowAsync(buffer, completeWrites, cancellationToken);
+    }
+
+    public void CompleteWrites()
+    {
+        if (!CanWrite)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_finRequested || _writeError is not null)
+            {
+                return;
+            }
+
+            _finRequested = true;
+        }
+
+        _connection.SignalData(this);
+    }
+
+    public void Abort(AbortDirection direction, long errorCode)
+    {
+        if ((direction & AbortDirection.Write) != 0 && CanWrite)
+        {
+            bool post;
+            lock (_lock)
+            {
+                post = _writeError is null && !_writesClosed.Task.IsCompleted;
+                if (post)
+                {
+                    _writeError = new TransportException(TransportError.OperationAborted, "The write side was aborted locally.", errorCode);
+                    FailWritesLocked(_writeError);
+                }
+            }
+
+            if (post)
+            {
+                _connection.PostAbort(this, AbortDirection.Write, errorCode);
+            }
+        }
+
+        if ((direction & AbortDirection.Read) != 0 && CanRead)
+        {
+            bool post;
+            long discarded = 0;
+            lock (_lock)
+            {
+                post = _readError is null && !_readsClosed.Task.IsCompleted;
+                if (post)
+                {
+                    _readError = new TransportException(TransportError.OperationAborted, "The read side was aborted locally.", errorCode);
+                    discarded = _receive.Length;
+                    _receive.Dispose();
+                    FailReadsLocked(_readError);
+                }
+            }
+
+            if (post)
+            {
+                if (discarded > 0)
+                {
+                    ReturnCredit(discarded);
+                }
+
+                _connection.PostAbort(this, AbortDirection.Read, errorCode);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        bool abortRead;
+        bool completeWrite;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            _disposed = true;
+            abortRead = CanRead && _readError is null && !_readsClosed.Task.IsCompleted && !_finReceived;
+            completeWrite = CanWrite && _writeError is null && !_finRequested;
+        }
+
+        if (abortRead)
+        {
+            Abort(AbortDirection.Read, DefaultAbortCode);
+        }
+
+        if (completeWrite)
+        {
+            CompleteWrites();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private bool TryRead(Span<byte> destination, out int read, out TaskCompletionSource? waiter)
+    {
+        waiter = null;
+        read = 0;
+        lock (_lock)
+        {
+            if (_receive.Length > 0)
+            {
+                read = _receive.Read(destination);
+            }
+            else if (_readError is not null)
+            {
+                throw Clone(_readError);
+            }
+            else if (_finReceived)
+            {
+                _readsClosed.TrySetResult();
+                return true;
+            }
+            else
+            {
+                _readWaiter = waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return false;
+            }
+        }
+
+        if (read > 0)
+        {
+            ReturnCredit(read);
+        }
+
+        return true;
+    }
+
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (TryRead(buffer.Span, out var n, out var waiter))
+            {
+                return n;
+            }
+
+            try
+            {
+                await waiter!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Abort(AbortDirection.Read, DefaultAbortCode);
+                throw;
+            }
+        }
+    }
+
+    private void ReturnCredit(long n)
+    {
+        Interlocked.Add(ref _pendingCredit, n);
+        _connection.SignalCredit(this);
+    }
+
+    /// <summary>Loop: credit for bytes dropped without the application reading them.</summary>
+    internal void AddCredit(long n) => Interlocked.Add(ref _pendingCredit, n);
+
+    /// <summary>Loop: takes the credit the application returned since the last call.</summary>
+    internal long TakeCredit() => Interlocked.Exchange(ref _pendingCredit, 0);
+
+    private bool TryWrite(ref ReadOnlyMemory<byte> buffer, bool completeWrites, out TaskCompletionSource? waiter)
+    {
+        waiter = null;
+        lock (_lock)
+        {
+            if (_writeError is not null)
+            {
+                throw Clone(_writeError);
+            }
+
+            if (_finRequested)
+            {
+                throw new InvalidOperationException("Writes were already completed on this stream.");
+            }
+
+            var n = _send.Append(buffer.Span, SendBufferLimit);
+            buffer = buffer[n..];
+            if (buffer.IsEmpty)
+            {
+                _finRequested = completeWrites;
+                return true;
+            }
+
+            _writeWaiter = waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return false;
+        }
+    }
+
+    private async ValueTask WriteSlowAsync(ReadOnlyMemory<byte> buffer, bool completeWrites, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (TryWrite(ref buffer, completeWrites, out var waiter))
+            {
+                _connection.SignalData(this);
+                return;
+            }
+
+            _connection.SignalData(this);
+            try
+            {
+                await waiter!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Abort(AbortDirection.Write, DefaultAbortCode);
+                throw;
+            }
+        }
+    }
+
+    // ---- Loop side -------------------------------------------------------------------------------------------
+
+    /// <summary>Whether the loop has stream data or a FIN to hand to ngtcp2.</summary>
+    internal bool HasPendingSend()
+    {
+        lock (_lock)
+        {
+            return _writeError is null && (SentOffset < _send.Appended || (_finRequested && !FinSent));
+        }
+    }
+
+    /// <summary>Loop: all written data (and FIN, if requested) is sent and acknowledged, or the write side is gone.</summary>
+    internal bool IsSendDrained()
+    {
+        lock (_lock)
+        {
+            return _writeError is not null || (SentOffset == _send.Appended && _send.Acknowledged == _send.Appended && (!_finRequested || FinSent));
+        }
+    }
+
+    /// <summary>Prepares vectors from the send cursor; <paramref name="fin"/> is set when they end the stream.</summary>
+    internal unsafe int PrepareSend(Native.ngtcp2_vec* vecs, int maxVecs, int maxBytes, out int bytes, out bool fin)
+    {
+        lock (_lock)
+        {
+            var count = _send.GetVecs(SentOffset, maxBytes, vecs, maxVecs, out bytes);
+            fin = _finRequested && !FinSent && SentOffset + bytes == _send.Appended;
+            return count;
+        }
+    }
+
+    internal void OnSent(long bytes, bool finIncluded)
+    {
+        SentOffset += bytes;
+        if (finIncluded)
+        {
+            FinSent = true;
+        }
+    }
+
+    internal void OnAcked(long offset, long length)
+    {
+        lock (_lock)
+        {
+            _send.Acknowledge(offset + length);
+            WakeWriterLocked();
+            if (_finRequested && FinSent && _send.Acknowledged == _send.Appended)
+            {
+                _writesClosed.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Data from ngtcp2 (in order). Returns bytes to credit back at once (discarded because reads were aborted).</summary>
+    internal long OnReceived(ReadOnlySpan<byte> data, bool fin)
+    {
+        lock (_lock)
+        {
+            if (_readError is not null)
+            {
+                return data.Length;
+            }
+
+            _receive.Append(data);
+            if (fin)
+            {
+                _finReceived = true;
+            }
+
+            WakeReaderLocked();
+            return 0;
+        }
+    }
+
+    internal void OnReset(long code)
+    {
+        lock (_lock)
+        {
+            if (_readError is null && !_readsClosed.Task.IsCompleted)
+            {
+                _readError = new TransportException(TransportError.StreamAborted, "The peer reset the stream.", code);
+                _receive.Dispose();
+                FailReadsLocked(_readError);
+            }
+        }
+    }
+
+    internal void OnStopSending(long code)
+    {
+        lock (_lock)
+        {
+            if (_writeError is null && !_writesClosed.Task.IsCompleted)
+            {
+                _writeError = new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING).", code);
+                FailWritesLocked(_writeError);
+            }
+        }
+    }
+
+    internal void OnNativeClosed(long? code)
+    {
+        NativeClosed = true;
+        lock (_lock)
+        {
+            if (CanWrite && !_writesClosed.Task.IsCompleted)
+            {
+                if (_finRequested && FinSent && _writeError is null)
+                {
+                    _writesClosed.TrySetResult();
+                }
+                else
+                {
+                    _writeError ??= new TransportException(TransportError.StreamAborted, "The stream was closed.", code);
+                    FailWritesLocked(_writeError);
+                }
+            }
+
+            _send.Dispose();
+        }
+    }
+
+    internal void OnConnectionClosed(TransportException error)
+    {
+        lock (_lock)
+        {
+            if (!_writesClosed.Task.IsCompleted)
+            {
+                _writeError ??= error;
+                FailWritesLocked(error);
+            }
+
+            if (!_readsClosed.Task.IsCompleted && !_finReceived)
+            {
+                _readError ??= error;
+                FailReadsLocked(error);
+            }
+            else
+            {
+                WakeReaderLocked();
+            }
+
+            _send.Dispose();
+        }
+    }
+
+    private void FailWritesLocked(TransportException error)
+    {
+        if (_writesClosed.TrySetException(error))
+        {
+            _ = _writesClosed.Task.Exception;
+        }
+
+        WakeWriterLocked();
+    }
+
+    private void FailReadsLocked(TransportException error)
+    {
+        if (_readsClosed.TrySetException(error))
+        {
+            _ = _readsClosed.Task.Exception;
+        }
+
+        WakeReaderLocked();
+    }
+
+    private void WakeReaderLocked()
+    {
+        var waiter = _readWaiter;
+        _readWaiter = null;
+        waiter?.TrySetResult();
+    }
+
+    private void WakeWriterLocked()
+    {
+        var waiter = _writeWaiter;
+        _writeWaiter = null;
+        waiter?.TrySetResult();
+    }
+
+    private static TransportException Clone(TransportException e) => new(e.Error, e.Message, e.ApplicationErrorCode, e);
+}

@@ -1,0 +1,201 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Transport.Ngtcp2.Native;
+using Microsoft.Extensions.Logging;
+using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// One UDP socket and its receive thread. A client endpoint carries one connection; a listener endpoint routes each
+/// datagram by destination connection ID to its connection and hands unknown Initial packets to the listener.
+/// The socket lives until the listener and every connection on it have released it.
+/// </summary>
+internal sealed unsafe class UdpEndpoint
+{
+    /// <summary>Length of the connection IDs this endpoint issues; short-header packets are routed by it.</summary>
+    public const int LocalCidLength = 16;
+
+    /// <summary>Receive buffers are this large; bigger datagrams are not QUIC packets we sent for.</summary>
+    public const int ReceiveBufferSize = 2048;
+
+    private const int SolSocket = 1;
+    private const int SoRcvBufForce = 33;
+    private const int SoSndBufForce = 32;
+    private const int SolUdp = 17;
+    private const int UdpSegment = 103;
+
+    private readonly ConcurrentDictionary<CidKey, Ngtcp2Connection> _routes = new();
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private Ngtcp2Connection? _single;
+    private Ngtcp2Listener? _listener;
+    private int _refs = 1;
+
+    public UdpEndpoint(Socket socket, ILogger logger)
+    {
+        Socket = socket;
+        _logger = logger;
+        TuneBuffers(socket);
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        GsoSegmentSize = TryEnableGso(socket, Ngtcp2Connection.MaxUdpPayloadSize) ? Ngtcp2Connection.MaxUdpPayloadSize : 0;
+        _thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "ngtcp2-rx " + LocalEndPoint };
+    }
+
+    public Socket Socket { get; }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>UDP_SEGMENT size set on the socket (0 = no GSO): one send may carry several packets of exactly this size.</summary>
+    public int GsoSegmentSize { get; }
+
+    public void Start(Ngtcp2Listener? listener, Ngtcp2Connection? single)
+    {
+        _listener = listener;
+        _single = single;
+        _thread.Start();
+    }
+
+    public void AddRef() => Interlocked.Increment(ref _refs);
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0)
+        {
+            Socket.Dispose();
+        }
+    }
+
+    public void Register(CidKey key, Ngtcp2Connection connection) => _routes[key] = connection;
+
+    public void Unregister(CidKey key) => _routes.TryRemove(key, out _);
+
+    public void Send(ReadOnlySpan<byte> packet, SocketAddress? remote)
+    {
+        try
+        {
+            if (remote is null)
+            {
+                Socket.Send(packet, SocketFlags.None);
+            }
+            else
+            {
+                Socket.SendTo(packet, SocketFlags.None, remote);
+            }
+        }
+        catch (SocketException)
+        {
+            // UDP: a send error (e.g. ICMP port unreachable reported on a connected socket) is a lost packet.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        var from = new SocketAddress(Socket.AddressFamily);
+        while (true)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+            int n;
+            try
+            {
+                n = _single is not null
+                    ? Socket.Receive(buffer.AsSpan(0, ReceiveBufferSize), SocketFlags.None)
+                    : Socket.ReceiveFrom(buffer.AsSpan(0, ReceiveBufferSize), SocketFlags.None, from);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                continue;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                if (Volatile.Read(ref _refs) > 0 && e is SocketException)
+                {
+                    Ngtcp2Log.ReceiveFailed(_logger, e, LocalEndPoint);
+                }
+
+                return;
+            }
+
+            if (_single is not null)
+            {
+                _single.EnqueueInbound(buffer, n);
+                continue;
+            }
+
+            Route(buffer, n, from);
+        }
+    }
+
+    private void Route(byte[] buffer, int length, SocketAddress from)
+    {
+        ngtcp2_version_cid vc;
+        int rv;
+        fixed (byte* p = buffer)
+        {
+            rv = ngtcp2_pkt_decode_version_cid(&vc, p, (nuint)length, LocalCidLength);
+            if (rv == 0 && _routes.TryGetValue(new CidKey(vc.dcid, (int)vc.dcidlen), out var connection))
+            {
+                connection.EnqueueInbound(buffer, length);
+                return;
+            }
+
+            if (rv == 0 && (p[0] & 0x80) != 0 && _listener is not null)
+            {
+                ngtcp2_pkt_hd hd;
+                if (ngtcp2_accept(&hd, p, (nuint)length) == 0)
+                {
+                    var created = _listener.CreateConnection(&hd, from);
+                    if (created is not null)
+                    {
+                        created.EnqueueInbound(buffer, length);
+                        created.Start();
+                        return;
+                    }
+                }
+            }
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    private static void TuneBuffers(Socket socket)
+    {
+        const int size = 8 * 1024 * 1024;
+        try
+        {
+            // Root may exceed net.core.[rw]mem_max; others get what the kernel allows.
+            socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(size));
+            socket.SetRawSocketOption(SolSocket, SoSndBufForce, BitConverter.GetBytes(size));
+        }
+        catch (SocketException)
+        {
+            socket.ReceiveBufferSize = size;
+            socket.SendBufferSize = size;
+        }
+    }
+
+    private static bool TryEnableGso(Socket socket, int segmentSize)
+    {
+        if (Environment.GetEnvironmentVariable("ACCEL_NGTCP2_NO_GSO") == "1")
+        {
+            return false;
+        }
+
+        try
+        {
+            socket.SetRawSocketOption(SolUdp, UdpSegment, BitConverter.GetBytes(segmentSize));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
