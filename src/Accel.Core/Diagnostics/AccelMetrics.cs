@@ -41,9 +41,9 @@ public static class AccelMetrics
     {
         s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");
         s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role");
-        s_meter.CreateObservableGauge("spiceaccel.quic.bytes_in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
+        s_meter.CreateObservableGauge("spiceaccel.quic.in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
         s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role");
-        s_meter.CreateObservableCounter("spiceaccel.quic.bytes_sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
+        s_meter.CreateObservableCounter("spiceaccel.quic.sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
     }
 
     /// <summary>Publishes a connection's statistics until it is removed. Role is "client" or "server".</summary>

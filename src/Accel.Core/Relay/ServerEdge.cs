@@ -240,13 +240,13 @@ public sealed class ServerEdge
                     AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
                 }
 
-                if (outcome is RelayOutcome.Completed or RelayOutcome.Canceled)
+                if (outcome is not RelayOutcome.ProtocolViolation)
                 {
                     RelayLog.ChannelEnded(_logger, channel, request.Host, request.Port, outcome);
                 }
                 else
                 {
-                    AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", outcome.ToString()));
+                    AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
                     RelayLog.ChannelFailed(_logger, channel, request.Host, request.Port, outcome);
                 }
             }

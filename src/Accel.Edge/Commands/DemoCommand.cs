@@ -82,6 +82,7 @@ internal static class DemoCommand
             $"--Server:ClientPins:0={PinCommand.PinOf(clientCert)}",
             $"--Server:AllowedBackends:0=127.0.0.1/32:{xspice.Port}",
             $"--Metrics:Listen=127.0.0.1:{serverMetrics}",
+            .. Quiet,
         ]);
         await serverHost.StartAsync(stop.Token).ConfigureAwait(false);
 
@@ -101,6 +102,7 @@ internal static class DemoCommand
             $"--Client:Listeners:1:Listen=127.0.0.1:{connectPort}",
             "--Client:Listeners:1:ServerEdge=dc",
             $"--Metrics:Listen=127.0.0.1:{clientMetrics}",
+            .. Quiet,
         ]);
         await clientHost.StartAsync(stop.Token).ConfigureAwait(false);
 
@@ -156,6 +158,9 @@ internal static class DemoCommand
 
         return exit;
     }
+
+    /// <summary>The demo prints its own story; the edges log only what matters (and every warning).</summary>
+    private static readonly string[] Quiet = ["--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Accel=Information", "--Logging:LogLevel:Accel.Edge.Listeners=Warning", "--Logging:LogLevel:Accel.Edge.Hosting=Warning"];
 
     private static void Step(string text) => Console.Out.WriteLine("==> " + text);
 

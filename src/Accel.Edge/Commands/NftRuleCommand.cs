@@ -69,11 +69,11 @@ internal static class NftRuleCommand
         return $$"""
             table inet {{Table}} {
                 chain output {
-                    type nat hook output priority dstnat; policy accept;
+                    type nat hook output priority -100; policy accept;
                     {{skip}}meta l4proto tcp tcp dport {{ports}} redirect to :{{toPort}}
                 }
                 chain prerouting {
-                    type nat hook prerouting priority dstnat; policy accept;
+                    type nat hook prerouting priority -100; policy accept;
                     meta l4proto tcp tcp dport {{ports}} redirect to :{{toPort}}
                 }
             }

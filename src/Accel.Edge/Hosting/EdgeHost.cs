@@ -27,6 +27,7 @@ internal static class EdgeHost
         builder.Configuration.AddCommandLine(overrides);
 
         builder.Services.AddSystemd();
+        builder.Services.AddHostedService<ServiceNotifier>();
         builder.Services.AddOptions<EdgeOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>>(new EdgeOptionsValidator(role));
         builder.Services.AddHostedService<MetricsExporter>();

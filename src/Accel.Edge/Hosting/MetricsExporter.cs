@@ -1,4 +1,3 @@
-using Accel.Core.Diagnostics;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,7 +7,7 @@ using Prometheus;
 namespace Accel.Edge.Hosting;
 
 /// <summary>
-/// Serves the Core meter (<see cref="AccelMetrics.MeterName"/>) as Prometheus text on http://Metrics:Listen/metrics.
+/// Serves the Core meter (Accel.Core.Diagnostics.AccelMetrics) as Prometheus text on http://Metrics:Listen/metrics.
 /// The only place that knows about Prometheus.
 /// </summary>
 internal sealed partial class MetricsExporter(IOptions<EdgeOptions> options, ILogger<MetricsExporter> logger) : IHostedService, IDisposable
@@ -19,11 +18,7 @@ internal sealed partial class MetricsExporter(IOptions<EdgeOptions> options, ILo
     public static CollectorRegistry CreateRegistry(out IDisposable adapter)
     {
         var registry = Metrics.NewCustomRegistry();
-        adapter = MeterAdapter.StartListening(new MeterAdapterOptions
-        {
-            Registry = registry,
-            InstrumentFilterPredicate = static i => i.Meter.Name == AccelMetrics.MeterName,
-        });
+        adapter = new PrometheusBridge(registry);
         return registry;
     }
 

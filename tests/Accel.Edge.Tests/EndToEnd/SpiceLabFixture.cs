@@ -47,7 +47,10 @@ public sealed class SpiceLabFixture : IAsyncLifetime
         _lab = await NetLab.CreateAsync();
         _xspice = await XspiceServer.StartAsync(new XspiceOptions { NetNs = _lab.Backend, Port = SpicePort, ListenAddress = "0.0.0.0" }, CancellationToken.None);
         File.WriteAllText(TypedFile, string.Empty);
-        _xspice.StartClient("xterm", "-geometry", "160x50+0+0", "-fa", "", "-e", "sh", "-c", $"echo SpiceAccel e2e; stty -echo; cat > '{TypedFile}'");
+        _xspice.StartClient("xterm", "-geometry", "160x50+0+0", "-bg", "lightyellow", "-fg", "navy", "-e", "sh", "-c", $"echo SpiceAccel e2e; stty -echo; cat > '{TypedFile}'");
+
+        // The desktop is ready when the xterm is mapped (xdotool waits for it on the Xspice display).
+        await _xspice.RunAsync("xdotool", ["search", "--sync", "--onlyvisible", "--class", "xterm"], TimeSpan.FromSeconds(30), CancellationToken.None);
 
         var (serverCert, serverKey) = KeygenCommand.Create("server", 2);
         var (clientCert, clientKey) = KeygenCommand.Create("client", 2);

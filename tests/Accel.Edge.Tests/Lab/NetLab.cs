@@ -168,6 +168,12 @@ internal sealed class NetLab : IAsyncDisposable
         await Shell.InNsAsync(Dc, "ip", "link", "set", "wan0", "up");
         await Shell.InNsAsync(Dc, "ip", "link", "set", "lan0", "up");
         await Shell.InNsAsync(Backend, "ip", "link", "set", "lan0", "up");
+
+        // The branch routes the backend's subnet towards the data centre (so a transparent redirect of locally made
+        // connections happens: routing comes before the nat output hook), but the data centre does not forward:
+        // a packet from the branch to the backend dies there. Only the edges connect the two.
+        await Shell.InNsAsync(Branch, "ip", "route", "add", BackendIp + "/32", "via", DcWanIp);
+        await Shell.InNsAsync(Dc, "sysctl", "-qw", "net.ipv4.ip_forward=0");
     }
 
     private static async Task KillAllInAsync(string ns)
