@@ -41,8 +41,10 @@ public sealed class StreamRelay
 
     private readonly Socket _socket;
     private readonly ITransportStream _stream;
-    private readonly TagList _toStreamTags;
-    private readonly TagList _toSocketTags;
+    private readonly bool _socketIsClient;
+    private TagList _toStreamTags;
+    private TagList _toSocketTags;
+    private volatile bool _labelled;
     private readonly ReadOnlyMemory<byte> _initialToStream;
     private readonly ReadOnlyMemory<byte> _initialToSocket;
 
@@ -57,10 +59,31 @@ public sealed class StreamRelay
         _initialToSocket = initialToSocket;
         _socket = socket;
         _stream = stream;
-        var label = AccelMetrics.ChannelLabel(channelType);
-        _toStreamTags = AccelMetrics.Tags("channel", label, "direction", socketIsClient ? "to_server" : "to_client");
-        _toSocketTags = AccelMetrics.Tags("channel", label, "direction", socketIsClient ? "to_client" : "to_server");
+        _socketIsClient = socketIsClient;
         _initialToStream = initialToStream;
+        SetLabel(channelType);
+        _labelled = channelType != 0;
+    }
+
+    /// <summary>
+    /// When the channel type was not known up front (HTTP CONNECT), it is learnt from the SpiceLinkMess in the first
+    /// bytes toward the server: "REDQ", version, size (16 bytes), then connection id (4) and the channel type.
+    /// </summary>
+    private void LearnChannel(ReadOnlySpan<byte> towardServer)
+    {
+        if (towardServer.Length > 20 && towardServer[..4].SequenceEqual("REDQ"u8))
+        {
+            SetLabel(towardServer[20]);
+        }
+
+        _labelled = true;
+    }
+
+    private void SetLabel(byte channelType)
+    {
+        var label = AccelMetrics.ChannelLabel(channelType);
+        _toStreamTags = AccelMetrics.Tags("channel", label, "direction", _socketIsClient ? "to_server" : "to_client");
+        _toSocketTags = AccelMetrics.Tags("channel", label, "direction", _socketIsClient ? "to_client" : "to_server");
     }
 
     public async Task<RelayOutcome> RunAsync(CancellationToken cancellationToken)
@@ -92,6 +115,11 @@ public sealed class StreamRelay
         {
             if (!_initialToStream.IsEmpty)
             {
+                if (!_labelled && _socketIsClient)
+                {
+                    LearnChannel(_initialToStream.Span);
+                }
+
                 await _stream.WriteAsync(_initialToStream, false, token).ConfigureAwait(false);
                 AccelMetrics.RelayBytes.Add(_initialToStream.Length, _toStreamTags);
             }
@@ -106,6 +134,11 @@ public sealed class StreamRelay
                 {
                     _stream.CompleteWrites();
                     return RelayOutcome.Completed;
+                }
+
+                if (!_labelled && _socketIsClient)
+                {
+                    LearnChannel(buffer.AsSpan(0, n));
                 }
 
                 await _stream.WriteAsync(buffer.AsMemory(0, n), false, token).ConfigureAwait(false);
@@ -150,6 +183,11 @@ public sealed class StreamRelay
         {
             if (!_initialToSocket.IsEmpty)
             {
+                if (!_labelled && !_socketIsClient)
+                {
+                    LearnChannel(_initialToSocket.Span);
+                }
+
                 await _socket.SendAsync(_initialToSocket, SocketFlags.None, token).ConfigureAwait(false);
                 AccelMetrics.RelayBytes.Add(_initialToSocket.Length, _toSocketTags);
             }
@@ -161,6 +199,11 @@ public sealed class StreamRelay
                 {
                     _socket.Shutdown(SocketShutdown.Send);
                     return RelayOutcome.Completed;
+                }
+
+                if (!_labelled && !_socketIsClient)
+                {
+                    LearnChannel(buffer.AsSpan(0, n));
                 }
 
                 await _socket.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, token).ConfigureAwait(false);

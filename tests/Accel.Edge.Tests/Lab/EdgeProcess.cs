@@ -18,12 +18,39 @@ internal sealed class EdgeProcess : IAsyncDisposable
     private readonly string _notifyPath;
     private Process? _process;
 
-    private EdgeProcess(string name)
+    private EdgeProcess(string name, string? notifyDirectory = null)
     {
         Name = name;
-        _notifyPath = Path.Combine(Path.GetTempPath(), $"sa-notify-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        _notifyPath = Path.Combine(notifyDirectory ?? Path.GetTempPath(), $"sa-notify-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         _notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         _notify.Bind(new UnixDomainSocketEndPoint(_notifyPath));
+
+        // An unprivileged service must be able to send to it, as it can to systemd's.
+        File.SetUnixFileMode(_notifyPath, (UnixFileMode)0x1B6);
+    }
+
+    /// <summary>The NOTIFY_SOCKET path (for commands built by hand).</summary>
+    public string NotifyPath => _notifyPath;
+
+    /// <summary>
+    /// Starts a hand-built shell command in <paramref name="ns"/>; <paramref name="command"/> gets the notify socket
+    /// path and returns the command line. Waits for READY=1.
+    /// </summary>
+    public static async Task<EdgeProcess> StartShellAsync(NetLab lab, string ns, string name, string notifyDirectory, Func<string, string> command, TimeSpan timeout)
+    {
+        var edge = new EdgeProcess(name, notifyDirectory);
+        try
+        {
+            var env = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = edge._notifyPath, ["DOTNET_NOLOGO"] = "1" };
+            edge._process = lab.Start(ns, "sh", ["-c", command(edge._notifyPath)], env, edge.Append);
+            await edge.WaitReadyAsync(timeout);
+            return edge;
+        }
+        catch
+        {
+            await edge.DisposeAsync();
+            throw;
+        }
     }
 
     public string Name { get; }

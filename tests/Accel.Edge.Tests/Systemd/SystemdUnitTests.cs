@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text.Json;
+using Accel.Edge.Demo;
+using Accel.Edge.Tests.EndToEnd;
+using Accel.Edge.Tests.Lab;
+
+namespace Accel.Edge.Tests.Systemd;
+
+/// <summary>
+/// The unit files are valid, and the server edge works under the unit's sandbox. systemd is not running on these
+/// machines, so the same settings are applied by hand: a dedicated unprivileged user, no new privileges, no
+/// capabilities (bounding and inheritable sets empty), a read-only file system with a private /tmp.
+/// </summary>
+[Collection(SpiceLabCollection.Name)]
+public sealed class SystemdUnitTests(SpiceLabFixture lab)
+{
+    [Theory]
+    [InlineData("spiceaccel-server.service")]
+    [InlineData("spiceaccel-client.service")]
+    public async Task Unit_SystemdAnalyzeVerify_IsClean(string unit)
+    {
+        var root = RepoRoot();
+        var apphost = Path.Combine(Path.GetDirectoryName(EdgeProcess.DllPath)!, "spiceaccel");
+        Assert.True(File.Exists(apphost), "the apphost " + apphost + " must exist");
+        var dir = Directory.CreateTempSubdirectory("sa-units-").FullName;
+        try
+        {
+            var text = await File.ReadAllTextAsync(Path.Combine(root, "systemd", unit), TestContext.Current.CancellationToken);
+            Assert.Contains("Type=notify", text, StringComparison.Ordinal);
+            Assert.Contains("NoNewPrivileges=yes", text, StringComparison.Ordinal);
+            Assert.Contains("ProtectSystem=strict", text, StringComparison.Ordinal);
+            Assert.Contains("CapabilityBoundingSet=\n", text, StringComparison.Ordinal);
+            var path = Path.Combine(dir, unit);
+            await File.WriteAllTextAsync(path, text.Replace("/opt/spiceaccel/spiceaccel", apphost, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+
+            var output = await Shell.RunAsync("sh", ["-c", $"systemd-analyze verify '{path}' 2>&1; echo rc=$?"], TimeSpan.FromSeconds(60));
+
+            Assert.EndsWith("rc=0", output.Trim(), StringComparison.Ordinal);
+            Assert.DoesNotContain(unit, output.Replace($"rc=0", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ServerEdge_UnderTheUnitSandboxAppliedByHand_ServesASession()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // Files as the installer lays them out: readable by the service user, the key by it alone.
+        var etc = Directory.CreateDirectory(Path.Combine("/run", "sa-hard-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        try
+        {
+            File.SetUnixFileMode(etc, (UnixFileMode)0x1ED);
+            File.Copy(Path.Combine(lab.Dir, "server.crt"), Path.Combine(etc, "server.crt"));
+            File.Copy(Path.Combine(lab.Dir, "server.key"), Path.Combine(etc, "server.key"));
+            const int Port = SpiceLabFixture.EdgePort + 1;
+            await File.WriteAllTextAsync(Path.Combine(etc, "server.json"), JsonSerializer.Serialize(new
+            {
+                Identity = new { CertificateFile = Path.Combine(etc, "server.crt"), KeyFile = Path.Combine(etc, "server.key") },
+                Server = new
+                {
+                    Listen = $"{lab.Lab.DcWanIp}:{Port}",
+                    ClientPins = new[] { lab.ClientPin },
+                    AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
+                },
+                Metrics = new { Listen = string.Empty },
+            }), ct);
+            foreach (var f in Directory.GetFiles(etc))
+            {
+                File.SetUnixFileMode(f, (UnixFileMode)0x1A4);
+            }
+
+            await Shell.RunAsync("chown", ["nobody", Path.Combine(etc, "server.key")]);
+            File.SetUnixFileMode(Path.Combine(etc, "server.key"), (UnixFileMode)0x180);
+            var dotnet = await Shell.RunAsync("sh", ["-c", "readlink -f \"$(command -v dotnet)\""]);
+
+            await using var hardened = await EdgeProcess.StartShellAsync(lab.Lab, lab.Lab.Dc, "hardened server edge", "/run", _ =>
+                "exec unshare --mount --propagation private sh -c '" +
+                "mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs -o mode=1777 tmpfs /tmp && " +
+                "exec setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all " +
+                $"env HOME=/nonexistent DOTNET_CLI_TELEMETRY_OPTOUT=1 {dotnet.Trim()} {EdgeProcess.DllPath} server --config {etc}/server.json'",
+                TimeSpan.FromSeconds(60));
+
+            // Its identity as the sandbox sees it: not root, no capabilities, no new privileges.
+            var status = await File.ReadAllTextAsync($"/proc/{await PidOfServerAsync(Port)}/status", ct);
+            Assert.Matches(@"Uid:\s+65534", status);
+            Assert.Matches(@"CapEff:\s+0000000000000000", status);
+            Assert.Matches(@"CapBnd:\s+0000000000000000", status);
+            Assert.Matches(@"NoNewPrivs:\s+1", status);
+
+            // And it serves: a client edge through it shows the desktop.
+            var explicitPort = SpiceLabFixture.ExplicitPort + 10;
+            var config = lab.ClientConfig([lab.ServerPin], explicitPort: explicitPort, allListeners: false)
+                .Replace($":{SpiceLabFixture.EdgePort}\"", $":{Port}\"", StringComparison.Ordinal);
+            lab.Write("hard-client.json", config);
+            await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "client edge for hardened server", "client", Path.Combine(lab.Dir, "hard-client.json"), TimeSpan.FromSeconds(60));
+            var (image, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", explicitPort, Path.Combine(lab.Dir, "hardened.ppm"), TimeSpan.FromSeconds(60), ct, netns: lab.Lab.Branch);
+            Assert.True(image.DistinctColours() > 2);
+
+            // SIGTERM, as systemctl stop: a clean exit.
+            Assert.Equal(0, await hardened.StopAsync(TimeSpan.FromSeconds(20)));
+        }
+        finally
+        {
+            Directory.Delete(etc, recursive: true);
+        }
+    }
+
+    private async Task<string> PidOfServerAsync(int port)
+    {
+        var ss = await Shell.InNsAsync(lab.Lab.Dc, "ss", "-Hulnp", $"sport = :{port.ToString(CultureInfo.InvariantCulture)}");
+        var m = System.Text.RegularExpressions.Regex.Match(ss, @"pid=(\d+)");
+        Assert.True(m.Success, "the hardened server edge must be listening: " + ss);
+        return m.Groups[1].Value;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root");
+    }
+}
