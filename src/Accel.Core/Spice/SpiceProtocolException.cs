@@ -27,6 +27,8 @@ internal enum SpiceProtocolError
     InvalidString,
     /// <summary>A field holds a value the protocol does not allow here.</summary>
     InvalidValue,
+    /// <summary>Legal SPICE that this implementation does not handle (e.g. SASL through a pass-through link).</summary>
+    Unsupported,
 }
 
 /// <summary>

@@ -163,6 +163,9 @@ public sealed class SpiceFuzzTests
             OnlyProtocolErrors(() => SpiceMouseMotion.Parse(body));
             OnlyProtocolErrors(() => SpiceMousePosition.Parse(body));
             OnlyProtocolErrors(() => SpiceMouseButtonEvent.Parse(SpiceInputsMsgc.MousePress, body));
+            OnlyProtocolErrors(() => SpiceWaitForChannels.Parse(body));
+            OnlyProtocolErrors(() => SpiceDisplayInit.Parse(body));
+            OnlyProtocolErrors(() => SpiceSurfaceCreate.Parse(body));
             foreach (var kind in new[] { SpiceMainMsg.MigrateBegin, SpiceMainMsg.MigrateSwitchHost, SpiceMainMsg.MigrateBeginSeamless })
             {
                 OnlyProtocolErrors(() =>
@@ -204,6 +207,33 @@ public sealed class SpiceFuzzTests
                 Assert.True(client.Unacknowledged >= 0);
                 Assert.True(coalescer.InFlight >= 0);
             }
+        }, iter: Iterations);
+    }
+
+    [Fact]
+    public void LinkPassThrough_RandomStreams_OnlyProtocolErrors()
+    {
+        var validMess = ParserAssert.Bytes(new SpiceLinkMess(1, SpiceChannelType.Main, 0, SpiceCapabilitySet.FromWords([0x09]), SpiceCapabilitySet.Empty).WriteTo);
+        Gen.Select(s_input, s_input, Gen.Bool).Sample((client, server, validStart) =>
+        {
+            OnlyProtocolErrors(() =>
+            {
+                var link = new SpiceLinkPassThrough();
+                var up = Shape(validStart ? [.. validMess, .. client.Bytes] : client.Bytes, client.Seed);
+                var down = Shape(server.Bytes, server.Seed);
+                for (var round = 0; round < 6; round++)
+                {
+                    while (link.TryReadFromClient(ref up, out var item))
+                    {
+                        _ = item.Raw.Length;
+                    }
+
+                    while (link.TryReadFromServer(ref down, out var item))
+                    {
+                        _ = item.Raw.Length;
+                    }
+                }
+            });
         }, iter: Iterations);
     }
 

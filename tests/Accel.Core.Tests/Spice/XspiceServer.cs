@@ -50,14 +50,23 @@ internal sealed partial class XspiceServer : IAsyncDisposable
         var config = Path.Combine(directory, "xorg.conf");
         await File.WriteAllTextAsync(config, Config(port), cancellationToken);
 
-        var start = new ProcessStartInfo(XorgPath)
+        // Xorg reports its display on fd 3 (a dup of our stdout pipe) and then closes it. Its own stdout goes to a
+        // file: the spiceqxl driver printf()s debug lines, and if fd 1 were the closed -displayfd, the next accepted
+        // client socket would get fd 1 and those lines would land in the SPICE stream.
+        var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-config", config, "-logfile", Path.Combine(directory, "Xorg.log"), "-noreset", "-nolisten", "tcp", "-displayfd", "1" })
+        start.Environment["XSPICE_STDOUT"] = Path.Combine(directory, "Xorg.stdout");
+        foreach (var arg in new[] { "-c", "exec " + XorgPath + " \"$@\" 3>&1 1>>\"$XSPICE_STDOUT\"", "xorg" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in new[] { "-config", config, "-logfile", Path.Combine(directory, "Xorg.log"), "-noreset", "-nolisten", "tcp", "-displayfd", "3" })
         {
             start.ArgumentList.Add(arg);
         }

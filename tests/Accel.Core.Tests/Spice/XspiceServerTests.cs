@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Framing;
@@ -239,6 +241,70 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
         // Without ACKs the server stops after 2 × window + 1 messages; we got well past that.
         Assert.True(types.Count > (2 * responder.Window) + 1, $"{types.Count} messages with window {responder.Window}");
         Assert.DoesNotContain((ushort)SpiceDisplayMsg.GlScanoutUnix, types);
+    }
+
+    [Fact]
+    public async Task SpiceGtkClient_ThroughLinkAwareProxy_LinksEveryChannelAndTakesScreenshot()
+    {
+        // A real client (spice-gtk's spicy-screenshot) and a real server, with the pass-through link code and the
+        // message framer between them on every channel connection.
+        var ct = TestContext.Current.CancellationToken;
+        await using var proxy = new LinkAwareProxy(_server.EndPoint);
+        var directory = Directory.CreateTempSubdirectory("spicy-shot-");
+        try
+        {
+            var shot = Path.Combine(directory.FullName, "shot.ppm");
+            var start = new ProcessStartInfo("spicy-screenshot")
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var arg in new[] { "-h", "127.0.0.1", "-p", proxy.Port.ToString(CultureInfo.InvariantCulture), "-o", shot })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment.Remove("DISPLAY");
+            using var client = Process.Start(start)!;
+            var stderr = client.StandardError.ReadToEndAsync(ct);
+            var stdout = client.StandardOutput.ReadToEndAsync(ct);
+            try
+            {
+                await client.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+            finally
+            {
+                if (!client.HasExited)
+                {
+                    client.Kill(entireProcessTree: true);
+                }
+            }
+
+            var log = await stderr.WaitAsync(TimeSpan.FromSeconds(5), ct) + await stdout.WaitAsync(TimeSpan.FromSeconds(5), ct);
+            Assert.True(client.ExitCode == 0, $"spicy-screenshot exited {client.ExitCode}: {log}; refused links: {string.Join(", ", proxy.Refusals)}; errors: {string.Join(", ", proxy.Errors)}");
+            var header = (await File.ReadAllBytesAsync(shot, ct))[..12];
+            Assert.Equal("P6\n1024 768\n"u8.ToArray(), header);
+
+            Assert.Empty(proxy.Errors);
+            var channels = proxy.Channels.ToArray();
+            var main = Assert.Single(channels, c => c.Link.ServerLegSession!.ChannelType == SpiceChannelType.Main);
+            var display = Assert.Single(channels, c => c.Link.ServerLegSession!.ChannelType == SpiceChannelType.Display);
+            Assert.Equal(0u, main.Link.ClientMessage!.ConnectionId);
+            Assert.All(channels, c => Assert.True(c.Link.ServerLegSession!.UseMiniHeader));
+            Assert.All(channels, c => Assert.Equal(SpiceAuthMechanism.Spice, c.Link.AuthMechanism));
+            Assert.False(display.Link.ForwardedClientMessage!.ChannelCaps.Has((int)SpiceDisplayCap.GlScanout));
+            Assert.True(main.ServerTypes.ContainsKey((ushort)SpiceMainMsg.Init));
+            Assert.True(display.ServerTypes.ContainsKey((ushort)SpiceDisplayMsg.SurfaceCreate));
+            Assert.True(display.ServerTypes.ContainsKey((ushort)SpiceDisplayMsg.Mark));
+            TestContext.Current.TestOutputHelper?.WriteLine(string.Join(
+                "; ",
+                channels.Select(c => $"{c.Link.ServerLegSession!.ChannelType}: offered {c.ClientOffered!.ChannelCaps} server {c.Link.ServerReply!.ChannelCaps}, {c.ServerToClientMessages} down / {c.ClientToServerMessages} up")));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     private async Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct) =>

@@ -175,3 +175,57 @@ internal readonly record struct SpiceMigrate(SpiceMigrateFlags Flags) : ISpiceMe
 
     public void WriteBody(Span<byte> destination) => BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)Flags);
 }
+
+/// <summary>One entry of WAIT_FOR_CHANNELS: wait until that channel has received message <see cref="MessageSerial"/>.</summary>
+internal readonly record struct SpiceChannelWait(SpiceChannelType ChannelType, byte ChannelId, ulong MessageSerial);
+
+/// <summary>
+/// SPICE_MSG_WAIT_FOR_CHANNELS (server → client): u8 count, count × {u8 type, u8 id, u64 serial}. The serials are
+/// per-channel message counts on the client leg, so an edge that changes message counts must translate them.
+/// </summary>
+internal static class SpiceWaitForChannels
+{
+    public const int EntryLength = 10;
+
+    public static SpiceChannelWait[] Parse(in ReadOnlySequence<byte> body)
+    {
+        var reader = new SpiceReader(body, "WAIT_FOR_CHANNELS");
+        var count = reader.ReadByte();
+        if (reader.Remaining < (long)count * EntryLength)
+        {
+            SpiceThrow.Truncated("WAIT_FOR_CHANNELS");
+        }
+
+        var waits = new SpiceChannelWait[count];
+        for (var i = 0; i < waits.Length; i++)
+        {
+            waits[i] = new SpiceChannelWait((SpiceChannelType)reader.ReadByte(), reader.ReadByte(), reader.ReadUInt64());
+        }
+
+        return waits;
+    }
+
+    public static void Write(SpiceMessageWriter writer, IBufferWriter<byte> output, ReadOnlySpan<SpiceChannelWait> waits)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(output);
+        if (waits.Length > byte.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(waits), "At most 255 entries.");
+        }
+
+        var length = 1 + (EntryLength * waits.Length);
+        writer.WriteHeader(output, (ushort)SpiceMsg.WaitForChannels, length);
+        var span = output.GetSpan(length);
+        span[0] = (byte)waits.Length;
+        for (var i = 0; i < waits.Length; i++)
+        {
+            var entry = span.Slice(1 + (EntryLength * i), EntryLength);
+            entry[0] = (byte)waits[i].ChannelType;
+            entry[1] = waits[i].ChannelId;
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[2..], waits[i].MessageSerial);
+        }
+
+        output.Advance(length);
+    }
+}
