@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Framing;
 using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Relay;
 
 namespace Accel.Core.Tests.Spice;
 
@@ -245,6 +246,47 @@ public sealed class SpiceFramingTests
     {
         var writer = new SpiceMessageWriter(miniHeader: true);
         Assert.Throws<InvalidOperationException>(() => writer.WriteHeader(new ArrayBufferWriter<byte>(), 1, 10, subListOffset: 4));
+    }
+
+    [Fact]
+    public void FramingAndAckResponse_SteadyState_AllocateNothing()
+    {
+        var source = new SpiceMessageWriter(miniHeader: true);
+        var input = new ArrayBufferWriter<byte>();
+        source.Write(input, new SpiceSetAck(1, 20));
+        for (var i = 0; i < 400; i++)
+        {
+            source.Write(input, (ushort)SpiceDisplayMsg.DrawCopy, new byte[i % 50]);
+        }
+
+        var bytes = input.WrittenSpan.ToArray();
+        var replies = new ArrayBufferWriter<byte>(64 * 1024);
+        Run(TestSequence.RandomSplit(bytes, 3), new SpiceMessageReader(true, 1 << 20), new ServerLegAckResponder(), new SpiceMessageWriter(true), replies); // JIT warm-up
+        replies.Clear();
+
+        var sequence = TestSequence.RandomSplit(bytes, 3);
+        var reader = new SpiceMessageReader(miniHeader: true, 1 << 20);
+        var responder = new ServerLegAckResponder();
+        var writer = new SpiceMessageWriter(miniHeader: true);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var messages = Run(sequence, reader, responder, writer, replies);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(401, messages);
+        Assert.Equal(20, responder.AcksProduced);
+        Assert.Equal(0, allocated);
+
+        static int Run(ReadOnlySequence<byte> buffer, SpiceMessageReader reader, ServerLegAckResponder responder, SpiceMessageWriter writer, ArrayBufferWriter<byte> replies)
+        {
+            var count = 0;
+            while (reader.TryRead(ref buffer, out var message))
+            {
+                responder.WriteReplies(responder.OnServerMessage(message.Type, message.Body), writer, replies);
+                count++;
+            }
+
+            return count;
+        }
     }
 
     [Fact]

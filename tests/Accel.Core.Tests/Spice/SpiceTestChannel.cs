@@ -58,9 +58,8 @@ internal sealed class SpiceTestChannel : IAsyncDisposable
                 .AsTask().WaitAsync(TimeSpan.FromSeconds(20), cancellationToken);
             Assert.True(link.Succeeded, $"link of {message.ChannelType} failed: {link.Error} {link.FailureReason}");
             channel.Link = link;
-            var mini = link.Session!.UseMiniHeader;
-            channel.Reader = new SpiceMessageReader(mini, SpiceFramingLimits.Default.For(message.ChannelType));
-            channel.Writer = new SpiceMessageWriter(mini);
+            channel.Reader = SpiceMessageReader.ForSession(link.Session!);
+            channel.Writer = SpiceMessageWriter.ForSession(link.Session!);
             return channel;
         }
         catch

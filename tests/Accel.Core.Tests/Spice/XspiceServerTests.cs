@@ -283,7 +283,7 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
 
             var log = await stderr.WaitAsync(TimeSpan.FromSeconds(5), ct) + await stdout.WaitAsync(TimeSpan.FromSeconds(5), ct);
             Assert.True(client.ExitCode == 0, $"spicy-screenshot exited {client.ExitCode}: {log}; refused links: {string.Join(", ", proxy.Refusals)}; errors: {string.Join(", ", proxy.Errors)}");
-            var header = (await File.ReadAllBytesAsync(shot, ct))[..12];
+            var header = (await File.ReadAllBytesAsync(shot, ct).WaitAsync(TimeSpan.FromSeconds(10), ct))[..12];
             Assert.Equal("P6\n1024 768\n"u8.ToArray(), header);
 
             Assert.Empty(proxy.Errors);

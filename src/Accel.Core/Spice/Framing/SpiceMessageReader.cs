@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Accel.Core.Spice.Link;
 
 namespace Accel.Core.Spice.Framing;
 
@@ -23,6 +24,13 @@ internal sealed class SpiceMessageReader
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessageSize);
         _miniHeader = miniHeader;
         _maxMessageSize = maxMessageSize;
+    }
+
+    /// <summary>A reader for one direction of a linked channel: its header kind and its channel type's maximum.</summary>
+    public static SpiceMessageReader ForSession(LinkSession session, SpiceFramingLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new SpiceMessageReader(session.UseMiniHeader, (limits ?? SpiceFramingLimits.Default).For(session.ChannelType));
     }
 
     public bool MiniHeader => _miniHeader;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Accel.Core.Spice.Link;
 
 namespace Accel.Core.Spice.Framing;
 
@@ -23,6 +24,12 @@ internal sealed class SpiceMessageWriter
     private ulong _lastSerial;
 
     public SpiceMessageWriter(bool miniHeader) => _miniHeader = miniHeader;
+
+    public static SpiceMessageWriter ForSession(LinkSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new SpiceMessageWriter(session.UseMiniHeader);
+    }
 
     public bool MiniHeader => _miniHeader;
 

@@ -78,7 +78,12 @@ internal readonly record struct SpicePing(uint Id, ulong Timestamp, int PaddingL
         var reader = new SpiceReader(body, "PING");
         var id = reader.ReadUInt32();
         var timestamp = reader.ReadUInt64();
-        return new SpicePing(id, timestamp, checked((int)reader.Remaining));
+        if (reader.Remaining > int.MaxValue)
+        {
+            SpiceThrow.Protocol(SpiceProtocolError.MessageTooLarge, "PING padding exceeds 2 GiB.");
+        }
+
+        return new SpicePing(id, timestamp, (int)reader.Remaining);
     }
 
     /// <summary>The PONG that answers this ping (the padding is not echoed).</summary>
