@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Diagnostics;
+using Accel.Core.Spice;
+using Accel.Core.Spice.Link;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,6 +34,9 @@ public sealed record ClientEdgeSettings
     public required Func<ServerEdgeTarget, TransportClientOptions> ClientOptions { get; init; }
     /// <summary>How long to wait for the SPICE client's link header before closing it.</summary>
     public TimeSpan LinkTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Message-aware relay settings.</summary>
+    public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
+
     /// <summary>How long a channel may wait for the server edge's answer.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }
@@ -42,9 +47,6 @@ public sealed record ClientEdgeSettings
 /// </summary>
 public sealed class ClientEdge : IAsyncDisposable
 {
-    /// <summary>SPICE link header (16 bytes) + the SpiceLinkMess fields up to the channel id.</summary>
-    private const int LinkPeekLength = 16 + 6;
-
     private readonly ITransportEngine _engine;
     private readonly ClientEdgeSettings _settings;
     private readonly ILogger _logger;
@@ -80,49 +82,22 @@ public sealed class ClientEdge : IAsyncDisposable
     /// </summary>
     public async Task<RelayOutcome> HandleAsync(Socket client, string edgeName, string host, ushort port, CancellationToken cancellationToken)
     {
-        var peek = new byte[LinkPeekLength];
-        var filled = 0;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        // The client's SpiceLinkMess, read whole: it names the channel (its priority class) and is rewritten here
+        // (no GL scanout, no seamless migration), then sent with the stream request to save a WAN round trip.
+        var (raw, message, failure) = await ReadLinkMessAsync(client, cancellationToken).ConfigureAwait(false);
+        if (message is null)
         {
-            timeout.CancelAfter(_settings.LinkTimeout);
-            try
-            {
-                while (filled < LinkPeekLength)
-                {
-                    var n = await client.ReceiveAsync(peek.AsMemory(filled), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        return RelayOutcome.SocketFailed;
-                    }
-
-                    filled += n;
-                    if (filled >= 4 && !peek.AsSpan(0, 4).SequenceEqual("REDQ"u8))
-                    {
-                        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));
-                        ClientEdgeLog.NotSpice(_logger, client.RemoteEndPoint);
-                        client.Close();
-                        return RelayOutcome.ProtocolViolation;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                ClientEdgeLog.LinkTimeout(_logger, client.RemoteEndPoint);
-                return RelayOutcome.ProtocolViolation;
-            }
-            catch (SocketException)
-            {
-                return RelayOutcome.SocketFailed;
-            }
+            return failure;
         }
 
-        var channelType = peek[16 + 4];
-        var priority = PriorityOf(channelType);
+        var channelType = (byte)message.ChannelType;
+        var rewritten = new ArrayBufferWriter<byte>(raw.Length);
+        SpiceChannelRelay.RewriteLinkMess(message).WriteTo(rewritten);
         ITransportStream stream;
         ReadOnlyMemory<byte> leftover;
         try
         {
-            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, priority, channelType), peek, cancellationToken).ConfigureAwait(false);
+            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, PriorityOf(channelType), channelType), rewritten.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
         catch (EdgeRefusedException ex)
         {
@@ -140,19 +115,78 @@ public sealed class ClientEdge : IAsyncDisposable
 
         await using (stream.ConfigureAwait(false))
         {
-            var channel = AccelMetrics.ChannelLabel(channelType);
-            AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
-            try
+            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: raw, fromStreamPrefix: leftover);
+            relay.LinkMessAlreadyForwarded();
+            return await RunRelayAsync(relay, channelType, host, port, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<RelayOutcome> RunRelayAsync(SpiceChannelRelay relay, byte channelType, string host, ushort port, CancellationToken cancellationToken)
+    {
+        var channel = AccelMetrics.ChannelLabel(channelType);
+        AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
+        try
+        {
+            var outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
+            ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
+            return outcome;
+        }
+        finally
+        {
+            AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+        }
+    }
+
+    /// <summary>Reads the client's link header and SpiceLinkMess within the link timeout; bad input is logged and closed.</summary>
+    private async Task<(byte[] Raw, SpiceLinkMess? Message, RelayOutcome Failure)> ReadLinkMessAsync(Socket client, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[(int)SpiceLinkHeader.DefaultMaxSize + SpiceLinkHeader.Length];
+        var filled = 0;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.LinkTimeout);
+        try
+        {
+            while (true)
             {
-                var relay = new StreamRelay(client, stream, channelType, socketIsClient: true, initialToSocket: leftover);
-                var outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
-                ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
-                return outcome;
+                var sequence = new ReadOnlySequence<byte>(buffer, 0, filled);
+                if (filled >= 4 && !buffer.AsSpan(0, 4).SequenceEqual("REDQ"u8))
+                {
+                    AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));
+                    ClientEdgeLog.NotSpice(_logger, client.RemoteEndPoint);
+                    client.Close();
+                    return ([], null, RelayOutcome.ProtocolViolation);
+                }
+
+                if (SpiceLinkMess.TryParse(ref sequence, SpiceLinkHeader.DefaultMaxSize, out var message))
+                {
+                    return (buffer.AsSpan(0, filled).ToArray(), message, default);
+                }
+
+                var n = await client.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return ([], null, RelayOutcome.SocketFailed);
+                }
+
+                filled += n;
             }
-            finally
-            {
-                AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
-            }
+        }
+        catch (SpiceProtocolException ex)
+        {
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_link"));
+            ClientEdgeLog.BadLink(_logger, client.RemoteEndPoint, ex.Message);
+            client.Close();
+            return ([], null, RelayOutcome.ProtocolViolation);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ClientEdgeLog.LinkTimeout(_logger, client.RemoteEndPoint);
+            client.Close();
+            return ([], null, RelayOutcome.ProtocolViolation);
+        }
+        catch (SocketException)
+        {
+            return ([], null, RelayOutcome.SocketFailed);
         }
     }
 
@@ -162,54 +196,13 @@ public sealed class ClientEdge : IAsyncDisposable
     /// </summary>
     public async Task<RelayOutcome> RelayOpenedAsync(Socket client, ITransportStream stream, ReadOnlyMemory<byte> leftover, string host, ushort port, CancellationToken cancellationToken)
     {
-        var peek = new byte[LinkPeekLength];
-        var filled = 0;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-        {
-            timeout.CancelAfter(_settings.LinkTimeout);
-            try
-            {
-                while (filled < LinkPeekLength)
-                {
-                    var n = await client.ReceiveAsync(peek.AsMemory(filled), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        stream.Abort(AbortDirection.Both, RelayErrorCodes.SocketClosed);
-                        return RelayOutcome.SocketFailed;
-                    }
-
-                    filled += n;
-                    if (filled >= 4 && !peek.AsSpan(0, 4).SequenceEqual("REDQ"u8))
-                    {
-                        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));
-                        ClientEdgeLog.NotSpice(_logger, client.RemoteEndPoint);
-                        stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
-                        return RelayOutcome.ProtocolViolation;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                ClientEdgeLog.LinkTimeout(_logger, client.RemoteEndPoint);
-                stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
-                return RelayOutcome.ProtocolViolation;
-            }
-            catch (SocketException)
-            {
-                stream.Abort(AbortDirection.Both, RelayErrorCodes.SocketClosed);
-                return RelayOutcome.SocketFailed;
-            }
-        }
-
-        var channelType = peek[16 + 4];
-        stream.Priority = PriorityOf(channelType);
-        var channel = AccelMetrics.ChannelLabel(channelType);
+        var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromStreamPrefix: leftover);
+        var channel = "unknown";
         AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
         try
         {
-            var relay = new StreamRelay(client, stream, channelType, socketIsClient: true, initialToStream: peek, initialToSocket: leftover);
             var outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
-            ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
+            ClientEdgeLog.ChannelEnded(_logger, relay.ChannelType.ToLabel(), host, port, outcome);
             return outcome;
         }
         finally
@@ -376,6 +369,9 @@ internal static partial class ClientEdgeLog
 {
     [LoggerMessage(1101, LogLevel.Warning, "Connection from {Remote} is not SPICE (no REDQ link header); closed")]
     public static partial void NotSpice(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(1107, LogLevel.Warning, "Connection from {Remote} sent a bad SPICE link message ({Reason}); closed")]
+    public static partial void BadLink(ILogger logger, EndPoint? remote, string reason);
 
     [LoggerMessage(1102, LogLevel.Warning, "Connection from {Remote} sent no SPICE link header in time; closed")]
     public static partial void LinkTimeout(ILogger logger, EndPoint? remote);

@@ -16,6 +16,8 @@ public sealed record ServerEdgeSettings
     public TimeSpan BackendConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Streams handled at once per edge connection; more wait in the engine's stream limit.</summary>
     public int MaxChannelsPerConnection { get; init; } = 512;
+    /// <summary>Message-aware relay settings.</summary>
+    public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
 }
 
 /// <summary>
@@ -232,7 +234,7 @@ public sealed class ServerEdge
                 RelayOutcome outcome;
                 try
                 {
-                    var relay = new StreamRelay(socket, stream, request.ChannelType, socketIsClient: false, initialToSocket: early);
+                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early);
                     outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally

@@ -107,6 +107,9 @@ internal sealed class SpiceTestChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>Half-closes the connection (TCP FIN) without disposing anything.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
     public async Task FlushAsync(CancellationToken cancellationToken) =>
         await Output.FlushAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
 

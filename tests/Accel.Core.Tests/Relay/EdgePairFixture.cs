@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Relay;
+using Accel.Core.Tests.Spice;
+using Accel.Core.Transport;
+using Accel.Core.Transport.Ngtcp2;
+
+namespace Accel.Core.Tests.Relay;
+
+/// <summary>
+/// A real Xspice behind a real edge pair in this process: the ngtcp2 engine over loopback UDP, the server edge with an
+/// allow-list for Xspice only, and a local TCP port served by the client edge (the explicit way in).
+/// </summary>
+public sealed class EdgePairFixture : IAsyncLifetime
+{
+    private readonly CancellationTokenSource _stop = new();
+    private ITransportListener? _listener;
+    private Socket? _accept;
+    private Task? _serverLoop;
+    private Task? _acceptLoop;
+
+    internal XspiceServer Xspice { get; private set; } = null!;
+
+    internal ClientEdge ClientEdge { get; private set; } = null!;
+
+    /// <summary>Where a SPICE client connects to reach Xspice through both edges.</summary>
+    public IPEndPoint EndPoint { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var engine = new Ngtcp2Engine();
+        Assert.True(engine.IsSupported, "the ngtcp2 engine must run here: " + engine.UnsupportedReason);
+        Xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+
+        var server = EndpointIdentities.CreateSelfSigned("server");
+        var client = EndpointIdentities.CreateSelfSigned("client");
+        _listener = await engine.ListenAsync(new TransportListenerOptions
+        {
+            ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            Identity = server,
+            PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
+        }, ct);
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]) });
+        _serverLoop = serverEdge.RunAsync(_stop.Token);
+
+        var target = new ServerEdgeTarget("dc", _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
+        ClientEdge = new ClientEdge(engine, new ClientEdgeSettings
+        {
+            Identity = client,
+            ServerEdges = new Dictionary<string, ServerEdgeTarget> { ["dc"] = target },
+            ClientOptions = t => new TransportClientOptions { RemoteEndPoint = t.Address, Identity = client, PeerTrust = t.Trust },
+        });
+
+        _accept = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _accept.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _accept.Listen(64);
+        EndPoint = (IPEndPoint)_accept.LocalEndPoint!;
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var sessions = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                var socket = await _accept!.AcceptAsync(_stop.Token);
+                socket.NoDelay = true;
+                sessions.Add(ServeAsync(socket));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Task.WhenAll(sessions);
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        using (socket)
+        {
+            await ClientEdge.HandleAsync(socket, "dc", "127.0.0.1", (ushort)Xspice.Port, _stop.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _accept?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        if (ClientEdge is not null)
+        {
+            await ClientEdge.DisposeAsync();
+        }
+
+        if (_serverLoop is not null)
+        {
+            await _serverLoop.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync();
+        }
+
+        if (Xspice is not null)
+        {
+            await Xspice.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Accel.Core.Spice;
+using Accel.Core.Spice.Framing;
+using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Relay;
+using Accel.Core.Tests.Spice;
+
+namespace Accel.Core.Tests.Relay;
+
+/// <summary>The message-aware relay between a real Xspice and a SPICE client built on our protocol layer.</summary>
+public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassFixture<EdgePairFixture>
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
+    private static readonly SpiceCapabilitySet s_common = SpiceCapabilitySet.Of(SpiceCommonCap.ProtocolAuthSelection, SpiceCommonCap.MiniHeader);
+
+    [Fact]
+    public async Task Inputs_EightMotions_AreAckedTwiceAndTheServerStillGetsThem()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var main = await LinkMainAsync(ct);
+        var init = await ReadInitAsync(main, ct);
+        await using var inputs = await LinkInputsAsync(init.SessionId, ct);
+
+        for (var i = 0; i < 8; i++)
+        {
+            inputs.Writer.Write(inputs.Output, new SpiceMouseMotion(1, 1, 0));
+        }
+
+        await inputs.FlushAsync(ct);
+        var acks = 0;
+        await inputs.ReadUntilAsync((in SpiceMessage m) => (acks += MotionAckResponder.IsServerMotionAck(m.Type) ? 1 : 0) == 2, s_timeout, ct);
+
+        Assert.Equal(2, acks);
+    }
+
+    [Fact]
+    public async Task OversizedMessage_ClosesOnlyThatChannel()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var main = await LinkMainAsync(ct);
+        var init = await ReadInitAsync(main, ct);
+        await using var inputs = await LinkInputsAsync(init.SessionId, ct);
+
+        // A key-down announcing a gigabyte: refused from the header alone, nothing of the body is awaited.
+        var header = new byte[SpiceDataHeader.MiniLength];
+        BinaryPrimitives.WriteUInt16LittleEndian(header, (ushort)SpiceInputsMsgc.KeyDown);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(2), 1u << 30);
+        inputs.Output.Write(header);
+        await inputs.FlushAsync(ct);
+
+        await AssertClosedAsync(inputs, ct);
+        await AssertMainAliveAsync(main, init.SessionId, ct);
+    }
+
+    [Fact]
+    public async Task PeerStoppingMidMessage_IsClosedCleanly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var main = await LinkMainAsync(ct);
+        var init = await ReadInitAsync(main, ct);
+        await using var inputs = await LinkInputsAsync(init.SessionId, ct);
+
+        var partial = new byte[SpiceDataHeader.MiniLength + 3];
+        BinaryPrimitives.WriteUInt16LittleEndian(partial, (ushort)SpiceInputsMsgc.KeyDown);
+        BinaryPrimitives.WriteUInt32LittleEndian(partial.AsSpan(2), 4);
+        inputs.Output.Write(partial);
+        await inputs.FlushAsync(ct);
+        inputs.ShutdownSend();
+
+        await AssertClosedAsync(inputs, ct);
+        await AssertMainAliveAsync(main, init.SessionId, ct);
+    }
+
+    [Fact]
+    public async Task MalformedMotion_IsAProtocolViolation_MainStaysUp()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var main = await LinkMainAsync(ct);
+        var init = await ReadInitAsync(main, ct);
+        await using var inputs = await LinkInputsAsync(init.SessionId, ct);
+
+        // MOUSE_MOTION with a 2-byte body: the client edge reads motions to coalesce them and finds it truncated.
+        var bad = new byte[SpiceDataHeader.MiniLength + 2];
+        BinaryPrimitives.WriteUInt16LittleEndian(bad, (ushort)SpiceInputsMsgc.MouseMotion);
+        BinaryPrimitives.WriteUInt32LittleEndian(bad.AsSpan(2), 2);
+        inputs.Output.Write(bad);
+        await inputs.FlushAsync(ct);
+
+        await AssertClosedAsync(inputs, ct);
+        await AssertMainAliveAsync(main, init.SessionId, ct);
+    }
+
+    private async Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct)
+        => await SpiceTestChannel.LinkAsync(edges.EndPoint, new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_common, SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid)), ct);
+
+    private async Task<SpiceTestChannel> LinkInputsAsync(uint session, CancellationToken ct)
+    {
+        var inputs = await SpiceTestChannel.LinkAsync(edges.EndPoint, new SpiceLinkMess(session, SpiceChannelType.Inputs, 0, s_common, SpiceCapabilitySet.Of((int)SpiceInputsCap.KeyScancode)), ct);
+        await inputs.ReadUntilAsync((in SpiceMessage m) => m.Type == (ushort)SpiceInputsMsg.Init, s_timeout, ct);
+        return inputs;
+    }
+
+    private static async Task<SpiceMainInit> ReadInitAsync(SpiceTestChannel main, CancellationToken ct)
+    {
+        SpiceMainInit init = default;
+        await main.ReadUntilAsync(
+            (in SpiceMessage m) =>
+            {
+                if (m.Type == (ushort)SpiceMsg.Ping)
+                {
+                    main.Writer.Write(main.Output, SpicePing.Parse(m.Body).ToPong());
+                }
+
+                if (m.Type != (ushort)SpiceMainMsg.Init)
+                {
+                    return false;
+                }
+
+                init = SpiceMainInit.Parse(m.Body);
+                return true;
+            },
+            s_timeout,
+            ct);
+        return init;
+    }
+
+    /// <summary>The main channel still answers: ATTACH_CHANNELS gets the channel list.</summary>
+    private static async Task AssertMainAliveAsync(SpiceTestChannel main, uint session, CancellationToken ct)
+    {
+        Assert.NotEqual(0u, session);
+        main.Writer.Write(main.Output, new SpiceEmptyMessage((ushort)SpiceMainMsgc.AttachChannels));
+        await main.FlushAsync(ct);
+        await main.ReadUntilAsync(
+            (in SpiceMessage m) =>
+            {
+                if (m.Type == (ushort)SpiceMsg.Ping)
+                {
+                    main.Writer.Write(main.Output, SpicePing.Parse(m.Body).ToPong());
+                }
+
+                return m.Type == (ushort)SpiceMainMsg.ChannelsList;
+            },
+            s_timeout,
+            ct);
+    }
+
+    /// <summary>The channel is closed by the edge (EOF or reset) within the timeout.</summary>
+    private static async Task AssertClosedAsync(SpiceTestChannel channel, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(s_timeout);
+        try
+        {
+            while (true)
+            {
+                var result = await channel.Input.ReadAsync(cts.Token);
+                channel.Input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Reset by the edge: closed as well.
+        }
+        catch (SocketException)
+        {
+        }
+    }
+}
