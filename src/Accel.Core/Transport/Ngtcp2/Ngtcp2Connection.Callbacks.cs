@@ -58,7 +58,6 @@ internal sealed unsafe partial class Ngtcp2Connection
         cb.stream_open = (nint)(delegate* unmanaged<nint, long, void*, int>)&StreamOpenCallback;
         cb.stream_close = (nint)(delegate* unmanaged<nint, uint, long, ulong, void*, void*, int>)&StreamCloseCallback;
         cb.stream_reset = (nint)(delegate* unmanaged<nint, long, ulong, ulong, void*, void*, int>)&StreamResetCallback;
-        cb.stream_stop_sending = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&StreamStopSendingCallback;
         cb.extend_max_local_streams_bidi = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_local_streams_uni = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_stream_data = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&ExtendMaxStreamDataCallback;
@@ -333,26 +332,6 @@ internal sealed unsafe partial class Ngtcp2Connection
         catch (Exception e)
         {
             return self.Failed(e, "stream_reset");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    private static int StreamStopSendingCallback(nint conn, long streamId, ulong appErrorCode, void* userData, void* streamUserData)
-    {
-        var self = Of(userData);
-        try
-        {
-            if (self._streams.TryGetValue(streamId, out var stream))
-            {
-                self.Unschedule(stream);
-                stream.OnStopSending((long)appErrorCode);
-            }
-
-            return 0;
-        }
-        catch (Exception e)
-        {
-            return self.Failed(e, "stream_stop_sending");
         }
     }
 

@@ -340,12 +340,21 @@ internal sealed unsafe partial class Ngtcp2Connection
                 return;
         }
 
-        SendClose(false, rv);
+        var authentication = _authFailure is not null || (rv == NGTCP2_ERR_CRYPTO && !_handshakeDone);
+        if (authentication)
+        {
+            SendTlsAlertClose(rv);
+        }
+        else
+        {
+            SendClose(false, rv);
+        }
+
         if (_callbackException is not null)
         {
             Finish(_callbackException as TransportException ?? new TransportException(TransportError.InternalError, "A connection callback failed: " + _callbackException.Message, null, _callbackException));
         }
-        else if (_authFailure is not null || (rv == NGTCP2_ERR_CRYPTO && !_handshakeDone))
+        else if (authentication)
         {
             Finish(new TransportException(TransportError.AuthenticationFailed, "TLS authentication failed: " + (_authFailure ?? ErrorText(rv))));
         }
@@ -470,6 +479,9 @@ internal sealed unsafe partial class Ngtcp2Connection
                             continue;
                         case NGTCP2_ERR_STREAM_SHUT_WR:
                         case NGTCP2_ERR_STREAM_NOT_FOUND:
+                            // ngtcp2 1.11 has no callback for a received STOP_SENDING: it resets the stream itself,
+                            // and the write side is found shut here. The code arrives with stream_close.
+                            stream.OnWriteShutByPeer();
                             continue;
                         case NGTCP2_ERR_WRITE_MORE:
                             ScheduleIfReady(stream);
@@ -557,6 +569,39 @@ internal sealed unsafe partial class Ngtcp2Connection
             ngtcp2_ccerr_set_liberr(&ccerr, (int)codeOrLibError, null, 0);
         }
 
+        ngtcp2_pkt_info pi = default;
+        fixed (byte* buffer = _sendBuffer)
+        {
+            var n = ngtcp2_conn_write_connection_close_versioned(_conn, _path, NGTCP2_PKT_INFO_V1, &pi, buffer, MaxUdpPayloadSize, &ccerr, Ngtcp2Clock.Now());
+            if (n > 0)
+            {
+                _endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), _remoteAddress);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes a failed handshake with CRYPTO_ERROR carrying the TLS alert (bad_certificate, certificate_required…),
+    /// so the peer can tell an authentication failure from a protocol violation.
+    /// </summary>
+    private void SendTlsAlertClose(int rv)
+    {
+        if (_conn == 0 || ngtcp2_conn_in_closing_period(_conn) != 0 || ngtcp2_conn_in_draining_period(_conn) != 0)
+        {
+            return;
+        }
+
+        const byte badCertificate = 42;
+        const byte certificateRequired = 116;
+        var alert = ngtcp2_conn_get_tls_alert(_conn);
+        if (alert == 0)
+        {
+            alert = _authFailure is null && _isServer ? certificateRequired : badCertificate;
+        }
+
+        ngtcp2_ccerr ccerr;
+        ngtcp2_ccerr_default(&ccerr);
+        ngtcp2_ccerr_set_tls_alert(&ccerr, alert, null, 0);
         ngtcp2_pkt_info pi = default;
         fixed (byte* buffer = _sendBuffer)
         {
