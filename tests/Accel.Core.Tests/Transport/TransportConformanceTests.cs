@@ -490,6 +490,33 @@ public abstract class TransportConformanceTests
     }
 
     [Fact]
+    public async Task PeerProcessKilled_Detected_WithinTheIdleTimeout()
+    {
+        RequireEngine();
+        var idle = TimeSpan.FromSeconds(2);
+        using var peer = await TransportPeerProcess.StartAsync(Engine.Name, EndpointIdentities.ComputeSpkiSha256(TestIdentities.Client.CertificatePem), idle, Ct);
+        var options = new TransportClientOptions
+        {
+            RemoteEndPoint = new IPEndPoint(IPAddress.Loopback, peer.Port),
+            Identity = TestIdentities.Client,
+            PeerTrust = new PeerTrust { PinnedSpkiSha256 = [peer.ServerPin] },
+            IdleTimeout = idle,
+            KeepAliveInterval = TimeSpan.FromMilliseconds(300),
+        };
+        await using var connection = await Engine.ConnectAsync(options, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Control, Ct).AsTask().WaitAsync(Timeout, Ct);
+        await stream.WriteAsync("echo"u8.ToArray(), true, Ct).AsTask().WaitAsync(Timeout, Ct);
+        Assert.Equal("echo"u8.ToArray(), await ReadAllAsync(stream));
+
+        peer.Kill();
+        var watch = Stopwatch.StartNew();
+        var closed = await connection.Closed.WaitAsync(Timeout, Ct);
+
+        Assert.Equal(TransportError.ConnectionIdle, closed.Error);
+        Assert.True(watch.Elapsed < idle + TimeSpan.FromSeconds(2), $"detected after {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task CloseAsync_AfterLargeWrite_DeliversEverythingThenPeerSeesTheCode()
     {
         RequireEngine();
