@@ -230,6 +230,28 @@ public abstract class TransportConformanceTests
         await AssertNoAcceptAsync(accept);
     }
 
+    [Fact]
+    public async Task Connect_NothingListening_FailsWithConnectionRefusedWithinTheHandshakeTimeout()
+    {
+        RequireEngine();
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var silent = (IPEndPoint)probe.LocalEndPoint!;
+        var options = new TransportClientOptions
+        {
+            RemoteEndPoint = silent,
+            Identity = TestIdentities.Client,
+            PeerTrust = TestIdentities.Pin(TestIdentities.Server),
+            HandshakeTimeout = TimeSpan.FromSeconds(1),
+        };
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<TransportException>(() => Engine.ConnectAsync(options, Ct).AsTask().WaitAsync(Timeout, Ct));
+
+        Assert.Equal(TransportError.ConnectionRefused, error.Error);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"took {watch.Elapsed}");
+    }
+
     private static async Task AssertNoAcceptAsync(Task<ITransportConnection> accept)
     {
         // The handshake has already failed on the client; give the listener a moment to (wrongly) yield it.
@@ -342,6 +364,64 @@ public abstract class TransportConformanceTests
     {
         var text = $"{kind}-{index:D4}-" + new string((char)('a' + (index % 26)), 1000 + index);
         return System.Text.Encoding.ASCII.GetBytes(text);
+    }
+
+    [Theory]
+    [InlineData(CongestionControlAlgorithm.Bbr)]
+    [InlineData(CongestionControlAlgorithm.Cubic)]
+    [InlineData(CongestionControlAlgorithm.Reno)]
+    public async Task Stream_EachCongestionController_TransfersIntact(CongestionControlAlgorithm algorithm)
+    {
+        RequireEngine();
+        if ((Engine.Capabilities & TransportCapabilities.CongestionControlChoice) == 0 && algorithm != CongestionControlAlgorithm.Cubic)
+        {
+            Assert.Skip(Engine.Name + " cannot choose the congestion controller");
+        }
+
+        await using var pair = await ConnectAsync(s => s with { CongestionControl = algorithm }, c => c with { CongestionControl = algorithm });
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var reader = Task.Run(async () => await ReadHashAsync(await pair.Server.AcceptStreamAsync(Ct)), Ct);
+
+        var sent = await WriteRandomAsync(stream, 8 * 1024 * 1024, (int)algorithm);
+
+        var (length, hash) = await reader.WaitAsync(Timeout, Ct);
+        Assert.Equal(8 * 1024 * 1024, length);
+        Assert.Equal(sent, hash);
+    }
+
+    [Fact]
+    public async Task FlowControl_ReaderStalls_WriterBlocksWithBoundedBuffering()
+    {
+        RequireEngine();
+        const int window = 256 * 1024;
+        await using var pair = await ConnectAsync(s => s with { StreamReceiveWindow = window, MaxStreamReceiveWindow = window });
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var chunk = new byte[64 * 1024];
+        new Random(4).NextBytes(chunk);
+
+        // Nobody reads on the server: writes must eventually stop completing.
+        long written = 0;
+        while (true)
+        {
+            var write = stream.WriteAsync(chunk, false, Ct).AsTask();
+            var winner = await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(1), Ct));
+            if (winner != write)
+            {
+                // Blocked: the engine holds at most the peer's window plus its own bounded send buffer.
+                Assert.InRange(written, window, 16L * 1024 * 1024);
+                var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
+                var drain = Task.Run(() => ReadHashAsync(peer), Ct);
+                await write.WaitAsync(Timeout, Ct);
+                written += chunk.Length;
+                stream.CompleteWrites();
+                var (length, _) = await drain.WaitAsync(Timeout, Ct);
+                Assert.Equal(written, length);
+                return;
+            }
+
+            written += chunk.Length;
+            Assert.True(written < 256L * 1024 * 1024, "writes never blocked: no backpressure");
+        }
     }
 
     [Fact]

@@ -64,14 +64,14 @@ internal sealed unsafe partial class Ngtcp2Connection
                     break;
                 }
 
-                WritePackets();
+                var quantumUsed = WritePackets();
                 if (_finished)
                 {
                     break;
                 }
 
                 UpdateStatistics();
-                WaitForWork();
+                WaitForWork(quantumUsed);
             }
         }
         catch (Exception e)
@@ -85,7 +85,12 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
     }
 
-    private void WaitForWork()
+    /// <summary>
+    /// Sleeps until a datagram, a command or the next ngtcp2 timer. Pacing gaps shorter than the OS timer (about a
+    /// millisecond) are not slept: after a full send quantum the loop yields and sends the next one, so the pacing
+    /// rate holds on average over a millisecond instead of collapsing to one quantum per timer tick.
+    /// </summary>
+    private void WaitForWork(bool quantumUsed)
     {
         _wake.Reset();
         if (!_inbound.IsEmpty || !_commands.IsEmpty)
@@ -101,7 +106,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
 
         var ns = expiry - now;
-        if (ns < 100_000)
+        if (ns < 100_000 || (quantumUsed && ns < 1_000_000))
         {
             // A pacing gap shorter than the timer resolution: yield instead of sleeping a whole millisecond.
             Thread.Yield();
@@ -415,7 +420,8 @@ internal sealed unsafe partial class Ngtcp2Connection
 
     // ---- Send ----------------------------------------------------------------------------------------------
 
-    private void WritePackets()
+    /// <summary>Packs and sends packets; returns true when it stopped because the send quantum was used up.</summary>
+    private bool WritePackets()
     {
         var ts = Ngtcp2Clock.Now();
         var quantum = (int)ngtcp2_conn_get_send_quantum(_conn);
@@ -499,7 +505,7 @@ internal sealed unsafe partial class Ngtcp2Connection
                 {
                     SendClose(false, (int)nwrite);
                     Finish(new TransportException(TransportError.InternalError, "ngtcp2 write: " + ErrorText((int)nwrite)));
-                    return;
+                    return false;
                 }
 
                 if (nwrite == 0)
@@ -535,6 +541,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
 
         ngtcp2_conn_update_pkt_tx_time(_conn, ts);
+        return packets >= maxPackets;
     }
 
     private bool IsSendDrained()
