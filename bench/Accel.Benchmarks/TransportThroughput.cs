@@ -81,11 +81,12 @@ internal static class TransportThroughput
             var serverReport = System.Text.Encoding.ASCII.GetString(reply, 0, n).Split(' ');
             var received = long.Parse(serverReport[0], CultureInfo.InvariantCulture);
             var serverCpu = double.Parse(serverReport[1], CultureInfo.InvariantCulture);
+            var serverAllocated = long.Parse(serverReport[2], CultureInfo.InvariantCulture);
             var stats = connection.GetStatistics();
             var gb = bytes / 1e9;
             Console.WriteLine($"engine {engine.Version}, cc {cc}, {bytes / 1e6:F0} MB in {elapsed.TotalSeconds:F2} s: {bytes * 8 / elapsed.TotalSeconds / 1e9:F2} Gbit/s (server received {received} bytes)");
             Console.WriteLine($"client CPU {clientCpu:F2} s = {clientCpu / gb:F2} CPU-s/GB; server CPU {serverCpu:F2} s = {serverCpu / gb:F2} CPU-s/GB");
-            Console.WriteLine($"client managed allocations during the transfer: {allocated} bytes = {(double)allocated / stats.PacketsSent:F2} bytes/packet sent");
+            Console.WriteLine($"managed allocations during the transfer: client {allocated} bytes ({(double)allocated / stats.PacketsSent:F2} B/packet sent), server {serverAllocated} bytes ({(double)serverAllocated / stats.PacketsSent:F2} B/packet received), server gen0 GCs {serverReport[3]}");
             Console.WriteLine($"client stats: srtt {stats.SmoothedRtt?.TotalMilliseconds:F2} ms, cwnd {stats.CongestionWindow}, packets sent {stats.PacketsSent}, received {stats.PacketsReceived}");
             await connection.CloseAsync(0);
             return received == bytes ? 0 : 1;
@@ -117,6 +118,8 @@ internal static class TransportThroughput
         var stream = await connection.AcceptStreamAsync();
         var buffer = new byte[ChunkSize];
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated0 = GC.GetTotalAllocatedBytes(true);
+        var gc0 = GC.CollectionCount(0);
         long total = 0;
         while (true)
         {
@@ -130,7 +133,9 @@ internal static class TransportThroughput
         }
 
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{total} {cpu:F3}")), true);
+        var allocated = GC.GetTotalAllocatedBytes(true) - allocated0;
+        var gcs = GC.CollectionCount(0) - gc0;
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{total} {cpu:F3} {allocated} {gcs}")), true);
         await connection.Closed.WaitAsync(TimeSpan.FromSeconds(30));
         return 0;
     }

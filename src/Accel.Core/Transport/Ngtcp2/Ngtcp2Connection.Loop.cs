@@ -319,7 +319,7 @@ internal sealed unsafe partial class Ngtcp2Connection
                 rv = ngtcp2_conn_read_pkt_versioned(_conn, _path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
             }
 
-            ArrayPool<byte>.Shared.Return(datagram.Buffer);
+            _endpoint.ReturnBuffer(datagram.Buffer);
             _packetsReceived++;
             _bytesReceived += datagram.Length;
             if (rv != 0 && rv != NGTCP2_ERR_DISCARD_PKT)
@@ -727,7 +727,7 @@ internal sealed unsafe partial class Ngtcp2Connection
 
         while (_inbound.TryDequeue(out var inbound))
         {
-            ArrayPool<byte>.Shared.Return(inbound.Buffer);
+            _endpoint.ReturnBuffer(inbound.Buffer);
         }
 
         if (_handshakeDone || !_isServer)

@@ -381,7 +381,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
         lock (_lock)
         {
             _send.Acknowledge(offset + length);
-            WakeWriterLocked();
+            if (_send.Buffered <= SendBufferLimit / 2)
+            {
+                // Hysteresis: a blocked writer resumes once half the buffer is free, not on every ACK.
+                WakeWriterLocked();
+            }
+
             if (_finRequested && FinSent && _send.Acknowledged == _send.Appended)
             {
                 _writesClosed.TrySetResult();
