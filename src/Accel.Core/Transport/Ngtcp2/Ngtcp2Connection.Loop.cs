@@ -16,6 +16,8 @@ internal sealed unsafe partial class Ngtcp2Connection
     private readonly PriorityScheduler<Ngtcp2Stream> _scheduler;
     private readonly Dictionary<long, Ngtcp2Stream> _streams = [];
     private readonly List<Ngtcp2Stream> _blocked = [];
+    private readonly List<Ngtcp2Stream> _writeShut = [];
+    private ulong _nextShutDeadline = ulong.MaxValue;
     private readonly Queue<OpenRequest> _pendingBidi = new();
     private readonly Queue<OpenRequest> _pendingUni = new();
     private readonly byte[] _sendBuffer = GC.AllocateArray<byte>(SendBatchBytes, pinned: true);
@@ -98,7 +100,7 @@ internal sealed unsafe partial class Ngtcp2Connection
             return;
         }
 
-        var expiry = ngtcp2_conn_get_expiry(_conn);
+        var expiry = Math.Min(ngtcp2_conn_get_expiry(_conn), _nextShutDeadline);
         var now = Ngtcp2Clock.Now();
         if (expiry <= now)
         {
@@ -239,9 +241,46 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
     }
 
+    private void MarkWriteShut(Ngtcp2Stream stream, ulong now)
+    {
+        if (stream.ShutDeadline != 0 || stream.NativeClosed)
+        {
+            return;
+        }
+
+        // No ngtcp2 calls here: this runs while a packet is being coalesced. The loop's last RTT snapshot will do.
+        var srtt = (ulong)(_stats.SmoothedRtt ?? TimeSpan.Zero).Ticks * 100;
+        var grace = Math.Clamp(3 * srtt, 50_000_000UL, 1_000_000_000UL);
+        stream.ShutDeadline = now + grace;
+        _writeShut.Add(stream);
+    }
+
+    /// <summary>Writers of streams the peer stopped learn it with the code (stream closed) or, failing that, after the grace.</summary>
+    private void ExpireWriteShut(ulong now)
+    {
+        _nextShutDeadline = ulong.MaxValue;
+        for (var i = _writeShut.Count - 1; i >= 0; i--)
+        {
+            var stream = _writeShut[i];
+            if (stream.NativeClosed || now >= stream.ShutDeadline)
+            {
+                if (!stream.NativeClosed)
+                {
+                    stream.OnWriteShutByPeer();
+                }
+
+                _writeShut.RemoveAt(i);
+            }
+            else
+            {
+                _nextShutDeadline = Math.Min(_nextShutDeadline, stream.ShutDeadline);
+            }
+        }
+    }
+
     private void ScheduleIfReady(Ngtcp2Stream stream)
     {
-        if (!stream.Queued && !stream.Blocked && !stream.NativeClosed && stream.HasPendingSend())
+        if (!stream.Queued && !stream.Blocked && !stream.NativeClosed && stream.ShutDeadline == 0 && stream.HasPendingSend())
         {
             stream.Queued = true;
             _scheduler.Enqueue(stream, stream.Priority);
@@ -266,6 +305,11 @@ internal sealed unsafe partial class Ngtcp2Connection
     /// <summary>Work deferred out of callbacks (ngtcp2 API calls are not allowed inside them).</summary>
     private void AfterEvents()
     {
+        if (_writeShut.Count > 0)
+        {
+            ExpireWriteShut(Ngtcp2Clock.Now());
+        }
+
         if (_orphanCredit > 0)
         {
             ngtcp2_conn_extend_max_offset(_conn, (ulong)_orphanCredit);
@@ -485,9 +529,10 @@ internal sealed unsafe partial class Ngtcp2Connection
                             continue;
                         case NGTCP2_ERR_STREAM_SHUT_WR:
                         case NGTCP2_ERR_STREAM_NOT_FOUND:
-                            // ngtcp2 1.11 has no callback for a received STOP_SENDING: it resets the stream itself,
-                            // and the write side is found shut here. The code arrives with stream_close.
-                            stream.OnWriteShutByPeer();
+                            // ngtcp2 1.11 has no callback for a received STOP_SENDING: it answers with RESET_STREAM
+                            // itself, and the write side is found shut here. The code arrives with stream_close once
+                            // the peer acknowledges that reset, so the writer is failed then (or after a grace period).
+                            MarkWriteShut(stream, ts);
                             continue;
                         case NGTCP2_ERR_WRITE_MORE:
                             ScheduleIfReady(stream);

@@ -80,6 +80,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     internal bool Queued;
     internal bool Blocked;
     internal bool NativeClosed;
+    internal ulong ShutDeadline;
     internal int DataSignaled;
     internal int CreditSignaled;
 
