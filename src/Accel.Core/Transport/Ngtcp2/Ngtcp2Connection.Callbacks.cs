@@ -58,7 +58,6 @@ internal sealed unsafe partial class Ngtcp2Connection
         cb.stream_open = (nint)(delegate* unmanaged<nint, long, void*, int>)&StreamOpenCallback;
         cb.stream_close = (nint)(delegate* unmanaged<nint, uint, long, ulong, void*, void*, int>)&StreamCloseCallback;
         cb.stream_reset = (nint)(delegate* unmanaged<nint, long, ulong, ulong, void*, void*, int>)&StreamResetCallback;
-        cb.stream_stop_sending = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&StreamStopSendingCallback;
         cb.extend_max_local_streams_bidi = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_local_streams_uni = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_stream_data = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&ExtendMaxStreamDataCallback;
@@ -104,9 +103,10 @@ internal sealed unsafe partial class Ngtcp2Connection
     [UnmanagedCallersOnly]
     private static int GetNewConnectionIdCallback(nint conn, ngtcp2_cid* cid, byte* token, nuint cidlen, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             RandomNumberGenerator.Fill(new Span<byte>(cid->data, (int)cidlen));
             cid->datalen = cidlen;
             RandomNumberGenerator.Fill(new Span<byte>(token, 16));
@@ -119,16 +119,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "get_new_connection_id");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "get_new_connection_id");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int RemoveConnectionIdCallback(nint conn, ngtcp2_cid* cid, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._isServer)
             {
                 self.UnregisterCid(cid->data, (int)cid->datalen);
@@ -138,7 +139,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "remove_connection_id");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "remove_connection_id");
         }
     }
 
@@ -159,9 +160,10 @@ internal sealed unsafe partial class Ngtcp2Connection
     [UnmanagedCallersOnly]
     private static int HandshakeCompletedCallback(nint conn, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._peerSpki is null)
             {
                 self._authFailure ??= "the peer was not authenticated";
@@ -192,16 +194,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "handshake_completed");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "handshake_completed");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int HandshakeConfirmedCallback(nint conn, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (!self._isServer)
             {
                 // The server has checked our certificate once it confirms the handshake (HANDSHAKE_DONE).
@@ -213,16 +216,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "handshake_confirmed");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "handshake_confirmed");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int RecvStreamDataCallback(nint conn, uint flags, long streamId, ulong offset, byte* data, nuint datalen, void* userData, void* streamUserData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._streams.TryGetValue(streamId, out var stream))
             {
                 var discarded = stream.OnReceived(new ReadOnlySpan<byte>(data, (int)datalen), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
@@ -241,16 +245,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "recv_stream_data");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "recv_stream_data");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int AckedStreamDataOffsetCallback(nint conn, long streamId, ulong offset, ulong datalen, void* userData, void* streamUserData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._streams.TryGetValue(streamId, out var stream))
             {
                 stream.OnAcked((long)offset, (long)datalen);
@@ -260,16 +265,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "acked_stream_data_offset");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "acked_stream_data_offset");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int StreamOpenCallback(nint conn, long streamId, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             var stream = new Ngtcp2Stream(self, streamId, self._isServer, PriorityClass.Main);
             self._streams[streamId] = stream;
             if (!self._acceptedStreams.Writer.TryWrite(stream))
@@ -281,16 +287,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "stream_open");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "stream_open");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int StreamCloseCallback(nint conn, uint flags, long streamId, ulong appErrorCode, void* userData, void* streamUserData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._streams.Remove(streamId, out var stream))
             {
                 self.Unschedule(stream);
@@ -313,16 +320,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "stream_close");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "stream_close");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int StreamResetCallback(nint conn, long streamId, ulong finalSize, ulong appErrorCode, void* userData, void* streamUserData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._streams.TryGetValue(streamId, out var stream))
             {
                 stream.OnReset((long)appErrorCode);
@@ -332,43 +340,31 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "stream_reset");
-        }
-    }
-
-    [UnmanagedCallersOnly]
-    private static int StreamStopSendingCallback(nint conn, long streamId, ulong appErrorCode, void* userData, void* streamUserData)
-    {
-        var self = Of(userData);
-        try
-        {
-            if (self._streams.TryGetValue(streamId, out var stream))
-            {
-                self.Unschedule(stream);
-                stream.OnStopSending((long)appErrorCode);
-            }
-
-            return 0;
-        }
-        catch (Exception e)
-        {
-            return self.Failed(e, "stream_stop_sending");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "stream_reset");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int ExtendMaxLocalStreamsCallback(nint conn, ulong maxStreams, void* userData)
     {
-        Of(userData)._retryOpens = true;
-        return 0;
+        try
+        {
+            Of(userData)._retryOpens = true;
+            return 0;
+        }
+        catch
+        {
+            return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int ExtendMaxStreamDataCallback(nint conn, long streamId, ulong maxData, void* userData, void* streamUserData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             if (self._streams.TryGetValue(streamId, out var stream) && stream.Blocked)
             {
                 stream.Blocked = false;
@@ -380,16 +376,17 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "extend_max_stream_data");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "extend_max_stream_data");
         }
     }
 
     [UnmanagedCallersOnly]
     private static int RecvDatagramCallback(nint conn, uint flags, byte* data, nuint datalen, void* userData)
     {
-        var self = Of(userData);
+        Ngtcp2Connection? self = null;
         try
         {
+            self = Of(userData);
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)datalen));
             new ReadOnlySpan<byte>(data, (int)datalen).CopyTo(buffer);
             if (!self._datagramsIn.Writer.TryWrite(new Inbound(buffer, (int)datalen)))
@@ -402,7 +399,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
         catch (Exception e)
         {
-            return self.Failed(e, "recv_datagram");
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "recv_datagram");
         }
     }
 }

@@ -16,6 +16,8 @@ internal sealed unsafe partial class Ngtcp2Connection
     private readonly PriorityScheduler<Ngtcp2Stream> _scheduler;
     private readonly Dictionary<long, Ngtcp2Stream> _streams = [];
     private readonly List<Ngtcp2Stream> _blocked = [];
+    private readonly List<Ngtcp2Stream> _writeShut = [];
+    private ulong _nextShutDeadline = ulong.MaxValue;
     private readonly Queue<OpenRequest> _pendingBidi = new();
     private readonly Queue<OpenRequest> _pendingUni = new();
     private readonly byte[] _sendBuffer = GC.AllocateArray<byte>(SendBatchBytes, pinned: true);
@@ -64,14 +66,14 @@ internal sealed unsafe partial class Ngtcp2Connection
                     break;
                 }
 
-                WritePackets();
+                var quantumUsed = WritePackets();
                 if (_finished)
                 {
                     break;
                 }
 
                 UpdateStatistics();
-                WaitForWork();
+                WaitForWork(quantumUsed);
             }
         }
         catch (Exception e)
@@ -85,7 +87,12 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
     }
 
-    private void WaitForWork()
+    /// <summary>
+    /// Sleeps until a datagram, a command or the next ngtcp2 timer. Pacing gaps shorter than the OS timer (about a
+    /// millisecond) are not slept: after a full send quantum the loop yields and sends the next one, so the pacing
+    /// rate holds on average over a millisecond instead of collapsing to one quantum per timer tick.
+    /// </summary>
+    private void WaitForWork(bool quantumUsed)
     {
         _wake.Reset();
         if (!_inbound.IsEmpty || !_commands.IsEmpty)
@@ -93,7 +100,7 @@ internal sealed unsafe partial class Ngtcp2Connection
             return;
         }
 
-        var expiry = ngtcp2_conn_get_expiry(_conn);
+        var expiry = Math.Min(ngtcp2_conn_get_expiry(_conn), _nextShutDeadline);
         var now = Ngtcp2Clock.Now();
         if (expiry <= now)
         {
@@ -101,7 +108,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
 
         var ns = expiry - now;
-        if (ns < 100_000)
+        if (ns < 100_000 || (quantumUsed && ns < 1_000_000))
         {
             // A pacing gap shorter than the timer resolution: yield instead of sleeping a whole millisecond.
             Thread.Yield();
@@ -234,9 +241,46 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
     }
 
+    private void MarkWriteShut(Ngtcp2Stream stream, ulong now)
+    {
+        if (stream.ShutDeadline != 0 || stream.NativeClosed)
+        {
+            return;
+        }
+
+        // No ngtcp2 calls here: this runs while a packet is being coalesced. The loop's last RTT snapshot will do.
+        var srtt = (ulong)(_stats.SmoothedRtt ?? TimeSpan.Zero).Ticks * 100;
+        var grace = Math.Clamp(3 * srtt, 50_000_000UL, 1_000_000_000UL);
+        stream.ShutDeadline = now + grace;
+        _writeShut.Add(stream);
+    }
+
+    /// <summary>Writers of streams the peer stopped learn it with the code (stream closed) or, failing that, after the grace.</summary>
+    private void ExpireWriteShut(ulong now)
+    {
+        _nextShutDeadline = ulong.MaxValue;
+        for (var i = _writeShut.Count - 1; i >= 0; i--)
+        {
+            var stream = _writeShut[i];
+            if (stream.NativeClosed || now >= stream.ShutDeadline)
+            {
+                if (!stream.NativeClosed)
+                {
+                    stream.OnWriteShutByPeer();
+                }
+
+                _writeShut.RemoveAt(i);
+            }
+            else
+            {
+                _nextShutDeadline = Math.Min(_nextShutDeadline, stream.ShutDeadline);
+            }
+        }
+    }
+
     private void ScheduleIfReady(Ngtcp2Stream stream)
     {
-        if (!stream.Queued && !stream.Blocked && !stream.NativeClosed && stream.HasPendingSend())
+        if (!stream.Queued && !stream.Blocked && !stream.NativeClosed && stream.ShutDeadline == 0 && stream.HasPendingSend())
         {
             stream.Queued = true;
             _scheduler.Enqueue(stream, stream.Priority);
@@ -261,6 +305,11 @@ internal sealed unsafe partial class Ngtcp2Connection
     /// <summary>Work deferred out of callbacks (ngtcp2 API calls are not allowed inside them).</summary>
     private void AfterEvents()
     {
+        if (_writeShut.Count > 0)
+        {
+            ExpireWriteShut(Ngtcp2Clock.Now());
+        }
+
         if (_orphanCredit > 0)
         {
             ngtcp2_conn_extend_max_offset(_conn, (ulong)_orphanCredit);
@@ -314,7 +363,7 @@ internal sealed unsafe partial class Ngtcp2Connection
                 rv = ngtcp2_conn_read_pkt_versioned(_conn, _path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
             }
 
-            ArrayPool<byte>.Shared.Return(datagram.Buffer);
+            _endpoint.ReturnBuffer(datagram.Buffer);
             _packetsReceived++;
             _bytesReceived += datagram.Length;
             if (rv != 0 && rv != NGTCP2_ERR_DISCARD_PKT)
@@ -340,12 +389,21 @@ internal sealed unsafe partial class Ngtcp2Connection
                 return;
         }
 
-        SendClose(false, rv);
+        var authentication = _authFailure is not null || (rv == NGTCP2_ERR_CRYPTO && !_handshakeDone);
+        if (authentication)
+        {
+            SendTlsAlertClose(rv);
+        }
+        else
+        {
+            SendClose(false, rv);
+        }
+
         if (_callbackException is not null)
         {
             Finish(_callbackException as TransportException ?? new TransportException(TransportError.InternalError, "A connection callback failed: " + _callbackException.Message, null, _callbackException));
         }
-        else if (_authFailure is not null || (rv == NGTCP2_ERR_CRYPTO && !_handshakeDone))
+        else if (authentication)
         {
             Finish(new TransportException(TransportError.AuthenticationFailed, "TLS authentication failed: " + (_authFailure ?? ErrorText(rv))));
         }
@@ -406,7 +464,8 @@ internal sealed unsafe partial class Ngtcp2Connection
 
     // ---- Send ----------------------------------------------------------------------------------------------
 
-    private void WritePackets()
+    /// <summary>Packs and sends packets; returns true when it stopped because the send quantum was used up.</summary>
+    private bool WritePackets()
     {
         var ts = Ngtcp2Clock.Now();
         var quantum = (int)ngtcp2_conn_get_send_quantum(_conn);
@@ -470,6 +529,10 @@ internal sealed unsafe partial class Ngtcp2Connection
                             continue;
                         case NGTCP2_ERR_STREAM_SHUT_WR:
                         case NGTCP2_ERR_STREAM_NOT_FOUND:
+                            // ngtcp2 1.11 has no callback for a received STOP_SENDING: it answers with RESET_STREAM
+                            // itself, and the write side is found shut here. The code arrives with stream_close once
+                            // the peer acknowledges that reset, so the writer is failed then (or after a grace period).
+                            MarkWriteShut(stream, ts);
                             continue;
                         case NGTCP2_ERR_WRITE_MORE:
                             ScheduleIfReady(stream);
@@ -487,7 +550,7 @@ internal sealed unsafe partial class Ngtcp2Connection
                 {
                     SendClose(false, (int)nwrite);
                     Finish(new TransportException(TransportError.InternalError, "ngtcp2 write: " + ErrorText((int)nwrite)));
-                    return;
+                    return false;
                 }
 
                 if (nwrite == 0)
@@ -523,6 +586,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
 
         ngtcp2_conn_update_pkt_tx_time(_conn, ts);
+        return packets >= maxPackets;
     }
 
     private bool IsSendDrained()
@@ -557,6 +621,39 @@ internal sealed unsafe partial class Ngtcp2Connection
             ngtcp2_ccerr_set_liberr(&ccerr, (int)codeOrLibError, null, 0);
         }
 
+        ngtcp2_pkt_info pi = default;
+        fixed (byte* buffer = _sendBuffer)
+        {
+            var n = ngtcp2_conn_write_connection_close_versioned(_conn, _path, NGTCP2_PKT_INFO_V1, &pi, buffer, MaxUdpPayloadSize, &ccerr, Ngtcp2Clock.Now());
+            if (n > 0)
+            {
+                _endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), _remoteAddress);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Closes a failed handshake with CRYPTO_ERROR carrying the TLS alert (bad_certificate, certificate_required…),
+    /// so the peer can tell an authentication failure from a protocol violation.
+    /// </summary>
+    private void SendTlsAlertClose(int rv)
+    {
+        if (_conn == 0 || ngtcp2_conn_in_closing_period(_conn) != 0 || ngtcp2_conn_in_draining_period(_conn) != 0)
+        {
+            return;
+        }
+
+        const byte badCertificate = 42;
+        const byte certificateRequired = 116;
+        var alert = ngtcp2_conn_get_tls_alert(_conn);
+        if (alert == 0)
+        {
+            alert = _authFailure is null && _isServer ? certificateRequired : badCertificate;
+        }
+
+        ngtcp2_ccerr ccerr;
+        ngtcp2_ccerr_default(&ccerr);
+        ngtcp2_ccerr_set_tls_alert(&ccerr, alert, null, 0);
         ngtcp2_pkt_info pi = default;
         fixed (byte* buffer = _sendBuffer)
         {
@@ -675,7 +772,7 @@ internal sealed unsafe partial class Ngtcp2Connection
 
         while (_inbound.TryDequeue(out var inbound))
         {
-            ArrayPool<byte>.Shared.Return(inbound.Buffer);
+            _endpoint.ReturnBuffer(inbound.Buffer);
         }
 
         if (_handshakeDone || !_isServer)

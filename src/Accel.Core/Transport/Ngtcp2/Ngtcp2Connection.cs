@@ -401,7 +401,7 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         if (Interlocked.Increment(ref _inboundCount) > MaxInboundQueue || _closed.Task.IsCompleted)
         {
             Interlocked.Decrement(ref _inboundCount);
-            ArrayPool<byte>.Shared.Return(buffer);
+            _endpoint.ReturnBuffer(buffer);
             return;
         }
 

@@ -80,6 +80,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     internal bool Queued;
     internal bool Blocked;
     internal bool NativeClosed;
+    internal ulong ShutDeadline;
     internal int DataSignaled;
     internal int CreditSignaled;
 
@@ -381,7 +382,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
         lock (_lock)
         {
             _send.Acknowledge(offset + length);
-            WakeWriterLocked();
+            if (_send.Buffered <= SendBufferLimit / 2)
+            {
+                // Hysteresis: a blocked writer resumes once half the buffer is free, not on every ACK.
+                WakeWriterLocked();
+            }
+
             if (_finRequested && FinSent && _send.Acknowledged == _send.Appended)
             {
                 _writesClosed.TrySetResult();
@@ -423,13 +429,14 @@ internal sealed class Ngtcp2Stream : ITransportStream
         }
     }
 
-    internal void OnStopSending(long code)
+    /// <summary>Loop: ngtcp2 refused stream data because the write side is shut (the peer sent STOP_SENDING).</summary>
+    internal void OnWriteShutByPeer()
     {
         lock (_lock)
         {
             if (_writeError is null && !_writesClosed.Task.IsCompleted)
             {
-                _writeError = new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING).", code);
+                _writeError = new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING); its code is known once the stream closes.");
                 FailWritesLocked(_writeError);
             }
         }
@@ -448,9 +455,14 @@ internal sealed class Ngtcp2Stream : ITransportStream
                 }
                 else
                 {
-                    _writeError ??= new TransportException(TransportError.StreamAborted, "The stream was closed.", code);
+                    _writeError ??= new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code);
                     FailWritesLocked(_writeError);
                 }
+            }
+            else if (_writeError is { Error: TransportError.StreamAborted, ApplicationErrorCode: null } && code is not null)
+            {
+                // The write side was found shut before the code was known; later writes report the code.
+                _writeError = new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code);
             }
 
             _send.Dispose();

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -27,7 +26,12 @@ internal sealed unsafe class UdpEndpoint
     private const int SolUdp = 17;
     private const int UdpSegment = 103;
 
+    /// <summary>Free receive buffers, at most this many kept (2 KB each).</summary>
+    private const int MaxPooledBuffers = 16 * 1024;
+
     private readonly ConcurrentDictionary<CidKey, Ngtcp2Connection> _routes = new();
+    private readonly ConcurrentQueue<byte[]> _freeBuffers = new();
+    private int _freeCount;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private Ngtcp2Connection? _single;
@@ -68,6 +72,33 @@ internal sealed unsafe class UdpEndpoint
         }
     }
 
+    /// <summary>
+    /// A receive buffer. Buffers are rented here on the receive thread and returned by connection loops; a private
+    /// pool keeps that cross-thread flow allocation-free (ArrayPool's per-thread caches would miss every time).
+    /// </summary>
+    public byte[] RentBuffer()
+    {
+        if (_freeBuffers.TryDequeue(out var buffer))
+        {
+            Interlocked.Decrement(ref _freeCount);
+            return buffer;
+        }
+
+        return GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
+    }
+
+    public void ReturnBuffer(byte[] buffer)
+    {
+        if (Interlocked.Increment(ref _freeCount) <= MaxPooledBuffers)
+        {
+            _freeBuffers.Enqueue(buffer);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _freeCount);
+        }
+    }
+
     public void Register(CidKey key, Ngtcp2Connection connection) => _routes[key] = connection;
 
     public void Unregister(CidKey key) => _routes.TryRemove(key, out _);
@@ -99,7 +130,7 @@ internal sealed unsafe class UdpEndpoint
         var from = new SocketAddress(Socket.AddressFamily);
         while (true)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+            var buffer = RentBuffer();
             int n;
             try
             {
@@ -109,12 +140,12 @@ internal sealed unsafe class UdpEndpoint
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ReturnBuffer(buffer);
                 continue;
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ReturnBuffer(buffer);
                 if (Volatile.Read(ref _refs) > 0 && e is SocketException)
                 {
                     Ngtcp2Log.ReceiveFailed(_logger, e, LocalEndPoint);
@@ -162,7 +193,7 @@ internal sealed unsafe class UdpEndpoint
             }
         }
 
-        ArrayPool<byte>.Shared.Return(buffer);
+        ReturnBuffer(buffer);
     }
 
     private static void TuneBuffers(Socket socket)

@@ -103,6 +103,8 @@ internal static unsafe class Ngtcp2Native
     [DllImport(LibNgtcp2)] public static extern ngtcp2_ccerr* ngtcp2_conn_get_ccerr(nint conn);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_ccerr_default(ngtcp2_ccerr* ccerr);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_ccerr_set_liberr(ngtcp2_ccerr* ccerr, int liberr, byte* reason, nuint reasonlen);
+    [DllImport(LibNgtcp2)] public static extern void ngtcp2_ccerr_set_tls_alert(ngtcp2_ccerr* ccerr, byte tls_alert, byte* reason, nuint reasonlen);
+    [DllImport(LibNgtcp2)] public static extern byte ngtcp2_conn_get_tls_alert(nint conn);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_ccerr_set_application_error(ngtcp2_ccerr* ccerr, ulong error_code, byte* reason, nuint reasonlen);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_in_closing_period(nint conn);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_in_draining_period(nint conn);
