@@ -14,6 +14,11 @@ public static class EndpointIdentities
         var request = new CertificateRequest(new X500DistinguishedName("CN=" + commonName), key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName(commonName);
+        if (commonName != "spiceaccel")
+        {
+            san.AddDnsName("spiceaccel"); // the default TLS server name client edges send
+        }
+
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
@@ -21,6 +26,9 @@ public static class EndpointIdentities
         using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.Add(validity ?? TimeSpan.FromDays(3650)));
         return new EndpointIdentity(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
+
+    /// <summary>The pin as base64, the form configuration files and `spiceaccel pin` use.</summary>
+    public static string ComputeSpkiSha256Base64(string certificatePem) => Convert.ToBase64String(ComputeSpkiSha256(certificatePem));
 
     /// <summary>SHA-256 of the SubjectPublicKeyInfo of the first certificate in <paramref name="certificatePem"/>.</summary>
     public static byte[] ComputeSpkiSha256(string certificatePem)
@@ -30,6 +38,6 @@ public static class EndpointIdentities
         return SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo());
     }
 
-    /// <summary>The pin as lowercase hex, the form configuration files use.</summary>
+    /// <summary>The pin as lowercase hex (for logs; configuration files use base64).</summary>
     public static string ComputeSpkiSha256Hex(string certificatePem) => Convert.ToHexStringLower(ComputeSpkiSha256(certificatePem));
 }

@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using Accel.Core.Transport;
 
 namespace Accel.Edge.Commands;
 
@@ -51,16 +50,7 @@ internal static class KeygenCommand
 
     public static (string CertificatePem, string KeyPem) Create(string name, int days)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=" + name + ".spiceaccel", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("spiceaccel");
-        san.AddDnsName(name);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(days));
-        return (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+        var identity = EndpointIdentities.CreateSelfSigned(name, TimeSpan.FromDays(days));
+        return (identity.CertificatePem, identity.PrivateKeyPem);
     }
 }

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using Accel.Core.Transport;
 
 namespace Accel.Edge.Commands;
 
@@ -38,9 +38,5 @@ internal static class PinCommand
         }
     }
 
-    public static string PinOf(string certificatePem)
-    {
-        using var cert = X509Certificate2.CreateFromPem(certificatePem);
-        return Convert.ToBase64String(SHA256.HashData(cert.PublicKey.ExportSubjectPublicKeyInfo()));
-    }
+    public static string PinOf(string certificatePem) => EndpointIdentities.ComputeSpkiSha256Base64(certificatePem);
 }

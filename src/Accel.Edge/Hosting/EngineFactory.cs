@@ -9,25 +9,7 @@ namespace Accel.Edge.Hosting;
 internal static class EngineFactory
 {
     public static ITransportEngine Create(string name, ILoggerFactory? loggerFactory = null)
-    {
-        switch (name)
-        {
-            case "ngtcp2":
-                return Require(new Ngtcp2Engine(loggerFactory));
-            case "msquic":
-                return Require(CreateMsQuic());
-            case "auto":
-                var msquic = CreateMsQuic();
-                if (msquic.IsSupported)
-                {
-                    return msquic;
-                }
-
-                return Require(new Ngtcp2Engine(loggerFactory));
-            default:
-                throw new ArgumentException($"unknown engine '{name}' (auto, ngtcp2, msquic)", nameof(name));
-        }
-    }
+        => Require(TransportEngines.Resolve(name, loggerFactory, static _ => CreateMsQuic()));
 
     public static IEnumerable<ITransportEngine> All(ILoggerFactory? loggerFactory = null)
     {
