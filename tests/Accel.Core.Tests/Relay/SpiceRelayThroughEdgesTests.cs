@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using Accel.Core.Relay;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Framing;
 using Accel.Core.Spice.Link;
@@ -34,6 +35,53 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
         await inputs.ReadUntilAsync((in SpiceMessage m) => (acks += MotionAckResponder.IsServerMotionAck(m.Type) ? 1 : 0) == 2, s_timeout, ct);
 
         Assert.Equal(2, acks);
+    }
+
+    [Fact]
+    public async Task Display_ClientThatNeverAcks_StillGetsFarMoreThanTwoWindows_BecauseEachLegAcksItself()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var main = await LinkMainAsync(ct);
+        var init = await ReadInitAsync(main, ct);
+        await AttachAsync(main, ct);
+
+        var mess = new SpiceLinkMess(init.SessionId, SpiceChannelType.Display, 0, s_common, SpiceCapabilitySet.Of((int)SpiceDisplayCap.SizedStream, (int)SpiceDisplayCap.MonitorsConfig, (int)SpiceDisplayCap.Composite, (int)SpiceDisplayCap.GlScanout));
+        await using var display = await SpiceTestChannel.LinkAsync(edges.EndPoint, mess, ct);
+
+        // GL scanout was stripped on the way: the server saw a client without it.
+        Assert.False(display.Link!.Session!.ChannelCaps.Has((int)SpiceDisplayCap.GlScanout));
+        display.Writer.Write(display.Output, SpiceDisplayInit.SpiceGtkDefault);
+        await display.FlushAsync(ct);
+
+        // This client never sends ACK_SYNC or ACK. Directly, spice-server would stop after 2 × window + 1 messages.
+        var messages = 0;
+        SpiceSetAck? setAck = null;
+        var drawing = false;
+        await display.ReadUntilAsync(
+            (in SpiceMessage m) =>
+            {
+                messages++;
+                if (m.Type == (ushort)SpiceMsg.SetAck)
+                {
+                    setAck = SpiceSetAck.Parse(m.Body);
+                }
+
+                if (m.Type == (ushort)SpiceDisplayMsg.Mark && !drawing)
+                {
+                    drawing = true;
+                    edges.Xspice.StartClient("xterm", "-geometry", "100x40+0+0", "-hold", "-e", "seq", "1", "200000");
+                }
+
+                return messages > 150;
+            },
+            TimeSpan.FromSeconds(60),
+            ct);
+
+        // The SET_ACK the client saw is the client edge's own (generation 1, its LAN window), not the server's.
+        Assert.NotNull(setAck);
+        Assert.Equal(1u, setAck.Value.Generation);
+        Assert.Equal(SpiceRelaySettings.Default.ClientLegAckWindow, setAck.Value.Window);
+        Assert.True(messages > (2 * 40) + 1);
     }
 
     [Fact]
@@ -91,6 +139,24 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
 
         await AssertClosedAsync(inputs, ct);
         await AssertMainAliveAsync(main, init.SessionId, ct);
+    }
+
+    private static async Task AttachAsync(SpiceTestChannel main, CancellationToken ct)
+    {
+        main.Writer.Write(main.Output, new SpiceEmptyMessage((ushort)SpiceMainMsgc.AttachChannels));
+        await main.FlushAsync(ct);
+        await main.ReadUntilAsync(
+            (in SpiceMessage m) =>
+            {
+                if (m.Type == (ushort)SpiceMsg.Ping)
+                {
+                    main.Writer.Write(main.Output, SpicePing.Parse(m.Body).ToPong());
+                }
+
+                return m.Type == (ushort)SpiceMainMsg.ChannelsList;
+            },
+            s_timeout,
+            ct);
     }
 
     private async Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct)
