@@ -79,6 +79,29 @@ public class GlzCodecTests
     }
 
     [Fact]
+    public void Decode_StreamsFromSpiceServerEncoder_RestorePixels()
+    {
+        // Vectors/glz/server{i}.glz were produced by spice-server's GLZ encoder (server/glz-encoder.c, one dictionary,
+        // built outside the repository) from GlzSequence's images, in order.
+        using var window = new GlzDecoderWindow();
+        int crossImage = 0;
+        for (int i = 0; i < GlzSequence.Images.Length; i++)
+        {
+            byte[] glz = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "glz", $"server{i}.glz"));
+            byte[] px = GlzSequence.Pixels(i, out BitmapDescriptor d);
+            var output = new byte[d.Width * 4 * d.Height];
+
+            Assert.Equal(OperationStatus.Done, window.Decode(glz, output, d.Width * 4, out GlzHeader header));
+
+            Assert.Equal((ulong)i, header.Id);
+            crossImage += header.WindowHeadDistance > 0 ? 1 : 0;
+            AssertDecodedEquals(px, d, output);
+        }
+
+        Assert.True(crossImage > 0);
+    }
+
+    [Fact]
     public void Encode_RepeatedImage_UsesCrossImageReferencesAndShrinks()
     {
         using var dict = new GlzEncoderDictionary();
