@@ -306,6 +306,14 @@ public sealed class GlzDecoderWindow : IDisposable
         return OperationStatus.Done;
     }
 
+    /// <summary>Drops every image and starts again at id 0 (spice-gtk's glz_decoder_window_clear).</summary>
+    public void Reset()
+    {
+        Dispose();
+        _tailGap = 0;
+        _oldest = 0;
+    }
+
     public void Dispose()
     {
         foreach (Entry e in _images.Values)

@@ -153,6 +153,15 @@ public sealed class GlzEncoderDictionary : IDisposable
         }
     }
 
+    /// <summary>Forgets every image and restarts ids at <paramref name="nextId"/> (a new client dictionary).</summary>
+    public void Reset(ulong nextId = 0)
+    {
+        Dispose();
+        Array.Clear(_rgbHash);
+        Array.Clear(_alphaHash);
+        _nextId = nextId;
+    }
+
     public void Dispose()
     {
         while (_window.TryDequeue(out Entry e))
@@ -289,7 +298,7 @@ public sealed class GlzEncoderDictionary : IDisposable
 
                     if (cand != 0)
                     {
-                        (ulong candId, int candPos) = Unpack(cand, id);
+                        (ulong candId, int candPos) = Unpack(cand);
                         if (candId == id)
                         {
                             if (candPos < i && i - candPos - 1 <= MaxPixelOffset)
@@ -475,7 +484,7 @@ public sealed class GlzEncoderDictionary : IDisposable
         /// <summary>Hash entries hold the image id + 1 and a 28-bit pixel index; 0 means empty.</summary>
         private static ulong Pack(ulong id, int pos) => ((id + 1) << 28) | (uint)pos;
 
-        private static (ulong Id, int Pos) Unpack(ulong v, ulong currentId)
+        private static (ulong Id, int Pos) Unpack(ulong v)
         {
             ulong idPlusOne = v >> 28;
             return (idPlusOne - 1, (int)(v & ((1 << 28) - 1)));

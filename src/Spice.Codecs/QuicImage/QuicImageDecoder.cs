@@ -101,9 +101,10 @@ public static class QuicImageDecoder
         var layout = new QuicCoreLayout(bytes, counters, width);
         QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
         int rgbChannels = type == QuicImageType.Gray ? 1 : 3;
-        var rgbCoder = new QuicRowCoder(family, rgbChannels, width, layout.Corr(0, rgbChannels), layout.Counters(0, rgbChannels), layout.Best(0, rgbChannels));
-        var alphaCoder = new QuicRowCoder(family, 1, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
+        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
         bool hasAlpha = type == QuicImageType.Rgba;
+        bool gray = type == QuicImageType.Gray;
 
         var r = new QuicBitReader(source);
         for (int i = 0; i < 5; i++)
@@ -118,16 +119,27 @@ public static class QuicImageDecoder
         Span<byte> curA = layout.AlphaPlane(1);
         for (int y = 0; y < header.Height; y++)
         {
-            rgbCoder.BeginRow(y == 0);
-            if (!rgbCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
+            if (gray)
             {
-                return OperationStatus.InvalidData;
+                oneCoder.BeginRow(y == 0);
+                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
+                {
+                    return OperationStatus.InvalidData;
+                }
+            }
+            else
+            {
+                rgbCoder.BeginRow(y == 0);
+                if (!rgbCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
+                {
+                    return OperationStatus.InvalidData;
+                }
             }
 
             if (hasAlpha)
             {
-                alphaCoder.BeginRow(y == 0);
-                if (!alphaCoder.DecodeRow(ref r, y == 0 ? default : prevA, curA))
+                oneCoder.BeginRow(y == 0);
+                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevA, curA))
                 {
                     return OperationStatus.InvalidData;
                 }

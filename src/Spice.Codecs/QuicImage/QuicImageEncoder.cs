@@ -104,9 +104,10 @@ internal struct QuicEncoderCore : IDisposable
         var layout = new QuicCoreLayout(_bytes!, _counters!, width);
         QuicFamily family = _type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
         int rgbChannels = _type == QuicImageType.Gray ? 1 : 3;
-        var rgbCoder = new QuicRowCoder(family, rgbChannels, width, layout.Corr(0, rgbChannels), layout.Counters(0, rgbChannels), layout.Best(0, rgbChannels));
-        var alphaCoder = new QuicRowCoder(family, 1, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
+        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
         bool hasAlpha = _type == QuicImageType.Rgba;
+        bool gray = _type == QuicImageType.Gray;
 
         var w = new QuicBitWriter(destination);
         w.Put32(QuicHeader.Magic);
@@ -122,12 +123,21 @@ internal struct QuicEncoderCore : IDisposable
         for (int y = 0; y < height; y++)
         {
             QuicPlanes.Unpack(_type, pixels.Slice(bitmap.RowOffset(y)), width, curRgb, curA);
-            rgbCoder.BeginRow(y == 0);
-            rgbCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
+            if (gray)
+            {
+                oneCoder.BeginRow(y == 0);
+                oneCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
+            }
+            else
+            {
+                rgbCoder.BeginRow(y == 0);
+                rgbCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
+            }
+
             if (hasAlpha)
             {
-                alphaCoder.BeginRow(y == 0);
-                alphaCoder.EncodeRow(ref w, y == 0 ? default : prevA, curA);
+                oneCoder.BeginRow(y == 0);
+                oneCoder.EncodeRow(ref w, y == 0 ? default : prevA, curA);
             }
 
             if (w.Overflow)

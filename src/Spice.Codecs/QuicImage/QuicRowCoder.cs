@@ -1,6 +1,23 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Spice.Codecs.QuicImage;
+
+/// <summary>Channel count as a type, so the JIT unrolls the per-channel loops.</summary>
+internal interface IQuicChannels
+{
+    static abstract int Count { get; }
+}
+
+internal struct QuicOneChannel : IQuicChannels
+{
+    public static int Count => 1;
+}
+
+internal struct QuicThreeChannels : IQuicChannels
+{
+    public static int Count => 3;
+}
 
 /// <summary>
 /// The adaptive model of one QUIC "state" (the shared RGB state with its 3 channels, or one alpha/gray channel):
@@ -8,7 +25,8 @@ namespace Spice.Codecs.QuicImage;
 /// Rows are planar: channel c of the current row is at <c>row[c * width ..]</c>.
 /// Encoder and decoder walk the same state machine, so their models stay bit-identical.
 /// </summary>
-internal ref struct QuicRowCoder
+internal ref struct QuicRowCoder<TCh>
+    where TCh : struct, IQuicChannels
 {
     private const int WmiMax = 6;
     private const int WmiNext = 2048;
@@ -18,7 +36,6 @@ internal ref struct QuicRowCoder
     private static ReadOnlySpan<byte> MelcodeJ => [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
     private readonly QuicFamily _family;
-    private readonly int _channels;
     private readonly int _width;
     private readonly Span<byte> _corr;      // channels × (width + 1); [c*(w+1) + i + 1] holds the residual of pixel i
     private readonly Span<uint> _counters;  // channels × buckets × 8
@@ -33,10 +50,10 @@ internal ref struct QuicRowCoder
     private int _melcLen;
     private int _melcOrder;
 
-    public QuicRowCoder(QuicFamily family, int channels, int width, Span<byte> corr, Span<uint> counters, Span<byte> best)
+    public QuicRowCoder(QuicFamily family, int width, Span<byte> corr, Span<uint> counters, Span<byte> best)
     {
+        int channels = TCh.Count;
         _family = family;
-        _channels = channels;
         _width = width;
         _corr = corr[..(channels * (width + 1))];
         _counters = counters[..(channels * family.BucketCount * 8)];
@@ -62,7 +79,7 @@ internal ref struct QuicRowCoder
     public readonly void BeginRow(bool firstRow)
     {
         int stride = _width + 1;
-        for (int c = 0; c < _channels; c++)
+        for (int c = 0; c < TCh.Count; c++)
         {
             _corr[c * stride] = firstRow ? (byte)0 : _corr[c * stride + 1];
         }
@@ -187,27 +204,37 @@ internal ref struct QuicRowCoder
     {
         QuicFamily f = _family;
         int mask = f.Mask;
-        int cstride = _width + 1;
-        for (int c = 0; c < _channels; c++)
+        int width = _width;
+        int cstride = width + 1;
+        ref byte curRef = ref MemoryMarshal.GetReference(cur);
+        ref byte prevRef = ref MemoryMarshal.GetReference(prev);
+        ref byte corr = ref MemoryMarshal.GetReference(_corr);
+        ref byte best = ref MemoryMarshal.GetReference(_best);
+        ref byte u2l = ref MemoryMarshal.GetArrayDataReference(f.U2L);
+        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
+        ref uint code = ref MemoryMarshal.GetArrayDataReference(f.Code);
+        ref byte codeLength = ref MemoryMarshal.GetArrayDataReference(f.CodeLength);
+        int buckets = f.BucketCount;
+        for (int c = 0; c < TCh.Count; c++)
         {
-            int off = c * _width + i;
-            int x = cur[off];
+            nint off = c * width + i;
+            int x = Unsafe.Add(ref curRef, off);
             int pred;
             if (row0)
             {
-                pred = i == 0 ? 0 : cur[off - 1];
+                pred = i == 0 ? 0 : Unsafe.Add(ref curRef, off - 1);
             }
             else
             {
-                pred = i == 0 ? prev[off] : (cur[off - 1] + prev[off]) >> 1;
+                pred = i == 0 ? Unsafe.Add(ref prevRef, off) : (Unsafe.Add(ref curRef, off - 1) + Unsafe.Add(ref prevRef, off)) >> 1;
             }
 
-            byte u = f.U2L[(x - pred) & mask];
-            int ci = c * cstride + i;
-            _corr[ci + 1] = u;
-            int k = _best[c * f.BucketCount + f.BucketOf[_corr[ci] & mask]];
-            int idx = (u << 3) | k;
-            w.Put(f.Code[idx], f.CodeLength[idx]);
+            byte u = Unsafe.Add(ref u2l, (x - pred) & mask);
+            nint ci = c * cstride + i;
+            Unsafe.Add(ref corr, ci + 1) = u;
+            int k = Unsafe.Add(ref best, c * buckets + Unsafe.Add(ref bucketOf, Unsafe.Add(ref corr, ci) & mask));
+            nint idx = (u << 3) | k;
+            w.Put(Unsafe.Add(ref code, idx), Unsafe.Add(ref codeLength, idx));
         }
     }
 
@@ -346,7 +373,7 @@ internal ref struct QuicRowCoder
             int runEnd = i + runLength;
             for (; i < runEnd; i++)
             {
-                for (int c = 0; c < _channels; c++)
+                for (int c = 0; c < TCh.Count; c++)
                 {
                     int off = c * _width + i;
                     cur[off] = cur[off - 1];
@@ -367,40 +394,52 @@ internal ref struct QuicRowCoder
     {
         QuicFamily f = _family;
         int mask = f.Mask;
-        int cstride = _width + 1;
-        for (int c = 0; c < _channels; c++)
+        int width = _width;
+        int cstride = width + 1;
+        ref byte curRef = ref MemoryMarshal.GetReference(cur);
+        ref byte prevRef = ref MemoryMarshal.GetReference(prev);
+        ref byte corr = ref MemoryMarshal.GetReference(_corr);
+        ref byte best = ref MemoryMarshal.GetReference(_best);
+        ref byte l2u = ref MemoryMarshal.GetArrayDataReference(f.L2U);
+        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
+        ref byte alt = ref MemoryMarshal.GetArrayDataReference(f.AltPrefixLength);
+        ref int ngr = ref MemoryMarshal.GetArrayDataReference(f.GrCodewords);
+        ref byte notGrLength = ref MemoryMarshal.GetArrayDataReference(f.NotGrCodeLength);
+        ref byte notGrSuffix = ref MemoryMarshal.GetArrayDataReference(f.NotGrSuffixLength);
+        int buckets = f.BucketCount;
+        for (int c = 0; c < TCh.Count; c++)
         {
-            int ci = c * cstride + i;
-            int k = _best[c * f.BucketCount + f.BucketOf[_corr[ci] & mask]];
+            nint ci = c * cstride + i;
+            int k = Unsafe.Add(ref best, c * buckets + Unsafe.Add(ref bucketOf, Unsafe.Add(ref corr, ci) & mask));
             uint bits = r.Peek;
             int value;
             int length;
             int zeros = QuicBitReader.LeadingZeros(bits);
-            if (zeros < f.AltPrefixLength[k])
+            if (zeros < Unsafe.Add(ref alt, k))
             {
                 length = zeros + 1 + k;
                 value = (zeros << k) | (int)((bits >> (32 - length)) & ((1u << k) - 1));
             }
             else
             {
-                length = f.NotGrCodeLength[k];
-                value = f.GrCodewords[k] + (int)((bits >> (32 - length)) & ((1u << f.NotGrSuffixLength[k]) - 1));
+                length = Unsafe.Add(ref notGrLength, k);
+                value = Unsafe.Add(ref ngr, k) + (int)((bits >> (32 - length)) & ((1u << Unsafe.Add(ref notGrSuffix, k)) - 1));
             }
 
             byte u = (byte)value;
-            _corr[ci + 1] = u;
-            int off = c * _width + i;
+            Unsafe.Add(ref corr, ci + 1) = u;
+            nint off = c * width + i;
             int pred;
             if (row0)
             {
-                pred = i == 0 ? 0 : cur[off - 1];
+                pred = i == 0 ? 0 : Unsafe.Add(ref curRef, off - 1);
             }
             else
             {
-                pred = i == 0 ? prev[off] : (cur[off - 1] + prev[off]) >> 1;
+                pred = i == 0 ? Unsafe.Add(ref prevRef, off) : (Unsafe.Add(ref curRef, off - 1) + Unsafe.Add(ref prevRef, off)) >> 1;
             }
 
-            cur[off] = (byte)((f.L2U[u] + pred) & mask);
+            Unsafe.Add(ref curRef, off) = (byte)((Unsafe.Add(ref l2u, u) + pred) & mask);
             r.Eat(length);
         }
     }
@@ -459,9 +498,12 @@ internal ref struct QuicRowCoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly bool SamePixel(ReadOnlySpan<byte> a, int ia, ReadOnlySpan<byte> b, int ib)
     {
-        for (int c = 0; c < _channels; c++)
+        ref byte ra = ref MemoryMarshal.GetReference(a);
+        ref byte rb = ref MemoryMarshal.GetReference(b);
+        int width = _width;
+        for (int c = 0; c < TCh.Count; c++)
         {
-            if (a[c * _width + ia] != b[c * _width + ib])
+            if (Unsafe.Add(ref ra, c * width + ia) != Unsafe.Add(ref rb, c * width + ib))
             {
                 return false;
             }
@@ -476,7 +518,7 @@ internal ref struct QuicRowCoder
         QuicFamily f = _family;
         int bpc = f.Bpc;
         int cstride = _width + 1;
-        for (int c = 0; c < _channels; c++)
+        for (int c = 0; c < TCh.Count; c++)
         {
             int ci = c * cstride + index;
             int bucket = c * f.BucketCount + f.BucketOf[_corr[ci] & f.Mask];
