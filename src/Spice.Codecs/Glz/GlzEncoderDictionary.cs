@@ -271,6 +271,21 @@ public sealed class GlzEncoderDictionary : IDisposable
             int pendingStart = 0;
             int pending = 0;
             int i = 0;
+
+            // The newest image still in the window: screen updates often resend the same region, so the pixel at the
+            // same index there is a strong candidate besides the hash table's.
+            Entry previous = default;
+            bool hasPrevious = false;
+            if (dict._window.Count > 0)
+            {
+                foreach (Entry e in dict._window)
+                {
+                    previous = e;
+                }
+
+                hasPrevious = previous.Id >= _oldestKept && previous.Id < id;
+            }
+
             while (i < n)
             {
                 int bestLen = 0;
@@ -293,6 +308,18 @@ public sealed class GlzEncoderDictionary : IDisposable
                             bestLen = len;
                             bestPos = i - 1;
                             bestImage = id;
+                        }
+                    }
+
+                    if (hasPrevious && i < previous.Count && i <= MaxPixelOffset && Key(previous.Pixels[i], alpha) == k0)
+                    {
+                        int len = MatchLength(src, i, previous.Pixels, i, Math.Min(previous.Count - i, MaxPixelOffset + 1 - i), alpha);
+                        if (len > bestLen)
+                        {
+                            bestLen = len;
+                            bestPos = i;
+                            bestImage = previous.Id;
+                            bestPixels = previous.Pixels;
                         }
                     }
 
