@@ -153,6 +153,9 @@ public sealed class GlzEncoderDictionary : IDisposable
         }
     }
 
+    /// <summary>The client's reconstruction of image <paramref name="id"/> as this dictionary mirrors it (tests).</summary>
+    internal ReadOnlySpan<uint> MirroredPixels(ulong id) => _byId.TryGetValue(id, out Entry e) ? e.Pixels.AsSpan(0, e.Count) : default;
+
     /// <summary>Forgets every image and restarts ids at <paramref name="nextId"/> (a new client dictionary).</summary>
     public void Reset(ulong nextId = 0)
     {
@@ -336,6 +339,7 @@ public sealed class GlzEncoderDictionary : IDisposable
                                     bestLen = len;
                                     bestPos = candPos;
                                     bestImage = id;
+                                    bestPixels = null;
                                 }
                             }
                         }

@@ -157,6 +157,33 @@ public class GlzCodecTests
     }
 
     [Fact]
+    public void RandomSequences_EncoderMirrorEqualsDecoderWindowAfterEveryImage()
+    {
+        var rnd = new Random(2024);
+        var formats = new[] { SpiceBitmapFormat.ThirtyTwoBit, SpiceBitmapFormat.Rgba, SpiceBitmapFormat.TwentyFourBit, SpiceBitmapFormat.SixteenBit };
+        var kinds = Enum.GetValues<TestImages.Kind>();
+        for (int run = 0; run < 4; run++)
+        {
+            using var dict = new GlzEncoderDictionary(new GlzEncoderOptions { WindowPixels = rnd.Next(20_000, 60_000) });
+            using var window = new GlzDecoderWindow(new GlzDecoderOptions { FlipToTopDown = false });
+            for (int i = 0; i < 30; i++)
+            {
+                int w = rnd.Next(1, 4) * 40 + rnd.Next(0, 3), h = rnd.Next(1, 5) * 20;
+                var (px, d) = Image(formats[rnd.Next(formats.Length)], kinds[rnd.Next(kinds.Length)], w, h, seed: rnd.Next(3), topDown: rnd.Next(2) == 0);
+                byte[] glz = Encode(dict, px, d);
+                var output = new byte[w * 4 * h];
+
+                Assert.Equal(OperationStatus.Done, window.Decode(glz, output, w * 4, out GlzHeader header));
+
+                ReadOnlySpan<uint> mirror = dict.MirroredPixels(header.Id);
+                Assert.True(System.Runtime.InteropServices.MemoryMarshal.AsBytes(mirror).SequenceEqual(output), $"run {run} image {i}: mirror differs");
+                var topDown = d with { TopDown = true };
+                AssertDecodedEquals(px, topDown, output);
+            }
+        }
+    }
+
+    [Fact]
     public void Encode_DestinationTooSmall_DoesNotConsumeTheId()
     {
         using var dict = new GlzEncoderDictionary();
