@@ -151,20 +151,28 @@ public static class LzDecoder
                     throw new ArgumentNullException(nameof(palette), "A palette is required to convert a PLT image to RGB32.");
                 }
 
-                return DecodeViaScratch<byte, LzByteUnit>(source, ref pos, header, destination, destinationStride, flip, header.Stride * h,
-                    (in LzHeader hd, ReadOnlySpan<byte> units, int y, Span<byte> row) =>
-                    {
-                        ReadOnlySpan<byte> line = units.Slice(y * hd.Stride, hd.Stride);
-                        if (palette == null)
-                        {
-                            line.CopyTo(row);
-                        }
-                        else
-                        {
-                            PaletteExpander.ExpandRow(line, row, hd.Width, PaletteExpander.FromLz(hd.Type), palette);
-                        }
-                    });
+                return DecodePalette(source, ref pos, header, destination, destinationStride, flip, palette);
         }
+    }
+
+    /// <summary>PLT types: bytes at the header's stride, optionally expanded through the palette (kept apart so the
+    /// closure over the palette is only allocated on this path).</summary>
+    private static OperationStatus DecodePalette(ReadOnlySpan<byte> source, ref int pos, in LzHeader header, Span<byte> destination,
+        int destinationStride, bool flip, SpicePalette? palette)
+    {
+        return DecodeViaScratch<byte, LzByteUnit>(source, ref pos, header, destination, destinationStride, flip, header.Stride * header.Height,
+            (in LzHeader hd, ReadOnlySpan<byte> units, int y, Span<byte> row) =>
+            {
+                ReadOnlySpan<byte> line = units.Slice(y * hd.Stride, hd.Stride);
+                if (palette == null)
+                {
+                    line.CopyTo(row);
+                }
+                else
+                {
+                    PaletteExpander.ExpandRow(line, row, hd.Width, PaletteExpander.FromLz(hd.Type), palette);
+                }
+            });
     }
 
     private delegate void RowWriter<T>(in LzHeader header, ReadOnlySpan<T> units, int dataRow, Span<byte> row);
