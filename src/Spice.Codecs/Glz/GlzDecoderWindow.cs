@@ -121,22 +121,35 @@ public sealed class GlzDecoderWindow : IDisposable
 
         while (_pixels > _options.MaxWindowPixels && _images.Count > 1)
         {
-            Release(_oldest + 1);
+            ulong min = ulong.MaxValue;
+            foreach (ulong id in _images.Keys)
+            {
+                min = Math.Min(min, id);
+            }
+
+            Release(min + 1);
         }
     }
 
+    /// <summary>Drops every image with an id below <paramref name="oldest"/> (O(images), never O(id range)).</summary>
     private void Release(ulong oldest)
     {
-        while (_oldest < oldest)
+        if (oldest <= _oldest)
         {
-            if (_images.Remove(_oldest, out Entry e))
-            {
-                _pixels -= e.Count;
-                ArrayPool<uint>.Shared.Return(e.Pixels);
-            }
-
-            _oldest++;
+            return;
         }
+
+        foreach (KeyValuePair<ulong, Entry> kv in _images)
+        {
+            if (kv.Key < oldest)
+            {
+                _images.Remove(kv.Key);
+                _pixels -= kv.Value.Count;
+                ArrayPool<uint>.Shared.Return(kv.Value.Pixels);
+            }
+        }
+
+        _oldest = oldest;
     }
 
     private OperationStatus DecodePass(ReadOnlySpan<byte> src, ref int ip, Span<uint> op, in GlzHeader header, bool alpha)

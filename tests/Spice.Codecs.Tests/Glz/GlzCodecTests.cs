@@ -184,6 +184,28 @@ public class GlzCodecTests
     }
 
     [Fact]
+    public async Task Decode_ForgedHugeIds_DoNotHang()
+    {
+        await Timed.RunAsync(() =>
+        {
+            var (px, d) = Image(SpiceBitmapFormat.ThirtyTwoBit, TestImages.Kind.Text, 64, 64, seed: 1);
+            using var dict = new GlzEncoderDictionary();
+            byte[] glz = Encode(dict, px, d);
+            using var window = new GlzDecoderWindow(new GlzDecoderOptions { MaxWindowPixels = 64 * 64 * 2 });
+            var output = new byte[64 * 4 * 64];
+            foreach (ulong id in new[] { 5ul, 1ul << 40, (1ul << 62) + 7, ulong.MaxValue - 3, 3ul })
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(glz.AsSpan(21), id);
+                BinaryPrimitives.WriteUInt32BigEndian(glz.AsSpan(29), uint.MaxValue);
+                OperationStatus status = window.Decode(glz, output, 256, out _);
+                Assert.True(status is OperationStatus.Done or OperationStatus.InvalidData);
+            }
+
+            Assert.True(window.Count <= 2);
+        });
+    }
+
+    [Fact]
     public void Encode_DestinationTooSmall_DoesNotConsumeTheId()
     {
         using var dict = new GlzEncoderDictionary();
