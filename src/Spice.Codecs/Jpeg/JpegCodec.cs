@@ -35,64 +35,54 @@ public static class JpegCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Quality, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Quality, 100, nameof(options));
         written = 0;
-        nint handle = TurboJpegNative.InitCompress();
-        if (handle == 0)
+        nint handle = TurboJpegNative.Compressor;
+        int flags = bitmap.TopDown ? 0 : TurboJpegNative.FlagBottomUp;
+        nuint bound = TurboJpegNative.BufSize(bitmap.Width, bitmap.Height, TurboJpegNative.Subsampling420);
+        fixed (byte* src = pixels)
+        fixed (byte* dst = destination)
         {
-            throw new InvalidOperationException("tjInitCompress failed.");
-        }
-
-        try
-        {
-            int flags = bitmap.TopDown ? 0 : TurboJpegNative.FlagBottomUp;
-            nuint bound = TurboJpegNative.BufSize(bitmap.Width, bitmap.Height, TurboJpegNative.Subsampling420);
-            fixed (byte* src = pixels)
-            fixed (byte* dst = destination)
+            if ((ulong)destination.Length >= bound)
             {
-                if ((ulong)destination.Length >= bound)
+                nint buf = (nint)dst;
+                nuint size = (nuint)destination.Length;
+                if (TurboJpegNative.Compress2(handle, src, bitmap.Width, bitmap.Stride, bitmap.Height, TurboJpegNative.PixelFormatBgrx,
+                    ref buf, ref size, TurboJpegNative.Subsampling420, options.Quality, flags | TurboJpegNative.FlagNoRealloc) != 0)
                 {
-                    nint buf = (nint)dst;
-                    nuint size = (nuint)destination.Length;
-                    if (TurboJpegNative.Compress2(handle, src, bitmap.Width, bitmap.Stride, bitmap.Height, TurboJpegNative.PixelFormatBgrx,
-                        ref buf, ref size, TurboJpegNative.Subsampling420, options.Quality, flags | TurboJpegNative.FlagNoRealloc) != 0)
-                    {
-                        throw new InvalidOperationException("tjCompress2 failed.");
-                    }
-
-                    written = (int)size;
-                    return OperationStatus.Done;
+                    TurboJpegNative.DiscardCompressor();
+                    throw new InvalidOperationException("tjCompress2 failed.");
                 }
 
-                nint owned = 0;
-                nuint ownedSize = 0;
-                try
+                written = (int)size;
+                return OperationStatus.Done;
+            }
+
+            nint owned = 0;
+            nuint ownedSize = 0;
+            try
+            {
+                if (TurboJpegNative.Compress2(handle, src, bitmap.Width, bitmap.Stride, bitmap.Height, TurboJpegNative.PixelFormatBgrx,
+                    ref owned, ref ownedSize, TurboJpegNative.Subsampling420, options.Quality, flags) != 0)
                 {
-                    if (TurboJpegNative.Compress2(handle, src, bitmap.Width, bitmap.Stride, bitmap.Height, TurboJpegNative.PixelFormatBgrx,
-                        ref owned, ref ownedSize, TurboJpegNative.Subsampling420, options.Quality, flags) != 0)
-                    {
-                        throw new InvalidOperationException("tjCompress2 failed.");
-                    }
-
-                    if (ownedSize > (nuint)destination.Length)
-                    {
-                        return OperationStatus.DestinationTooSmall;
-                    }
-
-                    new ReadOnlySpan<byte>((void*)owned, (int)ownedSize).CopyTo(destination);
-                    written = (int)ownedSize;
-                    return OperationStatus.Done;
+                    TurboJpegNative.DiscardCompressor();
+                    throw new InvalidOperationException("tjCompress2 failed.");
                 }
-                finally
+
+                if (ownedSize > (nuint)destination.Length)
                 {
-                    if (owned != 0)
-                    {
-                        TurboJpegNative.Free(owned);
-                    }
+                    return OperationStatus.DestinationTooSmall;
+                }
+
+                new ReadOnlySpan<byte>((void*)owned, (int)ownedSize).CopyTo(destination);
+                written = (int)ownedSize;
+                return OperationStatus.Done;
+            }
+            finally
+            {
+                if (owned != 0)
+                {
+                    TurboJpegNative.Free(owned);
                 }
             }
-        }
-        finally
-        {
-            TurboJpegNative.Destroy(handle);
         }
     }
 
@@ -106,29 +96,21 @@ public static class JpegCodec
             return OperationStatus.InvalidData;
         }
 
-        nint handle = TurboJpegNative.InitDecompress();
-        if (handle == 0)
+        fixed (byte* src = jpeg)
         {
-            throw new InvalidOperationException("tjInitDecompress failed.");
-        }
-
-        try
-        {
-            fixed (byte* src = jpeg)
+            if (TurboJpegNative.DecompressHeader3(TurboJpegNative.Decompressor, src, (nuint)jpeg.Length, out width, out height, out _, out _) != 0)
             {
-                if (TurboJpegNative.DecompressHeader3(handle, src, (nuint)jpeg.Length, out width, out height, out _, out _) != 0
-                    || !limits.Allows(width, height, 4))
-                {
-                    return OperationStatus.InvalidData;
-                }
+                TurboJpegNative.DiscardDecompressor();
+                return OperationStatus.InvalidData;
             }
 
-            return OperationStatus.Done;
+            if (!limits.Allows(width, height, 4))
+            {
+                return OperationStatus.InvalidData;
+            }
         }
-        finally
-        {
-            TurboJpegNative.Destroy(handle);
-        }
+
+        return OperationStatus.Done;
     }
 
     /// <summary>
@@ -150,26 +132,17 @@ public static class JpegCodec
             return OperationStatus.DestinationTooSmall;
         }
 
-        nint handle = TurboJpegNative.InitDecompress();
-        if (handle == 0)
+        fixed (byte* src = jpeg)
+        fixed (byte* dst = destination)
         {
-            throw new InvalidOperationException("tjInitDecompress failed.");
-        }
-
-        try
-        {
-            fixed (byte* src = jpeg)
-            fixed (byte* dst = destination)
+            if (TurboJpegNative.Decompress2(TurboJpegNative.Decompressor, src, (nuint)jpeg.Length, dst, width, destinationStride, height,
+                TurboJpegNative.PixelFormatBgrx, 0) != 0)
             {
-                return TurboJpegNative.Decompress2(handle, src, (nuint)jpeg.Length, dst, width, destinationStride, height,
-                    TurboJpegNative.PixelFormatBgrx, 0) == 0
-                    ? OperationStatus.Done
-                    : OperationStatus.InvalidData;
+                TurboJpegNative.DiscardDecompressor();
+                return OperationStatus.InvalidData;
             }
-        }
-        finally
-        {
-            TurboJpegNative.Destroy(handle);
+
+            return OperationStatus.Done;
         }
     }
 }

@@ -39,6 +39,71 @@ internal static partial class TurboJpegNative
     public static unsafe partial int Decompress2(nint handle, byte* jpeg, nuint jpegSize, byte* dst, int width, int pitch, int height,
         int pixelFormat, int flags);
 
+    [ThreadStatic]
+    private static nint s_compressor;
+
+    [ThreadStatic]
+    private static nint s_decompressor;
+
+    /// <summary>This thread's compressor (created once per thread and kept; TurboJPEG handles are reusable after errors).</summary>
+    public static nint Compressor
+    {
+        get
+        {
+            if (s_compressor == 0)
+            {
+                s_compressor = InitCompress();
+                if (s_compressor == 0)
+                {
+                    throw new InvalidOperationException("tjInitCompress failed.");
+                }
+            }
+
+            return s_compressor;
+        }
+    }
+
+    /// <summary>This thread's decompressor (created once per thread and kept).</summary>
+    public static nint Decompressor
+    {
+        get
+        {
+            if (s_decompressor == 0)
+            {
+                s_decompressor = InitDecompress();
+                if (s_decompressor == 0)
+                {
+                    throw new InvalidOperationException("tjInitDecompress failed.");
+                }
+            }
+
+            return s_decompressor;
+        }
+    }
+
+    /// <summary>
+    /// Drops this thread's decompressor after a failed call: libjpeg-turbo 2.1 can leave a handle in a state where the
+    /// next call fails ("improper call to JPEG library"), so a fresh one is created on next use.
+    /// </summary>
+    public static void DiscardDecompressor()
+    {
+        if (s_decompressor != 0)
+        {
+            Destroy(s_decompressor);
+            s_decompressor = 0;
+        }
+    }
+
+    /// <summary>Drops this thread's compressor after a failed call.</summary>
+    public static void DiscardCompressor()
+    {
+        if (s_compressor != 0)
+        {
+            Destroy(s_compressor);
+            s_compressor = 0;
+        }
+    }
+
     private static bool? s_available;
 
     /// <summary>True when libturbojpeg.so.0 can be loaded on this host.</summary>

@@ -106,6 +106,25 @@ public class JpegCodecTests
     }
 
     [Fact]
+    public void Decode_ValidAfterCorruptOnSameThread_Succeeds()
+    {
+        RequireLibrary();
+        byte[] px = TestImages.Rgb32(TestImages.Kind.Plasma, 48, 32);
+        var jpeg = new byte[JpegCodec.GetMaxEncodedLength(48, 32)];
+        Assert.Equal(OperationStatus.Done, JpegCodec.Encode(px, BitmapDescriptor.Rgb32(48, 32), jpeg, out int written));
+        var output = new byte[48 * 4 * 32];
+        var rnd = new Random(4);
+        for (int i = 0; i < 50; i++)
+        {
+            byte[] corrupt = jpeg.AsSpan(0, written).ToArray();
+            corrupt[rnd.Next(2, written)] ^= (byte)rnd.Next(1, 256);
+            _ = JpegCodec.Decode(corrupt.AsSpan(0, rnd.Next(4, written)), 48, 32, output, 192);
+
+            Assert.Equal(OperationStatus.Done, JpegCodec.Decode(jpeg.AsSpan(0, written), 48, 32, output, 192));
+        }
+    }
+
+    [Fact]
     public void JpegAlpha_RoundTrip_AlphaIsExactAndColourClose()
     {
         RequireLibrary();
