@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Spice.Codecs.QuicImage;
+
+/// <summary>Options for the QUIC image decoder.</summary>
+public sealed class QuicDecoderOptions
+{
+    public static QuicDecoderOptions Default { get; } = new();
+
+    public CodecLimits Limits { get; init; } = CodecLimits.Default;
+
+    /// <summary>
+    /// True (default): RGB24/RGB32/RGB16 decode to BGRX (pad byte 0, RGB16 expanded as (v &lt;&lt; 3) | (v &gt;&gt; 2)) and RGBA to BGRA.
+    /// False: RGB24 to 3-byte pixels and RGB16 to x555 words. GRAY always decodes to one byte per pixel.
+    /// </summary>
+    public bool ToRgb32 { get; init; } = true;
+}
+
+/// <summary>SPICE QUIC image decoder (spice-common quic.c semantics). Output rows are top-down.</summary>
+public static class QuicImageDecoder
+{
+    /// <summary>Parses the header; checks size limits before anything is allocated.</summary>
+    public static OperationStatus TryReadHeader(ReadOnlySpan<byte> source, out QuicHeader header, CodecLimits? limits = null)
+    {
+        header = default;
+        if (source.Length < QuicHeader.Size)
+        {
+            return OperationStatus.NeedMoreData;
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(source) != QuicHeader.Magic || BinaryPrimitives.ReadUInt32LittleEndian(source[4..]) != QuicHeader.Version)
+        {
+            return OperationStatus.InvalidData;
+        }
+
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(source[8..]);
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(source[12..]);
+        uint height = BinaryPrimitives.ReadUInt32LittleEndian(source[16..]);
+        limits ??= CodecLimits.Default;
+        if (type is 0 or > (uint)QuicImageType.Rgba || !limits.Allows(width, height, 4) || (long)width * height > QuicImageEncoder.MaxPixels)
+        {
+            return OperationStatus.InvalidData;
+        }
+
+        header = new QuicHeader((QuicImageType)type, (int)width, (int)height);
+        return OperationStatus.Done;
+    }
+
+    /// <summary>Bytes per output row for <paramref name="header"/>.</summary>
+    public static int OutputRowBytes(in QuicHeader header, bool toRgb32) => header.Type switch
+    {
+        QuicImageType.Gray => header.Width,
+        QuicImageType.Rgb24 when !toRgb32 => header.Width * 3,
+        QuicImageType.Rgb16 when !toRgb32 => header.Width * 2,
+        _ => header.Width * 4,
+    };
+
+    public static OperationStatus Decode(ReadOnlySpan<byte> source, Span<byte> destination, int destinationStride, out QuicHeader header, QuicDecoderOptions? options = null)
+    {
+        options ??= QuicDecoderOptions.Default;
+        OperationStatus status = TryReadHeader(source, out header, options.Limits);
+        if (status != OperationStatus.Done)
+        {
+            return OperationStatus.InvalidData;
+        }
+
+        int rowBytes = OutputRowBytes(header, options.ToRgb32);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destinationStride, rowBytes);
+        if (destination.Length < (long)destinationStride * (header.Height - 1) + rowBytes)
+        {
+            return OperationStatus.DestinationTooSmall;
+        }
+
+        // Pixels 0..2 of every row are always coded (runs start at x > 2), one bit per channel sample at least:
+        // a stream this short cannot describe the image, so bombs are rejected before the planes are allocated.
+        long minBits = (long)header.Height * Math.Min(header.Width, 3);
+        if ((long)(source.Length - QuicHeader.Size) * 8 < minBits)
+        {
+            return OperationStatus.InvalidData;
+        }
+
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(QuicCoreLayout.ByteScratch(header.Width));
+        uint[] counters = ArrayPool<uint>.Shared.Rent(QuicCoreLayout.CounterScratch);
+        try
+        {
+            return DecodeCore(source, destination, destinationStride, header, options.ToRgb32, bytes, counters);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<uint>.Shared.Return(counters);
+        }
+    }
+
+    private static OperationStatus DecodeCore(ReadOnlySpan<byte> source, Span<byte> destination, int destinationStride, in QuicHeader header,
+        bool toRgb32, byte[] bytes, uint[] counters)
+    {
+        QuicImageType type = header.Type;
+        int width = header.Width;
+        var layout = new QuicCoreLayout(bytes, counters, width);
+        QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
+        int rgbChannels = type == QuicImageType.Gray ? 1 : 3;
+        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
+        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        bool hasAlpha = type == QuicImageType.Rgba;
+        bool gray = type == QuicImageType.Gray;
+
+        var r = new QuicBitReader(source);
+        for (int i = 0; i < 5; i++)
+        {
+            r.Eat(16);
+            r.Eat(16);
+        }
+
+        Span<byte> prevRgb = layout.RgbPlanes(0, rgbChannels);
+        Span<byte> curRgb = layout.RgbPlanes(1, rgbChannels);
+        Span<byte> prevA = layout.AlphaPlane(0);
+        Span<byte> curA = layout.AlphaPlane(1);
+        for (int y = 0; y < header.Height; y++)
+        {
+            if (gray)
+            {
+                oneCoder.BeginRow(y == 0);
+                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
+                {
+                    return OperationStatus.InvalidData;
+                }
+            }
+            else
+            {
+                rgbCoder.BeginRow(y == 0);
+                if (!rgbCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
+                {
+                    return OperationStatus.InvalidData;
+                }
+            }
+
+            if (hasAlpha)
+            {
+                oneCoder.BeginRow(y == 0);
+                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevA, curA))
+                {
+                    return OperationStatus.InvalidData;
+                }
+            }
+
+            QuicPlanes.Pack(type, toRgb32, curRgb, curA, width, destination.Slice(y * destinationStride));
+            Span<byte> t = prevRgb;
+            prevRgb = curRgb;
+            curRgb = t;
+            t = prevA;
+            prevA = curA;
+            curA = t;
+        }
+
+        return OperationStatus.Done;
+    }
+}

@@ -1,0 +1,212 @@
+using System.Buffers;
+
+namespace Spice.Codecs.QuicImage;
+
+/// <summary>Options for the QUIC image encoder.</summary>
+public sealed class QuicEncoderOptions
+{
+    public static QuicEncoderOptions Default { get; } = new();
+
+    /// <summary>The QUIC type to produce; <see cref="QuicImageType.Invalid"/> derives it from the bitmap format.</summary>
+    public QuicImageType Type { get; init; }
+}
+
+/// <summary>
+/// SPICE QUIC image encoder (spice-common quic.c): bit-exact with the C encoder. Rows are always coded top to bottom;
+/// a bottom-up bitmap (<see cref="BitmapDescriptor.TopDown"/> false) is read from its last row, as the server does.
+/// </summary>
+public static class QuicImageEncoder
+{
+    /// <summary>The largest image QUIC can describe (512 Mi − 1 pixels).</summary>
+    public const long MaxPixels = 512L * 1024 * 1024 - 1;
+
+    public static QuicImageType TypeFor(SpiceBitmapFormat format) => format switch
+    {
+        SpiceBitmapFormat.SixteenBit => QuicImageType.Rgb16,
+        SpiceBitmapFormat.TwentyFourBit => QuicImageType.Rgb24,
+        SpiceBitmapFormat.ThirtyTwoBit => QuicImageType.Rgb32,
+        SpiceBitmapFormat.Rgba => QuicImageType.Rgba,
+        SpiceBitmapFormat.EightBitAlpha or SpiceBitmapFormat.EightBit => QuicImageType.Gray,
+        _ => QuicImageType.Invalid,
+    };
+
+    /// <summary>Worst-case size: header, 26 bits per channel sample plus a run token per pixel, padding and the trailing word.</summary>
+    public static int GetMaxEncodedLength(int width, int height, QuicImageType type)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        int channels = new QuicHeader(type, width, height).Channels;
+        long bits = (long)width * height * (26 * channels + 17 * (channels == 4 ? 2 : 1));
+        long max = QuicHeader.Size + (bits + 31) / 32 * 4 + 8;
+        return max > Array.MaxLength ? throw new ArgumentOutOfRangeException(nameof(width), "Image too large.") : (int)max;
+    }
+
+    public static bool TryEncode(ReadOnlySpan<byte> pixels, in BitmapDescriptor bitmap, Span<byte> destination, out int written, QuicEncoderOptions? options = null)
+    {
+        return Encode(pixels, bitmap, destination, out written, options) == OperationStatus.Done;
+    }
+
+    public static OperationStatus Encode(ReadOnlySpan<byte> pixels, in BitmapDescriptor bitmap, Span<byte> destination, out int written, QuicEncoderOptions? options = null)
+    {
+        bitmap.Validate(pixels.Length, nameof(bitmap));
+        options ??= QuicEncoderOptions.Default;
+        QuicImageType type = options.Type != QuicImageType.Invalid ? options.Type : TypeFor(bitmap.Format);
+        bool compatible = type switch
+        {
+            QuicImageType.Rgb32 or QuicImageType.Rgba => bitmap.Format is SpiceBitmapFormat.ThirtyTwoBit or SpiceBitmapFormat.Rgba,
+            QuicImageType.Rgb24 => bitmap.Format == SpiceBitmapFormat.TwentyFourBit,
+            QuicImageType.Rgb16 => bitmap.Format == SpiceBitmapFormat.SixteenBit,
+            QuicImageType.Gray => bitmap.Format is SpiceBitmapFormat.EightBitAlpha or SpiceBitmapFormat.EightBit,
+            _ => false,
+        };
+        if (!compatible)
+        {
+            throw new ArgumentException($"QUIC type {type} does not fit bitmap format {bitmap.Format}.", nameof(options));
+        }
+
+        if ((long)bitmap.Width * bitmap.Height > MaxPixels)
+        {
+            throw new ArgumentException("Image too large for QUIC.", nameof(bitmap));
+        }
+
+        var core = new QuicEncoderCore(type, bitmap.Width);
+        try
+        {
+            return core.Encode(pixels, bitmap, destination, out written);
+        }
+        finally
+        {
+            core.Dispose();
+        }
+    }
+}
+
+/// <summary>One encode call: owns the pooled planes and model scratch.</summary>
+internal struct QuicEncoderCore : IDisposable
+{
+    private readonly QuicImageType _type;
+    private readonly int _width;
+    private byte[]? _bytes;
+    private uint[]? _counters;
+
+    public QuicEncoderCore(QuicImageType type, int width)
+    {
+        _type = type;
+        _width = width;
+        _bytes = ArrayPool<byte>.Shared.Rent(QuicCoreLayout.ByteScratch(width));
+        _counters = ArrayPool<uint>.Shared.Rent(QuicCoreLayout.CounterScratch);
+    }
+
+    public readonly OperationStatus Encode(ReadOnlySpan<byte> pixels, in BitmapDescriptor bitmap, Span<byte> destination, out int written)
+    {
+        int width = _width;
+        int height = bitmap.Height;
+        var layout = new QuicCoreLayout(_bytes!, _counters!, width);
+        QuicFamily family = _type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
+        int rgbChannels = _type == QuicImageType.Gray ? 1 : 3;
+        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
+        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        bool hasAlpha = _type == QuicImageType.Rgba;
+        bool gray = _type == QuicImageType.Gray;
+
+        var w = new QuicBitWriter(destination);
+        w.Put32(QuicHeader.Magic);
+        w.Put32(QuicHeader.Version);
+        w.Put32((uint)_type);
+        w.Put32((uint)width);
+        w.Put32((uint)height);
+
+        Span<byte> prevRgb = layout.RgbPlanes(0, rgbChannels);
+        Span<byte> curRgb = layout.RgbPlanes(1, rgbChannels);
+        Span<byte> prevA = layout.AlphaPlane(0);
+        Span<byte> curA = layout.AlphaPlane(1);
+        for (int y = 0; y < height; y++)
+        {
+            QuicPlanes.Unpack(_type, pixels.Slice(bitmap.RowOffset(y)), width, curRgb, curA);
+            if (gray)
+            {
+                oneCoder.BeginRow(y == 0);
+                oneCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
+            }
+            else
+            {
+                rgbCoder.BeginRow(y == 0);
+                rgbCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
+            }
+
+            if (hasAlpha)
+            {
+                oneCoder.BeginRow(y == 0);
+                oneCoder.EncodeRow(ref w, y == 0 ? default : prevA, curA);
+            }
+
+            if (w.Overflow)
+            {
+                written = 0;
+                return OperationStatus.DestinationTooSmall;
+            }
+
+            Span<byte> t = prevRgb;
+            prevRgb = curRgb;
+            curRgb = t;
+            t = prevA;
+            prevA = curA;
+            curA = t;
+        }
+
+        w.Flush();
+        if (w.Overflow)
+        {
+            written = 0;
+            return OperationStatus.DestinationTooSmall;
+        }
+
+        written = w.Position;
+        return OperationStatus.Done;
+    }
+
+    public void Dispose()
+    {
+        if (_bytes != null)
+        {
+            ArrayPool<byte>.Shared.Return(_bytes);
+            _bytes = null;
+        }
+
+        if (_counters != null)
+        {
+            ArrayPool<uint>.Shared.Return(_counters);
+            _counters = null;
+        }
+    }
+}
+
+/// <summary>Carves the pooled scratch into planes, context rows and counters.</summary>
+internal readonly ref struct QuicCoreLayout
+{
+    public const int CounterScratch = 4 * 8 * 8;
+
+    private readonly Span<byte> _bytes;
+    private readonly Span<uint> _counters;
+    private readonly int _width;
+
+    public QuicCoreLayout(byte[] bytes, uint[] counters, int width)
+    {
+        _bytes = bytes;
+        _counters = counters;
+        _width = width;
+    }
+
+    /// <summary>2 × 3 RGB planes, 2 alpha planes, 4 context rows, 4 × 8 best codes.</summary>
+    public static int ByteScratch(int width) => 8 * width + 4 * (width + 1) + 32;
+
+    public Span<byte> RgbPlanes(int which, int channels) => _bytes.Slice(which * 3 * _width, channels * _width);
+
+    public Span<byte> AlphaPlane(int which) => _bytes.Slice((6 + which) * _width, _width);
+
+    public Span<byte> Corr(int firstChannel, int channels) => _bytes.Slice(8 * _width + firstChannel * (_width + 1), channels * (_width + 1));
+
+    public Span<uint> Counters(int firstChannel, int channels) => _counters.Slice(firstChannel * 64, channels * 64);
+
+    public Span<byte> Best(int firstChannel, int channels) => _bytes.Slice(8 * _width + 4 * (_width + 1) + firstChannel * 8, channels * 8);
+}
