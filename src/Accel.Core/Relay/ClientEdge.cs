@@ -85,6 +85,12 @@ public sealed class ClientEdge : IAsyncDisposable
         // The client's SpiceLinkMess, read whole: it names the channel (its priority class) and is rewritten here
         // (no GL scanout, no seamless migration), then sent with the stream request to save a WAN round trip.
         var (raw, message, failure) = await ReadLinkMessAsync(client, cancellationToken).ConfigureAwait(false);
+        if (message is null && failure == RelayOutcome.Completed && raw.Length > 0)
+        {
+            // TLS to the server's TLS port: opaque bytes end to end, still over the edges.
+            return await RelayOpaqueAsync(client, edgeName, host, port, raw, cancellationToken).ConfigureAwait(false);
+        }
+
         if (message is null)
         {
             return failure;
@@ -121,6 +127,35 @@ public sealed class ClientEdge : IAsyncDisposable
         }
     }
 
+    /// <summary>A channel whose bytes the edges cannot read (TLS end to end): one stream, Main class, relayed as bytes.</summary>
+    private async Task<RelayOutcome> RelayOpaqueAsync(Socket client, string edgeName, string host, ushort port, byte[] first, CancellationToken cancellationToken)
+    {
+        ITransportStream stream;
+        ReadOnlyMemory<byte> leftover;
+        try
+        {
+            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, PriorityClass.Main, 0), default, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EdgeRefusedException ex)
+        {
+            ClientEdgeLog.Refused(_logger, host, port, ex.Status, ex.Reason);
+            client.Close();
+            return RelayOutcome.PeerAborted;
+        }
+        catch (TransportException ex)
+        {
+            ClientEdgeLog.OpenFailed(_logger, host, port, ex.Error.ToString(), ex.Message);
+            client.Close();
+            return RelayOutcome.PeerAborted;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: first, fromStreamPrefix: leftover);
+            return await RunRelayAsync(relay, 0, host, port, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async Task<RelayOutcome> RunRelayAsync(SpiceChannelRelay relay, byte channelType, string host, ushort port, CancellationToken cancellationToken)
     {
         var channel = AccelMetrics.ChannelLabel(channelType);
@@ -149,6 +184,11 @@ public sealed class ClientEdge : IAsyncDisposable
             while (true)
             {
                 var sequence = new ReadOnlySequence<byte>(buffer, 0, filled);
+                if (filled >= 1 && buffer[0] == SpiceChannelRelay.TlsHandshakeRecord)
+                {
+                    return (buffer.AsSpan(0, filled).ToArray(), null, RelayOutcome.Completed);
+                }
+
                 if (filled >= 4 && !buffer.AsSpan(0, 4).SequenceEqual("REDQ"u8))
                 {
                     AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));

@@ -98,7 +98,7 @@ internal sealed partial class SpiceChannelRelay
                     SpiceThrow.Truncated($"the last {(up ? "client" : "server")} message on the {_channelType.ToLabel()} channel");
                 }
 
-                CompleteDestination(up);
+                await CompleteDestinationAsync(up).ConfigureAwait(false);
                 return;
             }
         }
