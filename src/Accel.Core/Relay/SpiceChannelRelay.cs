@@ -311,6 +311,9 @@ internal static partial class SpiceRelayLog
     [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
     public static partial void LinkRefused(ILogger logger, string channel, string error);
 
-    [LoggerMessage(1205, LogLevel.Warning, "Migration to {Host}:{Port} passed through unchanged: the client may leave the edges")]
+    [LoggerMessage(1206, LogLevel.Information, "Migration to {Host}:{Port} rewritten to {NewHost}:{NewPort} (through the edges)")]
+    public static partial void MigrationRewritten(ILogger logger, string host, int port, string newHost, int newPort);
+
+    [LoggerMessage(1205, LogLevel.Information, "Migration to {Host}:{Port} passed through unchanged (the client reaches it through the edges by proxy or redirect)")]
     public static partial void MigrationUnchanged(ILogger logger, string host, int port);
 }
