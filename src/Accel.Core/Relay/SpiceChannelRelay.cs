@@ -82,7 +82,7 @@ internal sealed partial class SpiceChannelRelay
         var writerOptions = new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true);
         _fromSocket = PipeReader.Create(_socketStream, readerOptions);
         _toSocket = PipeWriter.Create(_socketStream, writerOptions);
-        var adapter = new TransportStreamAdapter(stream, fromStreamPrefix);
+        var adapter = new PrefixedStream(new TransportStreamAdapter(stream), fromStreamPrefix);
         _fromStream = PipeReader.Create(adapter, readerOptions);
         _toStream = PipeWriter.Create(adapter, writerOptions);
         SetChannel(default);
