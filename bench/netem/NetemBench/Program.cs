@@ -17,7 +17,8 @@ switch (verb)
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel] [--workloads connect,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
-                   NetemBench cleanup      remove stale sa-br-*/sa-dc-* namespaces and their processes
+                   NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
+                                                creating process is dead; --all removes every one
             placeholders in contender commands: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}
             """);
         return verb == "help" ? 0 : 2;
@@ -25,10 +26,9 @@ switch (verb)
 
 int Cleanup()
 {
-    foreach (var ns in Topology.ListOwnNamespaces())
+    foreach (var ns in Topology.RemoveStale(all: opts.ContainsKey("all")))
     {
-        Console.WriteLine($"removing {ns}");
-        Topology.RemoveNamespace(ns);
+        Console.WriteLine($"removed {ns}");
     }
 
     return 0;

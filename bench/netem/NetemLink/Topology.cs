@@ -12,6 +12,7 @@ public sealed class Topology : IDisposable
 {
     public const string BranchPrefix = "sa-br-";
     public const string DataCentrePrefix = "sa-dc-";
+    private const string OwnerDir = "/run/sa-netem";
 
     private readonly TunDevice _brTun;
     private readonly TunDevice _dcTun;
@@ -53,6 +54,8 @@ public sealed class Topology : IDisposable
         TunDevice? dcTun = null;
         try
         {
+            Directory.CreateDirectory(OwnerDir);
+            File.WriteAllText(Path.Combine(OwnerDir, id), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Shell.Check("ip", "netns", "add", br);
             Shell.Check("ip", "netns", "add", dc);
             brTun = TunDevice.Create("sab" + id);
@@ -70,6 +73,7 @@ public sealed class Topology : IDisposable
             dcTun?.Dispose();
             RemoveNamespace(br);
             RemoveNamespace(dc);
+            File.Delete(Path.Combine(OwnerDir, id));
             throw;
         }
     }
@@ -135,5 +139,43 @@ public sealed class Topology : IDisposable
         Down.Dispose();
         _brTun.Dispose();
         _dcTun.Dispose();
+        File.Delete(Path.Combine(OwnerDir, Id));
+    }
+
+    /// <summary>True when the process that created namespace pair <paramref name="id"/> is still running.</summary>
+    public static bool OwnerAlive(string id)
+    {
+        try
+        {
+            var pid = File.ReadAllText(Path.Combine(OwnerDir, id)).Trim();
+            return Directory.Exists("/proc/" + pid) && pid != "";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes namespaces (and their processes) whose creating process is gone; all of them with <paramref name="all"/>.</summary>
+    public static IReadOnlyList<string> RemoveStale(bool all)
+    {
+        var removed = new List<string>();
+        foreach (var ns in ListOwnNamespaces())
+        {
+            var id = ns[BranchPrefix.Length..];
+            if (!all && OwnerAlive(id))
+            {
+                continue;
+            }
+
+            RemoveNamespace(ns);
+            removed.Add(ns);
+            if (!ListOwnNamespaces().Any(n => n.EndsWith(id, StringComparison.Ordinal)))
+            {
+                File.Delete(Path.Combine(OwnerDir, id));
+            }
+        }
+
+        return removed;
     }
 }
