@@ -180,7 +180,8 @@ public sealed class Runner(RunOptions options, Action<string> progress)
 
         if (rate > 0 && Math.Abs(rate - profile.RateMbit) > 0.05 * profile.RateMbit)
         {
-            deviations.Add($"rate down {rate:0.00} Mbit/s vs asked {profile.RateMbit} Mbit/s");
+            var capped = profile.RateMbit * 1.3e6 > 300e6 ? " (probe offered only 300 Mbit/s: probe/forwarder-limited)" : "";
+            deviations.Add($"rate down {rate:0.00} Mbit/s vs asked {profile.RateMbit} Mbit/s{capped}");
         }
 
         return new LinkCheck(profile.RttMs, Math.Round(rtt, 3), askedLoss, Math.Round(up.LossFraction * 100, 2), Math.Round(down.LossFraction * 100, 2),

@@ -76,7 +76,9 @@ public static class Workloads
         var path = Path.Combine(dir, "update.ppm");
         while (sw.Elapsed < timeout)
         {
-            var s = await ConnectAsync(brNs, host, port, path, timeout - sw.Elapsed, ct);
+            // One hung connection must not eat the whole budget: bound each attempt.
+            var attempt = TimeSpan.FromTicks(Math.Min((timeout - sw.Elapsed).Ticks, TimeSpan.FromSeconds(20).Ticks));
+            var s = await ConnectAsync(brNs, host, port, path, attempt, ct);
             cpu += s.ClientCpuSeconds;
             if (s.Ok && Ppm.Differs(baseline, Ppm.Read(path)))
             {
