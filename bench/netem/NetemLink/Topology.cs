@@ -148,7 +148,8 @@ public sealed class Topology : IDisposable
         try
         {
             var pid = File.ReadAllText(Path.Combine(OwnerDir, id)).Trim();
-            return Directory.Exists("/proc/" + pid) && pid != "";
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z'; // a killed but unreaped owner is dead
         }
         catch (IOException)
         {
