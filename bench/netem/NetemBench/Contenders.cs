@@ -1,0 +1,124 @@
+using System.Net;
+using NetemLink;
+
+namespace NetemBench;
+
+/// <summary>Where the SPICE client connects from the branch namespace, and the helper processes that make it work.</summary>
+public sealed class ContenderSession(string host, int port, IReadOnlyList<NsProcess> processes) : IDisposable
+{
+    public string Host { get; } = host;
+    public int Port { get; } = port;
+    public IReadOnlyList<NsProcess> Processes { get; } = processes;
+
+    public void Dispose()
+    {
+        foreach (var p in Processes)
+        {
+            p.Dispose();
+        }
+    }
+}
+
+/// <summary>What a contender needs to know about the run it joins.</summary>
+public sealed record ContenderContext(Topology Topology, int SpicePort, string RunDir);
+
+/// <summary>One way of carrying SPICE across the emulated WAN.</summary>
+public interface IContender
+{
+    string Name { get; }
+
+    /// <summary>Null when the contender can run; otherwise why not (reported, never counted as a pass).</summary>
+    string? UnavailableReason { get; }
+
+    Task<ContenderSession> StartAsync(ContenderContext context, CancellationToken ct);
+}
+
+/// <summary>The baseline: spice-gtk in the branch connects straight to Xspice in the data centre.</summary>
+public sealed class PlainContender : IContender
+{
+    public string Name => "plain";
+    public string? UnavailableReason => null;
+
+    public Task<ContenderSession> StartAsync(ContenderContext context, CancellationToken ct)
+        => Task.FromResult(new ContenderSession(context.Topology.DataCentreAddress.ToString(), context.SpicePort, []));
+}
+
+/// <summary>
+/// A contender made of two command lines: a server side started in the data-centre namespace and a client side
+/// started in the branch namespace, which listens on 127.0.0.1:{localPort} for the SPICE client.
+/// Placeholders: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}.
+/// kcptun is one of these; SpiceAccel plugs in the same way with <c>--spiceaccel-server/--spiceaccel-client</c>.
+/// </summary>
+public sealed class CommandContender(string name, string? serverCommand, string? clientCommand, string? unavailable = null) : IContender
+{
+    public const int WanPort = 29900;
+    public const int LocalPort = 5931;
+
+    public string Name { get; } = name;
+
+    public string? UnavailableReason { get; } = unavailable
+        ?? (serverCommand is null || clientCommand is null ? "no command line given" : null);
+
+    public async Task<ContenderSession> StartAsync(ContenderContext context, CancellationToken ct)
+    {
+        var t = context.Topology;
+        var vars = new Dictionary<string, string>
+        {
+            ["{dcAddr}"] = t.DataCentreAddress.ToString(),
+            ["{brAddr}"] = t.BranchAddress.ToString(),
+            ["{spicePort}"] = context.SpicePort.ToString(),
+            ["{wanPort}"] = WanPort.ToString(),
+            ["{localPort}"] = LocalPort.ToString(),
+        };
+        var processes = new List<NsProcess>();
+        try
+        {
+            processes.Add(NsProcess.Start(Name + "-server", t.DataCentreNs, Path.Combine(context.RunDir, Name + "-server.log"), null,
+                Expand(serverCommand!, vars)));
+            processes.Add(NsProcess.Start(Name + "-client", t.BranchNs, Path.Combine(context.RunDir, Name + "-client.log"), null,
+                Expand(clientCommand!, vars)));
+            await XspiceServer.WaitForTcpAsync(t.BranchNs, IPAddress.Loopback, LocalPort, TimeSpan.FromSeconds(10), ct);
+            await Task.Delay(300, ct);
+            foreach (var p in processes)
+            {
+                if (p.HasExited)
+                {
+                    throw new InvalidOperationException($"{p.Name} exited at start (see its log in {context.RunDir})");
+                }
+            }
+
+            return new ContenderSession("127.0.0.1", LocalPort, processes);
+        }
+        catch
+        {
+            foreach (var p in processes)
+            {
+                p.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static string[] Expand(string command, Dictionary<string, string> vars)
+    {
+        foreach (var (k, v) in vars)
+        {
+            command = command.Replace(k, v, StringComparison.Ordinal);
+        }
+
+        return command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public static CommandContender Kcptun() => new(
+        "kcptun",
+        "kcptun-server -t 127.0.0.1:{spicePort} -l :{wanPort} --mode fast --quiet",
+        "kcptun-client -r {dcAddr}:{wanPort} -l 127.0.0.1:{localPort} --mode fast --quiet",
+        File.Exists("/usr/bin/kcptun-client") ? null : "kcptun-client not installed (Debian package kcptun)");
+
+    public static CommandContender SpiceAccel(string? server, string? client) => new(
+        "spiceaccel", server, client,
+        server is null || client is null
+            ? "not available yet: the SpiceAccel edges do not exist; pass --spiceaccel-server and --spiceaccel-client command lines"
+            : null);
+}

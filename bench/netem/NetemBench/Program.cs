@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using NetemBench;
+using NetemLink;
+
+var verb = args.Length > 0 ? args[0] : "help";
+var opts = ParseArgs(args.Skip(1).ToArray());
+var root = FindBenchDir();
+
+switch (verb)
+{
+    case "cleanup":
+        return Cleanup();
+    case "run":
+        return await RunAsync();
+    default:
+        Console.WriteLine("""
+            usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel] [--workloads connect,update]
+                                  [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
+                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
+                   NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
+                                                creating process is dead; --all removes every one
+            placeholders in contender commands: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}
+            """);
+        return verb == "help" ? 0 : 2;
+}
+
+int Cleanup()
+{
+    foreach (var ns in Topology.RemoveStale(all: opts.ContainsKey("all")))
+    {
+        Console.WriteLine($"removed {ns}");
+    }
+
+    return 0;
+}
+
+async Task<int> RunAsync()
+{
+    var quick = opts.ContainsKey("quick");
+    var contenders = (Get("contenders", "plain,kcptun,spiceaccel")).Split(',').Select<string, IContender>(c => c switch
+    {
+        "plain" => new PlainContender(),
+        "kcptun" => CommandContender.Kcptun(),
+        "spiceaccel" => CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client")),
+        _ => throw new ArgumentException($"unknown contender {c}"),
+    }).ToList();
+    var outDir = Get("out", Path.Combine(root, "reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
+    Directory.CreateDirectory(outDir);
+    var options = new RunOptions
+    {
+        Profiles = Get("profiles", quick ? "branch" : "lan,branch,lossy-wan,intercontinental,thin-branch,mobile").Split(','),
+        Contenders = contenders,
+        Workloads = Get("workloads", "connect").Split(','),
+        Repeat = int.Parse(Get("repeat", quick ? "1" : "3")),
+        ProfileDir = Get("profile-dir", Path.Combine(root, "profiles")),
+        ReportDir = outDir,
+        ProbeCount = quick ? 150 : 400,
+        MeasureRate = !quick,
+    };
+
+    using var cts = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        Console.Error.WriteLine("cancelling; tearing down namespaces");
+        cts.Cancel();
+    };
+    using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+    {
+        ctx.Cancel = true;
+        cts.Cancel();
+    });
+
+    var command = "NetemBench " + string.Join(' ', args);
+    var sw = Stopwatch.StartNew();
+    try
+    {
+        var results = await new Runner(options, line => Console.WriteLine($"{sw.Elapsed:mm\\:ss} {line}")).RunAsync(cts.Token);
+        Report.Write(outDir, command, results);
+        Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "report.md")));
+        Console.WriteLine($"report: {outDir}/report.md, {outDir}/report.json");
+        var failed = results.SelectMany(r => r.Rows).Any(r => r.Status.StartsWith("failed", StringComparison.Ordinal) || (r.Runs > 0 && r.Ok < r.Runs));
+        return failed ? 1 : 0;
+    }
+    catch (OperationCanceledException)
+    {
+        Console.Error.WriteLine("cancelled");
+        return 130;
+    }
+    finally
+    {
+        foreach (var t in Runner.ActiveTopologies.ToList())
+        {
+            t.Dispose();
+        }
+    }
+}
+
+string Get(string key, string fallback) => opts.TryGetValue(key, out var v) && v.Length > 0 ? v : fallback;
+
+static Dictionary<string, string> ParseArgs(string[] a)
+{
+    var d = new Dictionary<string, string>();
+    for (var i = 0; i < a.Length; i++)
+    {
+        if (!a[i].StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"unexpected argument {a[i]}");
+        }
+
+        var key = a[i][2..];
+        d[key] = i + 1 < a.Length && !a[i + 1].StartsWith("--", StringComparison.Ordinal) ? a[++i] : "";
+    }
+
+    return d;
+}
+
+static string FindBenchDir()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "bench", "netem", "profiles");
+        if (Directory.Exists(candidate))
+        {
+            return Path.GetDirectoryName(candidate)!;
+        }
+    }
+
+    return Path.Combine(Environment.CurrentDirectory, "bench", "netem");
+}
