@@ -119,6 +119,58 @@ public sealed class CommandContender(string name, string? serverCommand, string?
     public static CommandContender SpiceAccel(string? server, string? client) => new(
         "spiceaccel", server, client,
         server is null || client is null
-            ? "not available yet: the SpiceAccel edges do not exist; pass --spiceaccel-server and --spiceaccel-client command lines"
+            ? "pass both --spiceaccel-server and --spiceaccel-client command lines"
             : null);
+
+    /// <summary>
+    /// The edges this repository builds (src/Accel.Edge, spiceaccel.dll), with a fresh identity for each edge:
+    /// the server edge next to Xspice in the data centre, the client edge's explicit listener in the branch.
+    /// </summary>
+    public static CommandContender SpiceAccelBuilt(string engine = "auto")
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var dll = Path.Combine(dir?.FullName ?? ".", "src", "Accel.Edge", "bin", "Release", "net10.0", "spiceaccel.dll");
+        if (!File.Exists(dll))
+        {
+            return new CommandContender("spiceaccel", null, null, $"{dll} is not built (dotnet build SpiceAccel.sln -c Release)");
+        }
+
+        var keys = Directory.CreateTempSubdirectory("spiceaccel-netem-keys-").FullName;
+        var serverPin = Keygen(dll, keys, "server");
+        var clientPin = Keygen(dll, keys, "client");
+        var common = $"--Transport:Engine={engine} --Metrics:Listen= --Logging:LogLevel:Default=Warning";
+        var server = $"dotnet {dll} server {common} --Identity:CertificateFile={keys}/server.crt --Identity:KeyFile={keys}/server.key"
+            + " --Server:Listen={dcAddr}:{wanPort}"
+            + $" --Server:ClientPins:0={clientPin}"
+            + " --Server:AllowedBackends:0=127.0.0.1/32:{spicePort}";
+        var client = $"dotnet {dll} client {common} --Identity:CertificateFile={keys}/client.crt --Identity:KeyFile={keys}/client.key"
+            + " --Client:ServerEdges:dc:Address={dcAddr}:{wanPort}"
+            + $" --Client:ServerEdges:dc:Pins:0={serverPin}"
+            + " --Client:Listeners:0:Mode=Explicit --Client:Listeners:0:Listen=127.0.0.1:{localPort} --Client:Listeners:0:ServerEdge=dc"
+            + " --Client:Listeners:0:Backend=127.0.0.1:{spicePort}";
+        return new CommandContender("spiceaccel", server, client);
+    }
+
+    private static string Keygen(string dll, string dir, string name)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "keygen", "--out", dir, "--name", name, "--force" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(30_000) || p.ExitCode != 0)
+        {
+            throw new InvalidOperationException("spiceaccel keygen failed: " + output);
+        }
+
+        return output.Split('\n').First(l => l.StartsWith("pin:", StringComparison.Ordinal))[4..].Trim();
+    }
 }

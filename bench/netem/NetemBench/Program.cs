@@ -41,7 +41,9 @@ async Task<int> RunAsync()
     {
         "plain" => new PlainContender(),
         "kcptun" => CommandContender.Kcptun(),
-        "spiceaccel" => CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client")),
+        "spiceaccel" => opts.ContainsKey("spiceaccel-server") || opts.ContainsKey("spiceaccel-client")
+            ? CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client"))
+            : CommandContender.SpiceAccelBuilt(),
         _ => throw new ArgumentException($"unknown contender {c}"),
     }).ToList();
     var outDir = Get("out", Path.Combine(root, "reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
