@@ -5,6 +5,8 @@ using Accel.Core.Spice.Framing;
 using Accel.Core.Spice.Link;
 using Accel.Core.Spice.Relay;
 
+using Accel.Core.Spice.Display;
+
 namespace Accel.Core.Relay;
 
 internal sealed partial class SpiceChannelRelay
@@ -164,6 +166,11 @@ internal sealed partial class SpiceChannelRelay
         else if (acked)
         {
             _serverAcks = new ServerLegAckResponder();
+        }
+
+        if (_channelType == SpiceChannelType.Display && !_atClientEdge && _settings.DisplayCodec != DisplayCodec.Off)
+        {
+            _transcoder = new DisplayTranscoder(_settings.DisplayCodec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage));
         }
 
         if (_channelType == SpiceChannelType.Inputs && _atClientEdge)

@@ -1,4 +1,5 @@
 using Accel.Core.Relay;
+using Accel.Core.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, I
             {
                 AllowList = new AllowList(o.Server.AllowedBackends),
                 BackendConnectTimeout = o.Server.BackendConnectTimeout,
+                Relay = SpiceRelaySettings.Default with { DisplayCodec = DisplayCodecs.TryParse(o.Server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off },
             }, loggerFactory.CreateLogger<ServerEdge>());
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }
