@@ -334,7 +334,8 @@ internal struct DisplayDrawMessage
                     palettePointer = r.U32();
                 }
 
-                r.Skip(checked((long)stride * height), "bitmap data");
+                ulong data = (ulong)stride * height;
+                r.Skip(data > int.MaxValue ? -1 : (long)data, "bitmap data");
                 break;
             }
 
