@@ -170,7 +170,7 @@ internal sealed partial class SpiceChannelRelay
 
         if (_channelType == SpiceChannelType.Display && !_atClientEdge && _settings.DisplayCodec != DisplayCodec.Off)
         {
-            _transcoder = new DisplayTranscoder(_settings.DisplayCodec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage));
+            _transcoder = new DisplayTranscoder(_settings.DisplayCodec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage), _settings.DisplayKeepSmallerOriginal);
         }
 
         if (_channelType == SpiceChannelType.Inputs && _atClientEdge)

@@ -31,6 +31,12 @@ public sealed record SpiceRelaySettings
     /// </summary>
     public Spice.Display.DisplayCodec DisplayCodec { get; init; } = Spice.Display.DisplayCodec.Off;
 
+    /// <summary>
+    /// When true (the default) a re-encoded image that is not smaller than the server's is dropped in favour of the
+    /// original; tests turn it off to force every image through the configured codec.
+    /// </summary>
+    internal bool DisplayKeepSmallerOriginal { get; init; } = true;
+
     /// <summary>Largest draw message read whole for re-encoding; larger ones are streamed through unchanged.</summary>
     public int MaxTranscodedMessage { get; init; } = 16 * 1024 * 1024;
 

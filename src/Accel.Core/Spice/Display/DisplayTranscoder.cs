@@ -36,7 +36,9 @@ internal sealed class DisplayTranscoder : IDisposable
     private readonly GlzEncoderDictionary _clientDictionary = new();
     private readonly ArrayBufferWriter<byte> _payloads = new(64 * 1024);
 
-    public DisplayTranscoder(DisplayCodec codec, int maxMessage)
+    private readonly bool _keepSmallerOriginal;
+
+    public DisplayTranscoder(DisplayCodec codec, int maxMessage, bool keepSmallerOriginal = true)
     {
         if (codec == DisplayCodec.Off)
         {
@@ -45,6 +47,7 @@ internal sealed class DisplayTranscoder : IDisposable
 
         _codec = codec;
         _maxMessage = maxMessage;
+        _keepSmallerOriginal = keepSmallerOriginal;
     }
 
     /// <summary>Images re-encoded so far.</summary>
@@ -186,7 +189,7 @@ internal sealed class DisplayTranscoder : IDisposable
                 written = WriteBitmap(pixels.AsSpan(0, pixelsLength), bitmap);
             }
 
-            if (!fromGlz && actual != SpiceImageType.GlzRgb && actual != SpiceImageType.ZlibGlzRgb && written >= image.PayloadLength)
+            if (_keepSmallerOriginal && !fromGlz && actual != SpiceImageType.GlzRgb && actual != SpiceImageType.ZlibGlzRgb && written >= image.PayloadLength)
             {
                 AccelMetrics.DisplayImages.Add(1, AccelMetrics.Tags("codec", "kept"));
                 return DisplayImageReplacement.Keep;
