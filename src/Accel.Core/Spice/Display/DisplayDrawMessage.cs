@@ -11,6 +11,14 @@ internal enum DisplayImageRole : byte
     Source,
     Brush,
     Mask,
+    // Not images: blocks copied verbatim when re-marshalling.
+
+    /// <summary>DRAW_STROKE's Path.</summary>
+    Path,
+    /// <summary>DRAW_STROKE's line style (fixed28_4[style_nseg]).</summary>
+    LineStyle,
+    /// <summary>DRAW_TEXT's String (glyphs).</summary>
+    Text,
 }
 
 /// <summary>The 18-byte SpiceImageDescriptor (brief §4.3).</summary>
@@ -83,8 +91,16 @@ internal struct DisplayDrawMessage
     public const ushort DrawWhiteness = 307;
     public const ushort DrawInvers = 308;
     public const ushort DrawRop3 = 309;
+    public const ushort DrawStroke = 310;
+    public const ushort DrawText = 311;
     public const ushort DrawTransparent = 312;
     public const ushort DrawAlphaBlend = 313;
+    public const ushort DrawComposite = 318;
+
+    private const uint CompositeHasMask = 1u << 19;
+    private const uint CompositeHasSrcTransform = 1u << 20;
+    private const uint CompositeHasMaskTransform = 1u << 21;
+    private const byte LineStyled = 1 << 3;
 
     /// <summary>rop_descriptor OP_PUT.</summary>
     public const ushort RopPut = 1 << 3;
@@ -92,6 +108,7 @@ internal struct DisplayDrawMessage
     private const byte PalFromCache = 2;
 
     private DisplayImageRefs _images;
+    private int _styleSegments;
 
     public ushort Type { get; private set; }
 
@@ -108,7 +125,7 @@ internal struct DisplayDrawMessage
 
     public readonly DisplayImageRef this[int index] => (uint)index < (uint)Count ? _images[index] : throw new ArgumentOutOfRangeException(nameof(index));
 
-    public static bool IsDrawWithImages(ushort type) => type is >= DrawFill and <= DrawRop3 or DrawTransparent or DrawAlphaBlend;
+    public static bool IsDrawWithImages(ushort type) => type is >= DrawFill and <= DrawAlphaBlend or DrawComposite;
 
     /// <summary>
     /// Parses <paramref name="body"/>. Returns false for messages this parser does not cover or images whose length it
@@ -185,6 +202,36 @@ internal struct DisplayDrawMessage
                 Pointer(ref r, DisplayImageRole.Source, slots, roles, ref count);
                 r.Skip(16);
                 break;
+            case DrawStroke:
+                Pointer(ref r, DisplayImageRole.Path, slots, roles, ref count);
+                if ((r.U8() & LineStyled) != 0)
+                {
+                    message._styleSegments = r.U8();
+                    Pointer(ref r, DisplayImageRole.LineStyle, slots, roles, ref count);
+                }
+
+                Brush(ref r, slots, roles, ref count);
+                r.Skip(4);
+                break;
+            case DrawText:
+                Pointer(ref r, DisplayImageRole.Text, slots, roles, ref count);
+                r.Skip(16);
+                Brush(ref r, slots, roles, ref count);
+                Brush(ref r, slots, roles, ref count);
+                r.Skip(4);
+                break;
+            case DrawComposite:
+            {
+                uint flags = r.U32();
+                Pointer(ref r, DisplayImageRole.Source, slots, roles, ref count);
+                if ((flags & CompositeHasMask) != 0)
+                {
+                    Pointer(ref r, DisplayImageRole.Mask, slots, roles, ref count);
+                }
+
+                r.Skip(((flags & CompositeHasSrcTransform) != 0 ? 24 : 0) + ((flags & CompositeHasMaskTransform) != 0 ? 24 : 0) + 4 + 4);
+                break;
+            }
             default: // BLACKNESS, WHITENESS, INVERS
                 Mask(ref r, slots, roles, ref count);
                 break;
@@ -199,12 +246,20 @@ internal struct DisplayDrawMessage
                 continue;
             }
 
-            if (roles[i] == DisplayImageRole.Mask)
+            if (roles[i] == DisplayImageRole.Mask && type != DrawComposite)
             {
                 message.HasMask = true;
             }
 
-            if (!TryReadImage(body, message.FixedLength, roles[i], slots[i], pointer, out var image))
+            DisplayImageRef image;
+            if (roles[i] >= DisplayImageRole.Path)
+            {
+                if (!TryReadData(body, message.FixedLength, roles[i], message._styleSegments, slots[i], pointer, out image))
+                {
+                    return false;
+                }
+            }
+            else if (!TryReadImage(body, message.FixedLength, roles[i], slots[i], pointer, out image))
             {
                 return false;
             }
@@ -395,6 +450,54 @@ internal struct DisplayDrawMessage
         }
 
         image = new DisplayImageRef(role, slot, offset, r.Position - offset, descriptor, paletteSlot, paletteOffset, paletteLength);
+        return true;
+    }
+
+    /// <summary>A Path (DRAW_STROKE's first pointer), line style (its second) or String (DRAW_TEXT).</summary>
+    private static bool TryReadData(ReadOnlySpan<byte> body, int fixedLength, DisplayImageRole role, int styleSegments, int slot, uint pointer, out DisplayImageRef block)
+    {
+        block = default;
+        int offset = CheckPointer(body, fixedLength, pointer, 0, "a data block");
+        var r = new Cursor(body) { Position = offset };
+        if (role == DisplayImageRole.LineStyle)
+        {
+            r.Skip((long)styleSegments * 4, "line style");
+        }
+        else if (role == DisplayImageRole.Path)
+        {
+            uint segments = r.U32();
+            for (uint i = 0; i < segments; i++)
+            {
+                r.Skip(1);
+                r.Skip((long)r.U32() * 8, "path segment");
+            }
+        }
+        else
+        {
+            int glyphs = r.U16();
+            byte flags = r.U8();
+            for (int i = 0; i < glyphs; i++)
+            {
+                r.Skip(16);
+                long width = r.U16();
+                long height = r.U16();
+                long size = (flags & 7) switch
+                {
+                    1 => (width + 7) / 8 * height,
+                    2 => (width + 1) / 2 * height,
+                    4 => width * height,
+                    _ => -2,
+                };
+                if (size == -2)
+                {
+                    return false;
+                }
+
+                r.Skip(size, "glyph");
+            }
+        }
+
+        block = new DisplayImageRef(role, slot, offset, r.Position - offset, default, -1, 0, 0);
         return true;
     }
 

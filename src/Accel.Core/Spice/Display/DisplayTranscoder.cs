@@ -143,6 +143,11 @@ internal sealed class DisplayTranscoder : IDisposable
 
     private DisplayImageReplacement Reencode(in DisplayDrawMessage message, DisplayImageRef image, ReadOnlySpan<byte> body)
     {
+        if (image.Role >= DisplayImageRole.Path)
+        {
+            return DisplayImageReplacement.Keep;
+        }
+
         var descriptor = image.Descriptor;
         var type = descriptor.Type;
         bool fromGlz = type is SpiceImageType.GlzRgb or SpiceImageType.ZlibGlzRgb;

@@ -48,6 +48,73 @@ internal static class DrawMessages
         return body;
     }
 
+    /// <summary>DRAW_STROKE: a 2-segment path, a styled line (3 segments), a PATTERN brush; blocks in reverse order with gaps.</summary>
+    public static byte[] Stroke(byte[] pattern)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        Base(w, rects: 1);
+        int pathSlot = w.WrittenCount;
+        U32(w, 0);
+        w.Write<byte>([8, 3]); // STYLED, 3 segments
+        int styleSlot = w.WrittenCount;
+        U32(w, 0);
+        w.Write<byte>([2]);
+        int brushSlot = w.WrittenCount;
+        U32(w, 0);
+        Zero(w, 8);
+        U16(w, 1);
+        U16(w, 2);
+        int brushAt = w.WrittenCount;
+        w.Write<byte>(pattern);
+        Zero(w, 3);
+        int styleAt = w.WrittenCount;
+        U32(w, 16);
+        U32(w, 32);
+        U32(w, 48);
+        int pathAt = w.WrittenCount;
+        U32(w, 2);
+        w.Write<byte>([1]);
+        U32(w, 1);
+        Zero(w, 8);
+        w.Write<byte>([2]);
+        U32(w, 2);
+        Zero(w, 16);
+        var body = w.WrittenSpan.ToArray();
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(pathSlot), (uint)pathAt);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(styleSlot), (uint)styleAt);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(brushSlot), (uint)brushAt);
+        return body;
+    }
+
+    /// <summary>DRAW_TEXT: two A1 glyphs (9×2 and 3×1), solid fore brush, no back brush.</summary>
+    public static byte[] Text()
+    {
+        var w = new ArrayBufferWriter<byte>();
+        Base(w, rects: 0);
+        int slot = w.WrittenCount;
+        U32(w, 0);
+        Zero(w, 16);
+        w.Write<byte>([1]);
+        U32(w, 0xFFFFFF);
+        w.Write<byte>([0]);
+        U16(w, 1);
+        U16(w, 1);
+        int at = w.WrittenCount;
+        U16(w, 2);
+        w.Write<byte>([1 | 8]);
+        Zero(w, 16);
+        U16(w, 9);
+        U16(w, 2);
+        Zero(w, 4);
+        Zero(w, 16);
+        U16(w, 3);
+        U16(w, 1);
+        Zero(w, 1);
+        var body = w.WrittenSpan.ToArray();
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(slot), (uint)at);
+        return body;
+    }
+
     public static byte[] Image(ulong id, SpiceImageType type, byte flags, int width, int height, ReadOnlySpan<byte> payload)
     {
         var image = new byte[SpiceImageDescriptor.Size + payload.Length];
@@ -192,6 +259,43 @@ public sealed class DisplayDrawMessageTests
     }
 
     [Fact]
+    public void Write_StrokeWithPathStyleAndPattern_RoundTripsInPointerOrder()
+    {
+        var pixels = DrawMessages.Pixels(4, 4, photo: false);
+        var body = DrawMessages.Stroke(DrawMessages.Image(8, SpiceImageType.Bitmap, 0, 4, 4, DrawMessages.BitmapPayload(pixels, 4, 4)));
+        Assert.True(DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawStroke, body, out var message));
+        Assert.Equal(3, message.Count);
+        Assert.Equal(DisplayImageRole.Path, message[0].Role);
+        Assert.Equal(4 + 5 + 8 + 5 + 16, message[0].Length);
+        Assert.Equal(DisplayImageRole.LineStyle, message[1].Role);
+        Assert.Equal(12, message[1].Length);
+        Assert.Equal(DisplayImageRole.Brush, message[2].Role);
+
+        var output = new ArrayBufferWriter<byte>();
+        message.Write(body, [], [], output);
+
+        Assert.Equal(body.Length - 3, output.WrittenCount);
+        Assert.True(DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawStroke, output.WrittenSpan, out var again));
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(body.AsSpan(message[i].Offset, message[i].Length).ToArray(), output.WrittenSpan.Slice(again[i].Offset, again[i].Length).ToArray());
+        }
+    }
+
+    [Fact]
+    public void TryParse_TextWithA1Glyphs_StringBlockMeasured()
+    {
+        var body = DrawMessages.Text();
+
+        Assert.True(DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawText, body, out var message));
+
+        Assert.Equal(1, message.Count);
+        Assert.Equal(DisplayImageRole.Text, message[0].Role);
+        Assert.Equal(body.Length - message.FixedLength, message[0].Length);
+        Assert.Throws<SpiceProtocolException>(() => DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawText, body.AsSpan(0, body.Length - 1).ToArray(), out _));
+    }
+
+    [Fact]
     public void TryParse_UnknownImageType_ReturnsFalse()
     {
         var body = DrawMessages.Copy(DrawMessages.Image(1, (SpiceImageType)2, 0, 1, 1, [0, 0, 0, 0]));
@@ -234,12 +338,22 @@ public sealed class DisplayDrawMessageTests
         }
     }
 
-    [Fact]
-    public void TryParse_MutatedMessages_ParseAndRoundTripOrThrowProtocolErrorOnly()
+    public static TheoryData<ushort> MutatedTypes => [DisplayDrawMessage.DrawCopy, DisplayDrawMessage.DrawStroke, DisplayDrawMessage.DrawText, DisplayDrawMessage.DrawFill];
+
+    [Theory]
+    [MemberData(nameof(MutatedTypes))]
+    public void TryParse_MutatedMessages_ParseAndRoundTripOrThrowProtocolErrorOnly(ushort type)
     {
-        var random = new Random(1234);
+        var random = new Random(1234 + type);
         var pixels = DrawMessages.Pixels(4, 4, photo: false);
-        var original = DrawMessages.Copy(DrawMessages.Image(3, SpiceImageType.Bitmap, 0, 4, 4, DrawMessages.BitmapPayload(pixels, 4, 4)), gapBefore: 4);
+        var image = DrawMessages.Image(3, SpiceImageType.Bitmap, 0, 4, 4, DrawMessages.BitmapPayload(pixels, 4, 4));
+        var original = type switch
+        {
+            DisplayDrawMessage.DrawCopy => DrawMessages.Copy(image, gapBefore: 4),
+            DisplayDrawMessage.DrawStroke => DrawMessages.Stroke(image),
+            DisplayDrawMessage.DrawText => DrawMessages.Text(),
+            _ => DrawMessages.FillPattern(image),
+        };
         int parsed = 0;
         int rejected = 0;
         for (int i = 0; i < 20000; i++)
@@ -252,11 +366,11 @@ public sealed class DisplayDrawMessageTests
 
             try
             {
-                if (DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawCopy, body, out var message))
+                if (DisplayDrawMessage.TryParse(type, body, out var message))
                 {
                     var output = new ArrayBufferWriter<byte>();
                     message.Write(body, [], [], output);
-                    Assert.True(DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawCopy, output.WrittenSpan, out var again));
+                    Assert.True(DisplayDrawMessage.TryParse(type, output.WrittenSpan, out var again));
                     Assert.Equal(message.Count, again.Count);
                     parsed++;
                 }
@@ -268,6 +382,6 @@ public sealed class DisplayDrawMessageTests
         }
 
         Assert.True(parsed > 1000, $"{parsed} parsed");
-        Assert.True(rejected > 1000, $"{rejected} rejected");
+        Assert.True(rejected > 100, $"{rejected} rejected");
     }
 }

@@ -98,6 +98,11 @@ public sealed class XspiceDisplayDecodeTests
                 for (int i = 0; i < parsed.Count; i++)
                 {
                     var image = parsed[i];
+                    if (image.Role >= DisplayImageRole.Path)
+                    {
+                        continue;
+                    }
+
                     types[image.Descriptor.Type] = types.GetValueOrDefault(image.Descriptor.Type) + 1;
                     if (IsDecodable(image, body))
                     {
@@ -115,6 +120,7 @@ public sealed class XspiceDisplayDecodeTests
                 for (int i = 0; i < rewritten.Count; i++)
                 {
                     var image = rewritten[i];
+                    Assert.Equal(parsed[i].Role, image.Role);
                     Assert.Equal(parsed[i].Descriptor.Id, image.Descriptor.Id);
                     Assert.NotEqual(SpiceImageType.GlzRgb, image.Descriptor.Type);
                     if (originals[i] is not null && image.Descriptor.Type != SpiceImageType.Jpeg)
