@@ -7,6 +7,7 @@ using Accel.Core.Diagnostics;
 using Accel.Core.Relay;
 using Accel.Core.Spice.Display;
 using Accel.Core.Tests.Spice;
+using Accel.Core.Tests.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
 
@@ -39,6 +40,7 @@ public sealed class DisplayDesktopFixture : IAsyncLifetime
 /// spice-gtk's spicy-screenshot through an edge pair whose server edge re-encodes display images: the capture must equal
 /// a direct capture of the same Xspice (lossless codecs) or come within PSNR 38 dB of it (JPEG).
 /// </summary>
+[Collection(DisplayMetricsCollection.Name)]
 public sealed class DisplayTranscodeThroughEdgesTests(DisplayDesktopFixture fixture) : IClassFixture<DisplayDesktopFixture>
 {
     [Theory]
@@ -54,51 +56,15 @@ public sealed class DisplayTranscodeThroughEdgesTests(DisplayDesktopFixture fixt
         var xspice = fixture.Xspice;
         var direct = await StableDirectAsync(xspice.Port, ct);
 
-        var images = new Dictionary<string, long>();
-        var bytesIn = new Dictionary<string, long>();
-        var bytesOut = new Dictionary<string, long>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == AccelMetrics.MeterName && instrument.Name.StartsWith("spiceaccel.display.", StringComparison.Ordinal))
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        var gate = new Lock();
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            var label = string.Empty;
-            foreach (var tag in tags)
-            {
-                label = tag.Value?.ToString() ?? string.Empty;
-            }
-
-            var target = instrument.Name switch
-            {
-                "spiceaccel.display.images" => images,
-                "spiceaccel.display.bytes_in" => bytesIn,
-                _ => bytesOut,
-            };
-            lock (gate)
-            {
-                target[label] = target.GetValueOrDefault(label) + value;
-            }
-        });
-        listener.Start();
-
+        using var metrics = new DisplayMetricsRecorder();
         await using var pair = await EdgePair.StartAsync(xspice.Port, new SpiceRelaySettings { DisplayCodec = codec, DisplayKeepSmallerOriginal = false }, ct);
         var viaEdges = await Screenshots.CaptureAsync(pair.EndPoint.Port, ct);
         var directAfter = await Screenshots.CaptureAsync(xspice.Port, ct);
 
-        string figures;
-        lock (gate)
-        {
-            figures = string.Join("; ", images.Select(i => $"{i.Key}: {i.Value} images, {bytesIn.GetValueOrDefault(i.Key)} B in, {bytesOut.GetValueOrDefault(i.Key)} B out"));
-        }
+        var figures = metrics.Figures();
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{codec}: {figures}");
-        Assert.True(images.Where(i => i.Key != "kept").Sum(i => i.Value) > 0, $"nothing was re-encoded ({figures})");
+        Assert.True(metrics.Reencoded > 0, $"nothing was re-encoded ({figures})");
         Assert.Equal(direct.Width, viaEdges.Width);
         Assert.Equal(direct.Height, viaEdges.Height);
         if (codec == DisplayCodec.Jpeg)
@@ -131,6 +97,69 @@ public sealed class DisplayTranscodeThroughEdgesTests(DisplayDesktopFixture fixt
 
         throw new InvalidOperationException("The desktop never became stable.");
     }
+}
+
+/// <summary>Collects the spiceaccel.display.* counters by codec label.</summary>
+internal sealed class DisplayMetricsRecorder : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, long> _images = [];
+    private readonly Dictionary<string, long> _bytesIn = [];
+    private readonly Dictionary<string, long> _bytesOut = [];
+
+    public DisplayMetricsRecorder()
+    {
+        _listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == AccelMetrics.MeterName && instrument.Name.StartsWith("spiceaccel.display.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var label = string.Empty;
+            foreach (var tag in tags)
+            {
+                label = tag.Value?.ToString() ?? string.Empty;
+            }
+
+            var target = instrument.Name switch
+            {
+                "spiceaccel.display.images" => _images,
+                "spiceaccel.display.bytes_in" => _bytesIn,
+                _ => _bytesOut,
+            };
+            lock (_gate)
+            {
+                target[label] = target.GetValueOrDefault(label) + value;
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>Images re-encoded (not kept as the original).</summary>
+    public long Reencoded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _images.Where(i => i.Key != "kept").Sum(i => i.Value);
+            }
+        }
+    }
+
+    public string Figures()
+    {
+        lock (_gate)
+        {
+            return string.Join("; ", _images.Select(i => $"{i.Key}: {i.Value} images, {_bytesIn.GetValueOrDefault(i.Key)} B in, {_bytesOut.GetValueOrDefault(i.Key)} B out"));
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
 }
 
 /// <summary>spicy-screenshot captures as PPM pixels.</summary>

@@ -6,6 +6,7 @@ using Spice.Codecs.Glz;
 
 namespace Accel.Core.Tests.Spice.Display;
 
+[Collection(DisplayMetricsCollection.Name)]
 public sealed class DisplayTranscoderTests
 {
     public static TheoryData<DisplayCodec, SpiceImageType> LosslessCodecs => new()
@@ -191,4 +192,11 @@ public sealed class DisplayTranscoderTests
 
         return sum == 0 ? 99 : 10 * Math.Log10(255.0 * 255.0 / (sum / n));
     }
+}
+
+/// <summary>The display counters are process-wide: tests that read or produce them run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class DisplayMetricsCollection
+{
+    public const string Name = "display metrics";
 }

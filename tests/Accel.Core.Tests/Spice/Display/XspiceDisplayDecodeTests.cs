@@ -14,6 +14,7 @@ namespace Accel.Core.Tests.Spice.Display;
 /// A real Xspice with each image-compression setting: every image in its draw messages must decode with Spice.Codecs,
 /// and the server-edge transcoder's output (LZ4) must decode to the same pixels.
 /// </summary>
+[Collection(DisplayMetricsCollection.Name)]
 public sealed class XspiceDisplayDecodeTests
 {
     private static readonly SpiceCapabilitySet s_commonCaps = SpiceCapabilitySet.Of(SpiceCommonCap.ProtocolAuthSelection, SpiceCommonCap.MiniHeader);
