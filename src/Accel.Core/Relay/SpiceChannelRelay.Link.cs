@@ -170,7 +170,10 @@ internal sealed partial class SpiceChannelRelay
 
         if (_channelType == SpiceChannelType.Display && !_atClientEdge && _settings.DisplayCodec != DisplayCodec.Off)
         {
-            _transcoder = new DisplayTranscoder(_settings.DisplayCodec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage), _settings.DisplayKeepSmallerOriginal);
+            // spice-gtk shares one GLZ window per session across display channels, and each transcoder has its own
+            // dictionary: only display channel 0 may produce GLZ, the others use LZ.
+            var codec = _settings.DisplayCodec == DisplayCodec.Glz && _link.ClientMessage!.ChannelId != 0 ? DisplayCodec.Lz : _settings.DisplayCodec;
+            _transcoder = new DisplayTranscoder(codec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage), _settings.DisplayKeepSmallerOriginal);
         }
 
         if (_channelType == SpiceChannelType.Inputs && _atClientEdge)
