@@ -30,6 +30,7 @@ public sealed class DisplayTranscodeLiveTests
     public async Task LiveDesktop_ThroughReencodingEdges_EveryImageDecodes(DisplayCodec codec)
     {
         var ct = TestContext.Current.CancellationToken;
+        using var photo = PhotoXwd.Create(320, 240);
         await using var xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(40), ct);
         using var metrics = new DisplayMetricsRecorder();
         await using var pair = await EdgePair.StartAsync(xspice.Port, new SpiceRelaySettings { DisplayCodec = codec }, ct);
@@ -68,6 +69,7 @@ public sealed class DisplayTranscodeLiveTests
         int decoded = 0;
         long payload = 0;
         bool started = false;
+        bool sawPhoto = false;
         await display.ReadUntilAsync(
             (in SpiceMessage m) =>
             {
@@ -78,6 +80,7 @@ public sealed class DisplayTranscodeLiveTests
                     xspice.StartClient("xterm", "-geometry", "80x30+0+0", "-hold", "-e", "seq", "1", "50000");
                     xspice.StartClient("xlogo", "-geometry", "300x300+500+100");
                     xspice.StartClient("xeyes", "-geometry", "200x200+500+450");
+                    xspice.StartClient("xwud", "-in", photo.Path, "-geometry", "+20+480");
                 }
 
                 if (!DisplayDrawMessage.IsDrawWithImages(m.Type))
@@ -96,6 +99,7 @@ public sealed class DisplayTranscodeLiveTests
                     }
 
                     var type = image.Descriptor.Type;
+                    sawPhoto |= started && image.Descriptor.Width * image.Descriptor.Height >= 300 * 200 && image.Descriptor.Width < 1024;
                     types[type] = types.GetValueOrDefault(type) + 1;
                     if (type == SpiceImageType.Jpeg)
                     {
@@ -111,14 +115,14 @@ public sealed class DisplayTranscodeLiveTests
                     }
                 }
 
-                return started && decoded >= 80;
+                return started && decoded >= 80 && (sawPhoto || decoded >= 400);
             },
             TimeSpan.FromSeconds(45),
             ct);
 
         var figures = metrics.Figures();
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{codec}: client received {string.Join(", ", types.Select(t => $"{t.Key}={t.Value}"))}, {payload} B of image payload; edge: {figures}");
+            $"{codec}: photo {(sawPhoto ? "seen" : "not seen")}; client received {string.Join(", ", types.Select(t => $"{t.Key}={t.Value}"))}, {payload} B of image payload; edge: {figures}");
         Assert.True(metrics.Reencoded > 0, figures);
         if (codec != DisplayCodec.Glz)
         {

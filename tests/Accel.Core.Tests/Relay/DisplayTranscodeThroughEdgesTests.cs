@@ -25,13 +25,22 @@ public sealed class DisplayDesktopFixture : IAsyncLifetime
         Xspice.StartClient("xterm", "-geometry", "80x30+0+0", "-hold", "-e", "ls", "-l", "/usr/bin");
         Xspice.StartClient("xlogo", "-geometry", "300x300+560+40");
         Xspice.StartClient("xclock", "-geometry", "200x200+600+420", "-update", "3600");
+        _photo = PhotoXwd.Write(320, 240);
+        Xspice.StartClient("xwud", "-in", _photo, "-geometry", "+20+480");
     }
+
+    private string? _photo;
 
     public async ValueTask DisposeAsync()
     {
         if (Xspice is not null)
         {
             await Xspice.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        if (_photo is not null)
+        {
+            File.Delete(_photo);
         }
     }
 }
