@@ -6,8 +6,9 @@ namespace Accel.Core.Spice.Display;
 /// <item><see cref="Off"/>: display messages pass through unchanged (the default).</item>
 /// <item><see cref="Auto"/>: lossless; QUIC for photo-like images (fewer than half of the sampled horizontal neighbour
 /// pairs are equal), LZ4 otherwise.</item>
-/// <item><see cref="Jpeg"/>: JPEG (quality 85) for the sources of DRAW_COPY (rop PUT, no mask) and DRAW_OPAQUE that the
-/// client will not cache (no CACHE_ME / CACHE_REPLACE_ME) and have no alpha; every other image as <see cref="Auto"/>.</item>
+/// <item><see cref="Jpeg"/>: JPEG (quality 85) for the sources of DRAW_COPY (rop PUT, no mask) and DRAW_OPAQUE without
+/// CACHE_REPLACE_ME (JPEG_ALPHA for images with alpha, as spice-server does); every other image as <see cref="Auto"/>. FROM_CACHE_LOSSLESS references to
+/// images this edge sent as JPEG are rewritten to FROM_CACHE.</item>
 /// </list>
 /// </summary>
 public enum DisplayCodec

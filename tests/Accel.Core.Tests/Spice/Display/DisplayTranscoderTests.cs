@@ -40,7 +40,7 @@ public sealed class DisplayTranscoderTests
     }
 
     [Fact]
-    public void Transcode_JpegForUncachedPhoto_LossyButCloseAndCacheFlagsCleared()
+    public void Transcode_JpegForUncachedPhoto_LossyButClose()
     {
         var pixels = DrawMessages.Pixels(64, 64, photo: true);
         var body = DrawMessages.Copy(DrawMessages.Image(5, SpiceImageType.Bitmap, 0, 64, 64, DrawMessages.BitmapPayload(pixels, 64, 64)));
@@ -51,15 +51,40 @@ public sealed class DisplayTranscoderTests
 
         var (descriptor, decoded) = DecodeOnly(output.WrittenSpan, new GlzDecoderWindow());
         Assert.Equal(SpiceImageType.Jpeg, descriptor.Type);
-        Assert.Equal(0, descriptor.Flags & (SpiceImageDescriptor.CacheMe | SpiceImageDescriptor.CacheReplaceMe));
+        Assert.Equal(0, descriptor.Flags);
         Assert.True(Psnr(pixels, decoded) >= 30, $"PSNR {Psnr(pixels, decoded):F1}");
     }
 
     [Fact]
-    public void Transcode_JpegForCachedImage_StaysLossless()
+    public void Transcode_JpegForCachedImage_LaterFromCacheLosslessRewrittenToFromCache()
     {
         var pixels = DrawMessages.Pixels(64, 64, photo: true);
         var body = DrawMessages.Copy(DrawMessages.Image(5, SpiceImageType.Bitmap, SpiceImageDescriptor.CacheMe, 64, 64, DrawMessages.BitmapPayload(pixels, 64, 64)));
+        using var transcoder = new DisplayTranscoder(DisplayCodec.Jpeg, 16 << 20);
+        var output = new ArrayBufferWriter<byte>();
+        transcoder.Transcode(DisplayDrawMessage.DrawCopy, body, output);
+        var (descriptor, _) = DecodeOnly(output.WrittenSpan, new GlzDecoderWindow());
+        Assert.Equal(SpiceImageType.Jpeg, descriptor.Type);
+        Assert.Equal(SpiceImageDescriptor.CacheMe, descriptor.Flags);
+
+        var reference = DrawMessages.Copy(DrawMessages.Image(5, SpiceImageType.FromCacheLossless, 0, 64, 64, []));
+        var other = DrawMessages.Copy(DrawMessages.Image(6, SpiceImageType.FromCacheLossless, 0, 64, 64, []));
+        output.ResetWrittenCount();
+        transcoder.Transcode(DisplayDrawMessage.DrawCopy, reference, output);
+        Assert.True(DisplayDrawMessage.TryParse(DisplayDrawMessage.DrawCopy, output.WrittenSpan[6..], out var rewritten));
+        Assert.Equal(SpiceImageType.FromCache, rewritten[0].Descriptor.Type);
+        Assert.Equal(5ul, rewritten[0].Descriptor.Id);
+
+        output.ResetWrittenCount();
+        transcoder.Transcode(DisplayDrawMessage.DrawCopy, other, output);
+        Assert.Equal(other, output.WrittenSpan[6..].ToArray());
+    }
+
+    [Fact]
+    public void Transcode_JpegForCacheReplaceMe_StaysLossless()
+    {
+        var pixels = DrawMessages.Pixels(64, 64, photo: true);
+        var body = DrawMessages.Copy(DrawMessages.Image(5, SpiceImageType.Bitmap, SpiceImageDescriptor.CacheReplaceMe, 64, 64, DrawMessages.BitmapPayload(pixels, 64, 64)));
         using var transcoder = new DisplayTranscoder(DisplayCodec.Jpeg, 16 << 20);
         var output = new ArrayBufferWriter<byte>();
 
@@ -67,7 +92,7 @@ public sealed class DisplayTranscoderTests
 
         var (descriptor, decoded) = DecodeOnly(output.WrittenSpan, new GlzDecoderWindow());
         Assert.NotEqual(SpiceImageType.Jpeg, descriptor.Type);
-        Assert.Equal(SpiceImageDescriptor.CacheMe, descriptor.Flags);
+        Assert.Equal(SpiceImageDescriptor.CacheReplaceMe, descriptor.Flags);
         Assert.Equal(pixels, decoded);
     }
 
