@@ -44,6 +44,10 @@ internal sealed class DisplayTranscoder : IDisposable
     private readonly HashSet<ulong> _lossyCached = [];
     private const int MaxLossyCached = 1 << 20;
 
+    // Largest image decoded (64 MiB of BGRX, more than a 4K screen): a descriptor is not allowed to make the edge
+    // allocate more than that for a few bytes of payload.
+    private const long MaxPixels = 16L * 1024 * 1024;
+
     private readonly bool _keepSmallerOriginal;
 
     public DisplayTranscoder(DisplayCodec codec, int maxMessage, bool keepSmallerOriginal = true)
@@ -172,7 +176,7 @@ internal sealed class DisplayTranscoder : IDisposable
 
         int width = (int)Math.Min(descriptor.Width, int.MaxValue);
         int height = (int)Math.Min(descriptor.Height, int.MaxValue);
-        if (!CodecLimits.Default.Allows(width, height, 4) || width == 0 || height == 0)
+        if (!CodecLimits.Default.Allows(width, height, 4) || width == 0 || height == 0 || (long)width * height > MaxPixels)
         {
             if (fromGlz)
             {
