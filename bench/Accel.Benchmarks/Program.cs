@@ -6,8 +6,21 @@ return args.Length > 0 && args[0] switch
     "transport-throughput-server" => true,
     _ => false,
 }
-    ? await TransportThroughput.RunAsync(args)
+    ? await RunAsync(args)
     : Usage();
+
+static async Task<int> RunAsync(string[] args)
+{
+    try
+    {
+        return await TransportThroughput.RunAsync(args);
+    }
+    catch (PlatformNotSupportedException ex)
+    {
+        Console.Error.WriteLine("engine not available on this host: " + ex.Message);
+        return 69;
+    }
+}
 
 static int Usage()
 {

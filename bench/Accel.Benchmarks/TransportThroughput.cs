@@ -31,6 +31,11 @@ internal static class TransportThroughput
     private static async Task<int> ClientAsync(string engineName, CongestionControlAlgorithm congestion, long bytes, string cc)
     {
         var engine = TransportEngines.Resolve(engineName);
+        if (!engine.IsSupported)
+        {
+            throw new PlatformNotSupportedException(engine.UnsupportedReason);
+        }
+
         var identity = EndpointIdentities.CreateSelfSigned("bench-client");
         var info = new ProcessStartInfo(Environment.ProcessPath!)
         {

@@ -15,6 +15,7 @@ public static class AccelMetrics
 
     private static readonly Meter s_meter = new(MeterName, "1.0");
     private static readonly ConcurrentDictionary<ITransportConnection, string> s_connections = new();
+    private static readonly ConcurrentDictionary<ITransportStream, byte> s_streams = new();
 
     public static readonly Counter<long> RelayBytes = s_meter.CreateCounter<long>(
         "spiceaccel.relay.bytes", "By", "Bytes relayed, by SPICE channel type and direction (to_server, to_client)");
@@ -51,6 +52,7 @@ public static class AccelMetrics
         s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");
         s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role");
         s_meter.CreateObservableGauge("spiceaccel.quic.in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
+        s_meter.CreateObservableGauge("spiceaccel.queue", ObserveQueues, "By", "Bytes written to edge streams and not yet acknowledged by the peer, by priority class");
         s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role");
         s_meter.CreateObservableCounter("spiceaccel.quic.sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
     }
@@ -59,6 +61,28 @@ public static class AccelMetrics
     public static void Track(ITransportConnection connection, string role) => s_connections[connection] = role;
 
     public static void Untrack(ITransportConnection connection) => s_connections.TryRemove(connection, out _);
+
+    /// <summary>Counts a relayed stream's unacknowledged bytes in the per-class queue gauge until it is removed.</summary>
+    public static void Track(ITransportStream stream) => s_streams[stream] = 0;
+
+    public static void Untrack(ITransportStream stream) => s_streams.TryRemove(stream, out _);
+
+    private static IEnumerable<Measurement<long>> ObserveQueues()
+    {
+        Span<long> perClass = stackalloc long[(int)PriorityClass.Bulk + 1];
+        foreach (var (stream, _) in s_streams)
+        {
+            perClass[(int)stream.Priority] += stream.UnacknowledgedBytes;
+        }
+
+        var result = new Measurement<long>[perClass.Length];
+        for (var i = 0; i < perClass.Length; i++)
+        {
+            result[i] = new Measurement<long>(perClass[i], new KeyValuePair<string, object?>("class", ((PriorityClass)i).ToString().ToLowerInvariant()));
+        }
+
+        return result;
+    }
 
     public static string ChannelLabel(byte channelType) => channelType switch
     {

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Accel.Core.Diagnostics;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Messages;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,6 +13,12 @@ using Polly;
 using Polly.Retry;
 
 namespace Accel.Core.Relay;
+
+/// <summary>
+/// Where a SPICE client told to migrate to <paramref name="host"/>:<paramref name="port"/> should go instead to stay
+/// behind the edges; null to leave the destination unchanged.
+/// </summary>
+public delegate (string Host, ushort Port)? MigrationRedirect(string host, ushort port);
 
 /// <summary>A server edge the client edge can reach: where it is and how to authenticate it.</summary>
 public sealed record ServerEdgeTarget(string Name, EndPoint Address, PeerTrust Trust, string ServerName = "spiceaccel");
@@ -80,11 +87,17 @@ public sealed class ClientEdge : IAsyncDisposable
     /// Serves one local SPICE TCP connection: reads its link header to learn the channel type, opens a stream to the
     /// backend through the named server edge, and relays until either side ends. Never throws for network reasons.
     /// </summary>
-    public async Task<RelayOutcome> HandleAsync(Socket client, string edgeName, string host, ushort port, CancellationToken cancellationToken)
+    public async Task<RelayOutcome> HandleAsync(Socket client, string edgeName, string host, ushort port, CancellationToken cancellationToken, MigrationRedirect? migrationRedirect = null)
     {
         // The client's SpiceLinkMess, read whole: it names the channel (its priority class) and is rewritten here
         // (no GL scanout, no seamless migration), then sent with the stream request to save a WAN round trip.
         var (raw, message, failure) = await ReadLinkMessAsync(client, cancellationToken).ConfigureAwait(false);
+        if (message is null && failure == RelayOutcome.Completed && raw.Length > 0)
+        {
+            // TLS to the server's TLS port: opaque bytes end to end, still over the edges.
+            return await RelayOpaqueAsync(client, edgeName, host, port, raw, cancellationToken).ConfigureAwait(false);
+        }
+
         if (message is null)
         {
             return failure;
@@ -115,9 +128,41 @@ public sealed class ClientEdge : IAsyncDisposable
 
         await using (stream.ConfigureAwait(false))
         {
-            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: raw, fromStreamPrefix: leftover);
+            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: raw, fromStreamPrefix: leftover)
+            {
+                MigrationRewriter = migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null,
+            };
             relay.LinkMessAlreadyForwarded();
             return await RunRelayAsync(relay, channelType, host, port, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A channel whose bytes the edges cannot read (TLS end to end): one stream, Main class, relayed as bytes.</summary>
+    private async Task<RelayOutcome> RelayOpaqueAsync(Socket client, string edgeName, string host, ushort port, byte[] first, CancellationToken cancellationToken)
+    {
+        ITransportStream stream;
+        ReadOnlyMemory<byte> leftover;
+        try
+        {
+            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, PriorityClass.Main, 0), default, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EdgeRefusedException ex)
+        {
+            ClientEdgeLog.Refused(_logger, host, port, ex.Status, ex.Reason);
+            client.Close();
+            return RelayOutcome.PeerAborted;
+        }
+        catch (TransportException ex)
+        {
+            ClientEdgeLog.OpenFailed(_logger, host, port, ex.Error.ToString(), ex.Message);
+            client.Close();
+            return RelayOutcome.PeerAborted;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: first, fromStreamPrefix: leftover);
+            return await RunRelayAsync(relay, 0, host, port, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -149,6 +194,11 @@ public sealed class ClientEdge : IAsyncDisposable
             while (true)
             {
                 var sequence = new ReadOnlySequence<byte>(buffer, 0, filled);
+                if (filled >= 1 && buffer[0] == SpiceChannelRelay.TlsHandshakeRecord)
+                {
+                    return (buffer.AsSpan(0, filled).ToArray(), null, RelayOutcome.Completed);
+                }
+
                 if (filled >= 4 && !buffer.AsSpan(0, 4).SequenceEqual("REDQ"u8))
                 {
                     AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));

@@ -38,6 +38,9 @@ internal static partial class RelayLog
     [LoggerMessage(1011, LogLevel.Warning, "Connecting to server edge {Name} at {Remote} failed: {Reason}")]
     public static partial void ServerEdgeConnectFailed(ILogger logger, string name, string remote, string reason);
 
+    [LoggerMessage(1013, LogLevel.Warning, "TLS to backend {Host}:{Port} failed: {Reason}")]
+    public static partial void BackendTlsFailed(ILogger logger, string host, int port, string reason);
+
     [LoggerMessage(1012, LogLevel.Information, "Server edge {Name} connection lost: {Reason}")]
     public static partial void ServerEdgeLost(ILogger logger, string name, string reason);
 }

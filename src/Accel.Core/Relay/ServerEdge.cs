@@ -8,6 +8,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Accel.Core.Relay;
 
+/// <summary>
+/// A SPICE backend reached on its TLS port: the server edge is the TLS client, and checks the backend's
+/// certificate against pins or a CA bundle (as remote-viewer would with the .vv file's ca=).
+/// </summary>
+public sealed record TlsBackend(AllowList Match, PeerTrust Trust, string? ServerName = null);
+
 /// <summary>Server-edge settings, a snapshot built by the host from validated options.</summary>
 public sealed record ServerEdgeSettings
 {
@@ -18,6 +24,8 @@ public sealed record ServerEdgeSettings
     public int MaxChannelsPerConnection { get; init; } = 512;
     /// <summary>Message-aware relay settings.</summary>
     public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
+    /// <summary>Backends to reach with TLS (the first match wins); others are plain TCP.</summary>
+    public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
 }
 
 /// <summary>
@@ -227,14 +235,42 @@ public sealed class ServerEdge
                 var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
                 await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
 
-                // 4. Relay. Bytes the client edge pipelined after its request go first.
+                // 4. TLS toward the backend, when it is on a TLS port and the client speaks plain SPICE to the edges
+                //    (a client that speaks TLS itself is carried end to end untouched).
+                System.Net.Security.SslStream? tls = null;
+                var tlsBackend = FindTlsBackend(target);
+                if (tlsBackend is not null)
+                {
+                    while (filled == consumed)
+                    {
+                        var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        filled += n;
+                    }
+
+                    if (buffer[consumed] != SpiceChannelRelay.TlsHandshakeRecord)
+                    {
+                        tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                        if (tls is null)
+                        {
+                            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                            return;
+                        }
+                    }
+                }
+
+                // 5. Relay. Bytes the client edge pipelined after its request go first.
                 var early = filled > consumed ? buffer.AsMemory(consumed, filled - consumed).ToArray() : default;
                 RelayLog.ChannelOpened(_logger, channel, request.Host, request.Port);
                 AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
                 RelayOutcome outcome;
                 try
                 {
-                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early);
+                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early, localStream: tls);
                     outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
@@ -260,6 +296,44 @@ public sealed class ServerEdge
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private TlsBackend? FindTlsBackend(IPEndPoint target)
+    {
+        foreach (var b in _settings.TlsBackends)
+        {
+            if (b.Match.Permits(target.Address, target.Port))
+            {
+                return b;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>TLS handshake with the backend; null (logged) when it fails or the certificate is not trusted.</summary>
+    private async Task<System.Net.Security.SslStream?> ConnectTlsAsync(Socket socket, TlsBackend backend, EdgeRequest request, CancellationToken cancellationToken)
+    {
+        var validator = new Transport.MsQuic.PeerValidator(backend.Trust);
+        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.BackendConnectTimeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = backend.ServerName ?? request.Host,
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+            }, timeout.Token).ConfigureAwait(false);
+            return tls;
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            RelayLog.BackendTlsFailed(_logger, request.Host, request.Port, ex.Message);
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "backend_tls"));
+            await tls.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
     }
 

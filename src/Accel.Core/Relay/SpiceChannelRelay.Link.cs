@@ -20,6 +20,14 @@ internal sealed partial class SpiceChannelRelay
     /// <summary>Relays the link phase in its strict request/response order and decides how to relay the rest.</summary>
     private async Task<RelayMode> LinkAsync(CancellationToken token)
     {
+        // A SPICE client on the server's TLS port speaks TLS end to end (e.g. through an HTTP CONNECT proxy, as
+        // Proxmox .vv files ask): the edges carry it opaque.
+        if (await StartsWithTlsAsync(token).ConfigureAwait(false))
+        {
+            SpiceRelayLog.BytesMode(_logger, "unknown", "the client speaks TLS to the server (end to end)");
+            return RelayMode.Bytes;
+        }
+
         // 1. SpiceLinkMess, client → server.
         if (!await RelayLinkItemAsync(up: true, token).ConfigureAwait(false))
         {
@@ -27,6 +35,7 @@ internal sealed partial class SpiceChannelRelay
         }
 
         SetChannel(_link.ClientMessage!.ChannelType);
+        _stream.Priority = _channelType.ToPriorityClass();
 
         // 2. SpiceLinkReply, server → client.
         await RelayLinkItemAsync(up: false, token).ConfigureAwait(false);
@@ -135,6 +144,32 @@ internal sealed partial class SpiceChannelRelay
             source.AdvanceTo(buffer.Start, buffer.End);
         }
     }
+
+    /// <summary>True when the first byte from the client is a TLS handshake record (0x16).</summary>
+    private async ValueTask<bool> StartsWithTlsAsync(CancellationToken token)
+    {
+        var source = UpSource;
+        while (true)
+        {
+            var result = await source.ReadAsync(token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                var first = buffer.FirstSpan[0];
+                source.AdvanceTo(buffer.Start);
+                return first == TlsHandshakeRecord;
+            }
+
+            source.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw new IOException("the client closed the connection before the link phase");
+            }
+        }
+    }
+
+    /// <summary>The content type byte of a TLS handshake record (a ClientHello starts with it).</summary>
+    internal const byte TlsHandshakeRecord = 0x16;
 
     /// <summary>
     /// What the client edge tells the server about the client: no GL scanout (a local dmabuf cannot cross the WAN) and

@@ -13,6 +13,12 @@ namespace Accel.Core.Relay;
 internal sealed partial class SpiceChannelRelay
 {
     private SpiceMessageWriter _writer = new(miniHeader: true);
+
+    /// <summary>
+    /// Client edge, main channel: turns a migration destination into one reachable through the edges, or null to pass
+    /// it unchanged (HTTP CONNECT and transparent clients reach any destination through the edges anyway).
+    /// </summary>
+    public Func<SpiceMigrationTarget, SpiceMigrationTarget?>? MigrationRewriter { get; set; }
     private int _maxMessage;
     private ClientLegAckGenerator? _clientAcks;
     private ServerLegAckResponder? _serverAcks;
@@ -103,7 +109,7 @@ internal sealed partial class SpiceChannelRelay
                     SpiceThrow.Truncated($"the last {(up ? "client" : "server")} message on the {_channelType.ToLabel()} channel");
                 }
 
-                CompleteDestination(up);
+                await CompleteDestinationAsync(up).ConfigureAwait(false);
                 return;
             }
         }
@@ -287,8 +293,17 @@ internal sealed partial class SpiceChannelRelay
         if (SpiceMigrationTarget.IsMigrationTargetMessage(type))
         {
             var target = SpiceMigrationTarget.Parse(type, body);
-            SpiceRelayLog.MigrationUnchanged(_logger, target.Host, target.Port);
-            return Verdict.Forward;
+            var rewritten = MigrationRewriter?.Invoke(target);
+            if (rewritten is null)
+            {
+                SpiceRelayLog.MigrationUnchanged(_logger, target.Host, target.Port);
+                return Verdict.Forward;
+            }
+
+            // The client goes to a port of this edge that leads to the new server through the same server edge.
+            rewritten.WriteTo(_writer, destination);
+            SpiceRelayLog.MigrationRewritten(_logger, target.Host, target.Port, rewritten.Host, rewritten.Port);
+            return Verdict.Drop;
         }
 
         return Verdict.Drop; // GL-only display messages

@@ -73,6 +73,7 @@ internal sealed partial class SpiceChannelRelay
     private readonly PipeWriter _toStream;
     private readonly SemaphoreSlim _socketGate = new(1, 1);
     private readonly SemaphoreSlim _streamGate = new(1, 1);
+    private readonly System.Net.Security.SslStream? _tls;
     private SpiceChannelType _channelType;
     private TagList _toServerTags;
     private TagList _toClientTags;
@@ -82,19 +83,21 @@ internal sealed partial class SpiceChannelRelay
     /// <param name="atClientEdge">Which edge this is.</param>
     /// <param name="fromSocketPrefix">Bytes already read from the socket.</param>
     /// <param name="fromStreamPrefix">Bytes already read from the stream.</param>
-    public SpiceChannelRelay(Socket socket, ITransportStream stream, bool atClientEdge, SpiceRelaySettings settings, ILogger logger, ReadOnlyMemory<byte> fromSocketPrefix = default, ReadOnlyMemory<byte> fromStreamPrefix = default)
+    /// <param name="localStream">The socket's stream when it is not the plain socket (TLS toward the backend).</param>
+    public SpiceChannelRelay(Socket socket, ITransportStream stream, bool atClientEdge, SpiceRelaySettings settings, ILogger logger, ReadOnlyMemory<byte> fromSocketPrefix = default, ReadOnlyMemory<byte> fromStreamPrefix = default, Stream? localStream = null)
     {
         _socket = socket;
         _stream = stream;
         _atClientEdge = atClientEdge;
         _settings = settings;
         _logger = logger;
-        _socketStream = new PrefixedStream(new NetworkStream(socket, ownsSocket: false), fromSocketPrefix);
+        _tls = localStream as System.Net.Security.SslStream;
+        _socketStream = new PrefixedStream(localStream ?? new NetworkStream(socket, ownsSocket: false), fromSocketPrefix);
         var readerOptions = new StreamPipeReaderOptions(bufferSize: settings.BufferSize, minimumReadSize: 4096, leaveOpen: true);
         var writerOptions = new StreamPipeWriterOptions(minimumBufferSize: 4096, leaveOpen: true);
         _fromSocket = PipeReader.Create(_socketStream, readerOptions);
         _toSocket = PipeWriter.Create(_socketStream, writerOptions);
-        var adapter = new TransportStreamAdapter(stream, fromStreamPrefix);
+        var adapter = new PrefixedStream(new TransportStreamAdapter(stream), fromStreamPrefix);
         _fromStream = PipeReader.Create(adapter, readerOptions);
         _toStream = PipeWriter.Create(adapter, writerOptions);
         SetChannel(default);
@@ -126,6 +129,7 @@ internal sealed partial class SpiceChannelRelay
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = linked.Token;
+        AccelMetrics.Track(_stream);
         try
         {
             var mode = await LinkAsync(token).ConfigureAwait(false);
@@ -142,6 +146,7 @@ internal sealed partial class SpiceChannelRelay
         }
         finally
         {
+            AccelMetrics.Untrack(_stream);
             await _fromSocket.CompleteAsync().ConfigureAwait(false);
             await _fromStream.CompleteAsync().ConfigureAwait(false);
             await _socketStream.DisposeAsync().ConfigureAwait(false);
@@ -228,13 +233,18 @@ internal sealed partial class SpiceChannelRelay
     }
 
     /// <summary>Ends the write side of a destination after its source finished cleanly.</summary>
-    private void CompleteDestination(bool up)
+    private async ValueTask CompleteDestinationAsync(bool up)
     {
         var toSocket = up != _atClientEdge;
         try
         {
             if (toSocket)
             {
+                if (_tls is not null)
+                {
+                    await _tls.ShutdownAsync().ConfigureAwait(false); // TLS close_notify before the FIN
+                }
+
                 _socket.Shutdown(SocketShutdown.Send);
             }
             else
@@ -243,6 +253,9 @@ internal sealed partial class SpiceChannelRelay
             }
         }
         catch (SocketException)
+        {
+        }
+        catch (IOException)
         {
         }
         catch (ObjectDisposedException)
@@ -279,7 +292,7 @@ internal sealed partial class SpiceChannelRelay
             source.AdvanceTo(buffer.End);
             if (result.IsCompleted)
             {
-                CompleteDestination(up);
+                await CompleteDestinationAsync(up).ConfigureAwait(false);
                 return;
             }
         }
@@ -314,6 +327,9 @@ internal static partial class SpiceRelayLog
     [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
     public static partial void LinkRefused(ILogger logger, string channel, string error);
 
-    [LoggerMessage(1205, LogLevel.Warning, "Migration to {Host}:{Port} passed through unchanged: the client may leave the edges")]
+    [LoggerMessage(1206, LogLevel.Information, "Migration to {Host}:{Port} rewritten to {NewHost}:{NewPort} (through the edges)")]
+    public static partial void MigrationRewritten(ILogger logger, string host, int port, string newHost, int newPort);
+
+    [LoggerMessage(1205, LogLevel.Information, "Migration to {Host}:{Port} passed through unchanged (the client reaches it through the edges by proxy or redirect)")]
     public static partial void MigrationUnchanged(ILogger logger, string host, int port);
 }

@@ -3,10 +3,8 @@ using Accel.Core.Transport;
 namespace Accel.Core.Relay;
 
 /// <summary>A <see cref="Stream"/> view of a transport stream, so pipelines can read and write it.</summary>
-internal sealed class TransportStreamAdapter(ITransportStream stream, ReadOnlyMemory<byte> prefix = default) : Stream
+internal sealed class TransportStreamAdapter(ITransportStream stream) : Stream
 {
-    private ReadOnlyMemory<byte> _prefix = prefix;
-
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -22,17 +20,7 @@ internal sealed class TransportStreamAdapter(ITransportStream stream, ReadOnlyMe
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (!_prefix.IsEmpty)
-        {
-            var n = Math.Min(buffer.Length, _prefix.Length);
-            _prefix.Span[..n].CopyTo(buffer.Span);
-            _prefix = _prefix[n..];
-            return ValueTask.FromResult(n);
-        }
-
-        return stream.ReadAsync(buffer, cancellationToken);
-    }
+        => stream.ReadAsync(buffer, cancellationToken);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         => stream.WriteAsync(buffer, false, cancellationToken);
@@ -58,7 +46,7 @@ internal sealed class TransportStreamAdapter(ITransportStream stream, ReadOnlyMe
     public override void SetLength(long value) => throw new NotSupportedException();
 }
 
-/// <summary>A socket stream that yields some already-read bytes first.</summary>
+/// <summary>A stream that yields some already-read bytes first.</summary>
 internal sealed class PrefixedStream(Stream inner, ReadOnlyMemory<byte> prefix) : Stream
 {
     private ReadOnlyMemory<byte> _prefix = prefix;

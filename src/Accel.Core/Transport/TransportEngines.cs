@@ -1,3 +1,4 @@
+using Accel.Core.Transport.MsQuic;
 using Accel.Core.Transport.Ngtcp2;
 using Microsoft.Extensions.Logging;
 
@@ -13,6 +14,7 @@ public static class TransportEngines
     public static ITransportEngine Resolve(string name, ILoggerFactory? loggerFactory = null, Func<ILoggerFactory?, ITransportEngine>? msquicFactory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
+        msquicFactory ??= CreateMsQuic;
         switch (name.ToLowerInvariant())
         {
             case "ngtcp2":
@@ -36,5 +38,16 @@ public static class TransportEngines
             default:
                 throw new ArgumentException($"Unknown transport engine '{name}' (expected auto, ngtcp2 or msquic).", nameof(name));
         }
+    }
+
+    /// <summary>The System.Net.Quic engine (on platforms where System.Net.Quic exists at all).</summary>
+    public static ITransportEngine CreateMsQuic(ILoggerFactory? loggerFactory = null)
+    {
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS())
+        {
+            return new MsQuicEngine();
+        }
+
+        throw new PlatformNotSupportedException("System.Net.Quic needs Linux, Windows or macOS");
     }
 }

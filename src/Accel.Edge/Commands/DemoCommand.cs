@@ -130,6 +130,7 @@ internal static class DemoCommand
                 exit = 1;
             }
 
+            Console.Out.WriteLine("    (both edges run in this one demo process, so both endpoints show both edges' counters)");
             Step("metrics of the client edge (Prometheus, http://127.0.0.1:" + clientMetrics + "/metrics)");
             await PrintMetricsAsync(clientMetrics, stop.Token).ConfigureAwait(false);
             Step("metrics of the server edge (http://127.0.0.1:" + serverMetrics + "/metrics)");

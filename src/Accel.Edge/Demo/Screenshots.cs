@@ -167,7 +167,7 @@ internal static class SpicyScreenshot
     public static bool IsInstalled => File.Exists("/usr/bin/spicy-screenshot");
 
     /// <summary>Takes a screenshot through a SPICE address; returns the image and how long it took.</summary>
-    public static async Task<(RgbImage Image, TimeSpan Elapsed)> CaptureAsync(string host, int port, string outFile, TimeSpan timeout, CancellationToken cancellationToken, string? netns = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<(RgbImage Image, TimeSpan Elapsed)> CaptureAsync(string host, int port, string outFile, TimeSpan timeout, CancellationToken cancellationToken, string? netns = null, IReadOnlyDictionary<string, string>? environment = null, int securePort = 0)
     {
         if (!IsInstalled)
         {
@@ -187,7 +187,16 @@ internal static class SpicyScreenshot
             psi.FileName = "spicy-screenshot";
         }
 
-        args.AddRange(["-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), "-o", outFile]);
+        args.AddRange(["-h", host, "-o", outFile]);
+        if (port != 0)
+        {
+            args.AddRange(["-p", port.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (securePort != 0)
+        {
+            args.AddRange(["-s", securePort.ToString(CultureInfo.InvariantCulture)]);
+        }
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -34,6 +34,15 @@ internal sealed record XspiceOptions
     public string ListenAddress { get; init; } = "0.0.0.0";
 
     public string Resolution { get; init; } = "1024x768";
+
+    /// <summary>Also listen on this TLS port (needs the three files below); 0 for none.</summary>
+    public int TlsPort { get; init; }
+
+    public string? TlsCaFile { get; init; }
+
+    public string? TlsCertFile { get; init; }
+
+    public string? TlsKeyFile { get; init; }
 }
 
 /// <summary>
@@ -326,6 +335,14 @@ internal sealed class XspiceServer : IAsyncDisposable
               Option "SpiceStreamingVideo" "{{o.StreamingVideo}}"
 
             """);
+        if (o.TlsPort != 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceTlsPort\" \"{o.TlsPort}\"\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceCacertFile\" \"{o.TlsCaFile}\"\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceX509CertFile\" \"{o.TlsCertFile}\"\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceX509KeyFile\" \"{o.TlsKeyFile}\"\n");
+        }
+
         if (o.ImageCompression is not null)
         {
             sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceImageCompression\" \"{o.ImageCompression}\"\n");

@@ -1,5 +1,4 @@
 using Accel.Core.Transport;
-using Accel.Core.Transport.MsQuic;
 using Accel.Core.Transport.Ngtcp2;
 using Microsoft.Extensions.Logging;
 
@@ -9,22 +8,12 @@ namespace Accel.Edge.Hosting;
 internal static class EngineFactory
 {
     public static ITransportEngine Create(string name, ILoggerFactory? loggerFactory = null)
-        => Require(TransportEngines.Resolve(name, loggerFactory, static _ => CreateMsQuic()));
+        => Require(TransportEngines.Resolve(name, loggerFactory));
 
     public static IEnumerable<ITransportEngine> All(ILoggerFactory? loggerFactory = null)
     {
         yield return new Ngtcp2Engine(loggerFactory);
-        yield return CreateMsQuic();
-    }
-
-    private static ITransportEngine CreateMsQuic()
-    {
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS())
-        {
-            return new MsQuicEngine();
-        }
-
-        throw new PlatformNotSupportedException("msquic needs Linux, Windows or macOS");
+        yield return TransportEngines.CreateMsQuic(loggerFactory);
     }
 
     private static ITransportEngine Require(ITransportEngine engine)

@@ -38,6 +38,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, I
                 AllowList = new AllowList(o.Server.AllowedBackends),
                 BackendConnectTimeout = o.Server.BackendConnectTimeout,
                 Relay = RelaySettings(o.Server),
+                TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
             }, loggerFactory.CreateLogger<ServerEdge>());
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }

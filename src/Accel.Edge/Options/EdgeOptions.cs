@@ -70,6 +70,24 @@ public sealed class ServerSection
 
     /// <summary>Re-encoding of display images toward the client edge: off, auto, quic, lz, glz, lz4 or jpeg.</summary>
     public string DisplayCodec { get; set; } = "off";
+
+    /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
+    public List<TlsBackendSection> TlsBackends { get; set; } = [];
+}
+
+public sealed class TlsBackendSection
+{
+    /// <summary>Which backends: CIDR:port or CIDR:low-high, as in AllowedBackends.</summary>
+    public string Match { get; set; } = string.Empty;
+
+    /// <summary>PEM CA bundle that signed the SPICE server's certificate (QEMU's ca-cert.pem, Proxmox's pve-root-ca.pem).</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>Base64 SHA-256 SPKI pins of the SPICE server's certificate (alternative to CaFile).</summary>
+    public List<string> Pins { get; set; } = [];
+
+    /// <summary>TLS server name to send; defaults to the backend host asked for.</summary>
+    public string? ServerName { get; set; }
 }
 
 public sealed class ClientSection

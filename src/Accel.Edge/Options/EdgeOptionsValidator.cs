@@ -85,6 +85,37 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
             errors.Add($"Server:DisplayCodec: '{server.DisplayCodec}' is not one of off, auto, quic, lz, glz, lz4, jpeg");
         }
 
+        for (var i = 0; i < server.TlsBackends.Count; i++)
+        {
+            var t = server.TlsBackends[i];
+            try
+            {
+                AllowList.Validate(t.Match);
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"Server:TlsBackends:{i}:Match: {ex.Message}");
+            }
+
+            if (t.Pins.Count == 0 && string.IsNullOrEmpty(t.CaFile))
+            {
+                errors.Add($"Server:TlsBackends:{i}: the backend's certificate cannot be checked; set CaFile or Pins");
+            }
+
+            for (var j = 0; j < t.Pins.Count; j++)
+            {
+                if (!Pins.TryParse(t.Pins[j], out _))
+                {
+                    errors.Add($"Server:TlsBackends:{i}:Pins:{j}: '{t.Pins[j]}' is not a base64 SHA-256 digest (44 characters)");
+                }
+            }
+
+            if (!string.IsNullOrEmpty(t.CaFile))
+            {
+                RequireFile(t.CaFile, $"Server:TlsBackends:{i}:CaFile", errors);
+            }
+        }
+
         for (var i = 0; i < server.AllowedBackends.Count; i++)
         {
             try

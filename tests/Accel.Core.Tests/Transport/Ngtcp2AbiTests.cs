@@ -55,6 +55,7 @@ public sealed class Ngtcp2AbiTests
     {
         var constants = typeof(Ngtcp2Native).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && (f.Name.StartsWith("NGTCP2_", StringComparison.Ordinal) || f.Name.StartsWith("GNUTLS_", StringComparison.Ordinal)))
+            .Concat(typeof(LibcNative).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral))
             .ToArray();
         var c = new StringBuilder();
         foreach (var constant in constants)
@@ -87,7 +88,8 @@ public sealed class Ngtcp2AbiTests
     private static IEnumerable<FieldInfo> Fields(Type type) =>
         type.GetFields(BindingFlags.Public | BindingFlags.Instance);
 
-    private static string CName(Type type) => type.Name.StartsWith("sockaddr", StringComparison.Ordinal) ? "struct " + type.Name : type.Name;
+    private static string CName(Type type) =>
+        type.Name.StartsWith("ngtcp2_", StringComparison.Ordinal) || type.Name.StartsWith("gnutls_", StringComparison.Ordinal) ? type.Name : "struct " + type.Name;
 
     private static void Compare(List<string> mismatches, Dictionary<string, long> native, string key, long managed)
     {
@@ -121,8 +123,11 @@ public sealed class Ngtcp2AbiTests
             var source = Path.Combine(dir.FullName, "abi.c");
             var binary = Path.Combine(dir.FullName, "abi");
             File.WriteAllText(source, $$"""
+                #define _GNU_SOURCE
                 #include <stdio.h>
                 #include <stddef.h>
+                #include <errno.h>
+                #include <sys/uio.h>
                 #include <netinet/in.h>
                 #include <sys/socket.h>
                 #include <ngtcp2/ngtcp2.h>

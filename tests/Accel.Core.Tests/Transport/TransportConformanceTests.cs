@@ -507,6 +507,54 @@ public abstract class TransportConformanceTests
         Assert.Equal(TransportError.StreamAborted, writesClosed.Error);
     }
 
+    [Fact]
+    public async Task ReadAsync_CancelledWhileWaiting_ThrowsAndAbortsTheReadSide()
+    {
+        RequireEngine();
+        await using var pair = await ConnectAsync();
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
+        await stream.WriteAsync("x"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
+        var buffer = new byte[16];
+        Assert.Equal(1, await peer.ReadAsync(buffer, Ct).AsTask().WaitAsync(Timeout, Ct));
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var pending = peer.ReadAsync(buffer, cts.Token).AsTask();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(Timeout, Ct));
+        var after = await Assert.ThrowsAsync<TransportException>(() => peer.ReadAsync(buffer, Ct).AsTask().WaitAsync(Timeout, Ct));
+        Assert.Equal(TransportError.OperationAborted, after.Error);
+    }
+
+    [Fact]
+    public async Task WriteAsync_CancelledWhileBlocked_ThrowsAndResetsTheStream()
+    {
+        RequireEngine();
+        const int window = 64 * 1024;
+        await using var pair = await ConnectAsync(s => s with { StreamReceiveWindow = window, MaxStreamReceiveWindow = window });
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var chunk = new byte[1024 * 1024];
+
+        // Fill until a write blocks (nobody reads), then cancel it.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        Task write;
+        while (true)
+        {
+            write = stream.WriteAsync(chunk, false, cts.Token).AsTask();
+            if (await Task.WhenAny(write, Task.Delay(TimeSpan.FromMilliseconds(500), Ct)) != write)
+            {
+                break;
+            }
+        }
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write.WaitAsync(Timeout, Ct));
+        var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
+        var error = await Assert.ThrowsAsync<TransportException>(() => ReadAllAsync(peer));
+        Assert.Equal(TransportError.StreamAborted, error.Error);
+    }
+
     // ---- Datagrams ----------------------------------------------------------------------------------------
 
     [Fact]

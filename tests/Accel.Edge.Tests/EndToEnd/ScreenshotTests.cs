@@ -52,6 +52,34 @@ public sealed class ScreenshotTests(SpiceLabFixture lab)
     }
 
     [Fact]
+    public async Task Screenshot_ToTlsBackend_ServerEdgeIsTheTlsClient_MatchesDirect()
+    {
+        var direct = await DirectAsync();
+
+        // Plain SPICE to the client edge; the server edge speaks TLS to Xspice's TLS port and checks its CA.
+        var (through, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", SpiceLabFixture.TlsExplicitPort, Path.Combine(lab.Dir, "tls-backend.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch);
+
+        Assert.Equal(0, direct.CountDifferentPixels(through));
+    }
+
+    [Fact]
+    public async Task Screenshot_ClientTlsEndToEnd_ThroughConnectProxy_MatchesDirect()
+    {
+        var direct = await DirectAsync();
+
+        // As a Proxmox .vv file asks: TLS port, CA, and an HTTP CONNECT proxy. The edges carry the TLS opaque.
+        // spice-gtk trusts OpenSSL's default store when no CA is given; SSL_CERT_FILE points it at the SPICE CA.
+        var env = new Dictionary<string, string>
+        {
+            ["SPICE_PROXY"] = $"http://127.0.0.1:{SpiceLabFixture.ConnectPort}",
+            ["SSL_CERT_FILE"] = Path.Combine(lab.Dir, "spice-ca.pem"),
+        };
+        var (through, _) = await SpicyScreenshot.CaptureAsync(lab.Lab.BackendIp, 0, Path.Combine(lab.Dir, "tls-e2e.ppm"), s_timeout, TestContext.Current.CancellationToken, netns: lab.Lab.Branch, environment: env, securePort: SpiceLabFixture.TlsPort);
+
+        Assert.Equal(0, direct.CountDifferentPixels(through));
+    }
+
+    [Fact]
     public async Task Branch_WithoutEdges_CannotReachBackend()
     {
         // The lab is honest: the data centre does not forward, so a direct connection from the branch to the backend

@@ -20,6 +20,8 @@ public sealed class SpiceLabFixture : IAsyncLifetime
     public const int EdgePort = 4433;
     public const int MetricsPort = 9464;
     public const int RefusingPort = 5999;
+    public const int TlsPort = 5931;
+    public const int TlsExplicitPort = 15931;
 
     private NetLab? _lab;
     private XspiceServer? _xspice;
@@ -45,7 +47,19 @@ public sealed class SpiceLabFixture : IAsyncLifetime
     {
         Prerequisites.Require();
         _lab = await NetLab.CreateAsync();
-        _xspice = await XspiceServer.StartAsync(new XspiceOptions { NetNs = _lab.Backend, Port = SpicePort, ListenAddress = "0.0.0.0" }, CancellationToken.None);
+        TestCertificates.WriteSpiceServerTls(Dir, _lab.BackendIp);
+        _xspice = await XspiceServer.StartAsync(
+            new XspiceOptions
+            {
+                NetNs = _lab.Backend,
+                Port = SpicePort,
+                ListenAddress = "0.0.0.0",
+                TlsPort = TlsPort,
+                TlsCaFile = Path.Combine(Dir, "spice-ca.pem"),
+                TlsCertFile = Path.Combine(Dir, "spice-server-cert.pem"),
+                TlsKeyFile = Path.Combine(Dir, "spice-server-key.pem"),
+            },
+            CancellationToken.None);
         File.WriteAllText(TypedFile, string.Empty);
         _xspice.StartClient("xterm", "-geometry", "160x50+0+0", "-bg", "lightyellow", "-fg", "navy", "-e", "sh", "-c", $"echo SpiceAccel e2e; stty -echo; cat > '{TypedFile}'");
 
@@ -69,8 +83,9 @@ public sealed class SpiceLabFixture : IAsyncLifetime
                 Listen = $"{_lab.DcWanIp}:{EdgePort}",
                 ClientPins = new[] { ClientPin },
                 // 5999: allowed, but nothing listens there (a backend that refuses).
-                AllowedBackends = new[] { $"{_lab.BackendIp}/32:{SpicePort}", $"{_lab.BackendIp}/32:{RefusingPort}" },
+                AllowedBackends = new[] { $"{_lab.BackendIp}/32:{SpicePort}", $"{_lab.BackendIp}/32:{RefusingPort}", $"{_lab.BackendIp}/32:{TlsPort}" },
                 BackendConnectTimeout = "00:00:03",
+                TlsBackends = new[] { new { Match = $"{_lab.BackendIp}/32:{TlsPort}", CaFile = Path.Combine(Dir, "spice-ca.pem") } },
             },
             Metrics = new { Listen = $"127.0.0.1:{MetricsPort}" },
         }));
@@ -91,6 +106,7 @@ public sealed class SpiceLabFixture : IAsyncLifetime
         };
         if (allListeners)
         {
+            listeners.Add(new { Mode = "Explicit", Listen = $"127.0.0.1:{TlsExplicitPort}", ServerEdge = "dc", Backend = $"{_lab.BackendIp}:{TlsPort}" });
             listeners.Add(new { Mode = "Connect", Listen = $"127.0.0.1:{ConnectPort}", ServerEdge = "dc" });
             listeners.Add(new { Mode = "Transparent", Listen = $"0.0.0.0:{TransparentPort}", ServerEdge = "dc" });
         }

@@ -77,11 +77,18 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             File.SetUnixFileMode(Path.Combine(etc, "server.key"), (UnixFileMode)0x180);
             var dotnet = await Shell.RunAsync("sh", ["-c", "readlink -f \"$(command -v dotnet)\""]);
 
+            // Installed as eng/install.sh does (/opt/spiceaccel): outside /tmp, which the sandbox replaces.
+            var app = Path.Combine(etc, "app");
+            var built = Path.Combine(RepoRoot(), "src", "Accel.Edge", "bin", "Release", "net10.0");
+            Assert.True(File.Exists(Path.Combine(built, "spiceaccel.dll")), "build the solution first: " + built);
+            await Shell.RunAsync("cp", ["-a", built, app]);
+            await Shell.RunAsync("chmod", ["-R", "a+rX", app]);
+
             await using var hardened = await EdgeProcess.StartShellAsync(lab.Lab, lab.Lab.Dc, "hardened server edge", "/run", _ =>
                 "exec unshare --mount --propagation private sh -c '" +
                 "mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs -o mode=1777 tmpfs /tmp && " +
                 "exec setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all " +
-                $"env HOME=/nonexistent DOTNET_CLI_TELEMETRY_OPTOUT=1 {dotnet.Trim()} {EdgeProcess.DllPath} server --config {etc}/server.json'",
+                $"env HOME=/nonexistent DOTNET_CLI_TELEMETRY_OPTOUT=1 {dotnet.Trim()} {app}/spiceaccel.dll server --config {etc}/server.json'",
                 TimeSpan.FromSeconds(60));
 
             // Its identity as the sandbox sees it: not root, no capabilities, no new privileges.

@@ -90,7 +90,8 @@ public sealed class MsQuicEngine : ITransportEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfUnsupported();
-        var certificate = LoadIdentity(options.Identity);
+        // An empty identity means "present no certificate" (the server edge will refuse us).
+        var certificate = string.IsNullOrEmpty(options.Identity.CertificatePem) ? null : LoadIdentity(options.Identity);
         var validator = new PeerValidator(options.PeerTrust);
         var alpn = new SslApplicationProtocol(options.Alpn);
         var connectionOptions = new QuicClientConnectionOptions
@@ -109,7 +110,7 @@ public sealed class MsQuicEngine : ITransportEngine
             {
                 ApplicationProtocols = [alpn],
                 TargetHost = options.ServerName,
-                ClientCertificates = [certificate],
+                ClientCertificates = certificate is null ? [] : [certificate],
                 EnabledSslProtocols = SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = validator.Validate,
             },
@@ -122,12 +123,12 @@ public sealed class MsQuicEngine : ITransportEngine
         }
         catch (QuicException ex)
         {
-            certificate.Dispose();
+            certificate?.Dispose();
             throw MsQuicErrors.Translate(ex);
         }
         catch (AuthenticationException ex)
         {
-            certificate.Dispose();
+            certificate?.Dispose();
             throw new TransportException(TransportError.AuthenticationFailed, "the server edge failed authentication: " + ex.Message, inner: ex);
         }
     }

@@ -398,6 +398,12 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
 
     internal void EnqueueInbound(byte[] buffer, int length)
     {
+        if (length <= 0)
+        {
+            _endpoint.ReturnBuffer(buffer);
+            return;
+        }
+
         if (Interlocked.Increment(ref _inboundCount) > MaxInboundQueue || _closed.Task.IsCompleted)
         {
             Interlocked.Decrement(ref _inboundCount);

@@ -11,6 +11,22 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// QUIC over Debian's libngtcp2 1.x + libngtcp2_crypto_gnutls + GnuTLS, by direct P/Invoke over
 /// <see cref="System.Net.Sockets"/> UDP. One thread per connection owns its <c>ngtcp2_conn</c>.
 /// </summary>
+/// <remarks>
+/// Semantics callers can rely on (the conformance tests check them):
+/// <list type="bullet">
+/// <item>Both ends authenticate: the server requires a client certificate; each side checks the peer by SPKI pin or
+/// CA bundle. A client whose <see cref="EndpointIdentity"/> is empty presents no certificate and is refused.</item>
+/// <item><see cref="ITransportConnection.CloseAsync"/>(code) waits until everything written is acknowledged, then sends
+/// CONNECTION_CLOSE with that application code. The peer's <see cref="ITransportConnection.Closed"/> reports
+/// <see cref="TransportError.ConnectionAborted"/> with the code, also for code 0; the local side reports
+/// <see cref="TransportError.ConnectionClosed"/>.</item>
+/// <item>A peer's STOP_SENDING: ngtcp2 1.11 has no callback for it. The engine sees the write side shut, and fails the
+/// writer with <see cref="TransportError.StreamAborted"/> and the code once the stream closes (the peer acknowledged
+/// the reset), or after a grace of 3×RTT (50 ms..1 s) without a code if the stream stays open.</item>
+/// <item>Statistics: RTTs, cwnd and bytes in flight come from <c>ngtcp2_conn_get_conn_info</c> (V1); byte and packet
+/// counts are the engine's own. V1 has no loss or delivery-rate fields, so those stay null and the capabilities say so.</item>
+/// </list>
+/// </remarks>
 public sealed class Ngtcp2Engine : ITransportEngine
 {
     internal const TransportCapabilities EngineCapabilities =

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>
@@ -24,14 +26,16 @@ internal sealed class Ngtcp2Stream : ITransportStream
     private bool _finReceived;
     private TransportException? _writeError;
     private TransportException? _readError;
-    private TaskCompletionSource? _readWaiter;
-    private TaskCompletionSource? _writeWaiter;
+    private readonly StreamWaiter _readWaiter;
+    private readonly StreamWaiter _writeWaiter;
     private long _pendingCredit;
     private bool _disposed;
 
     internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, PriorityClass priority)
     {
         _connection = connection;
+        _readWaiter = new StreamWaiter(_lock);
+        _writeWaiter = new StreamWaiter(_lock);
         Id = id;
         Priority = priority;
         Direction = (id & 2) != 0 ? StreamDirection.Unidirectional : StreamDirection.Bidirectional;
@@ -219,9 +223,9 @@ internal sealed class Ngtcp2Stream : ITransportStream
         return ValueTask.CompletedTask;
     }
 
-    private bool TryRead(Span<byte> destination, out int read, out TaskCompletionSource? waiter)
+    private bool TryRead(Span<byte> destination, out int read, out ValueTask waiter)
     {
-        waiter = null;
+        waiter = default;
         read = 0;
         lock (_lock)
         {
@@ -240,7 +244,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
             }
             else
             {
-                _readWaiter = waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiter = _readWaiter.Arm();
                 return false;
             }
         }
@@ -253,6 +257,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
@@ -264,7 +269,10 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
             try
             {
-                await waiter!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                using (_readWaiter.RegisterCancellation(cancellationToken))
+                {
+                    await waiter.ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -286,9 +294,9 @@ internal sealed class Ngtcp2Stream : ITransportStream
     /// <summary>Loop: takes the credit the application returned since the last call.</summary>
     internal long TakeCredit() => Interlocked.Exchange(ref _pendingCredit, 0);
 
-    private bool TryWrite(ref ReadOnlyMemory<byte> buffer, bool completeWrites, out TaskCompletionSource? waiter)
+    private bool TryWrite(ref ReadOnlyMemory<byte> buffer, bool completeWrites, out ValueTask waiter)
     {
-        waiter = null;
+        waiter = default;
         lock (_lock)
         {
             if (_writeError is not null)
@@ -309,11 +317,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
                 return true;
             }
 
-            _writeWaiter = waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiter = _writeWaiter.Arm();
             return false;
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteSlowAsync(ReadOnlyMemory<byte> buffer, bool completeWrites, CancellationToken cancellationToken)
     {
         while (true)
@@ -327,7 +336,10 @@ internal sealed class Ngtcp2Stream : ITransportStream
             _connection.SignalData(this);
             try
             {
-                await waiter!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                using (_writeWaiter.RegisterCancellation(cancellationToken))
+                {
+                    await waiter.ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -515,16 +527,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
     private void WakeReaderLocked()
     {
-        var waiter = _readWaiter;
-        _readWaiter = null;
-        waiter?.TrySetResult();
+        _readWaiter.Signal();
     }
 
     private void WakeWriterLocked()
     {
-        var waiter = _writeWaiter;
-        _writeWaiter = null;
-        waiter?.TrySetResult();
+        _writeWaiter.Signal();
     }
 
     private static TransportException Clone(TransportException e) => new(e.Error, e.Message, e.ApplicationErrorCode, e);

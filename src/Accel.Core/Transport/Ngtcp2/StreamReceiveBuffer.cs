@@ -10,7 +10,11 @@ internal sealed class StreamReceiveBuffer : IDisposable
 {
     private const int SegmentSize = 16 * 1024;
 
+    /// <summary>Segments kept for reuse by this stream: rent (loop) and return (reader) meet here, not in ArrayPool's thread caches.</summary>
+    private const int MaxSpare = 4;
+
     private readonly Queue<byte[]> _segments = new();
+    private readonly Stack<byte[]> _spare = new(MaxSpare);
     private int _readOffset;
     private int _writeOffset = SegmentSize;
     private byte[]? _tail;
@@ -23,7 +27,7 @@ internal sealed class StreamReceiveBuffer : IDisposable
         {
             if (_tail is null || _writeOffset == SegmentSize)
             {
-                _tail = ArrayPool<byte>.Shared.Rent(SegmentSize);
+                _tail = _spare.Count > 0 ? _spare.Pop() : ArrayPool<byte>.Shared.Rent(SegmentSize);
                 _segments.Enqueue(_tail);
                 _writeOffset = 0;
             }
@@ -58,7 +62,14 @@ internal sealed class StreamReceiveBuffer : IDisposable
                     _writeOffset = SegmentSize;
                 }
 
-                ArrayPool<byte>.Shared.Return(head);
+                if (_spare.Count < MaxSpare)
+                {
+                    _spare.Push(head);
+                }
+                else
+                {
+                    ArrayPool<byte>.Shared.Return(head);
+                }
             }
         }
 
@@ -70,6 +81,11 @@ internal sealed class StreamReceiveBuffer : IDisposable
         while (_segments.Count > 0)
         {
             ArrayPool<byte>.Shared.Return(_segments.Dequeue());
+        }
+
+        while (_spare.Count > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_spare.Pop());
         }
 
         _tail = null;

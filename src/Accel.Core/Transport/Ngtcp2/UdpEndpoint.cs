@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Accel.Core.Transport.Ngtcp2.Native;
 using Microsoft.Extensions.Logging;
 using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
@@ -125,7 +127,123 @@ internal sealed unsafe class UdpEndpoint
         }
     }
 
+    private const int ReceiveBatch = 32;
+
     private void ReceiveLoop()
+    {
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("ACCEL_NGTCP2_NO_RECVMMSG") != "1")
+        {
+            ReceiveLoopBatched();
+            return;
+        }
+
+        ReceiveLoopSimple();
+    }
+
+    /// <summary>
+    /// recvmmsg(2) on the socket's descriptor: up to <see cref="ReceiveBatch"/> datagrams per call. The socket has a
+    /// receive timeout so the call returns periodically; the handle is ref-counted around each call so the descriptor
+    /// cannot be closed (and reused) underneath it.
+    /// </summary>
+    private void ReceiveLoopBatched()
+    {
+        const int nameSize = 128;
+        Socket.ReceiveTimeout = 250;
+        var handle = Socket.SafeHandle;
+        var buffers = new byte[ReceiveBatch][];
+        var names = GC.AllocateArray<byte>(nameSize * ReceiveBatch, pinned: true);
+        var headers = GC.AllocateArray<mmsghdr>(ReceiveBatch, pinned: true);
+        var vectors = GC.AllocateArray<iovec>(ReceiveBatch, pinned: true);
+        var from = new SocketAddress(Socket.AddressFamily);
+        for (var i = 0; i < ReceiveBatch; i++)
+        {
+            buffers[i] = RentBuffer();
+        }
+
+        try
+        {
+            fixed (byte* namesPtr = names)
+            fixed (mmsghdr* hdrs = headers)
+            fixed (iovec* iovs = vectors)
+            {
+                while (true)
+                {
+                    for (var i = 0; i < ReceiveBatch; i++)
+                    {
+                        iovs[i].iov_base = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffers[i]));
+                        iovs[i].iov_len = ReceiveBufferSize;
+                        hdrs[i].msg_hdr = new msghdr { msg_name = namesPtr + (i * nameSize), msg_namelen = nameSize, msg_iov = iovs + i, msg_iovlen = 1 };
+                        hdrs[i].msg_len = 0;
+                    }
+
+                    var added = false;
+                    int n;
+                    int errno;
+                    try
+                    {
+                        handle.DangerousAddRef(ref added);
+                        n = LibcNative.recvmmsg((int)handle.DangerousGetHandle(), hdrs, ReceiveBatch, LibcNative.MSG_WAITFORONE, null);
+                        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return;
+                    }
+                    finally
+                    {
+                        if (added)
+                        {
+                            handle.DangerousRelease();
+                        }
+                    }
+
+                    if (n < 0)
+                    {
+                        if (Volatile.Read(ref _refs) <= 0 || handle.IsClosed)
+                        {
+                            return;
+                        }
+
+                        // EAGAIN (timeout), EINTR, ECONNREFUSED (ICMP on a connected socket): try again.
+                        continue;
+                    }
+
+                    for (var i = 0; i < n; i++)
+                    {
+                        var buffer = buffers[i];
+                        var length = (int)hdrs[i].msg_len;
+                        buffers[i] = RentBuffer();
+                        if ((hdrs[i].msg_hdr.msg_flags & 0x20) != 0 || length == 0)
+                        {
+                            // MSG_TRUNC: larger than any packet we accept; or empty, which is no QUIC packet.
+                            ReturnBuffer(buffer);
+                            continue;
+                        }
+
+                        if (_single is not null)
+                        {
+                            _single.EnqueueInbound(buffer, length);
+                            continue;
+                        }
+
+                        var nameLength = (int)Math.Min(hdrs[i].msg_hdr.msg_namelen, nameSize);
+                        from.Size = nameLength;
+                        new ReadOnlySpan<byte>(namesPtr + (i * nameSize), nameLength).CopyTo(from.Buffer.Span);
+                        Route(buffer, length, from);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                ReturnBuffer(buffer);
+            }
+        }
+    }
+
+    private void ReceiveLoopSimple()
     {
         var from = new SocketAddress(Socket.AddressFamily);
         while (true)
@@ -166,6 +284,12 @@ internal sealed unsafe class UdpEndpoint
 
     private void Route(byte[] buffer, int length, SocketAddress from)
     {
+        if (length <= 0)
+        {
+            ReturnBuffer(buffer);
+            return;
+        }
+
         ngtcp2_version_cid vc;
         int rv;
         fixed (byte* p = buffer)
