@@ -38,6 +38,15 @@ public static class AccelMetrics
     public static readonly Counter<long> LocalAcks = s_meter.CreateCounter<long>(
         "spiceaccel.acks.local", "{message}", "ACK/motion-ack messages answered locally instead of across the WAN, by kind");
 
+    public static readonly Counter<long> DisplayImages = s_meter.CreateCounter<long>(
+        "spiceaccel.display.images", "{image}", "Display images re-encoded at the server edge, by output codec (kept = the original was smaller)");
+
+    public static readonly Counter<long> DisplayBytesIn = s_meter.CreateCounter<long>(
+        "spiceaccel.display.bytes_in", "By", "Image payload bytes received from the server for images the server edge re-encoded, by output codec");
+
+    public static readonly Counter<long> DisplayBytesOut = s_meter.CreateCounter<long>(
+        "spiceaccel.display.bytes_out", "By", "Image payload bytes sent instead, by output codec");
+
     static AccelMetrics()
     {
         s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");

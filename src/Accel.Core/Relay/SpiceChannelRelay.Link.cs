@@ -5,6 +5,8 @@ using Accel.Core.Spice.Framing;
 using Accel.Core.Spice.Link;
 using Accel.Core.Spice.Relay;
 
+using Accel.Core.Spice.Display;
+
 namespace Accel.Core.Relay;
 
 internal sealed partial class SpiceChannelRelay
@@ -199,6 +201,14 @@ internal sealed partial class SpiceChannelRelay
         else if (acked)
         {
             _serverAcks = new ServerLegAckResponder();
+        }
+
+        if (_channelType == SpiceChannelType.Display && !_atClientEdge && _settings.DisplayCodec != DisplayCodec.Off)
+        {
+            // spice-gtk shares one GLZ window per session across display channels, and each transcoder has its own
+            // dictionary: only display channel 0 may produce GLZ, the others use LZ.
+            var codec = _settings.DisplayCodec == DisplayCodec.Glz && _link.ClientMessage!.ChannelId != 0 ? DisplayCodec.Lz : _settings.DisplayCodec;
+            _transcoder = new DisplayTranscoder(codec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage), _settings.DisplayKeepSmallerOriginal);
         }
 
         if (_channelType == SpiceChannelType.Inputs && _atClientEdge)

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using Accel.Core.Diagnostics;
 using Accel.Core.Spice;
+using Accel.Core.Spice.Display;
 using Accel.Core.Spice.Framing;
 using Accel.Core.Spice.Messages;
 using Accel.Core.Spice.Relay;
@@ -23,6 +24,10 @@ internal sealed partial class SpiceChannelRelay
     private ServerLegAckResponder? _serverAcks;
     private MotionAckResponder? _motionAcks;
     private MotionCoalescer? _coalescer;
+    private DisplayTranscoder? _transcoder;
+
+    /// <summary>Images the server edge re-encoded on this (display) channel, for tests.</summary>
+    public long ImagesReencoded => _transcoder?.ImagesReencoded ?? 0;
 
     // The inputs state machines are shared by both directions at the client edge.
     private readonly Lock _inputsLock = new();
@@ -146,7 +151,8 @@ internal sealed partial class SpiceChannelRelay
                 SpiceThrow.Protocol(SpiceProtocolError.MessageTooLarge, $"a {(up ? "client" : "server")} message of type {type} announces {size} bytes; the {_channelType.ToLabel()} channel allows {_maxMessage}");
             }
 
-            if (!MustInspect(up, type))
+            bool transcode = !up && _transcoder is not null && _transcoder.Wants(type, size);
+            if (!transcode && !MustInspect(up, type))
             {
                 // Pass through: header now, body streamed.
                 CountForAcks(up, type, default);
@@ -158,7 +164,7 @@ internal sealed partial class SpiceChannelRelay
                 continue;
             }
 
-            if (size > (uint)_settings.MaxInspectedMessage)
+            if (!transcode && size > (uint)_settings.MaxInspectedMessage)
             {
                 SpiceThrow.Protocol(SpiceProtocolError.MessageTooLarge, $"message type {type} on the {_channelType.ToLabel()} channel announces {size} bytes; at most {_settings.MaxInspectedMessage} are expected");
             }
@@ -172,6 +178,14 @@ internal sealed partial class SpiceChannelRelay
             var message = buffer.Slice(0, total);
             var body = message.Slice(SpiceDataHeader.MiniLength);
             CountForAcks(up, type, body);
+            if (transcode)
+            {
+                forwarded += _transcoder!.Transcode(type, body, destination);
+                messages++;
+                buffer = buffer.Slice(total);
+                continue;
+            }
+
             if (Inspect(up, type, body, destination, injections) == Verdict.Forward)
             {
                 Copy(message, destination);

@@ -25,6 +25,21 @@ public sealed record SpiceRelaySettings
     /// <summary>Largest body of a message the relay must inspect whole (ACKs, inputs, migration).</summary>
     public int MaxInspectedMessage { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Re-encoding of display images at the server edge (<see cref="Spice.Display.DisplayCodec.Off"/>: none). Ignored at
+    /// the client edge.
+    /// </summary>
+    public Spice.Display.DisplayCodec DisplayCodec { get; init; } = Spice.Display.DisplayCodec.Off;
+
+    /// <summary>
+    /// When true (the default) a re-encoded image that is not smaller than the server's is dropped in favour of the
+    /// original; tests turn it off to force every image through the configured codec.
+    /// </summary>
+    internal bool DisplayKeepSmallerOriginal { get; init; } = true;
+
+    /// <summary>Largest draw message read whole for re-encoding; larger ones are streamed through unchanged.</summary>
+    public int MaxTranscodedMessage { get; init; } = 16 * 1024 * 1024;
+
     /// <summary>Read buffer of each direction.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
 }
@@ -135,6 +150,7 @@ internal sealed partial class SpiceChannelRelay
             await _fromSocket.CompleteAsync().ConfigureAwait(false);
             await _fromStream.CompleteAsync().ConfigureAwait(false);
             await _socketStream.DisposeAsync().ConfigureAwait(false);
+            _transcoder?.Dispose();
         }
     }
 

@@ -1,4 +1,5 @@
 using Accel.Core.Relay;
+using Accel.Core.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Hosting;
@@ -36,11 +37,16 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, I
             {
                 AllowList = new AllowList(o.Server.AllowedBackends),
                 BackendConnectTimeout = o.Server.BackendConnectTimeout,
+                Relay = RelaySettings(o.Server),
                 TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
             }, loggerFactory.CreateLogger<ServerEdge>());
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The relay settings the server edge's options ask for (the validator has checked DisplayCodec).</summary>
+    internal static SpiceRelaySettings RelaySettings(ServerSection server) =>
+        SpiceRelaySettings.Default with { DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off };
 
     [LoggerMessage(2001, LogLevel.Information, "Server edge listening on udp {Listen} ({Engine}: {Version}); {Rules} allow-list entries")]
     private static partial void Listening(ILogger logger, string listen, string engine, string version, int rules);

@@ -68,6 +68,9 @@ public sealed class ServerSection
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan BackendConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Re-encoding of display images toward the client edge: off, auto, quic, lz, glz, lz4 or jpeg.</summary>
+    public string DisplayCodec { get; set; } = "off";
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Accel.Core.Relay;
+using Accel.Core.Spice.Display;
 using Microsoft.Extensions.Options;
 
 namespace Accel.Edge.Options;
@@ -77,6 +78,11 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
         if (server.AllowedBackends.Count == 0)
         {
             errors.Add("Server:AllowedBackends: empty, so every backend would be refused; add entries such as 10.0.0.0/8:5900-5999");
+        }
+
+        if (!DisplayCodecs.TryParse(server.DisplayCodec, out _))
+        {
+            errors.Add($"Server:DisplayCodec: '{server.DisplayCodec}' is not one of off, auto, quic, lz, glz, lz4, jpeg");
         }
 
         for (var i = 0; i < server.TlsBackends.Count; i++)

@@ -37,7 +37,13 @@ internal sealed partial class XspiceServer : IAsyncDisposable
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
-    public static async Task<XspiceServer> StartAsync(CancellationToken cancellationToken)
+    public static Task<XspiceServer> StartAsync(CancellationToken cancellationToken) => StartAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Starts Xspice with extra Device options, e.g. SpiceImageCompression = quic|lz|glz|auto_glz|auto_lz|off,
+    /// SpiceJpegWanCompression / SpiceZlibGlzWanCompression = auto|never|always.
+    /// </summary>
+    public static async Task<XspiceServer> StartAsync(IReadOnlyDictionary<string, string>? deviceOptions, CancellationToken cancellationToken)
     {
         if (!File.Exists(XorgPath) || !File.Exists(DriverPath))
         {
@@ -48,7 +54,7 @@ internal sealed partial class XspiceServer : IAsyncDisposable
         var port = FreeTcpPort();
         var directory = Directory.CreateTempSubdirectory("xspice-test-").FullName;
         var config = Path.Combine(directory, "xorg.conf");
-        await File.WriteAllTextAsync(config, Config(port), cancellationToken);
+        await File.WriteAllTextAsync(config, Config(port, deviceOptions), cancellationToken);
 
         // Xorg reports its display on fd 3 (a dup of our stdout pipe) and then closes it. Its own stdout goes to a
         // file: the spiceqxl driver printf()s debug lines, and if fd 1 were the closed -displayfd, the next accepted
@@ -203,7 +209,7 @@ internal sealed partial class XspiceServer : IAsyncDisposable
         return port;
     }
 
-    private static string Config(int port) => $$"""
+    private static string Config(int port, IReadOnlyDictionary<string, string>? deviceOptions) => $$"""
         Section "Device"
           Identifier "XSPICE"
           Driver "spiceqxl"
@@ -214,6 +220,7 @@ internal sealed partial class XspiceServer : IAsyncDisposable
           Option "FrameBufferSize" "16"
           Option "SurfaceBufferSize" "128"
           Option "CommandBufferSize" "128"
+        {{string.Concat((deviceOptions ?? new Dictionary<string, string>()).Select(o => $"  Option \"{o.Key}\" \"{o.Value}\"\n"))}}
         EndSection
         Section "InputDevice"
           Identifier "XSPICE POINTER"

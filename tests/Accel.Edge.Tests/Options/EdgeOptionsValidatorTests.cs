@@ -1,5 +1,8 @@
+using Accel.Core.Spice.Display;
+using Accel.Edge.Hosting;
 using Accel.Edge.Listeners;
 using Accel.Edge.Options;
+using Microsoft.Extensions.Configuration;
 
 namespace Accel.Edge.Tests.Options;
 
@@ -32,6 +35,26 @@ public class EdgeOptionsValidatorTests
         Assert.Contains(failures, f => f.StartsWith("Server:Listen: 'nowhere'", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Server:ClientPins:0:", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Server:AllowedBackends:0:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ServerDisplayCodec_CommandLine_BindsAndReachesRelaySettings()
+    {
+        var o = new ConfigurationBuilder().AddCommandLine(["--Server:DisplayCodec=lz4"]).Build().Get<EdgeOptions>()!;
+
+        Assert.Equal("lz4", o.Server.DisplayCodec);
+        Assert.Equal(DisplayCodec.Lz4, ServerEdgeService.RelaySettings(o.Server).DisplayCodec);
+        Assert.Equal(DisplayCodec.Off, ServerEdgeService.RelaySettings(new ServerSection()).DisplayCodec);
+    }
+
+    [Fact]
+    public void Validate_UnknownDisplayCodec_NamesTheKey()
+    {
+        var o = new EdgeOptions();
+        o.Server.DisplayCodec = "h264";
+        var failures = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.StartsWith("Server:DisplayCodec: 'h264'", StringComparison.Ordinal));
     }
 
     [Fact]
