@@ -74,6 +74,8 @@ public sealed class EmulatorTests
 
         Assert.Equal(300, m.Received);
         Assert.InRange(m.OneWayMinMs, 9.5, 31);
-        Assert.InRange(m.OneWayP95Ms, 20, 40);
+        // Without reordering a packet may wait behind an earlier one (delivery times are monotonic), so the tail sits
+        // above delay + jitter; on a busy 2-core machine the delivery thread is also late by up to ~15 ms at times.
+        Assert.InRange(m.OneWayP95Ms, 20, 55);
     }
 }

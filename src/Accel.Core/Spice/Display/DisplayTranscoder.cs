@@ -19,9 +19,9 @@ namespace Accel.Core.Spice.Display;
 /// <item>BITMAP (RGB formats), QUIC, LZ_RGB, GLZ_RGB, ZLIB_GLZ_RGB and LZ4 images are decoded and re-encoded with the
 /// configured codec under the same id and flags; JPEG/JPEG_ALPHA (already lossy, and the server tracks them as lossy),
 /// LZ_PLT and palette bitmaps, FROM_CACHE, FROM_CACHE_LOSSLESS and SURFACE pass through unchanged.</item>
-/// <item>JPEG is never produced for CACHE_REPLACE_ME images (the client rejects a lossy replacement). A JPEG cached by
-/// the client under an id the server believes lossless is remembered, and a later FROM_CACHE_LOSSLESS for that id is
-/// rewritten to FROM_CACHE, on which the client does not wait for a lossless copy.</item>
+/// <item>JPEG is only produced for images the client will not cache (no CACHE_ME, no CACHE_REPLACE_ME): the server
+/// believes what it sent is lossless and may later ask for it with FROM_CACHE_LOSSLESS, so a lossy copy must never
+/// enter the client's cache. References pass through unchanged.</item>
 /// <item>Every GLZ image from the server is decoded in a window kept in step with the server's dictionary, and always
 /// re-sent in another form: the client's GLZ window only ever sees this edge's GLZ stream (one dictionary per display
 /// channel; spice-gtk shares one window per session, so this is correct with one display channel, as Xspice has).</item>
@@ -36,13 +36,6 @@ internal sealed class DisplayTranscoder : IDisposable
     private readonly GlzDecoderWindow _serverWindow = new();
     private readonly GlzEncoderDictionary _clientDictionary = new();
     private readonly ArrayBufferWriter<byte> _payloads = new(64 * 1024);
-
-    // Ids the client cached from a JPEG this edge made out of a lossless image. The server believes those entries are
-    // lossless and may reference them with FROM_CACHE_LOSSLESS, on which the client would wait forever: such references
-    // are rewritten to FROM_CACHE. Entries are never removed (a stale one only rewrites a reference the client can
-    // serve anyway); once the set is full, cached images are no longer made lossy.
-    private readonly HashSet<ulong> _lossyCached = [];
-    private const int MaxLossyCached = 1 << 20;
 
     // Largest image decoded (64 MiB of BGRX, more than a 4K screen): a descriptor is not allowed to make the edge
     // allocate more than that for a few bytes of payload.
@@ -162,12 +155,6 @@ internal sealed class DisplayTranscoder : IDisposable
 
         var descriptor = image.Descriptor;
         var type = descriptor.Type;
-        if (type == SpiceImageType.FromCacheLossless && _lossyCached.Contains(descriptor.Id))
-        {
-            AccelMetrics.DisplayImages.Add(1, AccelMetrics.Tags("codec", "from_cache"));
-            return new DisplayImageReplacement(true, descriptor with { Type = SpiceImageType.FromCache }, _payloads.WrittenCount, 0);
-        }
-
         bool fromGlz = type is SpiceImageType.GlzRgb or SpiceImageType.ZlibGlzRgb;
         if (!(fromGlz || type is SpiceImageType.Quic or SpiceImageType.LzRgb or SpiceImageType.Lz4 or SpiceImageType.Bitmap))
         {
@@ -218,12 +205,6 @@ internal sealed class DisplayTranscoder : IDisposable
                 return DisplayImageReplacement.Keep;
             }
 
-            byte flags = descriptor.Flags;
-            if (actual is SpiceImageType.Jpeg or SpiceImageType.JpegAlpha && (flags & SpiceImageDescriptor.CacheMe) != 0)
-            {
-                _lossyCached.Add(descriptor.Id);
-            }
-
             ImagesReencoded++;
             BytesIn += image.PayloadLength;
             BytesOut += written;
@@ -231,7 +212,7 @@ internal sealed class DisplayTranscoder : IDisposable
             AccelMetrics.DisplayImages.Add(1, tags);
             AccelMetrics.DisplayBytesIn.Add(image.PayloadLength, tags);
             AccelMetrics.DisplayBytesOut.Add(written, tags);
-            return new DisplayImageReplacement(true, descriptor with { Type = actual, Flags = flags }, start, written);
+            return new DisplayImageReplacement(true, descriptor with { Type = actual }, start, written);
         }
         finally
         {
@@ -298,8 +279,7 @@ internal sealed class DisplayTranscoder : IDisposable
             case DisplayCodec.Lz4:
                 return SpiceImageType.Lz4;
             case DisplayCodec.Jpeg when image.Role == DisplayImageRole.Source
-                && (image.Descriptor.Flags & SpiceImageDescriptor.CacheReplaceMe) == 0
-                && ((image.Descriptor.Flags & SpiceImageDescriptor.CacheMe) == 0 || _lossyCached.Count < MaxLossyCached)
+                && (image.Descriptor.Flags & (SpiceImageDescriptor.CacheReplaceMe | SpiceImageDescriptor.CacheMe)) == 0
                 && ((message.Type == DisplayDrawMessage.DrawCopy && message.Rop == DisplayDrawMessage.RopPut && !message.HasMask)
                     || message.Type == DisplayDrawMessage.DrawOpaque):
                 // Xspice sends RGBA images for ordinary windows; like spice-server, those become JPEG_ALPHA.
