@@ -33,7 +33,9 @@ public sealed class EmulatorTests
         var m = await Task.Run(() => LinkProbe.MeasureDelayAndLoss(t.BranchNs, t.DataCentreNs, t.DataCentreAddress, 2000, 1, ct), ct).WaitAsync(s_timeout, ct);
 
         Assert.InRange(m.LossFraction, 0.07, 0.13);
-        Assert.Equal(m.Sent - m.Received, t.Up.Counters.LostRandom);
+        // Every lost probe was dropped by the emulator; a few other packets (IPv6 neighbour discovery on the fresh
+        // links) may cross and be dropped too.
+        Assert.InRange(t.Up.Counters.LostRandom - (m.Sent - m.Received), 0, 5);
     }
 
     [Fact]

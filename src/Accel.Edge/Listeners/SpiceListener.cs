@@ -13,6 +13,9 @@ internal abstract partial class SpiceListener
 {
     public const int MaxConnections = 1024;
 
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+
     private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
 
     protected SpiceListener(IPEndPoint listen, ClientEdge edge, string serverEdge, ILogger logger)
@@ -42,7 +45,9 @@ internal abstract partial class SpiceListener
         var socket = new Socket(Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone (restart while old connections are in TIME_WAIT). .NET's ReuseAddress would also set
+            // SO_REUSEPORT on Linux, letting a second process bind the same port and take a share of the connections.
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
             ConfigureListenSocket(socket);
             socket.Bind(Listen);
             socket.Listen(512);

@@ -67,7 +67,7 @@ public sealed class FaultTests(SpiceLabFixture lab)
         var (cert, key) = KeygenCommand.Create("intruder", 1);
         lab.Write("intruder.crt", cert);
         lab.Write("intruder.key", key);
-        var port = SpiceLabFixture.ExplicitPort + 1;
+        var port = SpiceLabFixture.ExplicitPort + 5;
         lab.Write("intruder.json", lab.ClientConfig([lab.ServerPin], Path.Combine(lab.Dir, "intruder.crt"), Path.Combine(lab.Dir, "intruder.key"), port, allListeners: false));
         await using var intruder = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "intruder edge", "client", Path.Combine(lab.Dir, "intruder.json"), s_timeout);
 
@@ -81,7 +81,7 @@ public sealed class FaultTests(SpiceLabFixture lab)
     public async Task WrongServerPin_ClientEdgeRefusesTheServer()
     {
         var ct = TestContext.Current.CancellationToken;
-        var port = SpiceLabFixture.ExplicitPort + 2;
+        var port = SpiceLabFixture.ExplicitPort + 6;
         lab.Write("wrongpin.json", lab.ClientConfig([Convert.ToBase64String(new byte[32])], explicitPort: port, allListeners: false));
         await using var edge = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "wrong-pin edge", "client", Path.Combine(lab.Dir, "wrongpin.json"), s_timeout);
 
