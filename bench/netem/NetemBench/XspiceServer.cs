@@ -94,48 +94,5 @@ public sealed class XspiceServer : IDisposable
         }
     }
 
-    private static string XorgConfig(int port) => $$"""
-        Section "Device"
-          Identifier "XSPICE"
-          Driver "spiceqxl"
-          Option "SpicePort" "{{port}}"
-          Option "SpiceDisableTicketing" "True"
-          Option "NumHeads" "1"
-          Option "FrameBufferSize" "16"
-          Option "SurfaceBufferSize" "128"
-          Option "CommandBufferSize" "128"
-        EndSection
-        Section "InputDevice"
-          Identifier "XSPICE POINTER"
-          Driver "xspice pointer"
-        EndSection
-        Section "InputDevice"
-          Identifier "XSPICE KEYBOARD"
-          Driver "xspice keyboard"
-        EndSection
-        Section "Monitor"
-          Identifier "M"
-        EndSection
-        Section "Screen"
-          Identifier "S"
-          Monitor "M"
-          Device "XSPICE"
-          DefaultDepth 24
-          SubSection "Display"
-            Depth 24
-            Virtual 1280 1024
-            Modes "1024x768"
-          EndSubSection
-        EndSection
-        Section "ServerLayout"
-          Identifier "L"
-          Screen "S"
-          InputDevice "XSPICE KEYBOARD"
-          InputDevice "XSPICE POINTER"
-        EndSection
-        Section "ServerFlags"
-          Option "AutoAddDevices" "False"
-        EndSection
-
-        """;
+    private static string XorgConfig(int port) => Accel.Edge.Demo.XspiceConfig.Build(port);
 }

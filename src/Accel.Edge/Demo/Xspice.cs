@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Accel.Edge.Demo;
 
@@ -320,79 +319,27 @@ internal sealed class XspiceServer : IAsyncDisposable
 
     private static string Config(XspiceOptions o, int port)
     {
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $$"""
-            Section "Device"
-              Identifier "XSPICE"
-              Driver "spiceqxl"
-              Option "SpicePort" "{{port}}"
-              Option "SpiceAddr" "{{o.ListenAddress}}"
-              Option "SpiceDisableTicketing" "True"
-              Option "NumHeads" "1"
-              Option "FrameBufferSize" "16"
-              Option "SurfaceBufferSize" "128"
-              Option "CommandBufferSize" "128"
-              Option "SpiceStreamingVideo" "{{o.StreamingVideo}}"
-
-            """);
+        var options = new List<KeyValuePair<string, string>>
+        {
+            new("SpiceAddr", o.ListenAddress),
+            new("SpiceStreamingVideo", o.StreamingVideo),
+        };
         if (o.TlsPort != 0)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceTlsPort\" \"{o.TlsPort}\"\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceCacertFile\" \"{o.TlsCaFile}\"\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceX509CertFile\" \"{o.TlsCertFile}\"\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceX509KeyFile\" \"{o.TlsKeyFile}\"\n");
+            options.Add(new("SpiceTlsPort", o.TlsPort.ToString(CultureInfo.InvariantCulture)));
+            options.Add(new("SpiceCacertFile", o.TlsCaFile ?? string.Empty));
+            options.Add(new("SpiceX509CertFile", o.TlsCertFile ?? string.Empty));
+            options.Add(new("SpiceX509KeyFile", o.TlsKeyFile ?? string.Empty));
         }
 
-        if (o.ImageCompression is not null)
+        foreach (var (key, value) in new[] { ("SpiceImageCompression", o.ImageCompression), ("SpiceJpegWanCompression", o.JpegWanCompression), ("SpiceZlibGlzWanCompression", o.ZlibGlzWanCompression) })
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceImageCompression\" \"{o.ImageCompression}\"\n");
+            if (value is not null)
+            {
+                options.Add(new(key, value));
+            }
         }
 
-        if (o.JpegWanCompression is not null)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceJpegWanCompression\" \"{o.JpegWanCompression}\"\n");
-        }
-
-        if (o.ZlibGlzWanCompression is not null)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"  Option \"SpiceZlibGlzWanCompression\" \"{o.ZlibGlzWanCompression}\"\n");
-        }
-
-        sb.Append(CultureInfo.InvariantCulture, $$"""
-            EndSection
-            Section "InputDevice"
-              Identifier "XSPICE POINTER"
-              Driver "xspice pointer"
-            EndSection
-            Section "InputDevice"
-              Identifier "XSPICE KEYBOARD"
-              Driver "xspice keyboard"
-            EndSection
-            Section "Monitor"
-              Identifier "M"
-            EndSection
-            Section "Screen"
-              Identifier "S"
-              Monitor "M"
-              Device "XSPICE"
-              DefaultDepth 24
-              SubSection "Display"
-                Depth 24
-                Virtual 1280 1024
-                Modes "{{o.Resolution}}"
-              EndSubSection
-            EndSection
-            Section "ServerLayout"
-              Identifier "L"
-              Screen "S"
-              InputDevice "XSPICE KEYBOARD"
-              InputDevice "XSPICE POINTER"
-            EndSection
-            Section "ServerFlags"
-              Option "AutoAddDevices" "False"
-            EndSection
-
-            """);
-        return sb.ToString();
+        return XspiceConfig.Build(port, options, o.Resolution);
     }
 }

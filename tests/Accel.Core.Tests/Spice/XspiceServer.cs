@@ -209,51 +209,8 @@ internal sealed partial class XspiceServer : IAsyncDisposable
         return port;
     }
 
-    private static string Config(int port, IReadOnlyDictionary<string, string>? deviceOptions) => $$"""
-        Section "Device"
-          Identifier "XSPICE"
-          Driver "spiceqxl"
-          Option "SpicePort" "{{port}}"
-          Option "SpiceAddr" "127.0.0.1"
-          Option "SpiceDisableTicketing" "True"
-          Option "NumHeads" "1"
-          Option "FrameBufferSize" "16"
-          Option "SurfaceBufferSize" "128"
-          Option "CommandBufferSize" "128"
-        {{string.Concat((deviceOptions ?? new Dictionary<string, string>()).Select(o => $"  Option \"{o.Key}\" \"{o.Value}\"\n"))}}
-        EndSection
-        Section "InputDevice"
-          Identifier "XSPICE POINTER"
-          Driver "xspice pointer"
-        EndSection
-        Section "InputDevice"
-          Identifier "XSPICE KEYBOARD"
-          Driver "xspice keyboard"
-        EndSection
-        Section "Monitor"
-          Identifier "M"
-        EndSection
-        Section "Screen"
-          Identifier "S"
-          Monitor "M"
-          Device "XSPICE"
-          DefaultDepth 24
-          SubSection "Display"
-            Depth 24
-            Virtual 1280 1024
-            Modes "1024x768"
-          EndSubSection
-        EndSection
-        Section "ServerLayout"
-          Identifier "L"
-          Screen "S"
-          InputDevice "XSPICE KEYBOARD"
-          InputDevice "XSPICE POINTER"
-        EndSection
-        Section "ServerFlags"
-          Option "AutoAddDevices" "False"
-        EndSection
-        """;
+    private static string Config(int port, IReadOnlyDictionary<string, string>? deviceOptions)
+        => Accel.Edge.Demo.XspiceConfig.Build(port, [new("SpiceAddr", "127.0.0.1"), .. deviceOptions ?? new Dictionary<string, string>()]);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
