@@ -9,7 +9,7 @@ internal static class Lab
     {
         if (Environment.UserName != "root" || !File.Exists("/dev/net/tun"))
         {
-            Assert.Skip("needs root and /dev/net/tun for network namespaces and TUN devices");
+            Assert.Fail("needs root and /dev/net/tun for network namespaces and TUN devices (the setup runs as root; this part must not be skipped)");
         }
     }
 
@@ -20,7 +20,7 @@ internal static class Lab
         {
             if (!File.Exists(tool))
             {
-                Assert.Skip($"{tool} not installed");
+                Assert.Fail($"{tool} not installed: run ./eng/setup.sh");
             }
         }
     }

@@ -109,7 +109,7 @@ public class SpiceImageDecoderTests
     {
         if (!JpegCodec.IsSupported)
         {
-            Assert.Skip("libturbojpeg.so.0 is not installed on this host");
+            Assert.Fail("libturbojpeg.so.0 is not installed (Debian libturbojpeg0): run ./eng/setup.sh");
         }
 
         var (px, d) = Source(type == SpiceImageType.JpegAlpha ? SpiceBitmapFormat.Rgba : SpiceBitmapFormat.ThirtyTwoBit);

@@ -9,7 +9,7 @@ public class JpegCodecTests
     {
         if (!JpegCodec.IsSupported)
         {
-            Assert.Skip("libturbojpeg.so.0 is not installed on this host");
+            Assert.Fail("libturbojpeg.so.0 is not installed (Debian libturbojpeg0): run ./eng/setup.sh");
         }
     }
 
