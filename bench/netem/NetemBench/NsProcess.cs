@@ -18,6 +18,10 @@ public sealed class NsProcess : IDisposable
     public bool HasExited => _process.HasExited;
 
     public static NsProcess Start(string name, string ns, string logFile, IReadOnlyDictionary<string, string>? env, params string[] argv)
+        => StartWatched(name, ns, logFile, env, null, argv);
+
+    /// <summary>As <see cref="Start"/>, and every stdout line also goes to <paramref name="onStdoutLine"/> (on a pool thread).</summary>
+    public static NsProcess StartWatched(string name, string ns, string logFile, IReadOnlyDictionary<string, string>? env, Action<string>? onStdoutLine, params string[] argv)
     {
         var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add("netns");
@@ -50,7 +54,15 @@ public sealed class NsProcess : IDisposable
             }
         }
 
-        p.OutputDataReceived += Sink;
+        p.OutputDataReceived += (s, e) =>
+        {
+            if (e.Data is not null)
+            {
+                onStdoutLine?.Invoke(e.Data);
+            }
+
+            Sink(s, e);
+        };
         p.ErrorDataReceived += Sink;
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();

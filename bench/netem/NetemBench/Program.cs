@@ -12,11 +12,16 @@ switch (verb)
         return Cleanup();
     case "run":
         return await RunAsync();
+    case "probe":
+        return await ProbeAsync();
     default:
         Console.WriteLine("""
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel] [--workloads connect,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
+                   NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S]
+                                    one SPICE session with the bench's probe client: time to the first screen,
+                                    key-to-echo into the window under the pointer, pointer motions sent
                    NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
                                                 creating process is dead; --all removes every one
             placeholders in contender commands: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}
@@ -58,6 +63,7 @@ async Task<int> RunAsync()
         ReportDir = outDir,
         ProbeCount = quick ? 150 : 400,
         MeasureRate = !quick,
+        Probe = quick ? NetemBench.Probe.ProbeSettings.Quick : NetemBench.Probe.ProbeSettings.Full,
     };
 
     using var cts = new CancellationTokenSource();
@@ -96,6 +102,32 @@ async Task<int> RunAsync()
             t.Dispose();
         }
     }
+}
+
+async Task<int> ProbeAsync()
+{
+    using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+    var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(Get("host", "127.0.0.1")), int.Parse(Get("port", "5900")));
+    await using var probe = await NetemBench.Probe.SpiceProbe.ConnectAsync(opts.GetValueOrDefault("ns"), endPoint, 16, TimeSpan.FromSeconds(30), cts.Token);
+    Console.WriteLine($"first screen (DISPLAY_MARK) after {probe.FirstScreenSeconds:0.000} s");
+    var region = Geometry.Parse(Get("region", "1024x768+0+0"));
+    var keys = int.Parse(Get("keys", "20"));
+    if (keys > 0)
+    {
+        var echo = await probe.MeasureKeyEchoAsync(keys, region, TimeSpan.FromSeconds(3), cts.Token);
+        var s = Stats.Of(echo.LatenciesMs);
+        Console.WriteLine($"key-to-echo over {region}: n={s.Count} p50={s.P50:0.0} p95={s.P95:0.0} p99={s.P99:0.0} max={s.Max:0.0} ms, {echo.Timeouts} without echo");
+    }
+
+    var seconds = double.Parse(Get("pointer-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);
+    if (seconds > 0)
+    {
+        var run = await probe.MovePointerAsync(TimeSpan.FromSeconds(seconds), 125, 3, cts.Token);
+        Console.WriteLine($"pointer: {run.MovesRequested} moves, {run.MotionsSent} MOUSE_MOTION sent in {(run.EndUnixMs - run.StartUnixMs) / 1000.0:0.00} s");
+    }
+
+    Console.WriteLine($"display: {probe.DisplayMessages} messages ({probe.DrawMessages} draws on the primary surface), {probe.DisplayBytes / 1024.0:0.0} KiB");
+    return 0;
 }
 
 string Get(string key, string fallback) => opts.TryGetValue(key, out var v) && v.Length > 0 ? v : fallback;

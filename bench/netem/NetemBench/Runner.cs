@@ -14,6 +14,7 @@ public sealed record RunOptions
     public TimeSpan WorkloadTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public int ProbeCount { get; init; } = 400;
     public bool MeasureRate { get; init; } = true;
+    public Probe.ProbeSettings Probe { get; init; } = NetemBench.Probe.ProbeSettings.Full;
 }
 
 public sealed record LinkCheck(
@@ -23,7 +24,18 @@ public sealed record LinkCheck(
 public sealed record ResultRow(
     string Profile, string Contender, string Workload, string Status, int Ok, int Runs,
     double? MedianSeconds, double? MeanSeconds, double? MinSeconds, double? MaxSeconds,
-    double WanBytesUp, double WanBytesDown, Dictionary<string, double> CpuSeconds, List<string> Errors);
+    double WanBytesUp, double WanBytesDown, Dictionary<string, double> CpuSeconds, List<string> Errors)
+{
+    /// <summary>In-session single figures, averaged over the runs (first screen, pointer updates/s, …).</summary>
+    public Dictionary<string, double> Figures { get; init; } = [];
+
+    /// <summary>In-session distributions over all runs pooled (key-to-echo, freshness, …), in ms.</summary>
+    public Dictionary<string, Stats> Distributions { get; init; } = [];
+
+    /// <summary>The pooled samples behind <see cref="Distributions"/> (for plots; not in report.json).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Dictionary<string, List<double>> Samples { get; init; } = [];
+}
 
 public sealed record ProfileResult(Profile Profile, LinkCheck? Link, List<ResultRow> Rows);
 
@@ -100,11 +112,13 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                 {
                                     "connect" => await Workloads.ConnectAsync(topology.BranchNs, session.Host, session.Port,
                                         Path.Combine(options.ReportDir, $"{profile.Name}-{contender.Name}-{r}.ppm"), options.WorkloadTimeout, ct),
-                                    "update" or "typing" => await Workloads.UpdateAsync(topology.BranchNs, topology.DataCentreNs, xspice.Env,
+                                    "update" => await Workloads.UpdateAsync(topology.BranchNs, topology.DataCentreNs, xspice.Env,
                                         session.Host, session.Port, options.ReportDir, options.WorkloadTimeout, ct),
+                                    _ when Probe.ProbeWorkloads.All.Contains(workload) => await Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
+                                        session.Host, session.Port, options.ReportDir, options.Probe, ct).WaitAsync(TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),
                                 };
-                                progress(s.Ok ? $"      {s.Seconds:0.000} s" : $"      FAILED: {s.Error}");
+                                progress(s.Ok ? $"      {s.Seconds:0.000} s{Summary(s)}" : $"      FAILED: {s.Error}");
                                 samples.Add(s);
                             }
 
@@ -112,15 +126,32 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                             var down = topology.Down.Counters.Snapshot().Minus(down0);
                             var cpu1 = CpuOf(xspice, session);
                             var cpu = cpu1.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - cpu0.GetValueOrDefault(kv.Key)) / options.Repeat, 3));
-                            cpu["spicy-screenshot"] = Math.Round(samples.Sum(s => s.ClientCpuSeconds) / options.Repeat, 3);
+                            if (workload is "connect" or "update")
+                            {
+                                cpu["spicy-screenshot"] = Math.Round(samples.Sum(s => s.ClientCpuSeconds) / options.Repeat, 3);
+                            }
+                            else
+                            {
+                                cpu["x-workload"] = Math.Round(samples.Sum(s => s.DeskCpuSeconds) / options.Repeat, 3);
+                            }
+
                             cpu["emulator+bench"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - self0) / options.Repeat, 3);
                             var ok = samples.Where(s => s.Ok).Select(s => s.Seconds).Order().ToList();
-                            rows.Add(new ResultRow(profile.Name, contender.Name, workload == "typing" ? "update" : workload,
+                            var pooled = samples.SelectMany(s => s.Series).GroupBy(kv => kv.Key)
+                                .ToDictionary(g => g.Key, g => g.SelectMany(kv => kv.Value).ToList());
+                            var figures = samples.Where(s => s.Ok).SelectMany(s => s.Values).GroupBy(kv => kv.Key)
+                                .ToDictionary(g => g.Key, g => Math.Round(g.Average(kv => kv.Value), 3));
+                            rows.Add(new ResultRow(profile.Name, contender.Name, workload,
                                 ok.Count == samples.Count ? "ok" : $"{samples.Count - ok.Count} failed", ok.Count, samples.Count,
                                 ok.Count > 0 ? ok[ok.Count / 2] : null, ok.Count > 0 ? ok.Average() : null,
                                 ok.Count > 0 ? ok[0] : null, ok.Count > 0 ? ok[^1] : null,
                                 (double)up.BytesOut / options.Repeat, (double)down.BytesOut / options.Repeat, cpu,
-                                samples.Where(s => !s.Ok).Select(s => s.Error ?? "").ToList()));
+                                samples.Where(s => !s.Ok).Select(s => s.Error ?? "").ToList())
+                            {
+                                Figures = figures,
+                                Distributions = pooled.ToDictionary(kv => kv.Key, kv => Stats.Of(kv.Value)),
+                                Samples = pooled,
+                            });
                         }
                     }
                 }
@@ -134,6 +165,15 @@ public sealed class Runner(RunOptions options, Action<string> progress)
         }
 
         return results;
+    }
+
+    private static string Summary(Sample s)
+    {
+        var parts = s.Series.Select(kv => (kv.Key, Stats: Stats.Of(kv.Value)))
+            .Select(x => $"{x.Key} p50 {x.Stats.P50:0} p99 {x.Stats.P99:0} (n={x.Stats.Count})")
+            .Concat(s.Values.Select(kv => $"{kv.Key} {kv.Value:0.###}"));
+        var text = string.Join(", ", parts);
+        return text.Length == 0 ? "" : " — " + text;
     }
 
     private static Dictionary<string, double> CpuOf(XspiceServer xspice, ContenderSession session)

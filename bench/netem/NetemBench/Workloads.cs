@@ -5,7 +5,17 @@ using NetemLink;
 namespace NetemBench;
 
 /// <summary>One measured sample of a workload.</summary>
-public sealed record Sample(bool Ok, double Seconds, double ClientCpuSeconds, string? Error);
+public sealed record Sample(bool Ok, double Seconds, double ClientCpuSeconds, string? Error)
+{
+    /// <summary>Single figures of an in-session run (first screen, pointer updates/s, timeouts…).</summary>
+    public Dictionary<string, double> Values { get; init; } = [];
+
+    /// <summary>Distributions of an in-session run (key-to-echo, freshness…), in ms.</summary>
+    public Dictionary<string, List<double>> Series { get; init; } = [];
+
+    /// <summary>CPU seconds of the X workload programs the run started (animation, slideshow, scroller).</summary>
+    public double DeskCpuSeconds { get; init; }
+}
 
 /// <summary>Client-side actions, run in the branch namespace with spicy-screenshot (spice-gtk).</summary>
 public static class Workloads

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using NetemBench.Probe;
 using NetemLink;
 
 namespace NetemBench;
@@ -34,17 +36,71 @@ public sealed class XspiceServer : IDisposable
                 "Xorg", "-config", conf, "-logfile", Path.Combine(runDir, $"xorg-{ns}.log"), "-noreset", ":" + display));
             await WaitForTcpAsync(ns, IPAddress.Loopback, SpicePort, TimeSpan.FromSeconds(20), ct);
             await WaitForX(server, ct);
+            // The typing xterm (top left), and a clock that ticks every second at the bottom right: an idle desktop.
             server._processes.Add(NsProcess.Start("xterm", ns, Path.Combine(runDir, "xterm.out"), server.Env,
-                "xterm", "-geometry", "100x30+20+20", "-fa", "Monospace", "-fs", "12", "-e", "bash", "--norc", "--noprofile"));
+                "xterm", "-T", "typer", "-geometry", "80x24+0+0", "-fa", "Monospace", "-fs", "12", "-e", "bash", "--norc", "--noprofile"));
+            server.TypingRegion = await server.WaitForWindowAsync("typer", ct);
             server._processes.Add(NsProcess.Start("xclock", ns, Path.Combine(runDir, "xclock.out"), server.Env,
-                "xclock", "-update", "1", "-geometry", "200x200+800+20"));
-            await Task.Delay(1500, ct); // let the clients map their windows before the first screenshot
+                "xclock", "-update", "1", "-geometry", "100x100+900+640"));
+            await server.WaitForWindowAsync("xclock", ct);
             return server;
         }
         catch
         {
             server.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The typing xterm's window on the screen (probe key-to-echo watches draws that touch it).</summary>
+    public ScreenRect TypingRegion { get; private set; }
+
+    /// <summary>Puts the pointer in the middle of the typing xterm: with no window manager, keys go to the window under it.</summary>
+    public void PointerToTypingWindow()
+    {
+        var r = TypingRegion;
+        Shell.Check("ip", "netns", "exec", Namespace, "env", "DISPLAY=:" + Display, "xdotool", "mousemove",
+            ((r.Left + r.Right) / 2).ToString(CultureInfo.InvariantCulture), ((r.Top + r.Bottom) / 2).ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A second xterm below the typing one that scrolls a long text at about 50 lines per second until killed.</summary>
+    public async Task<NsProcess> StartScrollerAsync(string logDir, CancellationToken ct)
+    {
+        const string Script = "$|=1; open(my $f, '<', '/usr/share/common-licenses/GPL-3') or die $!; my @l = <$f>; "
+            + "while (1) { for (@l) { print; select(undef, undef, undef, 0.02); } }";
+        var p = NsProcess.Start("scroller", Namespace, Path.Combine(logDir, "scroller.out"), Env,
+            "xterm", "-T", "scroller", "-geometry", "80x14+0+470", "-fa", "Monospace", "-fs", "12", "-e", "perl", "-e", Script);
+        try
+        {
+            await WaitForWindowAsync("scroller", ct);
+            return p;
+        }
+        catch
+        {
+            p.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Polls xwininfo (bounded, 10 s) until a window with this name is mapped; returns its rectangle.</summary>
+    public async Task<ScreenRect> WaitForWindowAsync(string name, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var (rc, output) = Shell.Run("ip", "netns", "exec", Namespace, "env", "DISPLAY=:" + Display, "xwininfo", "-name", name);
+            if (rc == 0 && output.Contains("IsViewable", StringComparison.Ordinal))
+            {
+                int Field(string label) => int.Parse(output.Split('\n').First(l => l.Trim().StartsWith(label, StringComparison.Ordinal)).Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+                return ScreenRect.FromGeometry(Field("Absolute upper-left X"), Field("Absolute upper-left Y"), Field("Width"), Field("Height"));
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"window '{name}' not mapped on :{Display} within 10 s: {output.Trim()}");
+            }
+
+            await Task.Delay(100, ct);
         }
     }
 

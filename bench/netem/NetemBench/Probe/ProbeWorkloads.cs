@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using NetemLink;
+
+namespace NetemBench.Probe;
+
+/// <summary>Sizes of the in-session workloads (the quick subset uses fewer keys and shorter phases).</summary>
+public sealed record ProbeSettings(int Keys, TimeSpan PointerPhase, TimeSpan WatchPhase, TimeSpan EchoTimeout)
+{
+    public static ProbeSettings Full => new(60, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(3));
+
+    public static ProbeSettings Quick => new(12, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(3));
+}
+
+/// <summary>
+/// The workloads measured inside one SPICE session of the probe client (<see cref="SpiceProbe"/>), with real X
+/// applications on the Xspice desktop: the typing xterm (idle screen, key-to-echo and pointer), a second xterm that
+/// scrolls a long text, NetemDesk's 30 fps animation and full-screen slideshow, and mixed (typing during animation).
+/// </summary>
+public static class ProbeWorkloads
+{
+    public static readonly string[] All = ["typing", "scrolling", "slideshow", "animation", "mixed"];
+
+    public const int MarkerSize = 16;
+
+    /// <summary>Where the animation window goes: below the typing xterm, left of xclock.</summary>
+    public const string AnimationGeometry = "320x240+560+470";
+
+    public static async Task<Sample> RunAsync(string workload, XspiceServer xspice, string brNs, string host, int port, string logDir,
+        ProbeSettings settings, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var desks = new List<DeskProcess>();
+        NsProcess? scroller = null;
+        try
+        {
+            // Side applications first, so the session sees them from its first screen.
+            switch (workload)
+            {
+                case "scrolling":
+                    scroller = await xspice.StartScrollerAsync(logDir, ct);
+                    break;
+                case "slideshow":
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "slideshow", ["--interval-ms", "1000", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                    break;
+                case "animation" or "mixed":
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "animate", ["--geometry", AnimationGeometry, "--fps", "30", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                    break;
+                case "typing":
+                    break;
+                default:
+                    throw new ArgumentException($"unknown workload {workload}");
+            }
+
+            xspice.PointerToTypingWindow();
+            await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), MarkerSize, TimeSpan.FromSeconds(60), ct);
+            var values = new Dictionary<string, double> { ["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN };
+            var series = new Dictionary<string, List<double>>();
+            var bytes0 = probe.DisplayBytes;
+            var phase = Stopwatch.StartNew();
+            var errors = new List<string>();
+
+            if (workload is "typing" or "scrolling" or "mixed")
+            {
+                var echo = await probe.MeasureKeyEchoAsync(settings.Keys, xspice.TypingRegion, settings.EchoTimeout, ct);
+                series["keyEchoMs"] = echo.LatenciesMs;
+                values["keyEchoTimeouts"] = echo.Timeouts;
+                if (echo.Timeouts > settings.Keys / 10)
+                {
+                    errors.Add($"{echo.Timeouts} of {settings.Keys} keys without echo within {settings.EchoTimeout.TotalSeconds:0} s");
+                }
+            }
+
+            if (workload is "animation" or "slideshow")
+            {
+                probe.ClearMarkers();
+                var freshness = new List<double>();
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+                var watch = Stopwatch.StartNew();
+                while (watch.Elapsed < settings.WatchPhase && await timer.WaitForNextTickAsync(ct))
+                {
+                    var markers = probe.Markers();
+                    if (markers.Count > 0)
+                    {
+                        freshness.Add(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - markers.Max(m => m.DrawnUnixMs));
+                    }
+                }
+
+                var all = probe.Markers();
+                series["freshnessMs"] = freshness;
+                series["markerLatencyMs"] = all.Select(m => (double)m.LatencyMs).ToList();
+                values["markersPerSecond"] = all.Count / watch.Elapsed.TotalSeconds;
+                var expected = workload == "animation" ? 5.0 : 0.5;
+                if (all.Count < expected * settings.WatchPhase.TotalSeconds / 10)
+                {
+                    errors.Add($"only {all.Count} markers reached the client in {watch.Elapsed.TotalSeconds:0.0} s");
+                }
+            }
+
+            if (workload == "typing")
+            {
+                using var watcher = await DeskProcess.StartAsync(xspice, logDir, "pointer-watch", [], ct);
+                var run = await probe.MovePointerAsync(settings.PointerPhase, 125, 3, ct);
+                // Updates still in flight when the hand stops do not count: only what reached the server while moving.
+                await Task.Delay(300, ct);
+                var changes = watcher.Lines().Select(ParsePointerLine).Count(t => t >= run.StartUnixMs && t <= run.EndUnixMs);
+                values["pointerUpdatesPerSecond"] = changes / ((run.EndUnixMs - run.StartUnixMs) / 1000.0);
+                values["pointerMotionsSent"] = run.MotionsSent;
+                xspice.PointerToTypingWindow();
+            }
+
+            values["displayKiBPerSecond"] = (probe.DisplayBytes - bytes0) / 1024.0 / phase.Elapsed.TotalSeconds;
+            if (scroller is { HasExited: true })
+            {
+                errors.Add("the scrolling xterm exited early");
+            }
+
+            foreach (var d in desks)
+            {
+                if (d.HasExited)
+                {
+                    errors.Add($"a desk program of {workload} exited early (see {logDir})");
+                }
+            }
+
+            return new Sample(errors.Count == 0, sw.Elapsed.TotalSeconds, 0, errors.Count == 0 ? null : string.Join("; ", errors))
+            {
+                Values = values,
+                Series = series,
+                DeskCpuSeconds = desks.Sum(d => d.CpuSeconds()) + (scroller?.CpuSeconds() ?? 0),
+            };
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or Accel.Core.Spice.SpiceProtocolException)
+        {
+            return new Sample(false, sw.Elapsed.TotalSeconds, 0, ex.Message);
+        }
+        finally
+        {
+            foreach (var d in desks)
+            {
+                d.Dispose();
+            }
+
+            scroller?.Dispose();
+        }
+    }
+
+    private static long ParsePointerLine(string line)
+    {
+        var sp = line.IndexOf(' ', StringComparison.Ordinal);
+        return sp > 0 && long.TryParse(line.AsSpan(0, sp), NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) ? t : -1;
+    }
+}

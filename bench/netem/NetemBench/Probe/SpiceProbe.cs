@@ -1,0 +1,480 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using Accel.Core.Spice;
+using Accel.Core.Spice.Framing;
+using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Messages;
+
+namespace NetemBench.Probe;
+
+/// <summary>An axis-aligned screen rectangle (left/top inclusive, right/bottom exclusive), in primary-surface pixels.</summary>
+public readonly record struct ScreenRect(int Left, int Top, int Right, int Bottom)
+{
+    public static ScreenRect FromGeometry(int x, int y, int width, int height) => new(x, y, x + width, y + height);
+
+    public bool Intersects(ScreenRect o) => Left < o.Right && o.Left < Right && Top < o.Bottom && o.Top < Bottom;
+
+    public override string ToString() => $"{Right - Left}x{Bottom - Top}+{Left}+{Top}";
+}
+
+/// <summary>One marker (see NetemDesk's Marker) as it arrived: when it was drawn on the server and when it reached the probe.</summary>
+public readonly record struct MarkerArrival(long DrawnUnixMs, long ArrivedUnixMs)
+{
+    public long LatencyMs => ArrivedUnixMs - DrawnUnixMs;
+}
+
+/// <summary>Key-to-echo samples of one run: latencies in ms of the keys whose echo arrived, and how many never did.</summary>
+public sealed record KeyEchoResult(List<double> LatenciesMs, int Timeouts);
+
+/// <summary>What the pointer phase sent: how many MOUSE_MOTION messages, over which wall-clock window.</summary>
+public sealed record PointerRun(long StartUnixMs, long EndUnixMs, int MotionsSent, int MovesRequested);
+
+/// <summary>
+/// The benchmark's own SPICE client, built on Accel.Core's SPICE layer. It connects as spice-gtk does — main channel,
+/// ATTACH_CHANNELS, then display (DISPLAY_INIT), inputs and cursor with the session id, ticket authentication, ACK
+/// flow control, PONGs — and measures inside one session: key-to-echo (KEY_DOWN/KEY_UP on the inputs channel until the
+/// first draw that touches the typing window arrives on the display channel), pointer motion (MOUSE_MOTION with
+/// spice-gtk's rule of at most 8 unacknowledged motions, extra movement accumulated), display freshness (solid-fill
+/// markers whose colour encodes the time they were drawn), and time to the first complete screen (DISPLAY_MARK).
+/// </summary>
+public sealed class SpiceProbe : IAsyncDisposable
+{
+    // spice-gtk's inputs rule: SPICE_INPUT_MOTION_ACK_BUNCH = 4, at most two bunches unacknowledged.
+    private const int MotionAckBunch = 4;
+    private const int MaxUnackedMotions = 2 * MotionAckBunch;
+
+    private static readonly SpiceCapabilitySet s_commonCaps = SpiceCapabilitySet.Of(SpiceCommonCap.ProtocolAuthSelection, SpiceCommonCap.MiniHeader);
+
+    private readonly ProbeChannel _main;
+    private readonly ProbeChannel _display;
+    private readonly ProbeChannel _inputs;
+    private readonly ProbeChannel _cursor;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource<long> _firstMark = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<MarkerArrival> _markers = [];
+    private readonly long _connectStarted;
+
+    // Echo watch: armed by MeasureKeyEchoAsync, completed by the display loop.
+    private ScreenRect _echoRegion;
+    private TaskCompletionSource<long>? _echo;
+    private long _lastRegionDraw;
+    private ScreenRect? _quietRegion;
+
+    // Motion state (spice-gtk's rule).
+    private int _unackedMotions;
+    private int _pendingDx;
+    private int _pendingDy;
+    private int _motionsSent;
+
+    private SpiceProbe(ProbeChannel main, ProbeChannel display, ProbeChannel inputs, ProbeChannel cursor, long connectStarted, int markerSize)
+    {
+        _main = main;
+        _display = display;
+        _inputs = inputs;
+        _cursor = cursor;
+        _connectStarted = connectStarted;
+        MarkerSize = markerSize;
+    }
+
+    public int MarkerSize { get; }
+
+    /// <summary>Seconds from the first TCP connect to DISPLAY_MARK (the server's "initial screen sent").</summary>
+    public double? FirstScreenSeconds { get; private set; }
+
+    public long DisplayBytes => _display.BytesRead;
+
+    public long DisplayMessages => _display.MessagesRead;
+
+    public long DrawMessages { get; private set; }
+
+    public static async Task<SpiceProbe> ConnectAsync(string? ns, IPEndPoint server, int markerSize, TimeSpan timeout, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var main = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_commonCaps,
+            SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid, (int)SpiceMainCap.AgentConnectedTokens)), timeout, ct);
+        ProbeChannel? display = null, inputs = null, cursor = null;
+        try
+        {
+            uint sessionId = 0;
+            await main.ReadUntilAsync(
+                (type, body) =>
+                {
+                    if (type == (ushort)SpiceMainMsg.Init)
+                    {
+                        sessionId = SpiceMainInit.Parse(body).SessionId;
+                        return true;
+                    }
+
+                    return false;
+                },
+                timeout,
+                ct);
+            await main.SendAsync(new SpiceEmptyMessage((ushort)SpiceMainMsgc.AttachChannels), ct);
+            await main.ReadUntilAsync((type, _) => type == (ushort)SpiceMainMsg.ChannelsList, timeout, ct);
+
+            // The caps spice-gtk 0.42 offers on the display channel, less GL_SCANOUT and the video codecs it would
+            // have to decode (the probe reads draw commands, not video).
+            var displayCaps = SpiceCapabilitySet.Of((int)SpiceDisplayCap.SizedStream, (int)SpiceDisplayCap.MonitorsConfig,
+                (int)SpiceDisplayCap.Composite, (int)SpiceDisplayCap.A8Surface, (int)SpiceDisplayCap.StreamReport,
+                (int)SpiceDisplayCap.Lz4Compression, (int)SpiceDisplayCap.PrefCompression);
+            display = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(sessionId, SpiceChannelType.Display, 0, s_commonCaps, displayCaps), timeout, ct);
+            // The server's display worker waits for DISPLAY_INIT before anything else (src/Accel.Core/Spice/README.md).
+            await display.SendAsync(SpiceDisplayInit.SpiceGtkDefault, ct);
+            inputs = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(sessionId, SpiceChannelType.Inputs, 0, s_commonCaps, SpiceCapabilitySet.Empty), timeout, ct);
+            cursor = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(sessionId, SpiceChannelType.Cursor, 0, s_commonCaps, SpiceCapabilitySet.Empty), timeout, ct);
+        }
+        catch
+        {
+            foreach (var c in new[] { cursor, inputs, display, main })
+            {
+                if (c is not null)
+                {
+                    await c.DisposeAsync();
+                }
+            }
+
+            throw;
+        }
+
+        var probe = new SpiceProbe(main, display, inputs, cursor, started, markerSize);
+        probe.StartLoops();
+        try
+        {
+            await probe._firstMark.Task.WaitAsync(timeout, ct);
+        }
+        catch
+        {
+            await probe.DisposeAsync();
+            throw;
+        }
+
+        return probe;
+    }
+
+    private void StartLoops()
+    {
+        var ct = _stop.Token;
+        _loops.Add(Task.Run(() => _main.RunAsync(static (in SpiceMessage _, long _) => { }, null, ct), ct));
+        _loops.Add(Task.Run(() => _cursor.RunAsync(static (in SpiceMessage _, long _) => { }, null, ct), ct));
+        _loops.Add(Task.Run(() => _display.RunAsync(OnDisplayMessage, null, ct), ct));
+        _loops.Add(Task.Run(() => _inputs.RunAsync(OnInputsMessage, null, ct), ct));
+    }
+
+    /// <summary>A channel loop that ended (server closed, protocol error) fails the measurement instead of hanging it.</summary>
+    private void ThrowIfBroken()
+    {
+        foreach (var t in _loops)
+        {
+            if (t.IsFaulted)
+            {
+                throw new IOException("a probe channel failed: " + t.Exception!.GetBaseException().Message, t.Exception);
+            }
+
+            if (t.IsCompleted && !_stop.IsCancellationRequested)
+            {
+                throw new IOException("the server closed a probe channel");
+            }
+        }
+    }
+
+    private void OnDisplayMessage(in SpiceMessage message, long arrival)
+    {
+        var type = message.Type;
+        if (type == (ushort)SpiceDisplayMsg.Mark)
+        {
+            if (_firstMark.TrySetResult(arrival))
+            {
+                FirstScreenSeconds = Stopwatch.GetElapsedTime(_connectStarted, arrival).TotalSeconds;
+            }
+
+            return;
+        }
+
+        // Draw commands and COPY_BITS (scrolling) start with SpiceMsgDisplayBase: u32 surface_id, rect (top, left, bottom, right).
+        var isDraw = type is >= 302 and <= 313 or 318;
+        if (!isDraw && type != (ushort)SpiceDisplayMsg.CopyBits)
+        {
+            return;
+        }
+
+        if (message.Body.Length < 20)
+        {
+            throw new SpiceProtocolException(SpiceProtocolError.Truncated, $"display message {type} of {message.Body.Length} bytes");
+        }
+
+        Span<byte> head = stackalloc byte[20];
+        message.Body.Slice(0, 20).CopyTo(head);
+        var surface = BinaryPrimitives.ReadUInt32LittleEndian(head);
+        var box = new ScreenRect(
+            BinaryPrimitives.ReadInt32LittleEndian(head[8..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[4..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[16..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[12..]));
+        if (surface != 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            DrawMessages++;
+            if (_quietRegion is { } q && q.Intersects(box))
+            {
+                _lastRegionDraw = arrival;
+            }
+
+            if (_echo is { } echo && _echoRegion.Intersects(box))
+            {
+                _echo = null;
+                echo.TrySetResult(arrival);
+            }
+
+            if (type == 302 && box.Right - box.Left == MarkerSize && box.Bottom - box.Top == MarkerSize && TrySolidFillColor(message.Body, out var color))
+            {
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
+                    - (long)Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
+                var age = NetemDesk.Marker.MarkerAgeMs(color, now);
+                if (age >= 0)
+                {
+                    _markers.Add(new MarkerArrival(now - age, now));
+                }
+            }
+        }
+    }
+
+    /// <summary>DRAW_FILL body: base (20 bytes + clip), then SpiceBrush: u8 type, SOLID (1) = u32 colour.</summary>
+    private static bool TrySolidFillColor(in ReadOnlySequence<byte> body, out uint color)
+    {
+        color = 0;
+        var reader = new SequenceReader<byte>(body);
+        reader.Advance(20);
+        if (!reader.TryRead(out byte clip))
+        {
+            return false;
+        }
+
+        if (clip == 1)
+        {
+            if (!reader.TryReadLittleEndian(out int n) || n < 0 || n > reader.Remaining / 16)
+            {
+                return false;
+            }
+
+            reader.Advance(n * 16L);
+        }
+
+        if (!reader.TryRead(out byte brushType) || brushType != 1 || !reader.TryReadLittleEndian(out int c))
+        {
+            return false;
+        }
+
+        color = (uint)c & 0xFFFFFF;
+        return true;
+    }
+
+    private void OnInputsMessage(in SpiceMessage message, long arrival)
+    {
+        if (message.Type != (ushort)SpiceInputsMsg.MouseMotionAck)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _unackedMotions = Math.Max(0, _unackedMotions - MotionAckBunch);
+        }
+
+        // spice-gtk sends the accumulated movement as soon as an ACK frees the window.
+        _ = FlushMotionAsync(_stop.Token);
+    }
+
+    /// <summary>Marker arrivals recorded so far (copy).</summary>
+    public List<MarkerArrival> Markers()
+    {
+        lock (_gate)
+        {
+            return [.. _markers];
+        }
+    }
+
+    public void ClearMarkers()
+    {
+        lock (_gate)
+        {
+            _markers.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Types <paramref name="count"/> keys (alternately x and BackSpace, so the line never grows) into the window under
+    /// the pointer. Before each key the typing region must have had no draw for <paramref name="quiet"/>; the latency is
+    /// from just before KEY_DOWN/KEY_UP are written to the arrival of the first draw that touches <paramref name="region"/>.
+    /// </summary>
+    public async Task<KeyEchoResult> MeasureKeyEchoAsync(int count, ScreenRect region, TimeSpan echoTimeout, CancellationToken ct)
+    {
+        const uint ScancodeX = 0x2D;
+        const uint ScancodeBackspace = 0x0E;
+        var latencies = new List<double>(count);
+        var timeouts = 0;
+        var quiet = TimeSpan.FromMilliseconds(150);
+        lock (_gate)
+        {
+            _quietRegion = region;
+            _lastRegionDraw = Stopwatch.GetTimestamp();
+        }
+
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await WaitQuietAsync(quiet, TimeSpan.FromSeconds(5), ct);
+                var code = i % 2 == 0 ? ScancodeX : ScancodeBackspace;
+                var echo = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                long sent;
+                lock (_gate)
+                {
+                    _echoRegion = region;
+                    _echo = echo;
+                    sent = Stopwatch.GetTimestamp();
+                }
+
+                await _inputs.SendAsync(new SpiceKey((ushort)SpiceInputsMsgc.KeyDown, code), new SpiceKey((ushort)SpiceInputsMsgc.KeyUp, code | 0x80), ct);
+                try
+                {
+                    var arrived = await echo.Task.WaitAsync(echoTimeout, ct);
+                    latencies.Add(Stopwatch.GetElapsedTime(sent, arrived).TotalMilliseconds);
+                }
+                catch (TimeoutException)
+                {
+                    lock (_gate)
+                    {
+                        _echo = null;
+                    }
+
+                    timeouts++;
+                    ThrowIfBroken();
+                }
+
+                // A human-like pause, not a sync point: the next key waits for a quiet region anyway.
+                await Task.Delay(Random.Shared.Next(30, 90), ct);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _quietRegion = null;
+                _echo = null;
+            }
+        }
+
+        return new KeyEchoResult(latencies, timeouts);
+    }
+
+    private async Task WaitQuietAsync(TimeSpan quiet, TimeSpan max, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ThrowIfBroken();
+            TimeSpan since;
+            lock (_gate)
+            {
+                since = Stopwatch.GetElapsedTime(_lastRegionDraw);
+            }
+
+            if (since >= quiet || Stopwatch.GetElapsedTime(start) >= max)
+            {
+                return;
+            }
+
+            await Task.Delay(quiet - since, ct);
+        }
+    }
+
+    /// <summary>
+    /// Moves the pointer like a mouse at <paramref name="hz"/> events per second for <paramref name="duration"/>: steps of
+    /// <paramref name="step"/> pixels, 40 steps right then 40 left, so it stays inside a window. Each event goes out at
+    /// once when fewer than 8 motions are unacknowledged, otherwise its movement is accumulated (spice-gtk's rule).
+    /// </summary>
+    public async Task<PointerRun> MovePointerAsync(TimeSpan duration, int hz, int step, CancellationToken ct)
+    {
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sent0 = Volatile.Read(ref _motionsSent);
+        var interval = TimeSpan.FromSeconds(1.0 / hz);
+        var begin = Stopwatch.GetTimestamp();
+        var moves = 0;
+        using var timer = new PeriodicTimer(interval);
+        while (Stopwatch.GetElapsedTime(begin) < duration && await timer.WaitForNextTickAsync(ct))
+        {
+            ThrowIfBroken();
+            var dx = (moves / 40) % 2 == 0 ? step : -step;
+            moves++;
+            lock (_gate)
+            {
+                _pendingDx += dx;
+            }
+
+            await FlushMotionAsync(ct);
+        }
+
+        return new PointerRun(start, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Volatile.Read(ref _motionsSent) - sent0, moves);
+    }
+
+    private async Task FlushMotionAsync(CancellationToken ct)
+    {
+        SpiceMouseMotion motion;
+        lock (_gate)
+        {
+            if ((_pendingDx == 0 && _pendingDy == 0) || _unackedMotions >= MaxUnackedMotions)
+            {
+                return;
+            }
+
+            motion = new SpiceMouseMotion(_pendingDx, _pendingDy, 0);
+            _pendingDx = 0;
+            _pendingDy = 0;
+            _unackedMotions++;
+            _motionsSent++;
+        }
+
+        try
+        {
+            await _inputs.SendAsync(motion, ct);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or TimeoutException or SpiceProtocolException or System.Net.Sockets.SocketException)
+        {
+        }
+
+        foreach (var c in new[] { _cursor, _inputs, _display, _main })
+        {
+            await c.DisposeAsync();
+        }
+
+        _stop.Dispose();
+    }
+}
+
+/// <summary>SPICE_MSGC_INPUTS_KEY_DOWN / KEY_UP: u32 PC AT scancode (set 1; release = code | 0x80).</summary>
+internal readonly record struct SpiceKey(ushort MessageType, uint Code) : ISpiceMessageBody
+{
+    public int BodyLength => 4;
+
+    public void WriteBody(Span<byte> destination) => BinaryPrimitives.WriteUInt32LittleEndian(destination, Code);
+}
