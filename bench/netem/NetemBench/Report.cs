@@ -9,6 +9,7 @@ public static class Report
 {
     public static void Write(string dir, string command, List<ProfileResult> results)
     {
+        WritePlots(dir, results);
         var json = JsonSerializer.Serialize(new
         {
             schema = "spiceaccel-netem/1",
@@ -18,6 +19,11 @@ public static class Report
             profiles = results,
         }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
         File.WriteAllText(Path.Combine(dir, "report.json"), json);
+        // The raw distributions behind the percentiles and plots: profile → "contender workload" → metric → samples.
+        var samples = results.ToDictionary(
+            pr => pr.Profile.Name,
+            pr => pr.Rows.Where(r => r.Samples.Count > 0).ToDictionary(r => $"{r.Contender} {r.Workload}", r => r.Samples));
+        File.WriteAllText(Path.Combine(dir, "samples.json"), JsonSerializer.Serialize(samples));
         File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(command, results));
     }
 
@@ -49,23 +55,169 @@ public static class Report
                 sb.AppendLine();
             }
 
-            sb.AppendLine("| contender | workload | status | median s | min–max s | × plain (median) | WAN KB up | WAN KB down | CPU s per run |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
-            foreach (var r in pr.Rows)
+            var timed = pr.Rows.Where(r => r.Workload is "connect" or "update").ToList();
+            if (timed.Count > 0)
             {
-                var plain = pr.Rows.FirstOrDefault(x => x.Contender == "plain" && x.Workload == r.Workload)?.MedianSeconds;
-                var ratio = r.MedianSeconds is { } m && plain is { } b && b > 0 ? (m / b).ToString("0.00", inv) : "—";
-                var cpu = string.Join(", ", r.CpuSeconds.Select(kv => $"{kv.Key} {kv.Value.ToString("0.00", inv)}"));
-                sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {r.Status} ({r.Ok}/{r.Runs}) | {Fmt(r.MedianSeconds)} | {Fmt(r.MinSeconds)}–{Fmt(r.MaxSeconds)} | {ratio} | {r.WanBytesUp / 1024:0.0} | {r.WanBytesDown / 1024:0.0} | {cpu} |");
+                sb.AppendLine("Timed workloads with spice-gtk (`spicy-screenshot`; connect = start to the first complete screen written):").AppendLine();
+                sb.AppendLine("| contender | workload | status | median s | min–max s | × plain (median) | WAN KB up | WAN KB down | CPU s per run |");
+                sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+                foreach (var r in timed)
+                {
+                    var plain = pr.Rows.FirstOrDefault(x => x.Contender == "plain" && x.Workload == r.Workload)?.MedianSeconds;
+                    var ratio = r.MedianSeconds is { } m && plain is { } b && b > 0 ? (m / b).ToString("0.00", inv) : "—";
+                    sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {r.Status} ({r.Ok}/{r.Runs}) | {Fmt(r.MedianSeconds)} | {Fmt(r.MinSeconds)}–{Fmt(r.MaxSeconds)} | {ratio} | {r.WanBytesUp / 1024:0.0} | {r.WanBytesDown / 1024:0.0} | {Cpu(r)} |");
+                }
+
+                sb.AppendLine();
+            }
+
+            var session = pr.Rows.Where(r => r.Workload is not ("connect" or "update")).ToList();
+            if (session.Count > 0)
+            {
+                sb.AppendLine("In-session workloads (the bench's probe client: one SPICE session per run; times in ms):").AppendLine();
+                sb.AppendLine("| contender | workload | status | key-to-echo p50 / p95 / p99 / max (n, no echo) | × plain p99 | pointer updates/s | freshness p50 / p95 / max | marker latency p50 / max (markers/s) | first screen s | WAN KB up / down | × plain bytes | CPU s per run |");
+                sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                foreach (var r in session)
+                {
+                    var plain = pr.Rows.FirstOrDefault(x => x.Contender == "plain" && x.Workload == r.Workload);
+                    var echo = r.Distributions.GetValueOrDefault("keyEchoMs");
+                    var plainEcho = plain?.Distributions.GetValueOrDefault("keyEchoMs");
+                    var echoText = echo is { Count: > 0 }
+                        ? $"{echo.P50:0} / {echo.P95:0} / {echo.P99:0} / {echo.Max:0} ({echo.Count}, {r.Figures.GetValueOrDefault("keyEchoTimeouts") * r.Ok:0})"
+                        : "—";
+                    var echoRatio = echo is { Count: > 0 } && plainEcho is { Count: > 0 } ? (echo.P99 / plainEcho.P99).ToString("0.00", inv) : "—";
+                    var fresh = r.Distributions.GetValueOrDefault("freshnessMs");
+                    var freshText = fresh is { Count: > 0 } ? $"{fresh.P50:0} / {fresh.P95:0} / {fresh.Max:0}" : "—";
+                    var marker = r.Distributions.GetValueOrDefault("markerLatencyMs");
+                    var markerText = marker is { Count: > 0 } ? $"{marker.P50:0} / {marker.Max:0} ({r.Figures.GetValueOrDefault("markersPerSecond"):0.0})" : "—";
+                    var pointer = r.Figures.TryGetValue("pointerUpdatesPerSecond", out var pu) ? pu.ToString("0", inv) : "—";
+                    var first = r.Figures.TryGetValue("firstScreenSeconds", out var fs) ? fs.ToString("0.000", inv) : "—";
+                    var bytes = r.WanBytesUp + r.WanBytesDown;
+                    var plainBytes = plain is null ? 0 : plain.WanBytesUp + plain.WanBytesDown;
+                    var bytesRatio = plainBytes > 0 ? (bytes / plainBytes).ToString("0.00", inv) : "—";
+                    sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {r.Status} ({r.Ok}/{r.Runs}) | {echoText} | {echoRatio} | {pointer} | {freshText} | {markerText} | {first} | {r.WanBytesUp / 1024:0.0} / {r.WanBytesDown / 1024:0.0} | {bytesRatio} | {Cpu(r)} |");
+                }
+
+                sb.AppendLine();
+                Goals(sb, pr);
+            }
+
+            foreach (var plot in pr.Plots)
+            {
+                sb.AppendLine(inv, $"![{plot.Metric} on {p.Name}]({plot.File})");
+            }
+
+            foreach (var e in pr.PlotErrors)
+            {
+                sb.AppendLine(inv, $"Plot not produced: {e}");
             }
 
             sb.AppendLine();
+            var errors = pr.Rows.SelectMany(r => r.Errors.Select(e => $"{r.Contender}/{r.Workload}: {e}")).Distinct().ToList();
+            if (errors.Count > 0)
+            {
+                sb.AppendLine("Failures:").AppendLine();
+                foreach (var e in errors)
+                {
+                    sb.AppendLine(inv, $"- {e}");
+                }
+
+                sb.AppendLine();
+            }
         }
 
-        sb.AppendLine("Plots: not produced (no plotting package on this machine).");
         return sb.ToString();
 
         static string Fmt(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "—";
+        static string Cpu(ResultRow r) => string.Join(", ", r.CpuSeconds.Select(kv => $"{kv.Key} {kv.Value.ToString("0.00", CultureInfo.InvariantCulture)}"));
+    }
+
+    /// <summary>Distribution names and how the plots label them.</summary>
+    private static readonly (string Key, string Title, string Axis)[] s_plotted =
+    [
+        ("keyEchoMs", "key-to-echo latency", "key-to-echo (ms)"),
+        ("freshnessMs", "display freshness under animation/slideshow (age of the newest content at the client)", "age (ms)"),
+        ("markerLatencyMs", "frame/photo delivery latency (drawn on the server → complete at the client)", "latency (ms)"),
+    ];
+
+    /// <summary>One CDF plot per profile and distribution, every contender × workload that has samples as a series.</summary>
+    public static void WritePlots(string dir, List<ProfileResult> results)
+    {
+        foreach (var pr in results)
+        {
+            pr.Plots.Clear();
+            pr.PlotErrors.Clear();
+            foreach (var (key, title, axis) in s_plotted)
+            {
+                var series = pr.Rows.Where(r => r.Samples.TryGetValue(key, out var v) && v.Count > 0)
+                    .Select(r => (Label: $"{r.Contender} {r.Workload}", Values: (IReadOnlyList<double>)r.Samples[key])).ToList();
+                if (series.Count == 0)
+                {
+                    continue;
+                }
+
+                var file = $"plot-{pr.Profile.Name}-{key}.png";
+                var error = Plots.WriteLatencyCdf(Path.Combine(dir, file), $"{pr.Profile.Name}: {title}", axis, series);
+                if (error is null)
+                {
+                    pr.Plots.Add(new PlotFile(key, file));
+                }
+                else
+                {
+                    pr.PlotErrors.Add($"{file}: {error}");
+                }
+            }
+        }
+    }
+
+    /// <summary>The issue's goals, checked from this run's figures (benchmark figures, never a test verdict).</summary>
+    private static void Goals(StringBuilder sb, ProfileResult pr)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var rtt = pr.Profile.RttMs;
+        sb.AppendLine("Goals (SpiceAccel; from this run):").AppendLine();
+        var lines = new List<string>();
+        foreach (var r in pr.Rows.Where(r => r.Contender != "plain"))
+        {
+            var plain = pr.Rows.FirstOrDefault(x => x.Contender == "plain" && x.Workload == r.Workload);
+            if (r.Workload == "typing" && r.Distributions.GetValueOrDefault("keyEchoMs") is { Count: > 0 } idle)
+            {
+                var limit = rtt + 50;
+                lines.Add($"{r.Contender}: idle key-to-echo p99 {idle.P99:0} ms ≤ RTT + 50 = {limit:0} ms: {(idle.P99 <= limit ? "met" : "NOT met")}");
+            }
+
+            if (r.Workload == "mixed" && r.Distributions.GetValueOrDefault("keyEchoMs") is { Count: > 0 } mixed
+                && plain?.Distributions.GetValueOrDefault("keyEchoMs") is { Count: > 0 } plainMixed)
+            {
+                lines.Add($"{r.Contender}: mixed key-to-echo p99 {mixed.P99:0} ms ≤ 0.5 × plain's {plainMixed.P99:0} ms: {(mixed.P99 <= 0.5 * plainMixed.P99 ? "met" : "NOT met")}");
+            }
+
+            if (r.Workload == "typing" && r.Figures.TryGetValue("pointerUpdatesPerSecond", out var pointer))
+            {
+                lines.Add($"{r.Contender}: pointer {pointer:0} updates/s ≥ 60: {(pointer >= 60 ? "met" : "NOT met")}");
+            }
+
+            if (plain is not null && plain.WanBytesUp + plain.WanBytesDown > 0)
+            {
+                var ratio = (r.WanBytesUp + r.WanBytesDown) / (plain.WanBytesUp + plain.WanBytesDown);
+                lines.Add($"{r.Contender}: {r.Workload} WAN bytes {ratio:0.00} × plain (within 10 %: {(Math.Abs(ratio - 1) <= 0.10 ? "yes" : "no")}; content differs run to run under animation/slideshow)");
+            }
+        }
+
+        foreach (var r in pr.Rows.Where(r => r.Contender == "plain" && r.Workload == "typing"))
+        {
+            if (r.Figures.TryGetValue("pointerUpdatesPerSecond", out var pointer))
+            {
+                lines.Add($"plain (reference): pointer {pointer:0} updates/s");
+            }
+        }
+
+        foreach (var l in lines)
+        {
+            sb.AppendLine(inv, $"- {l}");
+        }
+
+        sb.AppendLine();
     }
 
     public static Dictionary<string, string> Machine()

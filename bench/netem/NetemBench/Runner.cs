@@ -37,7 +37,15 @@ public sealed record ResultRow(
     public Dictionary<string, List<double>> Samples { get; init; } = [];
 }
 
-public sealed record ProfileResult(Profile Profile, LinkCheck? Link, List<ResultRow> Rows);
+public sealed record ProfileResult(Profile Profile, LinkCheck? Link, List<ResultRow> Rows)
+{
+    /// <summary>PNG plots written next to the report (file names relative to it).</summary>
+    public List<PlotFile> Plots { get; } = [];
+
+    public List<string> PlotErrors { get; } = [];
+}
+
+public sealed record PlotFile(string Metric, string File);
 
 /// <summary>Runs the matrix: per profile one topology and one Xspice; each contender on the identical link.</summary>
 public sealed class Runner(RunOptions options, Action<string> progress)
@@ -114,6 +122,8 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                         Path.Combine(options.ReportDir, $"{profile.Name}-{contender.Name}-{r}.ppm"), options.WorkloadTimeout, ct),
                                     "update" => await Workloads.UpdateAsync(topology.BranchNs, topology.DataCentreNs, xspice.Env,
                                         session.Host, session.Port, options.ReportDir, options.WorkloadTimeout, ct),
+                                    Probe.GtkKeyEcho.Workload => await Probe.GtkKeyEcho.RunAsync(xspice, topology.BranchNs, session.Host, session.Port,
+                                        options.ReportDir, options.Probe, ct),
                                     _ when Probe.ProbeWorkloads.All.Contains(workload) => await Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
                                         session.Host, session.Port, options.ReportDir, options.Probe, ct).WaitAsync(TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),
@@ -126,7 +136,11 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                             var down = topology.Down.Counters.Snapshot().Minus(down0);
                             var cpu1 = CpuOf(xspice, session);
                             var cpu = cpu1.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - cpu0.GetValueOrDefault(kv.Key)) / options.Repeat, 3));
-                            if (workload is "connect" or "update")
+                            if (workload == Probe.GtkKeyEcho.Workload)
+                            {
+                                cpu["remote-viewer"] = Math.Round(samples.Sum(s => s.ClientCpuSeconds) / options.Repeat, 3);
+                            }
+                            else if (workload is "connect" or "update")
                             {
                                 cpu["spicy-screenshot"] = Math.Round(samples.Sum(s => s.ClientCpuSeconds) / options.Repeat, 3);
                             }

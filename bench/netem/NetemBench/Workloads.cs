@@ -81,7 +81,9 @@ public static class Workloads
         Shell.Run("ip", "netns", "exec", dcNs, "env", "DISPLAY=" + display, "xdotool", "mousemove", "300", "200");
         var marker = "echo " + new string((char)('a' + Random.Shared.Next(26)), 12) + Random.Shared.Next(100000);
         var sw = Stopwatch.StartNew();
-        Shell.Run("ip", "netns", "exec", dcNs, "env", "DISPLAY=" + display, "xdotool", "type", "--delay", "1", marker + "\n");
+        Shell.Run("ip", "netns", "exec", dcNs, "env", "DISPLAY=" + display, "xdotool", "type", "--delay", "1", marker);
+        // xdotool type does not turn "\n" into Return on this keymap: press it, so the line runs and the prompt stays short.
+        Shell.Run("ip", "netns", "exec", dcNs, "env", "DISPLAY=" + display, "xdotool", "key", "Return");
         var cpu = 0.0;
         var path = Path.Combine(dir, "update.ppm");
         while (sw.Elapsed < timeout)
