@@ -16,12 +16,13 @@ switch (verb)
         return await ProbeAsync();
     default:
         Console.WriteLine("""
-            usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel] [--workloads connect,update]
+            usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
+                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
-                   NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S]
+                   NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S]
                                     one SPICE session with the bench's probe client: time to the first screen,
-                                    key-to-echo into the window under the pointer, pointer motions sent
+                                    key-to-echo into the window under the pointer, pointer motions sent, freshness markers seen
                    NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
                                                 creating process is dead; --all removes every one
             placeholders in contender commands: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}
@@ -57,7 +58,7 @@ async Task<int> RunAsync()
     {
         Profiles = Get("profiles", quick ? "branch" : "lan,branch,lossy-wan,intercontinental,thin-branch,mobile").Split(','),
         Contenders = contenders,
-        Workloads = Get("workloads", "connect").Split(','),
+        Workloads = Get("workloads", quick ? "connect,typing,animation" : "connect,typing,typing-gtk,scrolling,slideshow,animation,mixed").Split(','),
         Repeat = int.Parse(Get("repeat", quick ? "1" : "3")),
         ProfileDir = Get("profile-dir", Path.Combine(root, "profiles")),
         ReportDir = outDir,
@@ -124,6 +125,16 @@ async Task<int> ProbeAsync()
     {
         var run = await probe.MovePointerAsync(TimeSpan.FromSeconds(seconds), 125, 3, cts.Token);
         Console.WriteLine($"pointer: {run.MovesRequested} moves, {run.MotionsSent} MOUSE_MOTION sent in {(run.EndUnixMs - run.StartUnixMs) / 1000.0:0.00} s");
+    }
+
+    var watch = double.Parse(Get("watch-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);
+    if (watch > 0)
+    {
+        probe.ClearMarkers();
+        await Task.Delay(TimeSpan.FromSeconds(watch), cts.Token);
+        var markers = probe.Markers();
+        var s = Stats.Of(markers.Select(m => (double)m.LatencyMs).ToList());
+        Console.WriteLine($"markers: {markers.Count} in {watch:0.#} s, drawn → arrived p50={s.P50:0} p99={s.P99:0} max={s.Max:0} ms");
     }
 
     Console.WriteLine($"display: {probe.DisplayMessages} messages ({probe.DrawMessages} draws on the primary surface), {probe.DisplayBytes / 1024.0:0.0} KiB");

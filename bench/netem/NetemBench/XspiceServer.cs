@@ -63,11 +63,11 @@ public sealed class XspiceServer : IDisposable
             ((r.Left + r.Right) / 2).ToString(CultureInfo.InvariantCulture), ((r.Top + r.Bottom) / 2).ToString(CultureInfo.InvariantCulture));
     }
 
-    /// <summary>A second xterm below the typing one that scrolls a long text at about 50 lines per second until killed.</summary>
+    /// <summary>A second xterm below the typing one that scrolls a long text at about 25 lines per second until killed.</summary>
     public async Task<NsProcess> StartScrollerAsync(string logDir, CancellationToken ct)
     {
         const string Script = "$|=1; open(my $f, '<', '/usr/share/common-licenses/GPL-3') or die $!; my @l = <$f>; "
-            + "while (1) { for (@l) { print; select(undef, undef, undef, 0.02); } }";
+            + "while (1) { for (@l) { print; select(undef, undef, undef, 0.04); } }";
         var p = NsProcess.Start("scroller", Namespace, Path.Combine(logDir, "scroller.out"), Env,
             "xterm", "-T", "scroller", "-geometry", "80x14+0+470", "-fa", "Monospace", "-fs", "12", "-e", "perl", "-e", Script);
         try

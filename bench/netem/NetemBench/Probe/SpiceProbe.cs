@@ -167,16 +167,19 @@ public sealed class SpiceProbe : IAsyncDisposable
     /// <summary>A channel loop that ended (server closed, protocol error) fails the measurement instead of hanging it.</summary>
     private void ThrowIfBroken()
     {
-        foreach (var t in _loops)
+        string[] names = ["main", "cursor", "display", "inputs"];
+        for (var i = 0; i < _loops.Count; i++)
         {
+            var t = _loops[i];
             if (t.IsFaulted)
             {
-                throw new IOException("a probe channel failed: " + t.Exception!.GetBaseException().Message, t.Exception);
+                throw new IOException($"the {names[i]} channel failed: {t.Exception!.GetBaseException().Message}", t.Exception);
             }
 
             if (t.IsCompleted && !_stop.IsCancellationRequested)
             {
-                throw new IOException("the server closed a probe channel");
+                // spice-server drops a display client that cannot keep up ("flush timeout" in its log, after ~15 s).
+                throw new IOException($"the server closed the {names[i]} channel");
             }
         }
     }
