@@ -13,7 +13,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 APT_PKGS=(
   libgnutls30 libturbojpeg0
   xserver-xspice xserver-xorg-core spice-client-gtk virt-viewer
-  xterm x11-apps x11-utils xdotool xvfb
+  xterm x11-apps x11-utils xdotool xvfb libx11-6 libxtst6 gnuplot-nox
   kcptun iproute2 nftables procps psmisc curl
   gcc libc6-dev pkg-config libgnutls28-dev
 )

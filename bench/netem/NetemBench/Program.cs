@@ -123,8 +123,8 @@ async Task<int> ProbeAsync()
     var seconds = double.Parse(Get("pointer-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);
     if (seconds > 0)
     {
-        var run = await probe.MovePointerAsync(TimeSpan.FromSeconds(seconds), 125, 3, cts.Token);
-        Console.WriteLine($"pointer: {run.MovesRequested} moves, {run.MotionsSent} MOUSE_MOTION sent in {(run.EndUnixMs - run.StartUnixMs) / 1000.0:0.00} s");
+        var run = await probe.MovePointerAsync(((region.Left + region.Right) / 2, (region.Top + region.Bottom) / 2), TimeSpan.FromSeconds(seconds), 125, 3, cts.Token);
+        Console.WriteLine($"pointer: {run.MovesRequested} moves, {run.MotionsSent} {(probe.ClientMouseMode ? "MOUSE_POSITION" : "MOUSE_MOTION")} sent in {(run.EndUnixMs - run.StartUnixMs) / 1000.0:0.00} s");
     }
 
     var watch = double.Parse(Get("watch-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);

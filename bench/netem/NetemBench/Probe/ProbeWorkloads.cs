@@ -101,12 +101,17 @@ public static class ProbeWorkloads
             if (workload == "typing")
             {
                 using var watcher = await DeskProcess.StartAsync(xspice, logDir, "pointer-watch", [], ct);
-                var run = await probe.MovePointerAsync(settings.PointerPhase, 125, 3, ct);
+                var r = xspice.TypingRegion;
+                var run = await probe.MovePointerAsync(((r.Left + r.Right) / 2 - 60, (r.Top + r.Bottom) / 2), settings.PointerPhase, 125, 3, ct);
                 // Updates still in flight when the hand stops do not count: only what reached the server while moving.
                 await Task.Delay(300, ct);
                 var changes = watcher.Lines().Select(ParsePointerLine).Count(t => t >= run.StartUnixMs && t <= run.EndUnixMs);
                 values["pointerUpdatesPerSecond"] = changes / ((run.EndUnixMs - run.StartUnixMs) / 1000.0);
                 values["pointerMotionsSent"] = run.MotionsSent;
+                if (changes == 0)
+                {
+                    errors.Add($"the pointer never moved on the server ({run.MotionsSent} {(probe.ClientMouseMode ? "MOUSE_POSITION" : "MOUSE_MOTION")} sent)");
+                }
                 xspice.PointerToTypingWindow();
             }
 

@@ -68,6 +68,7 @@ public sealed class SpiceProbe : IAsyncDisposable
     private int _unackedMotions;
     private int _pendingDx;
     private int _pendingDy;
+    private (int X, int Y)? _pendingPosition;
     private int _motionsSent;
 
     private SpiceProbe(ProbeChannel main, ProbeChannel display, ProbeChannel inputs, ProbeChannel cursor, long connectStarted, int markerSize)
@@ -91,21 +92,29 @@ public sealed class SpiceProbe : IAsyncDisposable
 
     public long DrawMessages { get; private set; }
 
+    /// <summary>The session runs in client mouse mode (MOUSE_POSITION, absolute), as spice-gtk asks for when it can.</summary>
+    public bool ClientMouseMode { get; private init; }
+
     public static async Task<SpiceProbe> ConnectAsync(string? ns, IPEndPoint server, int markerSize, TimeSpan timeout, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
         var main = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_commonCaps,
             SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid, (int)SpiceMainCap.AgentConnectedTokens)), timeout, ct);
         ProbeChannel? display = null, inputs = null, cursor = null;
+        var mouseMode = SpiceMouseMode.Server;
         try
         {
             uint sessionId = 0;
+            var supportedModes = SpiceMouseMode.Server;
             await main.ReadUntilAsync(
                 (type, body) =>
                 {
                     if (type == (ushort)SpiceMainMsg.Init)
                     {
-                        sessionId = SpiceMainInit.Parse(body).SessionId;
+                        var init = SpiceMainInit.Parse(body);
+                        sessionId = init.SessionId;
+                        mouseMode = init.CurrentMouseMode;
+                        supportedModes = init.SupportedMouseModes;
                         return true;
                     }
 
@@ -114,7 +123,27 @@ public sealed class SpiceProbe : IAsyncDisposable
                 timeout,
                 ct);
             await main.SendAsync(new SpiceEmptyMessage((ushort)SpiceMainMsgc.AttachChannels), ct);
-            await main.ReadUntilAsync((type, _) => type == (ushort)SpiceMainMsg.ChannelsList, timeout, ct);
+            // Like spice-gtk: ask for client mouse mode (absolute positions) whenever the server offers it.
+            var wantClient = (supportedModes & SpiceMouseMode.Client) != 0 && mouseMode != SpiceMouseMode.Client;
+            if (wantClient)
+            {
+                await main.SendAsync(new SpiceMouseModeRequest(SpiceMouseMode.Client), ct);
+            }
+
+            var listed = false;
+            await main.ReadUntilAsync(
+                (type, body) =>
+                {
+                    listed |= type == (ushort)SpiceMainMsg.ChannelsList;
+                    if (type == (ushort)SpiceMainMsg.MouseMode)
+                    {
+                        mouseMode = SpiceMainMouseMode.Parse(body).Current;
+                    }
+
+                    return listed && (!wantClient || mouseMode == SpiceMouseMode.Client);
+                },
+                timeout,
+                ct);
 
             // The caps spice-gtk 0.42 offers on the display channel, less GL_SCANOUT and the video codecs it would
             // have to decode (the probe reads draw commands, not video).
@@ -140,7 +169,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             throw;
         }
 
-        var probe = new SpiceProbe(main, display, inputs, cursor, started, markerSize);
+        var probe = new SpiceProbe(main, display, inputs, cursor, started, markerSize) { ClientMouseMode = mouseMode == SpiceMouseMode.Client };
         probe.StartLoops();
         try
         {
@@ -400,54 +429,84 @@ public sealed class SpiceProbe : IAsyncDisposable
     }
 
     /// <summary>
-    /// Moves the pointer like a mouse at <paramref name="hz"/> events per second for <paramref name="duration"/>: steps of
-    /// <paramref name="step"/> pixels, 40 steps right then 40 left, so it stays inside a window. Each event goes out at
-    /// once when fewer than 8 motions are unacknowledged, otherwise its movement is accumulated (spice-gtk's rule).
+    /// Moves the pointer like a mouse at <paramref name="hz"/> events per second for <paramref name="duration"/>, from
+    /// <paramref name="start"/> in steps of <paramref name="step"/> pixels, 40 steps right then 40 left (so it stays
+    /// inside a window). In client mouse mode each event is an absolute MOUSE_POSITION, else a relative MOUSE_MOTION.
+    /// Each goes out at once when fewer than 8 are unacknowledged, otherwise it is merged into the pending one (the
+    /// latest position, or the summed movement) and sent when an ACK frees the window: spice-gtk's rule.
     /// </summary>
-    public async Task<PointerRun> MovePointerAsync(TimeSpan duration, int hz, int step, CancellationToken ct)
+    public async Task<PointerRun> MovePointerAsync((int X, int Y) start, TimeSpan duration, int hz, int step, CancellationToken ct)
     {
-        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var startMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var sent0 = Volatile.Read(ref _motionsSent);
-        var interval = TimeSpan.FromSeconds(1.0 / hz);
         var begin = Stopwatch.GetTimestamp();
         var moves = 0;
-        using var timer = new PeriodicTimer(interval);
+        var x = start.X;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / hz));
         while (Stopwatch.GetElapsedTime(begin) < duration && await timer.WaitForNextTickAsync(ct))
         {
             ThrowIfBroken();
             var dx = (moves / 40) % 2 == 0 ? step : -step;
             moves++;
+            x += dx;
             lock (_gate)
             {
-                _pendingDx += dx;
+                if (ClientMouseMode)
+                {
+                    _pendingPosition = (x, start.Y);
+                }
+                else
+                {
+                    _pendingDx += dx;
+                }
             }
 
             await FlushMotionAsync(ct);
         }
 
-        return new PointerRun(start, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Volatile.Read(ref _motionsSent) - sent0, moves);
+        return new PointerRun(startMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Volatile.Read(ref _motionsSent) - sent0, moves);
     }
 
     private async Task FlushMotionAsync(CancellationToken ct)
     {
-        SpiceMouseMotion motion;
+        SpiceMouseMotion motion = default;
+        SpiceMousePosition position = default;
+        bool absolute;
         lock (_gate)
         {
-            if ((_pendingDx == 0 && _pendingDy == 0) || _unackedMotions >= MaxUnackedMotions)
+            absolute = _pendingPosition is not null;
+            if ((!absolute && _pendingDx == 0 && _pendingDy == 0) || _unackedMotions >= MaxUnackedMotions)
             {
                 return;
             }
 
-            motion = new SpiceMouseMotion(_pendingDx, _pendingDy, 0);
-            _pendingDx = 0;
-            _pendingDy = 0;
+            if (absolute)
+            {
+                var p = _pendingPosition!.Value;
+                position = new SpiceMousePosition((uint)p.X, (uint)p.Y, 0, 0);
+                _pendingPosition = null;
+            }
+            else
+            {
+                motion = new SpiceMouseMotion(_pendingDx, _pendingDy, 0);
+                _pendingDx = 0;
+                _pendingDy = 0;
+            }
+
             _unackedMotions++;
             _motionsSent++;
         }
 
         try
         {
-            await _inputs.SendAsync(motion, ct);
+            if (absolute)
+            {
+                await _inputs.SendAsync(position, ct);
+            }
+            else
+            {
+                await _inputs.SendAsync(motion, ct);
+            }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -472,6 +531,16 @@ public sealed class SpiceProbe : IAsyncDisposable
 
         _stop.Dispose();
     }
+}
+
+/// <summary>SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: u16 mode.</summary>
+internal readonly record struct SpiceMouseModeRequest(SpiceMouseMode Mode) : ISpiceMessageBody
+{
+    public ushort MessageType => (ushort)SpiceMainMsgc.MouseModeRequest;
+
+    public int BodyLength => 2;
+
+    public void WriteBody(Span<byte> destination) => BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)Mode);
 }
 
 /// <summary>SPICE_MSGC_INPUTS_KEY_DOWN / KEY_UP: u32 PC AT scancode (set 1; release = code | 0x80).</summary>
