@@ -41,6 +41,53 @@ public sealed class ProbeTests
         await WaitForAsync(() => File.ReadAllText(typed) == "x\n", TimeSpan.FromSeconds(10), $"typed file is '{File.ReadAllText(typed)}'");
     }
 
+    [Fact]
+    public async Task Probe_PointerOver100msRtt_ReachesTheServerWithAtMostEightUnacknowledged()
+    {
+        Lab.RequireSpice();
+        var ct = TestContext.Current.CancellationToken;
+        var dir = Directory.CreateTempSubdirectory("netem-probe-").FullName;
+        var oneWay = new DirectionParameters { DelayMs = 50 };
+        using var topology = Topology.Create(oneWay, oneWay);
+        using var xspice = await XspiceServer.StartAsync(topology.DataCentreNs, dir, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        using var watch = await DeskProcess.StartAsync(xspice, dir, "pointer-watch", [], ct).WaitAsync(TimeSpan.FromSeconds(40), ct);
+        await using var probe = await SpiceProbe.ConnectAsync(topology.BranchNs, new IPEndPoint(topology.DataCentreAddress, XspiceServer.SpicePort), 16,
+            TimeSpan.FromSeconds(30), ct).WaitAsync(TimeSpan.FromSeconds(40), ct);
+        Assert.True(probe.ClientMouseMode, "Xspice offers client mouse mode; the probe must take it as spice-gtk does");
+
+        var run = await probe.MovePointerAsync((300, 200), TimeSpan.FromSeconds(2), 125, 3, ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
+        await Task.Delay(300, ct); // the last positions are still on the 50 ms way down when the hand stops
+
+        var seen = watch.Lines().Count;
+        // 125 events/s for 2 s, but only 8 in flight per 100 ms round trip: ~160 + the first window.
+        Assert.InRange(run.MovesRequested, 240, 260);
+        Assert.InRange(run.MotionsSent, 100, 8 * (2000 / 100) + 16);
+        Assert.InRange(seen, run.MotionsSent / 2, run.MotionsSent);
+    }
+
+    [Fact]
+    public async Task Probe_Animation_MarkersArriveNoSoonerThanTheOneWayDelay()
+    {
+        Lab.RequireSpice();
+        var ct = TestContext.Current.CancellationToken;
+        var dir = Directory.CreateTempSubdirectory("netem-probe-").FullName;
+        var oneWay = new DirectionParameters { DelayMs = 30 };
+        using var topology = Topology.Create(oneWay, oneWay);
+        using var xspice = await XspiceServer.StartAsync(topology.DataCentreNs, dir, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        using var animate = await DeskProcess.StartAsync(xspice, dir, "animate", ["--geometry", ProbeWorkloads.AnimationGeometry, "--fps", "30"], ct)
+            .WaitAsync(TimeSpan.FromSeconds(40), ct);
+        await using var probe = await SpiceProbe.ConnectAsync(topology.BranchNs, new IPEndPoint(topology.DataCentreAddress, XspiceServer.SpicePort), 16,
+            TimeSpan.FromSeconds(30), ct).WaitAsync(TimeSpan.FromSeconds(40), ct);
+        probe.ClearMarkers();
+
+        await Task.Delay(2000, ct); // a 2 s observation window, not a synchronisation
+        var markers = probe.Markers();
+
+        Assert.True(markers.Count >= 20, $"{markers.Count} markers in 2 s from a 30 fps animation");
+        // The colour has 4 ms resolution; the display path cannot beat the 30 ms one-way delay.
+        Assert.All(markers, m => Assert.InRange(m.LatencyMs, 26, 3000));
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string failure)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -5,7 +5,7 @@ namespace Netem.Tests;
 public sealed class QuickMatrixTests
 {
     [Fact]
-    public async Task QuickMatrix_PlainKcptunAndSpiceAccelOnBranch_EveryContenderCompletesWithSaneFigures()
+    public async Task QuickMatrix_PlainKcptunAndSpiceAccelOnBranch_EveryContenderAndWorkloadCompletesWithSaneFigures()
     {
         Lab.RequireSpice();
         var ct = TestContext.Current.CancellationToken;
@@ -14,7 +14,8 @@ public sealed class QuickMatrixTests
         {
             Profiles = ["branch"],
             Contenders = [new PlainContender(), CommandContender.Kcptun(), CommandContender.SpiceAccelBuilt()],
-            Workloads = ["connect"],
+            Workloads = ["connect", "typing", "animation"],
+            Probe = NetemBench.Probe.ProbeSettings.Quick,
             Repeat = 1,
             ProfileDir = FindProfiles(),
             ReportDir = dir,
@@ -24,19 +25,37 @@ public sealed class QuickMatrixTests
         };
 
         var before = NetemLink.Topology.ListOwnNamespaces();
-        var results = await new Runner(options, _ => { }).RunAsync(ct).WaitAsync(TimeSpan.FromMinutes(4), ct);
+        var results = await new Runner(options, _ => { }).RunAsync(ct).WaitAsync(TimeSpan.FromMinutes(5), ct);
         Report.Write(dir, "test", results);
 
         var rows = Assert.Single(results).Rows;
+        var rtt = results[0].Profile.RttMs;
         foreach (var name in new[] { "plain", "kcptun", "spiceaccel" })
         {
-            var row = Assert.Single(rows, r => r.Contender == name);
-            Assert.Equal("ok", row.Status);
-            Assert.InRange(row.MedianSeconds!.Value, 0.05, 45);
-            Assert.True(row.WanBytesDown > 20_000, $"{name}: a first screen needs more than 20 KB downstream, got {row.WanBytesDown}");
-            Assert.True(row.WanBytesUp > 0);
+            var connect = Assert.Single(rows, r => r.Contender == name && r.Workload == "connect");
+            Assert.Equal("ok", connect.Status);
+            Assert.InRange(connect.MedianSeconds!.Value, 0.05, 45);
+            Assert.True(connect.WanBytesDown > 20_000, $"{name}: a first screen needs more than 20 KB downstream, got {connect.WanBytesDown}");
+            Assert.True(connect.WanBytesUp > 0);
+
+            // Sanity, not speed: an echo cannot beat the round trip, a pointer cannot beat the 125 events/s sent.
+            var typing = Assert.Single(rows, r => r.Contender == name && r.Workload == "typing");
+            Assert.True(typing.Status == "ok", $"{name} typing: {typing.Status} {string.Join("; ", typing.Errors)}");
+            var echo = typing.Distributions["keyEchoMs"];
+            Assert.True(echo.Count >= 10, $"{name}: {echo.Count} echoes");
+            Assert.InRange(echo.P50, rtt * 0.9, 3000);
+            Assert.InRange(typing.Figures["pointerUpdatesPerSecond"], 1, 130);
+            Assert.InRange(typing.Figures["firstScreenSeconds"], 0.02, 45);
+
+            var animation = Assert.Single(rows, r => r.Contender == name && r.Workload == "animation");
+            Assert.True(animation.Status == "ok", $"{name} animation: {animation.Status} {string.Join("; ", animation.Errors)}");
+            Assert.InRange(animation.Distributions["markerLatencyMs"].P50, (rtt / 2) - 4, 30_000);
+            Assert.InRange(animation.Figures["markersPerSecond"], 0.5, 40);
+            Assert.True(animation.Distributions["freshnessMs"].Count > 10);
         }
 
+        Assert.NotEmpty(results[0].Plots);
+        Assert.All(results[0].Plots, plot => Assert.True(File.Exists(Path.Combine(dir, plot.File)), plot.File));
         Assert.True(File.Exists(Path.Combine(dir, "report.json")));
         Assert.NotNull(results[0].Link);
         Assert.Equal(before.Order(), NetemLink.Topology.ListOwnNamespaces().Order());

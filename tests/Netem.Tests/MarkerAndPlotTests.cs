@@ -1,0 +1,57 @@
+using NetemBench;
+
+namespace Netem.Tests;
+
+public sealed class MarkerAndPlotTests
+{
+    [Theory]
+    [InlineData(1_795_477_000_000L, 0L)]
+    [InlineData(1_795_477_000_000L, 36L)]
+    [InlineData(1_795_477_000_000L, 3_600_000L)]
+    public void Marker_ColourOfATime_DecodesToItsAgeWithin4Ms(long drawn, long age)
+    {
+        var measured = NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(drawn), drawn + age);
+        Assert.InRange(measured, age - 4, age + 4);
+    }
+
+    [Fact]
+    public void Marker_AcrossTheWrapOf2To24Units_AgeStaysSmall()
+    {
+        // 2^24 units of 4 ms: pick a time just before a wrap and read it just after.
+        const long Wrap = (1L << 24) * 4;
+        var drawn = (Wrap * 107) - 8;
+        Assert.Equal(0u, NetemDesk.Marker.MarkerColor(drawn + 8));
+        Assert.InRange(NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(drawn), drawn + 20), 16, 24);
+    }
+
+    [Fact]
+    public void Marker_FromTheFutureOrOverAnHourOld_IsInvalid()
+    {
+        var now = 1_795_477_000_000L;
+        Assert.Equal(-1, NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(now + 400), now));
+        Assert.Equal(-1, NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(now - 7_200_000), now));
+    }
+
+    [Fact]
+    public void Plots_TwoSeries_WritesAPng()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("netem-plot-").FullName, "cdf.png");
+        var error = Plots.WriteLatencyCdf(path, "test: key-to-echo", "ms", [
+            ("plain typing", [52.1, 53.0, 55.2, 120.0, 51.0]),
+            ("spiceaccel typing", [54.0, 55.5, 56.1, 57.0]),
+        ]);
+
+        Assert.Null(error);
+        var bytes = File.ReadAllBytes(path);
+        Assert.True(bytes.Length > 5_000, $"PNG of {bytes.Length} bytes");
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
+    }
+
+    [Fact]
+    public void Stats_NearestRank_Percentiles()
+    {
+        var s = Stats.Of(Enumerable.Range(1, 100).Select(i => (double)i).ToList());
+        Assert.Equal((100, 50.0, 95.0, 99.0, 100.0), (s.Count, s.P50, s.P95, s.P99, s.Max));
+        Assert.Equal(0, Stats.Of([]).Count);
+    }
+}
