@@ -20,7 +20,7 @@ switch (verb)
                                   [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
-                   NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S]
+                   NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
                                     key-to-echo into the window under the pointer, pointer motions sent, freshness markers seen
                    NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
@@ -111,6 +111,11 @@ async Task<int> ProbeAsync()
     var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(Get("host", "127.0.0.1")), int.Parse(Get("port", "5900")));
     await using var probe = await NetemBench.Probe.SpiceProbe.ConnectAsync(opts.GetValueOrDefault("ns"), endPoint, 16, TimeSpan.FromSeconds(30), cts.Token);
     Console.WriteLine($"first screen (DISPLAY_MARK) after {probe.FirstScreenSeconds:0.000} s");
+    if (opts.ContainsKey("trace"))
+    {
+        probe.TraceRegionDraws = line => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
+    }
+
     var region = Geometry.Parse(Get("region", "1024x768+0+0"));
     var keys = int.Parse(Get("keys", "20"));
     if (keys > 0)

@@ -99,6 +99,7 @@ public static class Report
                 }
 
                 sb.AppendLine();
+                CrossCheck(sb, pr);
                 Goals(sb, pr);
             }
 
@@ -168,6 +169,35 @@ public static class Report
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The probe's key-to-echo next to spice-gtk's (remote-viewer, timed on its own screen) for the same contender and
+    /// link. spice-gtk adds a near-constant client-side cost (decode, GTK frame clock, X server, screen polling), which
+    /// the lan profile shows on its own; the network part must agree.
+    /// </summary>
+    private static void CrossCheck(StringBuilder sb, ProfileResult pr)
+    {
+        var pairs = pr.Rows.Where(r => r.Workload == "typing")
+            .Select(r => (Probe: r, Gtk: pr.Rows.FirstOrDefault(g => g.Workload == Probe.GtkKeyEcho.Workload && g.Contender == r.Contender)))
+            .Where(p => p.Gtk is not null && p.Probe.Distributions.ContainsKey("keyEchoMs") && p.Gtk.Distributions.ContainsKey("keyEchoMs"))
+            .ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine("Cross-check of key-to-echo with spice-gtk (same contender, same link; spice-gtk's figure includes its own decode/render and the screen polling):").AppendLine();
+        sb.AppendLine("| contender | probe p50 / p95 ms | remote-viewer p50 / p95 ms | remote-viewer − probe (p50) |").AppendLine("|---|---|---|---|");
+        foreach (var (probe, gtk) in pairs)
+        {
+            var a = probe.Distributions["keyEchoMs"];
+            var b = gtk!.Distributions["keyEchoMs"];
+            sb.AppendLine(inv, $"| {probe.Contender} | {a.P50:0} / {a.P95:0} | {b.P50:0} / {b.P95:0} | {b.P50 - a.P50:+0;-0} ms |");
+        }
+
+        sb.AppendLine();
     }
 
     /// <summary>The goals, checked from this run's figures (benchmark figures, never a test verdict).</summary>

@@ -38,8 +38,17 @@ public sealed class XspiceServer : IDisposable
             await WaitForX(server, ct);
             // The typing xterm (top left), and a clock that ticks every second at the bottom right: an idle desktop.
             server._processes.Add(NsProcess.Start("xterm", ns, Path.Combine(runDir, "xterm.out"), server.Env,
-                "xterm", "-T", "typer", "-geometry", "80x24+0+0", "-fa", "Monospace", "-fs", "12", "-e", "bash", "--norc", "--noprofile"));
+                "xterm", "-T", "typer", "-geometry", "80x16+0+0", "-fa", "Monospace", "-fs", "12", "-e", "bash", "--norc", "--noprofile"));
             server.TypingRegion = await server.WaitForWindowAsync("typer", ct);
+            foreach (var (what, geometry) in new[] { ("animation", ProbeWorkloads.AnimationGeometry), ("scroller", ProbeWorkloads.ScrollerGeometry) })
+            {
+                // Key-to-echo watches draws that touch the typing window: nothing else may draw there.
+                if (server.TypingRegion.Intersects(Geometry.Parse(geometry)))
+                {
+                    throw new InvalidOperationException($"the typing xterm ({server.TypingRegion}) overlaps the {what} ({geometry}): fonts larger than expected");
+                }
+            }
+
             // Twelve empty lines: the prompt (where typing echoes) moves to line 13 or below, clear of the strip at the
             // top that remote-viewer's full-screen toolbar covers in the spice-gtk cross-check.
             server.PointerToTypingWindow();
@@ -74,7 +83,7 @@ public sealed class XspiceServer : IDisposable
         const string Script = "$|=1; open(my $f, '<', '/usr/share/common-licenses/GPL-3') or die $!; my @l = <$f>; "
             + "while (1) { for (@l) { print; select(undef, undef, undef, 0.04); } }";
         var p = NsProcess.Start("scroller", Namespace, Path.Combine(logDir, "scroller.out"), Env,
-            "xterm", "-T", "scroller", "-geometry", "80x14+0+470", "-fa", "Monospace", "-fs", "12", "-e", "perl", "-e", Script);
+            "xterm", "-T", "scroller", "-geometry", "80x12+0+470", "-fa", "Monospace", "-fs", "12", "-e", "perl", "-e", Script);
         try
         {
             await WaitForWindowAsync("scroller", ct);

@@ -27,6 +27,9 @@ public static class ProbeWorkloads
     /// <summary>Where the animation window goes: below the typing xterm, left of xclock.</summary>
     public const string AnimationGeometry = "320x240+560+470";
 
+    /// <summary>Where the scrolling xterm's window goes (80x12 characters from +0+470; the size depends on the font).</summary>
+    public const string ScrollerGeometry = "880x280+0+470";
+
     public static async Task<Sample> RunAsync(string workload, XspiceServer xspice, string brNs, string host, int port, string logDir,
         ProbeSettings settings, CancellationToken ct)
     {
@@ -56,6 +59,21 @@ public static class ProbeWorkloads
             xspice.PointerToTypingWindow();
             await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), MarkerSize, TimeSpan.FromSeconds(60), ct);
             var values = new Dictionary<string, double> { ["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN };
+            using var trace = Environment.GetEnvironmentVariable("NETEM_PROBE_TRACE") == "1"
+                ? new StreamWriter(Path.Combine(logDir, $"probe-trace-{workload}.log"), append: true) { AutoFlush = true }
+                : null;
+            if (trace is not null)
+            {
+                var gate = new Lock();
+                probe.TraceRegionDraws = line =>
+                {
+                    lock (gate)
+                    {
+                        trace.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
+                    }
+                };
+            }
+
             var series = new Dictionary<string, List<double>>();
             var bytes0 = probe.DisplayBytes;
             var phase = Stopwatch.StartNew();

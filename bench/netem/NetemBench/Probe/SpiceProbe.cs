@@ -83,6 +83,9 @@ public sealed class SpiceProbe : IAsyncDisposable
 
     public int MarkerSize { get; }
 
+    /// <summary>Debugging: told of every draw that touches the watched region (the probe verb's --trace).</summary>
+    public Action<string>? TraceRegionDraws { get; set; }
+
     /// <summary>Seconds from the first TCP connect to DISPLAY_MARK (the server's "initial screen sent").</summary>
     public double? FirstScreenSeconds { get; private set; }
 
@@ -254,6 +257,11 @@ public sealed class SpiceProbe : IAsyncDisposable
         lock (_gate)
         {
             DrawMessages++;
+            if (TraceRegionDraws is { } trace && _quietRegion is { } tq && tq.Intersects(box))
+            {
+                trace($"draw {type} box {box} surface {surface}");
+            }
+
             if (_quietRegion is { } q && q.Intersects(box))
             {
                 _lastRegionDraw = arrival;
