@@ -211,10 +211,19 @@ internal sealed partial class SpiceChannelRelay
             _transcoder = new DisplayTranscoder(codec, Math.Min(_settings.MaxTranscodedMessage, _maxMessage), _settings.DisplayKeepSmallerOriginal);
         }
 
-        if (_channelType == SpiceChannelType.Inputs && _atClientEdge)
+        if (_channelType == SpiceChannelType.Inputs)
         {
-            _motionAcks = new MotionAckResponder();
-            _coalescer = new MotionCoalescer();
+            // The client edge answers the client's motions at once (spice-gtk sends at most 8 unacknowledged, so an
+            // ACK from across the WAN would cap the pointer at 8 positions per round trip); every motion crosses the
+            // WAN. The server edge keeps the server's 8-in-flight rule on its own short leg, coalescing only there.
+            if (_atClientEdge)
+            {
+                _motionAcks = new MotionAckResponder();
+            }
+            else
+            {
+                _coalescer = new MotionCoalescer();
+            }
         }
     }
 }

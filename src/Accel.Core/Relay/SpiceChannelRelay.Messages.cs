@@ -211,7 +211,7 @@ internal sealed partial class SpiceChannelRelay
                 return true;
             }
 
-            if (_coalescer is not null)
+            if (_coalescer is not null || _motionAcks is not null)
             {
                 return true; // every inputs message: keys must not overtake a pending motion
             }
@@ -225,7 +225,7 @@ internal sealed partial class SpiceChannelRelay
             return true;
         }
 
-        if (_coalescer is not null && MotionAckResponder.IsServerMotionAck(type))
+        if ((_coalescer is not null || _motionAcks is not null) && MotionAckResponder.IsServerMotionAck(type))
         {
             return true;
         }
@@ -261,7 +261,7 @@ internal sealed partial class SpiceChannelRelay
                 return Verdict.Drop;
             }
 
-            if (_coalescer is not null)
+            if (_coalescer is not null || _motionAcks is not null)
             {
                 return InspectInputsFromClient(type, body, destination, injections);
             }
@@ -276,11 +276,11 @@ internal sealed partial class SpiceChannelRelay
             return Verdict.Drop;
         }
 
-        if (_coalescer is not null && MotionAckResponder.IsServerMotionAck(type))
+        if ((_coalescer is not null || _motionAcks is not null) && MotionAckResponder.IsServerMotionAck(type))
         {
             lock (_inputsLock)
             {
-                if (_coalescer.OnServerMotionAck())
+                if (_coalescer?.OnServerMotionAck() == true)
                 {
                     // A pending (coalesced) motion may go now: toward the server, i.e. the other destination.
                     _coalescer.WritePending(_writer, injections);
@@ -313,14 +313,29 @@ internal sealed partial class SpiceChannelRelay
     {
         lock (_inputsLock)
         {
-            if (_motionAcks!.OnClientMessage(type))
+            if (_motionAcks?.OnClientMessage(type) == true)
             {
                 MotionAckResponder.WriteAck(_writer, injections);
                 LocalAnswers++;
                 AccelMetrics.LocalAcks.Add(1, AccelMetrics.Tags("kind", "motion_ack"));
             }
 
-            switch (_coalescer!.OnClientMessage(type, body))
+            if (_coalescer is null)
+            {
+                // Client edge: only a well-formed motion crosses the WAN (the server edge parses it to coalesce).
+                if (type == (ushort)SpiceInputsMsgc.MouseMotion)
+                {
+                    _ = SpiceMouseMotion.Parse(body);
+                }
+                else if (type == (ushort)SpiceInputsMsgc.MousePosition)
+                {
+                    _ = SpiceMousePosition.Parse(body);
+                }
+
+                return Verdict.Forward;
+            }
+
+            switch (_coalescer.OnClientMessage(type, body))
             {
                 case MotionDecision.Absorbed:
                     return Verdict.Drop;

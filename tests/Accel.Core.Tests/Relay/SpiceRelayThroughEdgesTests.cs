@@ -130,7 +130,7 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
         var init = await ReadInitAsync(main, ct);
         await using var inputs = await LinkInputsAsync(init.SessionId, ct);
 
-        // MOUSE_MOTION with a 2-byte body: the client edge reads motions to coalesce them and finds it truncated.
+        // MOUSE_MOTION with a 2-byte body: the client edge checks every motion before it crosses the WAN and finds it truncated.
         var bad = new byte[SpiceDataHeader.MiniLength + 2];
         BinaryPrimitives.WriteUInt16LittleEndian(bad, (ushort)SpiceInputsMsgc.MouseMotion);
         BinaryPrimitives.WriteUInt32LittleEndian(bad.AsSpan(2), 2);

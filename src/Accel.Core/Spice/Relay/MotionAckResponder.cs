@@ -6,8 +6,9 @@ namespace Accel.Core.Spice.Relay;
 
 /// <summary>
 /// Answers pointer motion locally on the client-side leg, as spice-server does: one MOUSE_MOTION_ACK after every
-/// <see cref="MotionAckBunch"/> MOUSE_MOTION or MOUSE_POSITION messages from the client. The real server's
-/// acks arriving over the WAN are swallowed (<see cref="IsServerMotionAck"/>). Not thread-safe.
+/// <see cref="MotionAckBunch"/> MOUSE_MOTION or MOUSE_POSITION messages from the client. The real server's acks end at
+/// the server edge, whose <see cref="MotionCoalescer"/> keeps the 8-in-flight rule on the local leg
+/// (<see cref="IsServerMotionAck"/>). Not thread-safe.
 /// </summary>
 internal sealed class MotionAckResponder
 {
