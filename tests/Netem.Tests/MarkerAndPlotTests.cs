@@ -48,6 +48,16 @@ public sealed class MarkerAndPlotTests
     }
 
     [Fact]
+    public void Report_KernelNetem_SaysWhatTcCanDoAndLeavesNoNamespace()
+    {
+        Lab.RequireNamespaces();
+        var answer = Report.KernelNetem();
+
+        Assert.Matches("^(available \\(not used\\)|unavailable \\(.+\\))$", answer);
+        Assert.DoesNotContain(NetemLink.Shell.Run("ip", "netns", "list").Output.Split('\n'), l => l.StartsWith("sa-tcprobe-", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Stats_NearestRank_Percentiles()
     {
         var s = Stats.Of(Enumerable.Range(1, 100).Select(i => (double)i).ToList());

@@ -254,6 +254,34 @@ public static class Report
         sb.AppendLine();
     }
 
+    /// <summary>
+    /// Whether this kernel has sch_netem, tried on the loopback of a scratch namespace. The suite always uses its
+    /// userspace emulator (the same one on every machine, with lateness measured); this only records what tc could do.
+    /// </summary>
+    public static string KernelNetem()
+    {
+        var ns = "sa-tcprobe-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            if (NetemLink.Shell.Run("ip", "netns", "add", ns).ExitCode != 0)
+            {
+                return "not checked (cannot create a namespace)";
+            }
+
+            NetemLink.Shell.Run("ip", "-n", ns, "link", "set", "lo", "up");
+            var (rc, output) = NetemLink.Shell.Run("tc", "-n", ns, "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms");
+            return rc == 0 ? "available (not used)" : "unavailable (" + output.Trim().Split('\n')[0] + ")";
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException)
+        {
+            return "not checked (" + ex.Message + ")";
+        }
+        finally
+        {
+            NetemLink.Shell.Run("ip", "netns", "del", ns);
+        }
+    }
+
     public static Dictionary<string, string> Machine()
     {
         string Cmd(string f, params string[] a)
@@ -277,7 +305,7 @@ public static class Report
             ["xserver-xspice"] = Cmd("dpkg-query", "-W", "-f=${Version}", "xserver-xspice"),
             ["spice-client-gtk"] = Cmd("dpkg-query", "-W", "-f=${Version}", "spice-client-gtk"),
             ["kcptun"] = Cmd("dpkg-query", "-W", "-f=${Version}", "kcptun"),
-            ["link emulator"] = "NetemLink (userspace, TUN)",
+            ["link emulator"] = "NetemLink (userspace, TUN); kernel tc netem: " + KernelNetem(),
         };
     }
 }
