@@ -1,0 +1,263 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Spice.Codecs.QuicImage;
+
+/// <summary>
+/// QUIC row decoder, the mirror of <see cref="QuicRowEncoder"/>: writes pixels in place in the output layout and
+/// keeps the bit reader in locals for a segment. Invalid data never reads or writes outside the row and the stream.
+/// </summary>
+internal static class QuicRowDecoder
+{
+    /// <summary>Decodes one row into <paramref name="cur"/>; false when the data is invalid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool DecodeRow<TPx, TRow>(ref QuicModel m, ref QuicBitReader r, ref byte prev, ref byte cur)
+        where TPx : struct, IQuicPixel
+        where TRow : struct, IQuicRowKind
+    {
+        int width = m.Width;
+        int pos = 0;
+        while (m.WmIndex < QuicModel.WmiMax && m.WmLeft <= width)
+        {
+            if (m.WmLeft != 0)
+            {
+                if (!Segment<TPx, TRow>(ref m, ref r, ref prev, ref cur, pos, pos + m.WmLeft))
+                {
+                    return false;
+                }
+
+                pos += m.WmLeft;
+                width -= m.WmLeft;
+            }
+
+            m.NextWaitMaskIndex();
+        }
+
+        if (width != 0)
+        {
+            if (!Segment<TPx, TRow>(ref m, ref r, ref prev, ref cur, pos, pos + width))
+            {
+                return false;
+            }
+
+            if (m.WmIndex < QuicModel.WmiMax)
+            {
+                m.WmLeft -= width;
+            }
+        }
+
+        return !r.Overrun;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Segment<TPx, TRow>(ref QuicModel m, ref QuicBitReader r, ref byte prev, ref byte cur, int i, int end)
+        where TPx : struct, IQuicPixel
+        where TRow : struct, IQuicRowKind
+    {
+        uint waitmask = (1u << m.WmIndex) - 1;
+        QuicFamily f = m.Family;
+        ref byte l2u = ref MemoryMarshal.GetArrayDataReference(f.L2U);
+        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
+        ref uint golomb = ref MemoryMarshal.GetArrayDataReference(f.Decode);
+        ref byte corr = ref m.Corr;
+        ref byte best = ref m.Best;
+        int cstride = m.Width + 1;
+        int mask = f.Mask;
+        ref byte src = ref r.Start;
+        int limit = r.Limit;
+        ulong window = r.Window;
+        int avail = r.Avail;
+        int pos = r.Pos;
+
+        int stop;
+        int runIndex = 0;
+        if (i == 0)
+        {
+            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref corr, cstride, ref best, ref l2u, ref bucketOf, ref golomb, mask,
+                ref src, limit, ref window, ref avail, ref pos);
+            if (m.WaitCount != 0)
+            {
+                m.WaitCount--;
+            }
+            else
+            {
+                m.WaitCount = m.TabRand() & waitmask;
+                m.UpdateModel(0);
+            }
+
+            stop = ++i + (int)m.WaitCount;
+        }
+        else
+        {
+            stop = i + (int)m.WaitCount;
+        }
+
+        for (;;)
+        {
+            int last = Math.Min(stop, end - 1);
+            for (; i <= last; i++)
+            {
+                if (!TRow.First && runIndex != i && i > 2 &&
+                    TPx.Same(ref Unsafe.Add(ref prev, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes)) &&
+                    TPx.Same(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 2) * TPx.Bytes)))
+                {
+                    goto Run;
+                }
+
+                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref corr, cstride, ref best, ref l2u, ref bucketOf, ref golomb, mask,
+                    ref src, limit, ref window, ref avail, ref pos);
+            }
+
+            if (stop >= end)
+            {
+                m.WaitCount = (uint)(stop - end);
+                break;
+            }
+
+            m.UpdateModel(stop);
+            stop = i + (int)(m.TabRand() & waitmask);
+            if (pos > limit + 4)
+            {
+                return false;
+            }
+
+            continue;
+
+        Run:
+            m.WaitCount = (uint)(stop - i);
+            runIndex = i;
+            r.Window = window;
+            r.Avail = avail;
+            r.Pos = pos;
+            int runLength = DecodeRun(ref m, ref r);
+            window = r.Window;
+            avail = r.Avail;
+            pos = r.Pos;
+            if (runLength < 0 || runLength > end - i || r.Overrun)
+            {
+                return false;
+            }
+
+            for (int runEnd = i + runLength; i < runEnd; i++)
+            {
+                TPx.Copy(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes));
+            }
+
+            if (i == end)
+            {
+                return true;
+            }
+
+            stop = i + (int)m.WaitCount;
+        }
+
+        r.Window = window;
+        r.Avail = avail;
+        r.Pos = pos;
+        return true;
+    }
+
+    private static class Predict
+    {
+        public const int Zero = 0;
+        public const int Above = 1;
+        public const int Left = 2;
+        public const int Both = 3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte corr, int cstride, ref byte best,
+        ref byte l2u, ref byte bucketOf, ref uint golomb, int mask, ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
+        where TPx : struct, IQuicPixel
+    {
+        ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
+        ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
+        ref byte cr = ref Unsafe.Add(ref corr, i);
+        TPx.Begin(ref px);
+        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref best, ref l2u, ref bucketOf, ref golomb, mask, ref src, limit, ref window, ref avail, ref pos);
+        if (TPx.Channels == 3)
+        {
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref best, 8), ref l2u, ref bucketOf, ref golomb, mask,
+                ref src, limit, ref window, ref avail, ref pos);
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref best, 16), ref l2u, ref bucketOf, ref golomb, mask,
+                ref src, limit, ref window, ref avail, ref pos);
+        }
+    }
+
+    /// <summary>Golomb-Rice codeword → residual (context row) → sample of channel <paramref name="c"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte best,
+        ref byte l2u, ref byte bucketOf, ref uint golomb, int mask, ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
+        where TPx : struct, IQuicPixel
+    {
+        int k = Unsafe.Add(ref best, Unsafe.Add(ref bucketOf, cr & mask));
+        uint g = Unsafe.Add(ref golomb, k);
+        uint bits = (uint)(window >> 32);
+        int zeros = QuicBitReader.LeadingZeros(bits);
+        int length;
+        uint value;
+        if (zeros < (int)(g & 0xFF))
+        {
+            length = zeros + 1 + k;
+            value = ((uint)zeros << k) | ((bits >> (32 - length)) & ((1u << k) - 1));
+        }
+        else
+        {
+            length = (int)((g >> 8) & 0xFF);
+            value = (g >> 16) + ((bits >> (32 - length)) & ((1u << (length - (int)(g & 0xFF))) - 1));
+        }
+
+        byte u = (byte)value;
+        Unsafe.Add(ref cr, 1) = u;
+        int pred = predict switch
+        {
+            Predict.Zero => 0,
+            Predict.Above => TPx.Get(ref up, c),
+            Predict.Left => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
+            _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
+        };
+        TPx.Set(ref px, c, (Unsafe.Add(ref l2u, u) + pred) & mask);
+        QuicBitReader.Eat(ref src, limit, ref window, ref avail, ref pos, length);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int DecodeRun(ref QuicModel m, ref QuicBitReader r)
+    {
+        int runLength = 0;
+        for (;;)
+        {
+            int ones = QuicBitReader.LeadingZeros(~r.Peek);
+            if (ones > 8)
+            {
+                ones = 8;
+            }
+
+            for (int hits = 1; hits <= ones; hits++)
+            {
+                runLength += m.MelcOrder;
+                m.MelcHit();
+            }
+
+            if (ones != 8)
+            {
+                r.Eat(ones + 1);
+                break;
+            }
+
+            r.Eat(8);
+            if (r.Overrun || runLength > m.Width)
+            {
+                return -1;
+            }
+        }
+
+        if (m.MelcLength != 0)
+        {
+            runLength += (int)(r.Peek >> (32 - m.MelcLength));
+            r.Eat(m.MelcLength);
+        }
+
+        m.MelcEnd();
+        return runLength;
+    }
+}

@@ -1,0 +1,219 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Spice.Codecs.QuicImage;
+
+/// <summary>Row 0 (no row above: predict from the left, no runs) or a later row, as a type so each gets its own loop.</summary>
+internal interface IQuicRowKind
+{
+    static abstract bool First { get; }
+}
+
+internal struct QuicFirstRow : IQuicRowKind
+{
+    public static bool First => true;
+}
+
+internal struct QuicLaterRow : IQuicRowKind
+{
+    public static bool First => false;
+}
+
+/// <summary>
+/// QUIC row encoder, specialised per pixel layout and row kind. Reads the pixels in place; the bit writer's state
+/// lives in locals for a whole segment (written back around runs). The row loops are compiled fully optimised at
+/// once (AggressiveOptimization): their tier-0 code is several times slower and a daemon's first screens would pay
+/// for it until tiering caught up (measured: over a second of CPU with the machine busy).
+/// </summary>
+internal static class QuicRowEncoder
+{
+    /// <summary>Codes one row; <paramref name="prev"/> is the row above (ignored for the first row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void EncodeRow<TPx, TRow>(ref QuicModel m, ref QuicBitWriter w, ref byte prev, ref byte cur)
+        where TPx : struct, IQuicPixel
+        where TRow : struct, IQuicRowKind
+    {
+        int width = m.Width;
+        int pos = 0;
+        while (m.WmIndex < QuicModel.WmiMax && m.WmLeft <= width)
+        {
+            if (m.WmLeft != 0)
+            {
+                Segment<TPx, TRow>(ref m, ref w, ref prev, ref cur, pos, pos + m.WmLeft, (1u << m.WmIndex) - 1);
+                width -= m.WmLeft;
+                pos += m.WmLeft;
+            }
+
+            m.NextWaitMaskIndex();
+        }
+
+        if (width != 0)
+        {
+            Segment<TPx, TRow>(ref m, ref w, ref prev, ref cur, pos, pos + width, (1u << m.WmIndex) - 1);
+            if (m.WmIndex < QuicModel.WmiMax)
+            {
+                m.WmLeft -= width;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Segment<TPx, TRow>(ref QuicModel m, ref QuicBitWriter w, ref byte prev, ref byte cur, int i, int end, uint waitmask)
+        where TPx : struct, IQuicPixel
+        where TRow : struct, IQuicRowKind
+    {
+        QuicFamily f = m.Family;
+        ref byte u2l = ref MemoryMarshal.GetArrayDataReference(f.U2L);
+        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
+        ref uint code = ref MemoryMarshal.GetArrayDataReference(f.Code);
+        ref byte corr = ref m.Corr;
+        ref byte best = ref m.Best;
+        int cstride = m.Width + 1;
+        int mask = f.Mask;
+        ref byte dst = ref w.Start;
+        int limit = w.Limit;
+        ulong acc = w.Acc;
+        int bits = w.Bits;
+        int pos = w.Pos;
+
+        int stop;
+        int runIndex = 0;
+        if (i == 0)
+        {
+            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref corr, cstride, ref best, ref u2l, ref bucketOf, ref code, mask,
+                ref dst, limit, ref acc, ref bits, ref pos);
+            if (m.WaitCount != 0)
+            {
+                m.WaitCount--;
+            }
+            else
+            {
+                m.WaitCount = m.TabRand() & waitmask;
+                m.UpdateModel(0);
+            }
+
+            stop = ++i + (int)m.WaitCount;
+        }
+        else
+        {
+            stop = i + (int)m.WaitCount;
+        }
+
+        for (;;)
+        {
+            // Pixels up to 'stop' (inclusive) then a model update, until the segment ends; a run may start anywhere.
+            int last = Math.Min(stop, end - 1);
+            for (; i <= last; i++)
+            {
+                if (!TRow.First && runIndex != i && i > 2 &&
+                    TPx.Same(ref Unsafe.Add(ref prev, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes)) &&
+                    TPx.Same(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 2) * TPx.Bytes)))
+                {
+                    goto Run;
+                }
+
+                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref corr, cstride, ref best, ref u2l, ref bucketOf, ref code, mask,
+                    ref dst, limit, ref acc, ref bits, ref pos);
+            }
+
+            if (stop >= end)
+            {
+                m.WaitCount = (uint)(stop - end);
+                break;
+            }
+
+            m.UpdateModel(stop);
+            stop = i + (int)(m.TabRand() & waitmask);
+            continue;
+
+        Run:
+            runIndex = i;
+            m.WaitCount = (uint)(stop - i);
+            int runStart = i;
+            while (TPx.Same(ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes)))
+            {
+                if (++i == end)
+                {
+                    break;
+                }
+            }
+
+            w.Acc = acc;
+            w.Bits = bits;
+            w.Pos = pos;
+            EncodeRun(ref m, ref w, i - runStart);
+            acc = w.Acc;
+            bits = w.Bits;
+            pos = w.Pos;
+            if (i == end)
+            {
+                return;
+            }
+
+            stop = i + (int)m.WaitCount;
+        }
+
+        w.Acc = acc;
+        w.Bits = bits;
+        w.Pos = pos;
+    }
+
+    private const int PredictZero = 0;
+    private const int PredictAbove = 1;
+    private const int PredictLeft = 2;
+    private const int PredictBoth = 3;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte corr, int cstride, ref byte best,
+        ref byte u2l, ref byte bucketOf, ref uint code, int mask, ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
+        where TPx : struct, IQuicPixel
+    {
+        ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
+        ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
+        ref byte cr = ref Unsafe.Add(ref corr, i);
+        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref best, ref u2l, ref bucketOf, ref code, mask, ref dst, limit, ref acc, ref bits, ref pos);
+        if (TPx.Channels == 3)
+        {
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref best, 8), ref u2l, ref bucketOf, ref code, mask,
+                ref dst, limit, ref acc, ref bits, ref pos);
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref best, 16), ref u2l, ref bucketOf, ref code, mask,
+                ref dst, limit, ref acc, ref bits, ref pos);
+        }
+    }
+
+    /// <summary>Residual of channel <paramref name="c"/> → context row, then its Golomb-Rice codeword → the writer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte best,
+        ref byte u2l, ref byte bucketOf, ref uint code, int mask, ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
+        where TPx : struct, IQuicPixel
+    {
+        int pred = predict switch
+        {
+            PredictZero => 0,
+            PredictAbove => TPx.Get(ref up, c),
+            PredictLeft => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
+            _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
+        };
+        uint u = Unsafe.Add(ref u2l, (TPx.Get(ref px, c) - pred) & mask);
+        Unsafe.Add(ref cr, 1) = (byte)u;
+        uint k = Unsafe.Add(ref best, Unsafe.Add(ref bucketOf, cr));
+        uint e = Unsafe.Add(ref code, (nint)((u << 3) | k));
+        QuicBitWriter.Put(ref dst, limit, ref acc, ref bits, ref pos, e & 0xFFFFFF, (int)(e >> 24));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EncodeRun(ref QuicModel m, ref QuicBitWriter w, int runLength)
+    {
+        int hits = 0;
+        while (runLength >= m.MelcOrder)
+        {
+            hits++;
+            runLength -= m.MelcOrder;
+            m.MelcHit();
+        }
+
+        QuicBitWriter.PutOnes(ref w.Start, w.Limit, ref w.Acc, ref w.Bits, ref w.Pos, hits);
+        w.Put((uint)runLength, m.MelcLength + 1);
+        m.MelcEnd();
+    }
+}
