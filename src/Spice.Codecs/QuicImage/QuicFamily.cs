@@ -68,6 +68,9 @@ internal sealed class QuicFamily
                 BucketOf[i] = (byte)bucket;
             }
 
+            BucketFirst[bucket] = (byte)start;
+            BucketLast[bucket] = (byte)end;
+
             bucket++;
             start = end + 1;
         }
@@ -84,6 +87,11 @@ internal sealed class QuicFamily
 
     /// <summary>Context (0..2^bpc−1) → bucket number.</summary>
     public byte[] BucketOf { get; } = new byte[256];
+
+    /// <summary>First and last context of each bucket.</summary>
+    public byte[] BucketFirst { get; } = new byte[8];
+
+    public byte[] BucketLast { get; } = new byte[8];
 
     /// <summary>Decoder parameters of code k: prefix limit (bits 0..7), escape code length (8..15), GR codewords (16..31).</summary>
     public uint[] Decode { get; } = new uint[8];

@@ -103,8 +103,8 @@ public static class QuicImageDecoder
         var layout = new QuicCoreLayout(bytes, counters, width);
         QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
         int channels = type == QuicImageType.Gray ? 1 : 3;
-        var main = new QuicModel(family, channels, width, layout.Corr(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
-        var alpha = new QuicModel(family, 1, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        var main = new QuicModel(family, channels, width, layout.Tables(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
+        var alpha = new QuicModel(family, 1, width, layout.Tables(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
 
         var r = new QuicBitReader(source);
         for (int i = 0; i < 5; i++)

@@ -107,8 +107,8 @@ internal struct QuicEncoderCore : IDisposable
         var layout = new QuicCoreLayout(_bytes!, _counters!, width);
         QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
         int channels = type == QuicImageType.Gray ? 1 : 3;
-        var main = new QuicModel(family, channels, width, layout.Corr(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
-        var alpha = new QuicModel(family, 1, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
+        var main = new QuicModel(family, channels, width, layout.Tables(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
+        var alpha = new QuicModel(family, 1, width, layout.Tables(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
 
         var w = new QuicBitWriter(destination);
         w.Put32(QuicHeader.Magic);
@@ -206,12 +206,13 @@ internal readonly ref struct QuicCoreLayout
         _width = width;
     }
 
-    /// <summary>4 context rows, 4 × 8 best codes.</summary>
-    public static int ByteScratch(int width) => 4 * (width + 1) + 32;
+    /// <summary>Model tables of 4 channels (see <see cref="QuicModel"/>), 4 × 8 best codes.</summary>
+    public static int ByteScratch(int width) => QuicModel.TableBytes(4, width) + 32;
 
-    public Span<byte> Corr(int firstChannel, int channels) => _bytes.Slice(firstChannel * (_width + 1), channels * (_width + 1));
+    public Span<byte> Tables(int firstChannel, int channels) =>
+        _bytes.Slice(QuicModel.TableBytes(firstChannel, _width), QuicModel.TableBytes(channels, _width));
 
     public Span<uint> Counters(int firstChannel, int channels) => _counters.Slice(firstChannel * 64, channels * 64);
 
-    public Span<byte> Best(int firstChannel, int channels) => _bytes.Slice(4 * (_width + 1) + firstChannel * 8, channels * 8);
+    public Span<byte> Best(int firstChannel, int channels) => _bytes.Slice(QuicModel.TableBytes(4, _width) + firstChannel * 8, channels * 8);
 }

@@ -6,7 +6,9 @@ namespace Spice.Codecs.QuicImage;
 /// <summary>
 /// The adaptive model of one QUIC "state" (the shared RGB state with its 3 channels, or one alpha/gray channel):
 /// per-channel context rows and buckets, the sparse-update wait mask, the tabrand sequence and the MELCODE run state.
-/// Context rows: channel c's row starts at <c>c * (width + 1)</c>; entry i + 1 holds the residual of pixel i and
+/// <see cref="Tables"/> holds, per channel, the code to use for each context value (256 bytes: the best code of the
+/// context's bucket, kept in step by <see cref="UpdateModel"/>, so the pixel loops need one load and no bucket lookup),
+/// then the context rows at <c>channels * 256 + c * (width + 1)</c>: entry i + 1 holds the residual of pixel i and
 /// entry 0 the context of pixel 0. Encoder and decoder walk the same state machine, so their models stay identical.
 /// </summary>
 internal ref struct QuicModel
@@ -14,6 +16,9 @@ internal ref struct QuicModel
     public const int WmiMax = 6;
     private const int WmiNext = 2048;
 
+    public const int CodeTableBytes = 256;
+
+    private readonly Span<byte> _tables;
     private readonly Span<byte> _corr;
     private readonly Span<uint> _counters;  // channels × 8 buckets × 8 codes
     private readonly Span<byte> _best;      // channels × 8 buckets
@@ -28,12 +33,14 @@ internal ref struct QuicModel
     private int _melcLen;
     private int _melcOrder;
 
-    public QuicModel(QuicFamily family, int channels, int width, Span<byte> corr, Span<uint> counters, Span<byte> best)
+    public QuicModel(QuicFamily family, int channels, int width, Span<byte> tables, Span<uint> counters, Span<byte> best)
     {
         Family = family;
         Width = width;
         _channels = channels;
-        _corr = corr[..(channels * (width + 1))];
+        _tables = tables[..(channels * (CodeTableBytes + width + 1))];
+        _tables[..(channels * CodeTableBytes)].Fill((byte)(family.Bpc - 1));
+        _corr = _tables[(channels * CodeTableBytes)..];
         _counters = counters[..(channels * 64)];
         _best = best[..(channels * 8)];
         _counters.Clear();
@@ -61,9 +68,11 @@ internal ref struct QuicModel
 
     public readonly int MelcOrder => _melcOrder;
 
-    public readonly ref byte Corr => ref MemoryMarshal.GetReference(_corr);
+    /// <summary>Bytes a model of <paramref name="channels"/> channels needs in <see cref="Tables"/>.</summary>
+    public static int TableBytes(int channels, int width) => channels * (CodeTableBytes + width + 1);
 
-    public readonly ref byte Best => ref MemoryMarshal.GetReference(_best);
+    /// <summary>Per-context codes, then context rows (see the type's summary).</summary>
+    public readonly ref byte Tables => ref MemoryMarshal.GetReference(_tables);
 
     /// <summary>Called before each row: the context of pixel 0 is the previous row's residual of pixel 0 (0 on row 0).</summary>
     public readonly void BeginRow(bool firstRow)
@@ -117,6 +126,7 @@ internal ref struct QuicModel
         ref byte corr = ref MemoryMarshal.GetReference(_corr);
         ref uint counters0 = ref MemoryMarshal.GetReference(_counters);
         ref byte best0 = ref MemoryMarshal.GetReference(_best);
+        ref byte codes = ref MemoryMarshal.GetReference(_tables);
         ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
         ref byte codeLength = ref MemoryMarshal.GetArrayDataReference(f.CodeLength);
         uint trigger = _wmTrigger;
@@ -124,7 +134,8 @@ internal ref struct QuicModel
         for (int c = 0; c < _channels; c++)
         {
             nint ci = c * cstride + index;
-            int bucket = c * 8 + Unsafe.Add(ref bucketOf, Unsafe.Add(ref corr, ci) & mask);
+            int b = Unsafe.Add(ref bucketOf, Unsafe.Add(ref corr, ci) & mask);
+            int bucket = c * 8 + b;
             ref byte lengths = ref Unsafe.Add(ref codeLength, Unsafe.Add(ref corr, ci + 1) << 3);
             ref uint counters = ref Unsafe.Add(ref counters0, bucket * 8);
             int best = bpc - 1;
@@ -139,7 +150,12 @@ internal ref struct QuicModel
                 }
             }
 
-            Unsafe.Add(ref best0, bucket) = (byte)best;
+            if (Unsafe.Add(ref best0, bucket) != best)
+            {
+                Unsafe.Add(ref best0, bucket) = (byte)best;
+                int first = f.BucketFirst[b];
+                Unsafe.InitBlockUnaligned(ref Unsafe.Add(ref codes, c * CodeTableBytes + first), (byte)best, (uint)(f.BucketLast[b] - first + 1));
+            }
             if (bestLength > trigger)
             {
                 for (int k = 0; k < bpc; k++)

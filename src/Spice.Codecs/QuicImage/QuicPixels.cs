@@ -14,6 +14,9 @@ internal interface IQuicPixel
     /// <summary>Bytes from one pixel to the next.</summary>
     static abstract int Bytes { get; }
 
+    /// <summary>Bits per channel sample: 5 (RGB16) or 8.</summary>
+    static abstract int Bpc { get; }
+
     /// <summary>Channel <paramref name="c"/> of the pixel at <paramref name="px"/>, as a QUIC sample (0..2^bpc−1).</summary>
     static abstract int Get(ref byte px, int c);
 
@@ -36,6 +39,8 @@ internal struct QuicBgrx : IQuicPixel
     public static int Channels => 3;
 
     public static int Bytes => 4;
+
+    public static int Bpc => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => Unsafe.Add(ref px, 2 - c);
@@ -62,6 +67,8 @@ internal struct QuicBgr : IQuicPixel
     public static int Channels => 3;
 
     public static int Bytes => 3;
+
+    public static int Bpc => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => Unsafe.Add(ref px, 2 - c);
@@ -91,6 +98,8 @@ internal struct QuicX555 : IQuicPixel
     public static int Channels => 3;
 
     public static int Bytes => 2;
+
+    public static int Bpc => 5;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => (Word(ref px) >> (10 - 5 * c)) & 0x1F;
@@ -128,6 +137,8 @@ internal struct QuicX555ToBgrx : IQuicPixel
 
     public static int Bytes => 4;
 
+    public static int Bpc => 5;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => Unsafe.Add(ref px, 2 - c) >> 3;
 
@@ -152,6 +163,8 @@ internal struct QuicGray : IQuicPixel
 
     public static int Bytes => 1;
 
+    public static int Bpc => 8;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => px;
 
@@ -175,6 +188,8 @@ internal struct QuicAlpha : IQuicPixel
     public static int Channels => 1;
 
     public static int Bytes => 4;
+
+    public static int Bpc => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Get(ref byte px, int c) => Unsafe.Add(ref px, 3);

@@ -57,12 +57,9 @@ internal static class QuicRowDecoder
         uint waitmask = (1u << m.WmIndex) - 1;
         QuicFamily f = m.Family;
         ref byte l2u = ref MemoryMarshal.GetArrayDataReference(f.L2U);
-        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
         ref uint golomb = ref MemoryMarshal.GetArrayDataReference(f.Decode);
-        ref byte corr = ref m.Corr;
-        ref byte best = ref m.Best;
+        ref byte tables = ref m.Tables;
         int cstride = m.Width + 1;
-        int mask = f.Mask;
         ref byte src = ref r.Start;
         int limit = r.Limit;
         ulong window = r.Window;
@@ -73,7 +70,7 @@ internal static class QuicRowDecoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref corr, cstride, ref best, ref l2u, ref bucketOf, ref golomb, mask,
+            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref tables, cstride, ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
             if (m.WaitCount != 0)
             {
@@ -104,7 +101,7 @@ internal static class QuicRowDecoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref corr, cstride, ref best, ref l2u, ref bucketOf, ref golomb, mask,
+                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref tables, cstride, ref l2u, ref golomb,
                     ref src, limit, ref window, ref avail, ref pos);
             }
 
@@ -166,31 +163,37 @@ internal static class QuicRowDecoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte corr, int cstride, ref byte best,
-        ref byte l2u, ref byte bucketOf, ref uint golomb, int mask, ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, int cstride, ref byte l2u, ref uint golomb,
+        ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
         where TPx : struct, IQuicPixel
     {
         ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
         ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
-        ref byte cr = ref Unsafe.Add(ref corr, i);
+        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i);
         TPx.Begin(ref px);
-        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref best, ref l2u, ref bucketOf, ref golomb, mask, ref src, limit, ref window, ref avail, ref pos);
+        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref tables, ref l2u, ref golomb, ref src, limit, ref window, ref avail, ref pos);
         if (TPx.Channels == 3)
         {
-            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref best, 8), ref l2u, ref bucketOf, ref golomb, mask,
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
-            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref best, 16), ref l2u, ref bucketOf, ref golomb, mask,
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
         }
     }
 
-    /// <summary>Golomb-Rice codeword → residual (context row) → sample of channel <paramref name="c"/>.</summary>
+    /// <summary>
+    /// Golomb-Rice codeword → residual (context row) → sample of channel <paramref name="c"/>. A codeword of code k
+    /// is z zeros, a one and k bits (value (z &lt;&lt; k) + those bits), or, from the prefix limit on, the limit's zeros and
+    /// a fixed-length escape (value = GR codewords + the escape bits); the shifted-out look-ahead gives both at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte best,
-        ref byte l2u, ref byte bucketOf, ref uint golomb, int mask, ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
+    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte codes, ref byte l2u, ref uint golomb,
+        ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
         where TPx : struct, IQuicPixel
     {
-        int k = Unsafe.Add(ref best, Unsafe.Add(ref bucketOf, cr & mask));
+        const int Mask8 = 0xFF;
+        int mask = (1 << TPx.Bpc) - 1;
+        int k = Unsafe.Add(ref codes, cr & mask);
         uint g = Unsafe.Add(ref golomb, k);
         uint bits = (uint)(window >> 32);
         int zeros = QuicBitReader.LeadingZeros(bits);
@@ -199,16 +202,16 @@ internal static class QuicRowDecoder
         if (zeros < (int)(g & 0xFF))
         {
             length = zeros + 1 + k;
-            value = ((uint)zeros << k) | ((bits >> (32 - length)) & ((1u << k) - 1));
+            value = (bits >> (32 - length)) + (uint)((zeros - 1) << k);
         }
         else
         {
             length = (int)((g >> 8) & 0xFF);
-            value = (g >> 16) + ((bits >> (32 - length)) & ((1u << (length - (int)(g & 0xFF))) - 1));
+            value = (g >> 16) + (bits >> (32 - length));
         }
 
-        byte u = (byte)value;
-        Unsafe.Add(ref cr, 1) = u;
+        uint u = value & Mask8;
+        Unsafe.Add(ref cr, 1) = (byte)u;
         int pred = predict switch
         {
             Predict.Zero => 0,
@@ -216,7 +219,10 @@ internal static class QuicRowDecoder
             Predict.Left => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
             _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
         };
-        TPx.Set(ref px, c, (Unsafe.Add(ref l2u, u) + pred) & mask);
+
+        // L2U, the inverse of the encoder's zigzag; 5-bit streams use the table, which maps out-of-range values to 0 as C does.
+        int delta = TPx.Bpc == 8 ? (int)((u >> 1) ^ (0 - (u & 1))) : Unsafe.Add(ref l2u, u);
+        TPx.Set(ref px, c, (delta + pred) & mask);
         QuicBitReader.Eat(ref src, limit, ref window, ref avail, ref pos, length);
     }
 

@@ -62,14 +62,9 @@ internal static class QuicRowEncoder
         where TPx : struct, IQuicPixel
         where TRow : struct, IQuicRowKind
     {
-        QuicFamily f = m.Family;
-        ref byte u2l = ref MemoryMarshal.GetArrayDataReference(f.U2L);
-        ref byte bucketOf = ref MemoryMarshal.GetArrayDataReference(f.BucketOf);
-        ref uint code = ref MemoryMarshal.GetArrayDataReference(f.Code);
-        ref byte corr = ref m.Corr;
-        ref byte best = ref m.Best;
+        ref uint code = ref MemoryMarshal.GetArrayDataReference(m.Family.Code);
+        ref byte tables = ref m.Tables;
         int cstride = m.Width + 1;
-        int mask = f.Mask;
         ref byte dst = ref w.Start;
         int limit = w.Limit;
         ulong acc = w.Acc;
@@ -80,8 +75,7 @@ internal static class QuicRowEncoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref corr, cstride, ref best, ref u2l, ref bucketOf, ref code, mask,
-                ref dst, limit, ref acc, ref bits, ref pos);
+            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref tables, cstride, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             if (m.WaitCount != 0)
             {
                 m.WaitCount--;
@@ -112,8 +106,7 @@ internal static class QuicRowEncoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref corr, cstride, ref best, ref u2l, ref bucketOf, ref code, mask,
-                    ref dst, limit, ref acc, ref bits, ref pos);
+                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref tables, cstride, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             }
 
             if (stop >= end)
@@ -164,27 +157,30 @@ internal static class QuicRowEncoder
     private const int PredictBoth = 3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte corr, int cstride, ref byte best,
-        ref byte u2l, ref byte bucketOf, ref uint code, int mask, ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, int cstride, ref uint code,
+        ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
         where TPx : struct, IQuicPixel
     {
         ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
         ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
-        ref byte cr = ref Unsafe.Add(ref corr, i);
-        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref best, ref u2l, ref bucketOf, ref code, mask, ref dst, limit, ref acc, ref bits, ref pos);
+        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i);
+        Channel<TPx>(0, predict, ref px, ref up, ref cr, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
         if (TPx.Channels == 3)
         {
-            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref best, 8), ref u2l, ref bucketOf, ref code, mask,
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref code,
                 ref dst, limit, ref acc, ref bits, ref pos);
-            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref best, 16), ref u2l, ref bucketOf, ref code, mask,
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref code,
                 ref dst, limit, ref acc, ref bits, ref pos);
         }
     }
 
-    /// <summary>Residual of channel <paramref name="c"/> → context row, then its Golomb-Rice codeword → the writer.</summary>
+    /// <summary>
+    /// Residual of channel <paramref name="c"/> → context row, then its Golomb-Rice codeword → the writer. The
+    /// residual is folded to 0, −1, 1, −2, … → 0, 1, 2, 3, … (the format's U2L table) by sign extension and a zigzag.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte best,
-        ref byte u2l, ref byte bucketOf, ref uint code, int mask, ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
+    private static void Channel<TPx>(int c, int predict, ref byte px, ref byte up, ref byte cr, ref byte codes, ref uint code,
+        ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
         where TPx : struct, IQuicPixel
     {
         int pred = predict switch
@@ -194,9 +190,10 @@ internal static class QuicRowEncoder
             PredictLeft => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
             _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
         };
-        uint u = Unsafe.Add(ref u2l, (TPx.Get(ref px, c) - pred) & mask);
+        int residual = (TPx.Get(ref px, c) - pred) << (32 - TPx.Bpc) >> (32 - TPx.Bpc);
+        uint u = (uint)((residual << 1) ^ (residual >> 31));
+        uint k = Unsafe.Add(ref codes, cr);
         Unsafe.Add(ref cr, 1) = (byte)u;
-        uint k = Unsafe.Add(ref best, Unsafe.Add(ref bucketOf, cr));
         uint e = Unsafe.Add(ref code, (nint)((u << 3) | k));
         QuicBitWriter.Put(ref dst, limit, ref acc, ref bits, ref pos, e & 0xFFFFFF, (int)(e >> 24));
     }
