@@ -206,13 +206,14 @@ internal readonly ref struct QuicCoreLayout
         _width = width;
     }
 
-    /// <summary>Model tables of 4 channels (see <see cref="QuicModel"/>), 4 × 8 best codes.</summary>
-    public static int ByteScratch(int width) => QuicModel.TableBytes(4, width) + 32;
+    /// <summary>Model tables of the 3-channel and the 1-channel state (see <see cref="QuicModel"/>), 4 × 8 best codes.</summary>
+    public static int ByteScratch(int width) => QuicModel.TableBytes(3, width) + QuicModel.TableBytes(1, width) + 32;
 
     public Span<byte> Tables(int firstChannel, int channels) =>
-        _bytes.Slice(QuicModel.TableBytes(firstChannel, _width), QuicModel.TableBytes(channels, _width));
+        _bytes.Slice(firstChannel == 0 ? 0 : QuicModel.TableBytes(3, _width), QuicModel.TableBytes(channels, _width));
 
     public Span<uint> Counters(int firstChannel, int channels) => _counters.Slice(firstChannel * 64, channels * 64);
 
-    public Span<byte> Best(int firstChannel, int channels) => _bytes.Slice(QuicModel.TableBytes(4, _width) + firstChannel * 8, channels * 8);
+    public Span<byte> Best(int firstChannel, int channels) =>
+        _bytes.Slice(QuicModel.TableBytes(3, _width) + QuicModel.TableBytes(1, _width) + firstChannel * 8, channels * 8);
 }

@@ -8,8 +8,8 @@ namespace Spice.Codecs.QuicImage;
 /// per-channel context rows and buckets, the sparse-update wait mask, the tabrand sequence and the MELCODE run state.
 /// <see cref="Tables"/> holds, per channel, the code to use for each context value (256 bytes: the best code of the
 /// context's bucket, kept in step by <see cref="UpdateModel"/>, so the pixel loops need one load and no bucket lookup),
-/// then the context rows at <c>channels * 256 + c * (width + 1)</c>: entry i + 1 holds the residual of pixel i and
-/// entry 0 the context of pixel 0. Encoder and decoder walk the same state machine, so their models stay identical.
+/// then the context row at <c>channels * 256</c>: <see cref="CorrStep"/> bytes per entry, entry i + 1 holds the
+/// residuals of pixel i (channel c at offset c) and entry 0 the contexts of pixel 0. Encoder and decoder walk the same state machine, so their models stay identical.
 /// </summary>
 internal ref struct QuicModel
 {
@@ -38,7 +38,7 @@ internal ref struct QuicModel
         Family = family;
         Width = width;
         _channels = channels;
-        _tables = tables[..(channels * (CodeTableBytes + width + 1))];
+        _tables = tables[..TableBytes(channels, width)];
         _tables[..(channels * CodeTableBytes)].Fill((byte)(family.Bpc - 1));
         _corr = _tables[(channels * CodeTableBytes)..];
         _counters = counters[..(channels * 64)];
@@ -69,7 +69,10 @@ internal ref struct QuicModel
     public readonly int MelcOrder => _melcOrder;
 
     /// <summary>Bytes a model of <paramref name="channels"/> channels needs in <see cref="Tables"/>.</summary>
-    public static int TableBytes(int channels, int width) => channels * (CodeTableBytes + width + 1);
+    public static int TableBytes(int channels, int width) => channels * CodeTableBytes + (width + 1) * CorrStep(channels);
+
+    /// <summary>Bytes per context-row entry: the channels of one pixel sit side by side (4 apart for 3 channels).</summary>
+    public static int CorrStep(int channels) => channels == 1 ? 1 : 4;
 
     /// <summary>Per-context codes, then context rows (see the type's summary).</summary>
     public readonly ref byte Tables => ref MemoryMarshal.GetReference(_tables);
@@ -77,10 +80,10 @@ internal ref struct QuicModel
     /// <summary>Called before each row: the context of pixel 0 is the previous row's residual of pixel 0 (0 on row 0).</summary>
     public readonly void BeginRow(bool firstRow)
     {
-        int stride = Width + 1;
+        int step = CorrStep(_channels);
         for (int c = 0; c < _channels; c++)
         {
-            _corr[c * stride] = firstRow ? (byte)0 : _corr[c * stride + 1];
+            _corr[c] = firstRow ? (byte)0 : _corr[step + c];
         }
     }
 
@@ -122,7 +125,7 @@ internal ref struct QuicModel
     {
         QuicFamily f = Family;
         int bpc = f.Bpc;
-        int cstride = Width + 1;
+        int step = CorrStep(_channels);
         ref byte corr = ref MemoryMarshal.GetReference(_corr);
         ref uint counters0 = ref MemoryMarshal.GetReference(_counters);
         ref byte best0 = ref MemoryMarshal.GetReference(_best);
@@ -133,10 +136,10 @@ internal ref struct QuicModel
         int mask = f.Mask;
         for (int c = 0; c < _channels; c++)
         {
-            nint ci = c * cstride + index;
+            nint ci = index * step + c;
             int b = Unsafe.Add(ref bucketOf, Unsafe.Add(ref corr, ci) & mask);
             int bucket = c * 8 + b;
-            ref byte lengths = ref Unsafe.Add(ref codeLength, Unsafe.Add(ref corr, ci + 1) << 3);
+            ref byte lengths = ref Unsafe.Add(ref codeLength, Unsafe.Add(ref corr, ci + step) << 3);
             ref uint counters = ref Unsafe.Add(ref counters0, bucket * 8);
             int best = bpc - 1;
             uint bestLength = Unsafe.Add(ref counters, best) += Unsafe.Add(ref lengths, best);

@@ -59,7 +59,6 @@ internal static class QuicRowDecoder
         ref byte l2u = ref MemoryMarshal.GetArrayDataReference(f.L2U);
         ref uint golomb = ref MemoryMarshal.GetArrayDataReference(f.Decode);
         ref byte tables = ref m.Tables;
-        int cstride = m.Width + 1;
         ref byte src = ref r.Start;
         int limit = r.Limit;
         ulong window = r.Window;
@@ -70,7 +69,7 @@ internal static class QuicRowDecoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref tables, cstride, ref l2u, ref golomb,
+            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref tables, ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
             if (m.WaitCount != 0)
             {
@@ -101,7 +100,7 @@ internal static class QuicRowDecoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref tables, cstride, ref l2u, ref golomb,
+                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref tables, ref l2u, ref golomb,
                     ref src, limit, ref window, ref avail, ref pos);
             }
 
@@ -163,20 +162,20 @@ internal static class QuicRowDecoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, int cstride, ref byte l2u, ref uint golomb,
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, ref byte l2u, ref uint golomb,
         ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
         where TPx : struct, IQuicPixel
     {
         ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
         ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
-        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i);
+        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i * Step<TPx>());
         TPx.Begin(ref px);
         Channel<TPx>(0, predict, ref px, ref up, ref cr, ref tables, ref l2u, ref golomb, ref src, limit, ref window, ref avail, ref pos);
         if (TPx.Channels == 3)
         {
-            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref l2u, ref golomb,
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, 1), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
-            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref l2u, ref golomb,
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
         }
     }
@@ -211,7 +210,7 @@ internal static class QuicRowDecoder
         }
 
         uint u = value & Mask8;
-        Unsafe.Add(ref cr, 1) = (byte)u;
+        Unsafe.Add(ref cr, Step<TPx>()) = (byte)u;
         int pred = predict switch
         {
             Predict.Zero => 0,
@@ -266,4 +265,9 @@ internal static class QuicRowDecoder
         m.MelcEnd();
         return runLength;
     }
+
+    /// <summary>Context-row entry size for this layout (<see cref="QuicModel.CorrStep"/>), a JIT-time constant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step<TPx>()
+        where TPx : struct, IQuicPixel => TPx.Channels == 1 ? 1 : 4;
 }

@@ -64,7 +64,6 @@ internal static class QuicRowEncoder
     {
         ref uint code = ref MemoryMarshal.GetArrayDataReference(m.Family.Code);
         ref byte tables = ref m.Tables;
-        int cstride = m.Width + 1;
         ref byte dst = ref w.Start;
         int limit = w.Limit;
         ulong acc = w.Acc;
@@ -75,7 +74,7 @@ internal static class QuicRowEncoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref tables, cstride, ref code, ref dst, limit, ref acc, ref bits, ref pos);
+            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             if (m.WaitCount != 0)
             {
                 m.WaitCount--;
@@ -106,7 +105,7 @@ internal static class QuicRowEncoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref tables, cstride, ref code, ref dst, limit, ref acc, ref bits, ref pos);
+                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             }
 
             if (stop >= end)
@@ -157,19 +156,19 @@ internal static class QuicRowEncoder
     private const int PredictBoth = 3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, int cstride, ref uint code,
+    private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, ref uint code,
         ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
         where TPx : struct, IQuicPixel
     {
         ref byte px = ref Unsafe.Add(ref cur, (nint)i * TPx.Bytes);
         ref byte up = ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes);
-        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i);
+        ref byte cr = ref Unsafe.Add(ref tables, TPx.Channels * QuicModel.CodeTableBytes + i * Step<TPx>());
         Channel<TPx>(0, predict, ref px, ref up, ref cr, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
         if (TPx.Channels == 3)
         {
-            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, cstride), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref code,
+            Channel<TPx>(1, predict, ref px, ref up, ref Unsafe.Add(ref cr, 1), ref Unsafe.Add(ref tables, QuicModel.CodeTableBytes), ref code,
                 ref dst, limit, ref acc, ref bits, ref pos);
-            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2 * cstride), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref code,
+            Channel<TPx>(2, predict, ref px, ref up, ref Unsafe.Add(ref cr, 2), ref Unsafe.Add(ref tables, 2 * QuicModel.CodeTableBytes), ref code,
                 ref dst, limit, ref acc, ref bits, ref pos);
         }
     }
@@ -193,7 +192,7 @@ internal static class QuicRowEncoder
         int residual = (TPx.Get(ref px, c) - pred) << (32 - TPx.Bpc) >> (32 - TPx.Bpc);
         uint u = (uint)((residual << 1) ^ (residual >> 31));
         uint k = Unsafe.Add(ref codes, cr);
-        Unsafe.Add(ref cr, 1) = (byte)u;
+        Unsafe.Add(ref cr, Step<TPx>()) = (byte)u;
         uint e = Unsafe.Add(ref code, (nint)((u << 3) | k));
         QuicBitWriter.Put(ref dst, limit, ref acc, ref bits, ref pos, e & 0xFFFFFF, (int)(e >> 24));
     }
@@ -213,4 +212,9 @@ internal static class QuicRowEncoder
         w.Put((uint)runLength, m.MelcLength + 1);
         m.MelcEnd();
     }
+
+    /// <summary>Context-row entry size for this layout (<see cref="QuicModel.CorrStep"/>), a JIT-time constant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step<TPx>()
+        where TPx : struct, IQuicPixel => TPx.Channels == 1 ? 1 : 4;
 }
