@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using Spice.Codecs.Jpeg;
 using Spice.Codecs.Tests.Support;
 
@@ -65,64 +63,10 @@ internal static class BenchInputs
         return new(Path.GetFileName(path), width, height, ClearPad(pixels));
     }
 
-    /// <summary>Binary PPM (P6, maxval 255), plain or gzipped.</summary>
     private static BenchImage Ppm(string path)
     {
-        byte[] data;
-        using (Stream file = File.OpenRead(path))
-        using (Stream input = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionMode.Decompress) : file)
-        using (var buffer = new MemoryStream())
-        {
-            input.CopyTo(buffer);
-            data = buffer.ToArray();
-        }
-
-        int pos = 0;
-        string magic = Token(data, ref pos);
-        int width = int.Parse(Token(data, ref pos), System.Globalization.CultureInfo.InvariantCulture);
-        int height = int.Parse(Token(data, ref pos), System.Globalization.CultureInfo.InvariantCulture);
-        string maxval = Token(data, ref pos);
-        pos++;
-        if (magic != "P6" || maxval != "255" || data.Length - pos < width * height * 3)
-        {
-            throw new InvalidDataException($"{path}: not a binary 8-bit PPM");
-        }
-
-        var pixels = new byte[width * height * 4];
-        for (int i = 0, s = pos; i < width * height; i++, s += 3)
-        {
-            pixels[4 * i] = data[s + 2];
-            pixels[4 * i + 1] = data[s + 1];
-            pixels[4 * i + 2] = data[s];
-        }
-
+        byte[] pixels = Tests.Support.Ppm.ReadBgrx(path, out int width, out int height);
         string name = Path.GetFileName(path);
         return new(name[..name.IndexOf('.', StringComparison.Ordinal)], width, height, pixels);
-    }
-
-    private static string Token(byte[] data, ref int pos)
-    {
-        while (pos < data.Length && (char.IsWhiteSpace((char)data[pos]) || data[pos] == '#'))
-        {
-            if (data[pos] == '#')
-            {
-                while (pos < data.Length && data[pos] != '\n')
-                {
-                    pos++;
-                }
-            }
-            else
-            {
-                pos++;
-            }
-        }
-
-        int start = pos;
-        while (pos < data.Length && !char.IsWhiteSpace((char)data[pos]))
-        {
-            pos++;
-        }
-
-        return Encoding.ASCII.GetString(data, start, pos - start);
     }
 }

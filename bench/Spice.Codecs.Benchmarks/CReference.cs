@@ -25,12 +25,16 @@ internal sealed unsafe class CReference : IDisposable
     }
 
     /// <summary>QUIC RGB32 encode of tightly packed top-down BGRX; returns the stream length or -1.</summary>
-    public int QuicEncode(byte[] pixels, int width, int height, byte[] output)
+    public int QuicEncode(byte[] pixels, int width, int height, byte[] output) =>
+        QuicEncode(pixels, width, height, width * 4, QuicImage.QuicImageType.Rgb32, output);
+
+    /// <summary>QUIC encode of top-down rows of any QUIC type; returns the stream length or -1.</summary>
+    public int QuicEncode(byte[] pixels, int width, int height, int stride, QuicImage.QuicImageType type, byte[] output)
     {
         fixed (byte* p = pixels)
         fixed (byte* o = output)
         {
-            return _quicEncode(p, width, height, width * 4, (int)QuicImage.QuicImageType.Rgb32, (uint*)o, output.Length / 4);
+            return _quicEncode(p, width, height, stride, (int)type, (uint*)o, output.Length / 4);
         }
     }
 

@@ -25,6 +25,7 @@ internal static class VsC
         int warmupMs = 1500;
         int width = 1024, height = 768;
         string codecs = "quic,lz";
+        bool knownAnswers = false;
         var specs = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -36,6 +37,7 @@ internal static class VsC
                 case "--clock": s_wallClock = args[++i] == "wall"; break;
                 case "--warmup-ms": warmupMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--codecs": codecs = args[++i]; break;
+                case "--known-answers": knownAnswers = true; break;
                 case "--size":
                     string[] wh = args[++i].Split('x');
                     width = int.Parse(wh[0], CultureInfo.InvariantCulture);
@@ -52,6 +54,11 @@ internal static class VsC
         }
 
         using var c = new CReference(Path.GetFullPath(lib));
+        if (knownAnswers)
+        {
+            return KnownAnswers(c, specs, width, height);
+        }
+
         Console.WriteLine($"{(s_wallClock ? "wall-clock" : "thread CPU")} time; {rounds} rounds, each the best of {s_reps} calls of C and of C# " +
             $"(order alternating), after {warmupMs} ms of warm-up per operation; MB/s = raw 32-bit bytes / 10^6 / median time; " +
             "speed = C time / C# time per round (> 1: C# faster), median over the rounds");
@@ -138,6 +145,36 @@ internal static class VsC
             () => c.LzDecode(cStream, cLength, cPixels),
             () => LzDecoder.Decode(sStream.AsSpan(0, sLength), sPixels, w * 4, out _));
         return true;
+    }
+
+    /// <summary>
+    /// Prints the C encoder's stream length and SHA-256 for each image in every QUIC input format (converted as the
+    /// tests convert: <see cref="Tests.Support.TestImages.Convert"/>), the known answers of QuicDesktopKnownAnswerTests,
+    /// and whether this library's stream is the same.
+    /// </summary>
+    private static int KnownAnswers(CReference c, List<string> specs, int width, int height)
+    {
+        bool ok = true;
+        foreach (string spec in specs)
+        {
+            BenchImage image = BenchInputs.Load(spec, width, height);
+            foreach (SpiceBitmapFormat format in new[] { SpiceBitmapFormat.ThirtyTwoBit, SpiceBitmapFormat.TwentyFourBit, SpiceBitmapFormat.SixteenBit,
+                SpiceBitmapFormat.Rgba, SpiceBitmapFormat.EightBitAlpha })
+            {
+                byte[] px = Tests.Support.TestImages.Convert(image.Pixels, image.Width, image.Height, format, out int stride);
+                QuicImageType type = QuicImageEncoder.TypeFor(format);
+                byte[] cStream = new byte[QuicImageEncoder.GetMaxEncodedLength(image.Width, image.Height, type)];
+                byte[] sStream = new byte[cStream.Length];
+                int cLength = c.QuicEncode(px, image.Width, image.Height, stride, type, cStream);
+                QuicImageEncoder.TryEncode(px, new BitmapDescriptor(image.Width, image.Height, stride, format, true), sStream, out int sLength);
+                bool same = cLength > 0 && cStream.AsSpan(0, cLength).SequenceEqual(sStream.AsSpan(0, sLength));
+                ok &= same;
+                string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cStream.AsSpan(0, Math.Max(cLength, 0))));
+                Console.WriteLine($"{image.Name} {format} C: {cLength} bytes sha256 {sha}; C#: {(same ? "identical" : $"DIFFERENT ({sLength} bytes)")}");
+            }
+        }
+
+        return ok ? 0 : 1;
     }
 
     private static bool SameRgb(byte[] a, byte[] b)

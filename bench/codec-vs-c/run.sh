@@ -12,7 +12,8 @@
 #
 # Environment: CPU (core to pin to, default the last one), OUT (scratch directory, default a mktemp directory),
 # IMAGES (inputs, default the two committed Xspice desktop captures and two generated photo-like images).
-# Extra arguments go to the .NET side (`vs-c`): --rounds N, --reps N, --clock cpu|wall, --warmup-ms MS, --codecs quic,lz.
+# Extra arguments go to the .NET side (`vs-c`): --rounds N, --reps N, --clock cpu|wall, --warmup-ms MS, --codecs quic,lz,
+# or --known-answers (prints the C streams' lengths and SHA-256 per QUIC input format: QuicDesktopKnownAnswerTests).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
