@@ -192,6 +192,9 @@ internal sealed class DisplayBudget : IDisposable
         return released;
     }
 
+    /// <summary>spice-server started a new ACK generation (SET_ACK): ACKs held for the old one are void.</summary>
+    public void ResetHeld() => _pendingAcks = 0;
+
     public void Dispose()
     {
         if (!_disposed)
