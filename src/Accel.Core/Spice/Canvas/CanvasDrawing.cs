@@ -125,7 +125,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
                     return true;
                 }
 
-                uint key = dest.Bpp == 32 ? trueColor : dest.Format == PixmanFormat.R5G6B5 ? To565(trueColor) : To555(trueColor);
+                uint key = dest.Bpp == 32 ? trueColor : dest.Format == PixmanFormat.R5G6B5 ? RasterOps.To565(trueColor) : RasterOps.To555(trueColor);
                 using var scaled = Scaled(image.Image, area, b.Box, out int ox, out int oy, 1);
                 foreach (var box in _region.Rectangles)
                 {
@@ -183,8 +183,8 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         for (int k = 0; k < n; k++)
         {
             int i = dy > 0
-                ? (dx >= 0 ? n - 1 - k : ReverseWithinBand(rects, n - 1 - k))
-                : (dx > 0 ? ReverseWithinBand(rects, k) : k);
+                ? (dx >= 0 ? n - 1 - k : RasterOps.ReverseWithinBand(rects, n - 1 - k))
+                : (dx > 0 ? RasterOps.ReverseWithinBand(rects, k) : k);
             var box = rects[i];
             RasterOps.Copy(dest, dest, box.X1 - dx, box.Y1 - dy, box.X1, box.Y1, box.Width, box.Height, bottomUp: dy > 0);
         }
@@ -427,7 +427,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
 
         if (dest.Format == PixmanFormat.X8R8G8B8 && !destHasAlpha)
         {
-            ClearDestAlpha(dest, box.Left, box.Top, box.Width, box.Height);
+            RasterOps.ClearDestAlpha(dest, box.Left, box.Top, box.Width, box.Height);
         }
 
         if (mask != 0)
@@ -436,23 +436,6 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         }
 
         PixmanNative.SetClipRegion32(d, null);
-    }
-
-    /// <summary>spice-common's clear_dest_alpha: if the area's first pixel has alpha 0xFF, clear the alpha of the area.</summary>
-    internal static void ClearDestAlpha(PixmanImage dest, int x, int y, int width, int height)
-    {
-        int x2 = Math.Min(dest.Width, x + width), y2 = Math.Min(dest.Height, y + height);
-        x = Math.Max(0, x);
-        y = Math.Max(0, y);
-        if (x >= x2 || y >= y2)
-        {
-            return;
-        }
-
-        if ((MemoryMarshal.Read<uint>(dest.Row(y)[(x * 4)..]) & 0xFF000000) == 0xFF000000)
-        {
-            RasterOps.FillRop(dest, new PixmanBox(x, y, x2, y2), 0x00FFFFFF, SpiceRop.And);
-        }
     }
 
     private void Rop3(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest)
@@ -506,42 +489,4 @@ internal sealed unsafe class CanvasDrawing : IDisposable
             }
         }
     }
-
-    private static uint To555(uint c) => ((c >> 3) & 0x001F) | ((c >> 6) & 0x03E0) | ((c >> 9) & 0x7C00);
-
-    private static uint To565(uint c) => ((c >> 3) & 0x001F) | ((c >> 5) & 0x07E0) | ((c >> 8) & 0xF800);
-
-    private static int ReverseWithinBand(ReadOnlySpan<PixmanBox> rects, int i)
-    {
-        int start = i, end = i;
-        while (start > 0 && rects[start - 1].Y1 == rects[i].Y1)
-        {
-            start--;
-        }
-
-        while (end < rects.Length - 1 && rects[end + 1].Y1 == rects[i].Y1)
-        {
-            end++;
-        }
-
-        return start + end - i;
-    }
-}
-
-/// <summary>Draw message type numbers.</summary>
-internal static class DrawTypes
-{
-    public const ushort Fill = 302;
-    public const ushort Opaque = 303;
-    public const ushort Copy = 304;
-    public const ushort Blend = 305;
-    public const ushort Blackness = 306;
-    public const ushort Whiteness = 307;
-    public const ushort Invers = 308;
-    public const ushort Rop3 = 309;
-    public const ushort Stroke = 310;
-    public const ushort Text = 311;
-    public const ushort Transparent = 312;
-    public const ushort AlphaBlend = 313;
-    public const ushort Composite = 318;
 }

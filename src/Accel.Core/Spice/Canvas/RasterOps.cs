@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace Accel.Core.Spice.Canvas;
 
@@ -237,4 +238,41 @@ internal static unsafe class RasterOps
         2 => BinaryPrimitives.ReadUInt16LittleEndian(s[(x * 2)..]),
         _ => s[x],
     };
+
+    /// <summary>spice-common's clear_dest_alpha: if the area's first pixel has alpha 0xFF, clear the alpha of the area.</summary>
+    public static void ClearDestAlpha(PixmanImage dest, int x, int y, int width, int height)
+    {
+        int x2 = Math.Min(dest.Width, x + width), y2 = Math.Min(dest.Height, y + height);
+        x = Math.Max(0, x);
+        y = Math.Max(0, y);
+        if (x >= x2 || y >= y2)
+        {
+            return;
+        }
+
+        if ((MemoryMarshal.Read<uint>(dest.Row(y)[(x * 4)..]) & 0xFF000000) == 0xFF000000)
+        {
+            FillRop(dest, new PixmanBox(x, y, x2, y2), 0x00FFFFFF, SpiceRop.And);
+        }
+    }
+
+    internal static uint To555(uint c) => ((c >> 3) & 0x001F) | ((c >> 6) & 0x03E0) | ((c >> 9) & 0x7C00);
+
+    internal static uint To565(uint c) => ((c >> 3) & 0x001F) | ((c >> 5) & 0x07E0) | ((c >> 8) & 0xF800);
+
+    internal static int ReverseWithinBand(ReadOnlySpan<PixmanBox> rects, int i)
+    {
+        int start = i, end = i;
+        while (start > 0 && rects[start - 1].Y1 == rects[i].Y1)
+        {
+            start--;
+        }
+
+        while (end < rects.Length - 1 && rects[end + 1].Y1 == rects[i].Y1)
+        {
+            end++;
+        }
+
+        return start + end - i;
+    }
 }
