@@ -69,7 +69,7 @@ internal static class QuicRowDecoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? Predict.Zero : Predict.Above, 0, ref prev, ref cur, ref tables, ref l2u, ref golomb,
+            Pixel<TPx>(TRow.First ? QuicPredict.Zero : QuicPredict.Above, 0, ref prev, ref cur, ref tables, ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
             if (m.WaitCount != 0)
             {
@@ -100,7 +100,7 @@ internal static class QuicRowDecoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? Predict.Left : Predict.Both, i, ref prev, ref cur, ref tables, ref l2u, ref golomb,
+                Pixel<TPx>(TRow.First ? QuicPredict.Left : QuicPredict.Both, i, ref prev, ref cur, ref tables, ref l2u, ref golomb,
                     ref src, limit, ref window, ref avail, ref pos);
             }
 
@@ -151,14 +151,6 @@ internal static class QuicRowDecoder
         r.Avail = avail;
         r.Pos = pos;
         return true;
-    }
-
-    private static class Predict
-    {
-        public const int Zero = 0;
-        public const int Above = 1;
-        public const int Left = 2;
-        public const int Both = 3;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -213,9 +205,9 @@ internal static class QuicRowDecoder
         Unsafe.Add(ref cr, Step<TPx>()) = (byte)u;
         int pred = predict switch
         {
-            Predict.Zero => 0,
-            Predict.Above => TPx.Get(ref up, c),
-            Predict.Left => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
+            QuicPredict.Zero => 0,
+            QuicPredict.Above => TPx.Get(ref up, c),
+            QuicPredict.Left => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
             _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
         };
 

@@ -19,6 +19,22 @@ internal struct QuicLaterRow : IQuicRowKind
     public static bool First => false;
 }
 
+/// <summary>The predictor of a sample, a JIT-time constant in the row coders' inlined pixel code.</summary>
+internal static class QuicPredict
+{
+    /// <summary>Pixel 0 of row 0.</summary>
+    public const int Zero = 0;
+
+    /// <summary>Pixel 0 of a later row: the pixel above.</summary>
+    public const int Above = 1;
+
+    /// <summary>Row 0: the pixel to the left.</summary>
+    public const int Left = 2;
+
+    /// <summary>Elsewhere: (left + above) / 2.</summary>
+    public const int Both = 3;
+}
+
 /// <summary>
 /// QUIC row encoder, specialised per pixel layout and row kind. Reads the pixels in place; the bit writer's state
 /// lives in locals for a whole segment (written back around runs). The row loops are compiled fully optimised at
@@ -74,7 +90,7 @@ internal static class QuicRowEncoder
         int runIndex = 0;
         if (i == 0)
         {
-            Pixel<TPx>(TRow.First ? PredictZero : PredictAbove, 0, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
+            Pixel<TPx>(TRow.First ? QuicPredict.Zero : QuicPredict.Above, 0, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             if (m.WaitCount != 0)
             {
                 m.WaitCount--;
@@ -105,7 +121,7 @@ internal static class QuicRowEncoder
                     goto Run;
                 }
 
-                Pixel<TPx>(TRow.First ? PredictLeft : PredictBoth, i, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
+                Pixel<TPx>(TRow.First ? QuicPredict.Left : QuicPredict.Both, i, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
             }
 
             if (stop >= end)
@@ -150,11 +166,6 @@ internal static class QuicRowEncoder
         w.Pos = pos;
     }
 
-    private const int PredictZero = 0;
-    private const int PredictAbove = 1;
-    private const int PredictLeft = 2;
-    private const int PredictBoth = 3;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pixel<TPx>(int predict, int i, ref byte prev, ref byte cur, ref byte tables, ref uint code,
         ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos)
@@ -184,9 +195,9 @@ internal static class QuicRowEncoder
     {
         int pred = predict switch
         {
-            PredictZero => 0,
-            PredictAbove => TPx.Get(ref up, c),
-            PredictLeft => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
+            QuicPredict.Zero => 0,
+            QuicPredict.Above => TPx.Get(ref up, c),
+            QuicPredict.Left => TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c),
             _ => (TPx.Get(ref Unsafe.Subtract(ref px, TPx.Bytes), c) + TPx.Get(ref up, c)) >> 1,
         };
         int residual = (TPx.Get(ref px, c) - pred) << (32 - TPx.Bpc) >> (32 - TPx.Bpc);
