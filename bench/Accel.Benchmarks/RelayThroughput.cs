@@ -6,9 +6,12 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Relay;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Transport;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Edges;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Benchmarks;
 

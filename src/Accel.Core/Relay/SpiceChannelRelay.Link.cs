@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Relay;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Policies;
 
 using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Relay;
 

@@ -4,10 +4,11 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Accel.Core.Diagnostics;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Relay;
 

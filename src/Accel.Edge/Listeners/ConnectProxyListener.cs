@@ -6,6 +6,7 @@ using Accel.Core.Relay;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Logging;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Listeners;
 

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Transport;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice;
 

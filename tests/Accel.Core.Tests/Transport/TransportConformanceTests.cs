@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Transport;
 

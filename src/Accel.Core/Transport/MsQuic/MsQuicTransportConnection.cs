@@ -4,7 +4,7 @@ using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 
 namespace Accel.Core.Transport.MsQuic;
 

@@ -1,0 +1,397 @@
+using Accel.Core.Relay;
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Diagnostics;
+using Accel.Core.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Accel.Core.Transport.Tls;
+
+namespace Accel.Core.Edges;
+
+/// <summary>
+/// A SPICE backend reached on its TLS port: the server edge is the TLS client, and checks the backend's
+/// certificate against pins or a CA bundle (as remote-viewer would with the .vv file's ca=).
+/// </summary>
+public sealed record TlsBackend(AllowList Match, PeerTrust Trust, string? ServerName = null);
+
+/// <summary>Server-edge settings, a snapshot built by the host from validated options.</summary>
+public sealed record ServerEdgeSettings
+{
+    public required AllowList AllowList { get; init; }
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan BackendConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Streams handled at once per edge connection; more wait in the engine's stream limit.</summary>
+    public int MaxChannelsPerConnection { get; init; } = 512;
+    /// <summary>Message-aware relay settings.</summary>
+    public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
+    /// <summary>Backends to reach with TLS (the first match wins); others are plain TCP.</summary>
+    public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
+}
+
+/// <summary>
+/// The data-centre edge: accepts authenticated client edges, and for each stream connects to the requested
+/// SPICE backend if the allow-list permits it, then relays the channel.
+/// </summary>
+public sealed class ServerEdge
+{
+    private readonly ITransportListener _listener;
+    private readonly ServerEdgeSettings _settings;
+    private readonly ILogger _logger;
+
+    public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
+    {
+        _listener = listener;
+        _settings = settings;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; accept failures are logged and the loop goes on.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ITransportConnection connection;
+                try
+                {
+                    connection = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (TransportException ex)
+                {
+                    EdgeLog.AcceptFailed(_logger, ex.Message);
+                    continue;
+                }
+
+                connections.RemoveAll(static t => t.IsCompleted);
+                connections.Add(HandleConnectionAsync(connection, cancellationToken));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(connections).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleConnectionAsync(ITransportConnection connection, CancellationToken cancellationToken)
+    {
+        await using var _ = connection.ConfigureAwait(false);
+        EdgeLog.EdgeConnected(_logger, connection.RemoteEndPoint, Convert.ToBase64String(connection.PeerSpkiSha256.Span));
+        AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "server"));
+        AccelMetrics.Track(connection, "server");
+        var streams = new List<Task>();
+        var reason = "shutdown";
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ITransportStream stream;
+                try
+                {
+                    stream = await connection.AcceptStreamAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (TransportException ex)
+                {
+                    reason = ex.Error + (ex.ApplicationErrorCode is { } code ? " (code " + code + ")" : string.Empty);
+                    break;
+                }
+
+                streams.RemoveAll(static t => t.IsCompleted);
+                streams.Add(HandleStreamGuardedAsync(stream, cancellationToken));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(streams).ConfigureAwait(false);
+            AccelMetrics.Untrack(connection);
+            AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "server"));
+            EdgeLog.EdgeDisconnected(_logger, connection.RemoteEndPoint, reason);
+        }
+    }
+
+    private async Task HandleStreamGuardedAsync(ITransportStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await HandleStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (TransportException)
+        {
+            // The client edge went away mid-setup; nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            // A bug in one channel must not take the edge down.
+            EdgeLog.StreamCrashed(_logger, ex);
+            AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "internal"));
+            stream.Abort(AbortDirection.Both, RelayErrorCodes.Shutdown);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleStreamAsync(ITransportStream stream, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            // 1. The request, within the request timeout.
+            var filled = 0;
+            EdgeRequest request;
+            int consumed;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                timeout.CancelAfter(_settings.RequestTimeout);
+                while (true)
+                {
+                    if (EdgeRequest.TryParse(new ReadOnlySequence<byte>(buffer, 0, filled), out request, out consumed, out var error))
+                    {
+                        break;
+                    }
+
+                    if (error is not null || filled == buffer.Length)
+                    {
+                        await RefuseAsync(stream, null, EdgeStatus.BadRequest, error ?? "request too long", cancellationToken).ConfigureAwait(false);
+                        EdgeLog.BadRequest(_logger, stream.Id, error ?? "request too long");
+                        return;
+                    }
+
+                    int n;
+                    try
+                    {
+                        n = await stream.ReadAsync(buffer.AsMemory(filled), timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        EdgeLog.BadRequest(_logger, stream.Id, "no request within " + _settings.RequestTimeout.TotalSeconds + " s");
+                        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_request"));
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
+                        return;
+                    }
+
+                    if (n == 0)
+                    {
+                        EdgeLog.BadRequest(_logger, stream.Id, "stream ended before the request");
+                        return;
+                    }
+
+                    filled += n;
+                }
+            }
+
+            stream.Priority = request.Priority;
+            var channel = AccelMetrics.ChannelLabel(request.ChannelType);
+
+            // 2. Allow-list, on every resolved address.
+            var (target, status, reason) = await ResolveAllowedAsync(request, cancellationToken).ConfigureAwait(false);
+            if (target is null)
+            {
+                EdgeLog.ChannelRefused(_logger, request.Host, request.Port, status, reason);
+                await RefuseAsync(stream, request, status, reason, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // 3. The backend.
+            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    timeout.CancelAfter(_settings.BackendConnectTimeout);
+                    try
+                    {
+                        await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (SocketException ex)
+                    {
+                        var st = ex.SocketErrorCode == SocketError.ConnectionRefused ? EdgeStatus.BackendRefused : EdgeStatus.BackendUnreachable;
+                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, st, ex.SocketErrorCode.ToString());
+                        await RefuseAsync(stream, request, st, ex.SocketErrorCode.ToString(), cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, EdgeStatus.BackendUnreachable, "connect timed out");
+                        await RefuseAsync(stream, request, EdgeStatus.BackendUnreachable, "connect timed out", cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                }
+
+                var answer = new byte[EdgeRequest.MaxResponseLength];
+                var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
+                await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
+
+                // 4. TLS toward the backend, when it is on a TLS port and the client speaks plain SPICE to the edges
+                //    (a client that speaks TLS itself is carried end to end untouched).
+                System.Net.Security.SslStream? tls = null;
+                var tlsBackend = FindTlsBackend(target);
+                if (tlsBackend is not null)
+                {
+                    while (filled == consumed)
+                    {
+                        var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        filled += n;
+                    }
+
+                    if (buffer[consumed] != SpiceChannelRelay.TlsHandshakeRecord)
+                    {
+                        tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                        if (tls is null)
+                        {
+                            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                            return;
+                        }
+                    }
+                }
+
+                // 5. Relay. Bytes the client edge pipelined after its request go first.
+                var early = filled > consumed ? buffer.AsMemory(consumed, filled - consumed).ToArray() : default;
+                EdgeLog.ChannelOpened(_logger, channel, request.Host, request.Port);
+                AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
+                RelayOutcome outcome;
+                try
+                {
+                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early, localStream: tls);
+                    outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+                }
+
+                if (outcome is not RelayOutcome.ProtocolViolation)
+                {
+                    EdgeLog.ChannelEnded(_logger, channel, request.Host, request.Port, outcome);
+                }
+                else
+                {
+                    AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
+                    EdgeLog.ChannelFailed(_logger, channel, request.Host, request.Port, outcome);
+                }
+            }
+            finally
+            {
+                socket.Dispose();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private TlsBackend? FindTlsBackend(IPEndPoint target)
+    {
+        foreach (var b in _settings.TlsBackends)
+        {
+            if (b.Match.Permits(target.Address, target.Port))
+            {
+                return b;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>TLS handshake with the backend; null (logged) when it fails or the certificate is not trusted.</summary>
+    private async Task<System.Net.Security.SslStream?> ConnectTlsAsync(Socket socket, TlsBackend backend, EdgeRequest request, CancellationToken cancellationToken)
+    {
+        var validator = new PeerValidator(backend.Trust);
+        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.BackendConnectTimeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = backend.ServerName ?? request.Host,
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+            }, timeout.Token).ConfigureAwait(false);
+            return tls;
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            EdgeLog.BackendTlsFailed(_logger, request.Host, request.Port, ex.Message);
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "backend_tls"));
+            await tls.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private async ValueTask<(IPEndPoint? Target, EdgeStatus Status, string Reason)> ResolveAllowedAsync(EdgeRequest request, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses;
+        if (IPAddress.TryParse(request.Host, out var literal))
+        {
+            addresses = [literal];
+        }
+        else
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(_settings.BackendConnectTimeout);
+                addresses = await Dns.GetHostAddressesAsync(request.Host, timeout.Token).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                return (null, EdgeStatus.BackendUnreachable, "name does not resolve: " + ex.SocketErrorCode);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (null, EdgeStatus.BackendUnreachable, "name resolution timed out");
+            }
+        }
+
+        if (addresses.Length == 0)
+        {
+            return (null, EdgeStatus.BackendUnreachable, "name has no address");
+        }
+
+        foreach (var address in addresses)
+        {
+            if (!_settings.AllowList.Permits(address, request.Port))
+            {
+                return (null, EdgeStatus.NotAllowed, address + ":" + request.Port + " is not in the allow-list");
+            }
+        }
+
+        return (new IPEndPoint(addresses[0], request.Port), EdgeStatus.Ok, string.Empty);
+    }
+
+    private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)
+    {
+        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", status.ToString()));
+        var answer = new byte[EdgeRequest.MaxResponseLength];
+        var len = EdgeRequest.WriteResponse(answer, status, reason);
+        try
+        {
+            await stream.WriteAsync(answer.AsMemory(0, len), completeWrites: true, cancellationToken).ConfigureAwait(false);
+            stream.Abort(AbortDirection.Read, RelayErrorCodes.Refused);
+        }
+        catch (TransportException)
+        {
+        }
+    }
+}
