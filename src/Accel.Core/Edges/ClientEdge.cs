@@ -1,18 +1,16 @@
-using Accel.Core.Relay;
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Diagnostics;
-using Accel.Core.Spice;
+using Accel.Core.Relay;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
 using Accel.Core.Spice.Protocol.Link;
-using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
-using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Edges;
 
@@ -93,88 +91,104 @@ public sealed class ClientEdge : IAsyncDisposable
     {
         // The client's SpiceLinkMess, read whole: it names the channel (its priority class) and is rewritten here
         // (no GL scanout, no seamless migration), then sent with the stream request to save a WAN round trip.
-        var (raw, message, failure) = await ReadLinkMessAsync(client, cancellationToken).ConfigureAwait(false);
-        if (message is null && failure == RelayOutcome.Completed && raw.Length > 0)
-        {
-            // TLS to the server's TLS port: opaque bytes end to end, still over the edges.
-            return await RelayOpaqueAsync(client, edgeName, host, port, raw, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (message is null)
+        var first = await ReadLinkMessAsync(client, default, cancellationToken).ConfigureAwait(false);
+        if (first.Failure is { } failure)
         {
             return failure;
         }
 
-        var channelType = (byte)message.ChannelType;
-        var rewritten = new ArrayBufferWriter<byte>(raw.Length);
-        SpiceChannelRelay.RewriteLinkMess(message).WriteTo(rewritten);
-        ITransportStream stream;
-        ReadOnlyMemory<byte> leftover;
+        var channelType = first.Link?.Original.ChannelType ?? default;
+        var request = new EdgeRequest(host, port, first.Link is null ? PriorityClass.Main : channelType.ToPriorityClass(), (byte)channelType);
+        ReadOnlyMemory<byte> early = default;
+        if (first.Link is { } link)
+        {
+            var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
+            link.Forwarded.WriteTo(rewritten);
+            early = rewritten.WrittenMemory;
+        }
+
+        var opened = await TryOpenChannelAsync(client, edgeName, request, early, cancellationToken).ConfigureAwait(false);
+        if (opened is not var (stream, leftover))
+        {
+            return RelayOutcome.PeerAborted;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            return await PumpAsync(client, stream, first, leftover, host, port, migrationRedirect, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Relays a local connection over a stream that is already open and accepted by the server edge (HTTP CONNECT
+    /// answers the client before the SPICE link starts). <paramref name="early"/> holds bytes the client sent already;
+    /// the link header then sets the stream's priority class.
+    /// </summary>
+    public async Task<RelayOutcome> RelayOpenedAsync(Socket client, ITransportStream stream, ReadOnlyMemory<byte> early, ReadOnlyMemory<byte> leftover, string host, ushort port, CancellationToken cancellationToken)
+    {
+        var first = await ReadLinkMessAsync(client, early, cancellationToken).ConfigureAwait(false);
+        if (first.Failure is { } failure)
+        {
+            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+            return failure;
+        }
+
+        if (first.Link is { } link)
+        {
+            stream.Priority = link.Original.ChannelType.ToPriorityClass();
+            var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
+            link.Forwarded.WriteTo(rewritten);
+            await stream.WriteAsync(rewritten.WrittenMemory, false, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await PumpAsync(client, stream, first, leftover, host, port, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens the channel's stream; a refusal or an unreachable server edge is logged, counted, and closes the client.</summary>
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)?> TryOpenChannelAsync(Socket client, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
         try
         {
-            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, PriorityOf(channelType), channelType), rewritten.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            return await OpenChannelAsync(edgeName, request, early, cancellationToken).ConfigureAwait(false);
         }
         catch (EdgeRefusedException ex)
         {
-            ClientEdgeLog.Refused(_logger, host, port, ex.Status, ex.Reason);
-            client.Close();
-            return RelayOutcome.PeerAborted;
+            ClientEdgeLog.Refused(_logger, request.Host, request.Port, ex.Status, ex.Reason);
         }
         catch (TransportException ex)
         {
-            ClientEdgeLog.OpenFailed(_logger, host, port, ex.Error.ToString(), ex.Message);
+            ClientEdgeLog.OpenFailed(_logger, request.Host, request.Port, ex.Error.ToString(), ex.Message);
             AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "edge_unreachable"));
-            client.Close();
-            return RelayOutcome.PeerAborted;
         }
 
-        await using (stream.ConfigureAwait(false))
-        {
-            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: raw, fromStreamPrefix: leftover)
-            {
-                MigrationRewriter = migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null,
-            };
-            relay.LinkMessAlreadyForwarded();
-            return await RunRelayAsync(relay, channelType, host, port, cancellationToken).ConfigureAwait(false);
-        }
+        client.Close();
+        return null;
     }
 
-    /// <summary>A channel whose bytes the edges cannot read (TLS end to end): one stream, Main class, relayed as bytes.</summary>
-    private async Task<RelayOutcome> RelayOpaqueAsync(Socket client, string edgeName, string host, ushort port, byte[] first, CancellationToken cancellationToken)
+    private async Task<RelayOutcome> PumpAsync(Socket client, ITransportStream stream, FirstBytes first, ReadOnlyMemory<byte> leftover, string host, ushort port, MigrationRedirect? migrationRedirect, CancellationToken cancellationToken)
     {
-        ITransportStream stream;
-        ReadOnlyMemory<byte> leftover;
-        try
+        if (first.Link is null)
         {
-            (stream, leftover) = await OpenChannelAsync(edgeName, new EdgeRequest(host, port, PriorityClass.Main, 0), default, cancellationToken).ConfigureAwait(false);
-        }
-        catch (EdgeRefusedException ex)
-        {
-            ClientEdgeLog.Refused(_logger, host, port, ex.Status, ex.Reason);
-            client.Close();
-            return RelayOutcome.PeerAborted;
-        }
-        catch (TransportException ex)
-        {
-            ClientEdgeLog.OpenFailed(_logger, host, port, ex.Error.ToString(), ex.Message);
-            client.Close();
-            return RelayOutcome.PeerAborted;
+            ClientEdgeLog.Opaque(_logger, host, port);
         }
 
-        await using (stream.ConfigureAwait(false))
+        var channel = (first.Link?.Original.ChannelType ?? default).ToLabel();
+        var setup = new PumpSetup
         {
-            var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromSocketPrefix: first, fromStreamPrefix: leftover);
-            return await RunRelayAsync(relay, 0, host, port, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<RelayOutcome> RunRelayAsync(SpiceChannelRelay relay, byte channelType, string host, ushort port, CancellationToken cancellationToken)
-    {
-        var channel = AccelMetrics.ChannelLabel(channelType);
+            Settings = _settings.Relay,
+            Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger),
+            ClientLink = first.Link,
+            Opaque = first.Link is null,
+        };
+        var pump = new ChannelPump(
+            new SocketLeg(client, null, first.Rest, _settings.Relay.BufferSize),
+            new StreamLeg(stream, leftover, _settings.Relay.BufferSize),
+            setup,
+            _logger);
         AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
         try
         {
-            var outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
+            var outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
             ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
             return outcome;
         }
@@ -184,11 +198,18 @@ public sealed class ClientEdge : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the client's link header and SpiceLinkMess within the link timeout; bad input is logged and closed.</summary>
-    private async Task<(byte[] Raw, SpiceLinkMess? Message, RelayOutcome Failure)> ReadLinkMessAsync(Socket client, CancellationToken cancellationToken)
+    /// <summary>What the client sent first: its SpiceLinkMess (as read and as forwarded), or TLS (no link), or a failure.</summary>
+    private readonly record struct FirstBytes(ClientLink? Link, ReadOnlyMemory<byte> Rest, RelayOutcome? Failure);
+
+    /// <summary>
+    /// Reads the client's link header and SpiceLinkMess within the link timeout (after <paramref name="prefix"/>, bytes
+    /// read already); bad input is logged and closed. A client that speaks TLS is carried opaque: all its bytes are the rest.
+    /// </summary>
+    private async Task<FirstBytes> ReadLinkMessAsync(Socket client, ReadOnlyMemory<byte> prefix, CancellationToken cancellationToken)
     {
-        var buffer = new byte[(int)SpiceLinkHeader.DefaultMaxSize + SpiceLinkHeader.Length];
-        var filled = 0;
+        var buffer = new byte[Math.Max((int)SpiceLinkHeader.DefaultMaxSize + SpiceLinkHeader.Length, prefix.Length)];
+        prefix.CopyTo(buffer);
+        var filled = prefix.Length;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.LinkTimeout);
         try
@@ -196,9 +217,9 @@ public sealed class ClientEdge : IAsyncDisposable
             while (true)
             {
                 var sequence = new ReadOnlySequence<byte>(buffer, 0, filled);
-                if (filled >= 1 && buffer[0] == SpiceChannelRelay.TlsHandshakeRecord)
+                if (filled >= 1 && LinkSniff.IsTls(buffer[0]))
                 {
-                    return (buffer.AsSpan(0, filled).ToArray(), null, RelayOutcome.Completed);
+                    return new FirstBytes(null, buffer.AsMemory(0, filled), null);
                 }
 
                 if (filled >= 4 && !buffer.AsSpan(0, 4).SequenceEqual("REDQ"u8))
@@ -206,18 +227,24 @@ public sealed class ClientEdge : IAsyncDisposable
                     AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));
                     ClientEdgeLog.NotSpice(_logger, client.RemoteEndPoint);
                     client.Close();
-                    return ([], null, RelayOutcome.ProtocolViolation);
+                    return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
                 }
 
                 if (SpiceLinkMess.TryParse(ref sequence, SpiceLinkHeader.DefaultMaxSize, out var message))
                 {
-                    return (buffer.AsSpan(0, filled).ToArray(), message, default);
+                    var link = new ClientLink(message!, ClientEdgePolicies.RewriteLink(message!));
+                    return new FirstBytes(link, buffer.AsMemory(filled - (int)sequence.Length, (int)sequence.Length), null);
+                }
+
+                if (filled == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
                 }
 
                 var n = await client.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
-                    return ([], null, RelayOutcome.SocketFailed);
+                    return new FirstBytes(null, default, RelayOutcome.SocketFailed);
                 }
 
                 filled += n;
@@ -228,38 +255,17 @@ public sealed class ClientEdge : IAsyncDisposable
             AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_link"));
             ClientEdgeLog.BadLink(_logger, client.RemoteEndPoint, ex.Message);
             client.Close();
-            return ([], null, RelayOutcome.ProtocolViolation);
+            return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             ClientEdgeLog.LinkTimeout(_logger, client.RemoteEndPoint);
             client.Close();
-            return ([], null, RelayOutcome.ProtocolViolation);
+            return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
         }
         catch (SocketException)
         {
-            return ([], null, RelayOutcome.SocketFailed);
-        }
-    }
-
-    /// <summary>
-    /// Relays a local connection over a stream that is already open and accepted by the server edge (HTTP CONNECT
-    /// answers the client before the SPICE link starts). The link header sets the stream's priority class.
-    /// </summary>
-    public async Task<RelayOutcome> RelayOpenedAsync(Socket client, ITransportStream stream, ReadOnlyMemory<byte> leftover, string host, ushort port, CancellationToken cancellationToken)
-    {
-        var relay = new SpiceChannelRelay(client, stream, atClientEdge: true, _settings.Relay, _logger, fromStreamPrefix: leftover);
-        var channel = "unknown";
-        AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
-        try
-        {
-            var outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
-            ClientEdgeLog.ChannelEnded(_logger, relay.ChannelType.ToLabel(), host, port, outcome);
-            return outcome;
-        }
-        finally
-        {
-            AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+            return new FirstBytes(null, default, RelayOutcome.SocketFailed);
         }
     }
 
@@ -311,15 +317,6 @@ public sealed class ClientEdge : IAsyncDisposable
             throw;
         }
     }
-
-    public static PriorityClass PriorityOf(byte channelType) => channelType switch
-    {
-        3 => PriorityClass.Input,
-        4 => PriorityClass.Cursor,
-        1 => PriorityClass.Main,
-        2 => PriorityClass.Display,
-        _ => PriorityClass.Bulk,
-    };
 
     public async ValueTask DisposeAsync()
     {
@@ -436,6 +433,9 @@ internal static partial class ClientEdgeLog
 
     [LoggerMessage(1105, LogLevel.Debug, "Channel {Channel} to {Host}:{Port} ended: {Outcome}")]
     public static partial void ChannelEnded(ILogger logger, string channel, string host, int port, RelayOutcome outcome);
+
+    [LoggerMessage(1108, LogLevel.Information, "Channel to {Host}:{Port} relayed as bytes: the client speaks TLS to the server (end to end)")]
+    public static partial void Opaque(ILogger logger, string host, int port);
 
     [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string name, string address, string reason);

@@ -1,12 +1,14 @@
-using Accel.Core.Relay;
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Diagnostics;
+using Accel.Core.Relay;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Edges;
 
@@ -39,12 +41,15 @@ public sealed class ServerEdge
     private readonly ITransportListener _listener;
     private readonly ServerEdgeSettings _settings;
     private readonly ILogger _logger;
+    private readonly ServerEdgePolicies _policies;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
     {
         _listener = listener;
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var relay = settings.Relay;
+        _policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal);
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; accept failures are logged and the loop goes on.</summary>
@@ -196,7 +201,7 @@ public sealed class ServerEdge
             }
 
             stream.Priority = request.Priority;
-            var channel = AccelMetrics.ChannelLabel(request.ChannelType);
+            var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
 
             // 2. Allow-list, on every resolved address.
             var (target, status, reason) = await ResolveAllowedAsync(request, cancellationToken).ConfigureAwait(false);
@@ -237,43 +242,47 @@ public sealed class ServerEdge
                 var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
                 await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
 
-                // 4. TLS toward the backend, when it is on a TLS port and the client speaks plain SPICE to the edges
-                //    (a client that speaks TLS itself is carried end to end untouched).
-                System.Net.Security.SslStream? tls = null;
-                var tlsBackend = FindTlsBackend(target);
-                if (tlsBackend is not null)
+                // 4. The client's first byte (pipelined with the request, or sent after the answer): a client that
+                //    speaks TLS itself is carried end to end untouched; a plain one gets TLS toward a backend on a TLS port.
+                while (filled == consumed)
                 {
-                    while (filled == consumed)
+                    var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
                     {
-                        var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                        if (n == 0)
-                        {
-                            return;
-                        }
-
-                        filled += n;
+                        return;
                     }
 
-                    if (buffer[consumed] != SpiceChannelRelay.TlsHandshakeRecord)
+                    filled += n;
+                }
+
+                var opaque = LinkSniff.IsTls(buffer[consumed]);
+                System.Net.Security.SslStream? tls = null;
+                if (!opaque && FindTlsBackend(target) is { } tlsBackend)
+                {
+                    tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                    if (tls is null)
                     {
-                        tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
-                        if (tls is null)
-                        {
-                            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
-                            return;
-                        }
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                        return;
                     }
                 }
 
                 // 5. Relay. Bytes the client edge pipelined after its request go first.
-                var early = filled > consumed ? buffer.AsMemory(consumed, filled - consumed).ToArray() : default;
+                var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
                 EdgeLog.ChannelOpened(_logger, channel, request.Host, request.Port);
                 AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
                 RelayOutcome outcome;
                 try
                 {
-                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early, localStream: tls);
-                    outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
+                    var setup = new PumpSetup
+                    {
+                        Settings = _settings.Relay,
+                        Policies = _policies,
+                        Opaque = opaque,
+                        OnChannel = type => stream.Priority = type.ToPriorityClass(),
+                    };
+                    var pump = new ChannelPump(new StreamLeg(stream, early, _settings.Relay.BufferSize), new SocketLeg(socket, tls, default, _settings.Relay.BufferSize), setup, _logger);
+                    outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {

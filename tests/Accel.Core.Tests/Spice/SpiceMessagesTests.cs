@@ -1,4 +1,5 @@
 using System.Buffers;
+using Accel.Core.Edges;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Link;

@@ -1,5 +1,3 @@
-using Accel.Core.Transport;
-
 namespace Accel.Core.Spice.Protocol;
 
 /// <summary>SPICE channel types (spice/enums.h). Unknown values can still appear on the wire.</summary>
@@ -28,16 +26,6 @@ internal enum SpiceDirection : byte
 
 internal static class SpiceChannelTypeExtensions
 {
-    /// <summary>WAN priority of a channel: inputs, cursor, main, display, then everything else as bulk.</summary>
-    public static PriorityClass ToPriorityClass(this SpiceChannelType channelType) => channelType switch
-    {
-        SpiceChannelType.Inputs => PriorityClass.Input,
-        SpiceChannelType.Cursor => PriorityClass.Cursor,
-        SpiceChannelType.Main => PriorityClass.Main,
-        SpiceChannelType.Display => PriorityClass.Display,
-        _ => PriorityClass.Bulk,
-    };
-
     /// <summary>The channels that carry SpiceVMC data messages (usbredir, port, webdav).</summary>
     public static bool IsSpiceVmc(this SpiceChannelType channelType) =>
         channelType is SpiceChannelType.UsbRedir or SpiceChannelType.Port or SpiceChannelType.WebDav;

@@ -53,15 +53,34 @@ internal sealed class SpiceMessageReader
     public bool TryRead(ref ReadOnlySequence<byte> buffer, out SpiceMessage message)
     {
         message = default;
+        if (!TryPeekHeader(buffer, out var header) || buffer.Length - header.HeaderLength < header.Size)
+        {
+            return false;
+        }
+
+        var body = buffer.Slice(header.HeaderLength, header.Size);
+        message = new SpiceMessage(header.Type, header.Serial, body, header.SubListOffset, header.HeaderLength);
+        buffer = buffer.Slice(body.End);
+        Count(header);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads the next header without consuming it, once it is buffered; the body need not be. The size and sub_list
+    /// are checked here, so a caller that streams the body never waits for one the channel does not allow.
+    /// </summary>
+    public bool TryPeekHeader(in ReadOnlySequence<byte> buffer, out SpiceMessageHeader header)
+    {
+        header = default;
         var headerLength = HeaderLength;
         if (buffer.Length < headerLength)
         {
             return false;
         }
 
-        Span<byte> header = stackalloc byte[SpiceDataHeader.FullLength];
-        header = header[..headerLength];
-        buffer.Slice(0, headerLength).CopyTo(header);
+        Span<byte> bytes = stackalloc byte[SpiceDataHeader.FullLength];
+        bytes = bytes[..headerLength];
+        buffer.Slice(0, headerLength).CopyTo(bytes);
 
         ulong serial;
         ushort type;
@@ -69,16 +88,16 @@ internal sealed class SpiceMessageReader
         uint subList = 0;
         if (_miniHeader)
         {
-            type = BinaryPrimitives.ReadUInt16LittleEndian(header);
-            size = BinaryPrimitives.ReadUInt32LittleEndian(header[2..]);
+            type = BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+            size = BinaryPrimitives.ReadUInt32LittleEndian(bytes[2..]);
             serial = _implicitSerial + 1;
         }
         else
         {
-            serial = BinaryPrimitives.ReadUInt64LittleEndian(header);
-            type = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
-            size = BinaryPrimitives.ReadUInt32LittleEndian(header[10..]);
-            subList = BinaryPrimitives.ReadUInt32LittleEndian(header[14..]);
+            serial = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            type = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]);
+            size = BinaryPrimitives.ReadUInt32LittleEndian(bytes[10..]);
+            subList = BinaryPrimitives.ReadUInt32LittleEndian(bytes[14..]);
         }
 
         if (size > (uint)_maxMessageSize)
@@ -91,17 +110,27 @@ internal sealed class SpiceMessageReader
             SpiceThrow.Protocol(SpiceProtocolError.InvalidSubMessageList, $"Message type {type}: sub_list offset {subList} is outside its {size}-byte body.");
         }
 
-        if (buffer.Length - headerLength < size)
-        {
-            return false;
-        }
-
-        var body = buffer.Slice(headerLength, size);
-        message = new SpiceMessage(type, serial, body, subList, headerLength);
-        buffer = buffer.Slice(body.End);
-        _implicitSerial++;
-        LastSerial = serial;
-        MessagesRead++;
+        header = new SpiceMessageHeader(type, size, serial, subList, headerLength);
         return true;
     }
+
+    /// <summary>
+    /// Consumes a header from <see cref="TryPeekHeader"/> whose body the caller streams itself (it is not framed here):
+    /// the message counts as read.
+    /// </summary>
+    public void SkipHeader(ref ReadOnlySequence<byte> buffer, in SpiceMessageHeader header)
+    {
+        buffer = buffer.Slice(header.HeaderLength);
+        Count(header);
+    }
+
+    private void Count(in SpiceMessageHeader header)
+    {
+        _implicitSerial++;
+        LastSerial = header.Serial;
+        MessagesRead++;
+    }
 }
+
+/// <summary>A message header as read: type, body size, serial, sub_list offset, and its own length on the wire.</summary>
+internal readonly record struct SpiceMessageHeader(ushort Type, uint Size, ulong Serial, uint SubListOffset, int HeaderLength);

@@ -1,5 +1,3 @@
-using Accel.Core.Transport;
-
 namespace Accel.Core.Spice.Protocol.Link;
 
 /// <summary>
@@ -36,8 +34,6 @@ internal sealed record LinkSession
 
     /// <summary>The client sends a SpiceLinkAuthMechanism before its ticket.</summary>
     public bool UsesAuthSelection => SpiceLinkAuth.UsesAuthSelection(ClientCommonCaps, ServerCommonCaps);
-
-    public PriorityClass Priority => ChannelType.ToPriorityClass();
 
     public bool HasChannelCap(int capability) => ClientChannelCaps.Has(capability) && ServerChannelCaps.Has(capability);
 

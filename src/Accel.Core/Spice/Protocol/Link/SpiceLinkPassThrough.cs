@@ -189,6 +189,24 @@ internal sealed class SpiceLinkPassThrough
         }
     }
 
+    /// <summary>
+    /// Takes a SpiceLinkMess the edge read (and forwarded, possibly rewritten) itself, before this pass-through
+    /// started: the client's bytes for it are not read again.
+    /// </summary>
+    public void AcceptClientMessage(SpiceLinkMess original, SpiceLinkMess forwarded)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(forwarded);
+        if (Stage != SpiceLinkStage.AwaitingLinkMess)
+        {
+            throw new InvalidOperationException("SpiceLinkMess was read already.");
+        }
+
+        ClientMessage = original;
+        ForwardedClientMessage = forwarded;
+        Stage = SpiceLinkStage.AwaitingLinkReply;
+    }
+
     /// <summary>Records that a rewritten SpiceLinkMess was sent to the server instead of the client's.</summary>
     public void ForwardClientMessage(SpiceLinkMess forwarded)
     {
