@@ -168,7 +168,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection
             while (true)
             {
                 var stream = await _connection.AcceptInboundStreamAsync().ConfigureAwait(false);
-                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, PriorityClass.Bulk))).ConfigureAwait(false);
+                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamPriority))).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

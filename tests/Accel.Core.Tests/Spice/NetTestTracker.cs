@@ -1,7 +1,7 @@
 using System.Buffers;
 using Accel.Core.Spice.Protocol.Messages;
 
-namespace Accel.Core.Spice.Policies;
+namespace Accel.Core.Tests.Spice;
 
 /// <summary>Which ping of spice-server's initial network test a PING is.</summary>
 internal enum NetTestPing
