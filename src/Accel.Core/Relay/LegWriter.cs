@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Accel.Core.Spice.Policies;
 using Accel.Core.Spice.Protocol;
@@ -44,18 +45,42 @@ internal sealed class LegWriter : IBufferWriter<byte>, IMessageInjector
         return n;
     }
 
-    public ValueTask EnterAsync(CancellationToken token) => new(_gate.WaitAsync(token));
+    public ValueTask EnterAsync(CancellationToken token) => _gate.Wait(0, CancellationToken.None) ? default : new(_gate.WaitAsync(token));
 
     /// <summary>Flushes what the batch wrote (and injected messages, at a message boundary), then releases the writer.</summary>
-    public async ValueTask ExitAsync(CancellationToken token)
+    public ValueTask ExitAsync(CancellationToken token)
     {
         try
         {
             DrainIfDue();
-            if (_pipe.UnflushedBytes > 0)
+            if (_pipe.UnflushedBytes == 0)
             {
-                await _pipe.FlushAsync(token).ConfigureAwait(false);
+                _gate.Release();
+                return default;
             }
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
+
+        var flush = _pipe.FlushAsync(token);
+        if (flush.IsCompletedSuccessfully)
+        {
+            _gate.Release();
+            return default;
+        }
+
+        return AwaitFlushAsync(flush);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
         }
         finally
         {
