@@ -41,15 +41,12 @@ public sealed class ServerEdge
     private readonly ITransportListener _listener;
     private readonly ServerEdgeSettings _settings;
     private readonly ILogger _logger;
-    private readonly ServerEdgePolicies _policies;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
     {
         _listener = listener;
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        var relay = settings.Relay;
-        _policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal);
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; accept failures are logged and the loop goes on.</summary>
@@ -113,7 +110,7 @@ public sealed class ServerEdge
                 }
 
                 streams.RemoveAll(static t => t.IsCompleted);
-                streams.Add(HandleStreamGuardedAsync(stream, cancellationToken));
+                streams.Add(HandleStreamGuardedAsync(connection, stream, cancellationToken));
             }
         }
         finally
@@ -125,11 +122,11 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamGuardedAsync(ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
     {
         try
         {
-            await HandleStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+            await HandleStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -151,7 +148,7 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamAsync(ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -274,14 +271,18 @@ public sealed class ServerEdge
                 RelayOutcome outcome;
                 try
                 {
+                    var relay = _settings.Relay;
+                    Func<IAckGate>? budget = relay.DisplayBudget.Enabled
+                        ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt)
+                        : null;
                     var setup = new PumpSetup
                     {
-                        Settings = _settings.Relay,
-                        Policies = _policies,
+                        Settings = relay,
+                        Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget),
                         Opaque = opaque,
                         OnChannel = type => stream.Priority = type.ToPriorityClass(),
                     };
-                    var pump = new ChannelPump(new StreamLeg(stream, early, _settings.Relay.BufferSize), new SocketLeg(socket, tls, default, _settings.Relay.BufferSize), setup, _logger);
+                    var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, default, relay.BufferSize), setup, _logger);
                     outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally

@@ -24,6 +24,7 @@ internal sealed class MessageLoop(
     string channelLabel)
 {
     private readonly TagList _tags = AccelMetrics.Tags("channel", channelLabel, "direction", direction == SpiceDirection.ClientToServer ? "to_server" : "to_client");
+    private readonly IForwardObserver[] _observers = Array.FindAll(policies, static p => p is IForwardObserver).Select(static p => (IForwardObserver)p).ToArray();
     private long _bodyRemaining;
 
     public async Task RunAsync(CancellationToken token)
@@ -47,6 +48,10 @@ internal sealed class MessageLoop(
             if (forwarded > 0)
             {
                 AccelMetrics.RelayBytes.Add(forwarded, _tags);
+                foreach (var observer in _observers)
+                {
+                    observer.OnForwarded(direction, forwarded);
+                }
             }
 
             if (messages > 0)

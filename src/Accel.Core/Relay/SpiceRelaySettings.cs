@@ -34,4 +34,7 @@ public sealed record SpiceRelaySettings
 
     /// <summary>Read buffer of each direction.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>The server edge's display budget (ACK pacing toward spice-server). Ignored at the client edge.</summary>
+    public DisplayBudgetSettings DisplayBudget { get; init; } = DisplayBudgetSettings.Default;
 }

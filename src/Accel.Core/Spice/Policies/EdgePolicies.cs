@@ -34,7 +34,8 @@ internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarg
 /// The server edge's policies: spice-server's ACK window answered here, through an <see cref="IAckGate"/> (display,
 /// cursor), display images re-encoded when a codec is set (display), motions coalesced on the local leg (inputs).
 /// </summary>
-internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? ackGate = null) : IChannelPolicyFactory
+/// <param name="displayAckGate">The display channel's ACK gate (a display budget); null answers at once.</param>
+internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? displayAckGate = null) : IChannelPolicyFactory
 {
     public string EdgeName => "server edge";
 
@@ -47,9 +48,11 @@ internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMe
                 // dictionary: only display channel 0 may produce GLZ, the others use LZ.
                 var used = codec == DisplayCodec.Glz && channel.Id != 0 ? DisplayCodec.Lz : codec;
                 var transcoder = new DisplayTranscoder(used, Math.Min(maxTranscodedMessage, channel.MaxMessageSize), keepSmallerOriginal);
-                return [AckPolicy(toServer), new DisplayTranscodePolicy(transcoder)];
-            case SpiceChannelType.Display or SpiceChannelType.Cursor:
-                return [AckPolicy(toServer)];
+                return [DisplayAckPolicy(toServer), new DisplayTranscodePolicy(transcoder)];
+            case SpiceChannelType.Display:
+                return [DisplayAckPolicy(toServer)];
+            case SpiceChannelType.Cursor:
+                return [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance)];
             case SpiceChannelType.Inputs:
                 return [new MotionCoalescingPolicy(toServer)];
             default:
@@ -57,5 +60,5 @@ internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMe
         }
     }
 
-    private ServerLegAckPolicy AckPolicy(IMessageInjector toServer) => new(toServer, ackGate?.Invoke() ?? ImmediateAckGate.Instance);
+    private ServerLegAckPolicy DisplayAckPolicy(IMessageInjector toServer) => new(toServer, displayAckGate?.Invoke() ?? ImmediateAckGate.Instance);
 }

@@ -10,8 +10,17 @@ internal interface IAckGate
     /// <summary>Called once by the policy that asks; the gate calls <see cref="IAckReleaser.Release"/> when held ACKs may go.</summary>
     void Attach(IAckReleaser releaser);
 
-    /// <summary>An ACK is due now. True: send it. False: the gate holds it and releases it later.</summary>
+    /// <summary>
+    /// An ACK is due now. True: send it. False: the gate holds it and releases it later. A gate that holds ACKs says
+    /// true only when it holds none (so ACKs leave in order).
+    /// </summary>
     bool TryPass();
+
+    /// <summary>spice-server started a new ACK generation (SET_ACK): ACKs held for the old one are void.</summary>
+    void OnNewGeneration();
+
+    /// <summary>The channel wrote <paramref name="bytes"/> toward the client (the data the ACKs pace).</summary>
+    void OnForwarded(long bytes);
 }
 
 /// <summary>The side of the ACK policy a gate wakes (from any thread).</summary>
@@ -34,4 +43,12 @@ internal sealed class ImmediateAckGate : IAckGate
     }
 
     public bool TryPass() => true;
+
+    public void OnNewGeneration()
+    {
+    }
+
+    public void OnForwarded(long bytes)
+    {
+    }
 }

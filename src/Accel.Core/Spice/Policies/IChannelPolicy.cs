@@ -46,6 +46,12 @@ internal interface IChannelPolicy
     PolicyVerdict OnMessage(SpiceDirection direction, in SpiceMessage message, IBufferWriter<byte> output);
 }
 
+/// <summary>A policy that wants to know how many bytes its channel forwarded (per read, after they were written).</summary>
+internal interface IForwardObserver
+{
+    void OnForwarded(SpiceDirection direction, long bytes);
+}
+
 /// <summary>Writes messages an edge sends on its own (<see cref="IMessageInjector"/>).</summary>
 internal delegate void InjectWriter<TState>(TState state, SpiceMessageWriter writer, IBufferWriter<byte> output);
 

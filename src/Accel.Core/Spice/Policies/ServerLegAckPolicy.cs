@@ -12,7 +12,7 @@ namespace Accel.Core.Spice.Policies;
 /// <see cref="IAckGate"/> lets it pass, else later, when the gate releases it. ACKs from the client edge (there
 /// should be none: it ends them) are dropped.
 /// </summary>
-internal sealed class ServerLegAckPolicy : IChannelPolicy, IAckReleaser
+internal sealed class ServerLegAckPolicy : IChannelPolicy, IAckReleaser, IForwardObserver, IDisposable
 {
     private readonly ServerLegAckResponder _responder = new();
     private readonly IMessageInjector _toServer;
@@ -75,6 +75,16 @@ internal sealed class ServerLegAckPolicy : IChannelPolicy, IAckReleaser
         }
     }
 
+    public void OnForwarded(SpiceDirection direction, long bytes)
+    {
+        if (direction == SpiceDirection.ServerToClient)
+        {
+            _gate.OnForwarded(bytes);
+        }
+    }
+
+    public void Dispose() => (_gate as IDisposable)?.Dispose();
+
     private static bool IsFlowControl(SpiceDirection direction, ushort type) => direction == SpiceDirection.ServerToClient
         ? ServerLegAckResponder.IsFlowControlOnly(type)
         : type is (ushort)SpiceMsgc.Ack or (ushort)SpiceMsgc.AckSync;
@@ -90,7 +100,7 @@ internal sealed class ServerLegAckPolicy : IChannelPolicy, IAckReleaser
         {
             if ((replies & AckReplies.Ack) != 0)
             {
-                if (_held == 0 && _gate.TryPass())
+                if (_gate.TryPass())
                 {
                     SendAck();
                 }
@@ -104,6 +114,7 @@ internal sealed class ServerLegAckPolicy : IChannelPolicy, IAckReleaser
             {
                 // A new generation: the server restarted its count with the SET_ACK, so ACKs held for the old one are moot.
                 _held = 0;
+                _gate.OnNewGeneration();
                 _toServer.Inject(new SpiceAckSync(_responder.Generation));
                 AccelMetrics.LocalAcks.Add(1, AccelMetrics.Tags("kind", "ack"));
             }

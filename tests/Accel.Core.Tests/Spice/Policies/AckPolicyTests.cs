@@ -62,6 +62,10 @@ public sealed class AckPolicyTests
 
         Pass(policy, Down, Message(new SpiceSetAck(2, 4)));
         Assert.Equal(0, policy.Held);
+        Assert.Equal(2, gate.Generations);
+        policy.OnForwarded(SpiceDirection.ServerToClient, 1000);
+        policy.OnForwarded(SpiceDirection.ClientToServer, 5);
+        Assert.Equal(1000, gate.Forwarded);
         Assert.Equal((ushort)SpiceMsgc.AckSync, toServer.Types[^1]);
     }
 
@@ -98,6 +102,15 @@ public sealed class AckPolicyTests
 
         public void Attach(IAckReleaser releaser) => Releaser = releaser;
 
-        public bool TryPass() => Open;
+        public int Generations { get; private set; }
+
+        public long Forwarded { get; private set; }
+
+        // As the gate contract asks: nothing passes while something is held, so ACKs leave in order.
+        public bool TryPass() => Open && Releaser!.Held == 0;
+
+        public void OnNewGeneration() => Generations++;
+
+        public void OnForwarded(long bytes) => Forwarded += bytes;
     }
 }
