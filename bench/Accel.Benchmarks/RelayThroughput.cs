@@ -51,7 +51,10 @@ internal static class RelayThroughput
             Identity = serverId,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(clientId.CertificatePem)] },
         });
-        var serverEdge = new ServerEdge(listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{spicePort}"]) });
+        var relay = TransportThroughput.Option(args, "--budget") == "off"
+            ? SpiceRelaySettings.Default with { DisplayBudget = Accel.Core.Spice.Display.DisplayBudgetSettings.Default with { Enabled = false } }
+            : SpiceRelaySettings.Default;
+        var serverEdge = new ServerEdge(listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{spicePort}"]), Relay = relay });
         var serverLoop = serverEdge.RunAsync(stop.Token);
         var target = new ServerEdgeTarget("dc", listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(serverId.CertificatePem)] });
         await using var clientEdge = new ClientEdge(engine, new ClientEdgeSettings
