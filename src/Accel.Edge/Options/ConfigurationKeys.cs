@@ -54,7 +54,7 @@ internal static class ConfigurationKeys
         {
             if (children.Count > 0)
             {
-                problems.Add($"{section.Path}: expects a single {Describe(type)}, not a section or a list");
+                problems.Add($"{section.Path}: expects {Describe(type)}, not a section or a list");
             }
             else if (section.Value is { Length: > 0 } value && !Converts(value, type))
             {

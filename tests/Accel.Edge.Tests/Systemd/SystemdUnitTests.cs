@@ -31,7 +31,7 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             Assert.Contains("ProtectSystem=strict", text, StringComparison.Ordinal);
             Assert.Contains("CapabilityBoundingSet=\n", text, StringComparison.Ordinal);
             var path = Path.Combine(dir, unit);
-            await File.WriteAllTextAsync(path, text.Replace("/opt/spiceaccel/spiceaccel", apphost, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(path, text.Replace("/usr/bin/spiceaccel", apphost, StringComparison.Ordinal), TestContext.Current.CancellationToken);
 
             var output = await Shell.RunAsync("sh", ["-c", $"systemd-analyze verify '{path}' 2>&1; echo rc=$?"], TimeSpan.FromSeconds(60));
 
