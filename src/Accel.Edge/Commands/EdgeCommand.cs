@@ -75,5 +75,16 @@ internal static class EdgeCommand
             Console.Error.WriteLine($"spiceaccel {verb}: {ex.Message}");
             return ex.ExitCode;
         }
+        catch (PlatformNotSupportedException ex)
+        {
+            Console.Error.WriteLine($"spiceaccel {verb}: Transport:Engine: {ex.Message}");
+            return 69; // EX_UNAVAILABLE
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A bug, not an operator's mistake: keep the stack trace.
+            Console.Error.WriteLine($"spiceaccel {verb}: failed: {ex}");
+            return 70; // EX_SOFTWARE
+        }
     }
 }

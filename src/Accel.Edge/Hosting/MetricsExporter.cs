@@ -51,8 +51,11 @@ internal sealed partial class MetricsExporter(IOptions<EdgeOptions> options, Edg
 
         Endpoints.TryParseHostPort(listen, out var host, out var port);
         _registry = CreateRegistry(out _adapter);
-        var buildInfo = Metrics.WithCustomRegistry(_registry).CreateGauge("spiceaccel_build_info", "Version and commit of the running edge (always 1)", "version", "commit", "role");
-        buildInfo.WithLabels(BuildInfo.Version, BuildInfo.Commit, EdgeCommand(activity.Role)).Set(1);
+        var factory = Metrics.WithCustomRegistry(_registry);
+        factory.CreateGauge("spiceaccel_build_info", "Version and commit of the running edge (always 1)", "version", "commit", "role")
+            .WithLabels(BuildInfo.Version, BuildInfo.Commit, EdgeCommand(activity.Role)).Set(1);
+        var ready = factory.CreateGauge("spiceaccel_ready", "1 when the edge is ready (GET /ready answers 200), else 0");
+        _registry.AddBeforeCollectCallback(() => ready.Set(activity.NotReadyReason() is null ? 1 : 0));
         _http = new HttpListener();
         _http.Prefixes.Add(Prefix(host!, port));
         if (host is "127.0.0.1" or "::1")

@@ -1,0 +1,65 @@
+using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
+using Accel.Core.Diagnostics;
+using Accel.Edge.Hosting;
+
+namespace Accel.Edge.Tests.Hosting;
+
+/// <summary>docs/configuration.md names exactly the metrics the edge exports, and deploy/ uses only those.</summary>
+public sealed partial class MetricNamesDocTests
+{
+    [Fact]
+    public void ConfigurationMd_MetricsTable_MatchesTheExportedNames()
+    {
+        var exported = ExportedNames();
+        var section = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "configuration.md")).Split("## Metrics")[1].Split("\n## ")[0];
+        var documented = NameRegex().Matches(section).Select(static m => m.Value).ToHashSet(StringComparer.Ordinal);
+
+        Assert.Empty(documented.Except(exported));
+        Assert.Empty(exported.Except(documented));
+    }
+
+    [Theory]
+    [InlineData("deploy/grafana/spiceaccel-dashboard.json")]
+    [InlineData("deploy/prometheus/spiceaccel-alerts.yml")]
+    public void Deploy_UsesOnlyExportedNames(string file)
+    {
+        var exported = ExportedNames();
+        var used = NameRegex().Matches(File.ReadAllText(Path.Combine(RepoRoot(), file)))
+            .Select(static m => Regex.Replace(m.Value, "_(bucket|sum|count)$", string.Empty))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.NotEmpty(used);
+        Assert.Empty(used.Except(exported));
+    }
+
+    private static HashSet<string> ExportedNames()
+    {
+        _ = AccelMetrics.RelayBytes;
+        var names = new HashSet<string>(StringComparer.Ordinal) { "spiceaccel_build_info", "spiceaccel_ready" };
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter.Name == AccelMetrics.MeterName)
+            {
+                names.Add(PrometheusBridge.PrometheusName(instrument));
+            }
+        };
+        listener.Start();
+        return names;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root");
+    }
+
+    [GeneratedRegex(@"\bspiceaccel_[a-z_]+[a-z]")]
+    private static partial Regex NameRegex();
+}
