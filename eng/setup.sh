@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Packages the product, its tests, the demo and the benchmarks use.
 APT_PKGS=(
-  libgnutls30 libturbojpeg0
+  libgnutls30 libturbojpeg0 libpixman-1-0
   xserver-xspice xserver-xorg-core spice-client-gtk virt-viewer
   xterm x11-apps x11-utils xdotool xvfb libx11-6 libxtst6 gnuplot-nox
   kcptun iproute2 nftables procps psmisc curl

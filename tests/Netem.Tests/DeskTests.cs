@@ -40,20 +40,25 @@ public sealed class DeskTests
         var region = new Region(200, 200, 300, 200);
         var first = new byte[region.Bytes];
         var next = new byte[region.Bytes];
+        var marker = new byte[4];
         display.Grab(region, first);
+
+        // The marker is filled right after each photo; a grab can fall between the two requests, so wait for a state
+        // where the photo has changed and the marker above it is a fresh one.
         var changed = false;
+        var age = -1L;
         var sw = Stopwatch.StartNew();
-        while (!changed && sw.Elapsed < TimeSpan.FromSeconds(5))
+        while (!(changed && age is >= 0 and <= 1000) && sw.Elapsed < TimeSpan.FromSeconds(5))
         {
             await Task.Delay(50, TestContext.Current.CancellationToken);
             display.Grab(region, next);
             changed = !first.AsSpan().SequenceEqual(next);
+            display.Grab(new Region(0, 0, 1, 1), marker);
+            age = NetemDesk.Marker.MarkerAgeMs(BitConverter.ToUInt32(marker) & 0xFFFFFF, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         }
 
         Assert.True(changed, "the photo was not replaced within 5 s");
-        var marker = new byte[4];
-        display.Grab(new Region(0, 0, 1, 1), marker);
-        Assert.InRange(NetemDesk.Marker.MarkerAgeMs(BitConverter.ToUInt32(marker) & 0xFFFFFF, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), 0, 1000);
+        Assert.InRange(age, 0, 1000);
     }
 
     [Fact]
@@ -75,9 +80,17 @@ public sealed class DeskTests
     public async Task DeskKeyEcho_IntoXterm_EveryKeyEchoesAndSummaryIsPrinted()
     {
         await using var x = await Xvfb.StartAsync();
-        using var xterm = Process.Start(new ProcessStartInfo("xterm", ["-geometry", "80x24+0+0"]) { Environment = { ["DISPLAY"] = x.Display } })!;
+
+        // The terminal runs cat in the pty's cooked mode, so the kernel echoes each key (and erases on BackSpace) as
+        // soon as the child runs; the child touches a file first, which is the readiness signal. (An interactive shell
+        // would race its own start-up: keys typed before readline is up can be discarded, and a BackSpace on an empty
+        // line draws nothing.)
+        var directory = Directory.CreateTempSubdirectory("desk-key-echo-");
+        var started = Path.Combine(directory.FullName, "started");
+        using var xterm = Process.Start(new ProcessStartInfo("xterm", ["-geometry", "80x24+0+0", "-e", "sh", "-c", ": > \"$0\"; exec cat", started]) { Environment = { ["DISPLAY"] = x.Display } })!;
         try
         {
+            await WaitForAsync(() => File.Exists(started), "the terminal's child did not start within 10 s");
             Assert.Equal(0, (await XCommand.RunAsync(x.Display, "dotnet", s_desk, "wait-content", "--region", "400x200+0+0", "--timeout-ms", "15000")).ExitCode);
             await XCommand.RunAsync(x.Display, "xdotool", "mousemove", "100", "100");
             var (rc, output) = await XCommand.RunAsync(x.Display, "dotnet", s_desk, "key-echo", "--region", "400x200+0+0", "--count", "5");
@@ -92,6 +105,7 @@ public sealed class DeskTests
         finally
         {
             xterm.Kill();
+            directory.Delete(recursive: true);
         }
     }
 

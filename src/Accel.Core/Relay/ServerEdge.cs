@@ -106,7 +106,7 @@ public sealed class ServerEdge
                 }
 
                 streams.RemoveAll(static t => t.IsCompleted);
-                streams.Add(HandleStreamGuardedAsync(stream, cancellationToken));
+                streams.Add(HandleStreamGuardedAsync(connection, stream, cancellationToken));
             }
         }
         finally
@@ -118,11 +118,11 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamGuardedAsync(ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
     {
         try
         {
-            await HandleStreamAsync(stream, cancellationToken).ConfigureAwait(false);
+            await HandleStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -144,7 +144,7 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamAsync(ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -270,7 +270,10 @@ public sealed class ServerEdge
                 RelayOutcome outcome;
                 try
                 {
-                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early, localStream: tls);
+                    var relay = new SpiceChannelRelay(socket, stream, atClientEdge: false, _settings.Relay, _logger, fromStreamPrefix: early, localStream: tls)
+                    {
+                        PathStatistics = connection.GetStatistics,
+                    };
                     outcome = await relay.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally

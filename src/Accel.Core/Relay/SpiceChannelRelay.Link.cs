@@ -201,6 +201,10 @@ internal sealed partial class SpiceChannelRelay
         else if (acked)
         {
             _serverAcks = new ServerLegAckResponder();
+            if (_channelType == SpiceChannelType.Display && _settings.DisplayBudget.Enabled)
+            {
+                _budget = new DisplayBudget(_settings.DisplayBudget, TimeProvider.System);
+            }
         }
 
         if (_channelType == SpiceChannelType.Display && !_atClientEdge && _settings.DisplayCodec != DisplayCodec.Off)

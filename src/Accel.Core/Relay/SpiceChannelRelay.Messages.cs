@@ -25,6 +25,9 @@ internal sealed partial class SpiceChannelRelay
     private MotionAckResponder? _motionAcks;
     private MotionCoalescer? _coalescer;
     private DisplayTranscoder? _transcoder;
+    private DisplayBudget? _budget;
+    private readonly Lock _budgetLock = new();
+    private int _acksDue;
 
     /// <summary>Images the server edge re-encoded on this (display) channel, for tests.</summary>
     public long ImagesReencoded => _transcoder?.ImagesReencoded ?? 0;
@@ -94,6 +97,13 @@ internal sealed partial class SpiceChannelRelay
             if (forwarded > 0)
             {
                 AccelMetrics.RelayBytes.Add(forwarded, tags);
+                if (!up && _budget is not null)
+                {
+                    lock (_budgetLock)
+                    {
+                        _budget.OnForwarded(forwarded);
+                    }
+                }
             }
 
             if (messages > 0)
@@ -239,8 +249,39 @@ internal sealed partial class SpiceChannelRelay
     {
         if (!up && _serverAcks is not null)
         {
-            // Pending replies are written by Inspect for SET_ACK; for other messages they are collected here.
-            _pendingAckReplies |= _serverAcks.OnServerMessage(type, body);
+            // Pending replies are written by Inspect for SET_ACK; for other messages they are collected here. Each due
+            // ACK is counted (a batch can complete several windows); the display budget may hold it back.
+            var replies = _serverAcks.OnServerMessage(type, body);
+            if ((replies & AckReplies.AckSync) != 0)
+            {
+                _pendingAckReplies |= AckReplies.AckSync;
+                _acksDue = 0;
+                if (_budget is not null)
+                {
+                    lock (_budgetLock)
+                    {
+                        _budget.ResetHeld(); // a new generation: the server counts from zero
+                    }
+                }
+            }
+            else if ((replies & AckReplies.Ack) != 0)
+            {
+                if (_budget is null)
+                {
+                    _acksDue++;
+                }
+                else
+                {
+                    lock (_budgetLock)
+                    {
+                        _budget.Observe(_stream.UnacknowledgedBytes, PathStatistics?.Invoke().MinRtt);
+                        if (_budget.OnAckDue() == AckDecision.Send)
+                        {
+                            _acksDue++;
+                        }
+                    }
+                }
+            }
         }
         else if (!up && _clientAcks is not null && type != (ushort)SpiceMsg.SetAck)
         {
@@ -348,15 +389,79 @@ internal sealed partial class SpiceChannelRelay
         }
     }
 
-    /// <summary>Writes the ACK/ACK_SYNC the server-leg responder asked for (they go to the server: the other side).</summary>
+    /// <summary>Writes the ACKs and ACK_SYNC due to the server (they go to the server: the other side).</summary>
     private void FlushAckReplies(ArrayBufferWriter<byte> injections)
     {
-        if (_serverAcks is not null && _pendingAckReplies != AckReplies.None)
+        if (_serverAcks is null)
+        {
+            return;
+        }
+
+        for (; _acksDue > 0; _acksDue--)
+        {
+            _serverAcks.WriteReplies(AckReplies.Ack, _writer, injections);
+            LocalAnswers++;
+            AccelMetrics.LocalAcks.Add(1, AccelMetrics.Tags("kind", "ack"));
+        }
+
+        if (_pendingAckReplies != AckReplies.None)
         {
             _serverAcks.WriteReplies(_pendingAckReplies, _writer, injections);
             LocalAnswers++;
             AccelMetrics.LocalAcks.Add(1, AccelMetrics.Tags("kind", "ack"));
             _pendingAckReplies = AckReplies.None;
+        }
+    }
+
+    /// <summary>
+    /// Server edge, display channel: samples the path every few milliseconds for the display budget and sends the ACKs
+    /// it held back once the client edge has caught up (or they have waited the longest hold).
+    /// </summary>
+    private async Task PaceAcksAsync(CancellationToken token)
+    {
+        var writer = new SpiceMessageWriter(miniHeader: true);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                int release;
+                lock (_budgetLock)
+                {
+                    _budget!.Observe(_stream.UnacknowledgedBytes, PathStatistics?.Invoke().MinRtt);
+                    release = _budget.TryRelease();
+                }
+
+                if (release == 0)
+                {
+                    continue;
+                }
+
+                await _socketGate.WaitAsync(token).ConfigureAwait(false);
+                try
+                {
+                    for (var i = 0; i < release; i++)
+                    {
+                        writer.Write(_toSocket, SpiceEmptyMessage.Ack);
+                    }
+
+                    await _toSocket.FlushAsync(token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _socketGate.Release();
+                }
+
+                LocalAnswers += release;
+                AccelMetrics.LocalAcks.Add(release, AccelMetrics.Tags("kind", "ack"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // The socket toward the server failed: the pumps see it and end the channel.
         }
     }
 }

@@ -42,6 +42,9 @@ public sealed record SpiceRelaySettings
 
     /// <summary>Read buffer of each direction.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>The server edge's display budget (ACK pacing toward spice-server). Ignored at the client edge.</summary>
+    public Spice.Display.DisplayBudgetSettings DisplayBudget { get; init; } = Spice.Display.DisplayBudgetSettings.Default;
 }
 
 /// <summary>
@@ -103,6 +106,9 @@ internal sealed partial class SpiceChannelRelay
         SetChannel(default);
     }
 
+    /// <summary>The edge connection's statistics (server edge: the display budget reads the path's min RTT from it).</summary>
+    public Func<ConnectionStatistics>? PathStatistics { get; init; }
+
     /// <summary>The channel type, known once the client's SpiceLinkMess has been read.</summary>
     public SpiceChannelType ChannelType => _channelType;
 
@@ -135,8 +141,11 @@ internal sealed partial class SpiceChannelRelay
             var mode = await LinkAsync(token).ConfigureAwait(false);
             var up = PumpAsync(up: true, mode, linked);
             var down = PumpAsync(up: false, mode, linked);
+            var pacing = _budget is null ? Task.CompletedTask : PaceAcksAsync(linked.Token);
             var a = await up.ConfigureAwait(false);
             var b = await down.ConfigureAwait(false);
+            await linked.CancelAsync().ConfigureAwait(false);
+            await pacing.ConfigureAwait(false);
             return cancellationToken.IsCancellationRequested ? RelayOutcome.Canceled : a != RelayOutcome.Completed ? a : b;
         }
         catch (Exception ex) when (Classify(ex, cancellationToken) is { } outcome)
@@ -151,6 +160,7 @@ internal sealed partial class SpiceChannelRelay
             await _fromStream.CompleteAsync().ConfigureAwait(false);
             await _socketStream.DisposeAsync().ConfigureAwait(false);
             _transcoder?.Dispose();
+            _budget?.Dispose();
         }
     }
 

@@ -22,14 +22,53 @@ public sealed class DisplayDesktopFixture : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         Xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        Xspice.StartClient("xterm", "-geometry", "80x30+0+0", "-hold", "-e", "ls", "-l", "/usr/bin");
-        Xspice.StartClient("xlogo", "-geometry", "300x300+560+40");
-        Xspice.StartClient("xclock", "-geometry", "200x200+600+420", "-update", "3600");
+        _directory = Directory.CreateTempSubdirectory("display-desktop-").FullName;
+        var listed = Path.Combine(_directory, "listed");
         _photo = PhotoXwd.Write(320, 240);
+
+        // Static content only (no clock), each client waited for by a real signal: its window mapped, and the
+        // terminal's output written in full (the shell touches a file after ls). Then the desktop is captured until
+        // two captures in a row agree, which also covers xterm rendering its last lines.
+        Xspice.StartClient("xterm", "-T", "desktop-xterm", "-geometry", "80x30+0+0", "-hold", "-e", "sh", "-c", "ls -l /usr/bin; : > \"$0\"", listed);
+        Xspice.StartClient("xlogo", "-geometry", "300x300+560+40");
         Xspice.StartClient("xwud", "-in", _photo, "-geometry", "+20+480");
+        await Xspice.WaitForWindowAsync("desktop-xterm", ct);
+        await Xspice.WaitForWindowAsync("xlogo", ct);
+        await Xspice.WaitForWindowAsync("xwud: photo", ct);
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(listed))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the xterm's ls did not finish within 30 s");
+            await Task.Delay(20, ct);
+        }
+
+        Stable = await StableCaptureAsync(Xspice.Port, ct);
     }
 
+    /// <summary>A direct capture of the settled desktop.</summary>
+    internal Screenshots.Image Stable { get; private set; } = null!;
+
     private string? _photo;
+    private string? _directory;
+
+    /// <summary>Direct captures until two in a row are equal (the X clients have finished drawing), for at most 60 s.</summary>
+    internal static async Task<Screenshots.Image> StableCaptureAsync(int port, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var previous = await Screenshots.CaptureAsync(port, ct);
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var next = await Screenshots.CaptureAsync(port, ct);
+            if (next.Rgb.AsSpan().SequenceEqual(previous.Rgb))
+            {
+                return next;
+            }
+
+            previous = next;
+        }
+
+        throw new InvalidOperationException("The desktop did not settle within 60 s.");
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -41,6 +80,11 @@ public sealed class DisplayDesktopFixture : IAsyncLifetime
         if (_photo is not null)
         {
             File.Delete(_photo);
+        }
+
+        if (_directory is not null)
+        {
+            Directory.Delete(_directory, recursive: true);
         }
     }
 }
@@ -63,7 +107,7 @@ public sealed class DisplayTranscodeThroughEdgesTests(DisplayDesktopFixture fixt
     {
         var ct = TestContext.Current.CancellationToken;
         var xspice = fixture.Xspice;
-        var direct = await StableDirectAsync(xspice.Port, ct);
+        var direct = await DisplayDesktopFixture.StableCaptureAsync(xspice.Port, ct);
 
         using var metrics = new DisplayMetricsRecorder();
         await using var pair = await EdgePair.StartAsync(xspice.Port, new SpiceRelaySettings { DisplayCodec = codec, DisplayKeepSmallerOriginal = false }, ct);
@@ -87,24 +131,6 @@ public sealed class DisplayTranscodeThroughEdgesTests(DisplayDesktopFixture fixt
             Assert.True(direct.Rgb.AsSpan().SequenceEqual(viaEdges.Rgb) || directAfter.Rgb.AsSpan().SequenceEqual(viaEdges.Rgb),
                 $"{Screenshots.Differences(direct.Rgb, viaEdges.Rgb)} bytes differ from the direct capture");
         }
-    }
-
-    /// <summary>Direct captures until two in a row are equal (the X clients have finished drawing).</summary>
-    private static async Task<Screenshots.Image> StableDirectAsync(int port, CancellationToken ct)
-    {
-        var previous = await Screenshots.CaptureAsync(port, ct);
-        for (int i = 0; i < 10; i++)
-        {
-            var next = await Screenshots.CaptureAsync(port, ct);
-            if (next.Rgb.AsSpan().SequenceEqual(previous.Rgb))
-            {
-                return next;
-            }
-
-            previous = next;
-        }
-
-        throw new InvalidOperationException("The desktop never became stable.");
     }
 }
 

@@ -35,6 +35,12 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
 
     public ConcurrentBag<ChannelRecord> Channels { get; } = [];
 
+    /// <summary>
+    /// Sees every framed message after the link phase (fromServer true for server → client), before it is forwarded;
+    /// the body is valid only during the call. Called from each connection's pump (one thread per direction).
+    /// </summary>
+    public Action<ChannelRecord, bool, SpiceMessage>? Tap { get; set; }
+
     public ConcurrentBag<Exception> Errors { get; } = [];
 
     /// <summary>Links the server refused: channel and error.</summary>
@@ -118,9 +124,14 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
             var down = PumpAsync(fromServer, toClient, new SpiceMessageReader(link.ServerLegSession.UseMiniHeader, limits), token, m =>
             {
                 Interlocked.Increment(ref record.ServerToClientMessages);
-                record.ServerTypes.AddOrUpdate(m, 1, (_, n) => n + 1);
+                record.ServerTypes.AddOrUpdate(m.Type, 1, (_, n) => n + 1);
+                Tap?.Invoke(record, true, m);
             });
-            var up = PumpAsync(fromClient, toServer, new SpiceMessageReader(link.ClientLegSession!.UseMiniHeader, limits), token, _ => Interlocked.Increment(ref record.ClientToServerMessages));
+            var up = PumpAsync(fromClient, toServer, new SpiceMessageReader(link.ClientLegSession!.UseMiniHeader, limits), token, m =>
+            {
+                Interlocked.Increment(ref record.ClientToServerMessages);
+                Tap?.Invoke(record, false, m);
+            });
             await Task.WhenAny(down, up);
             await connection.CancelAsync();
             await Task.WhenAll(down, up);
@@ -180,7 +191,7 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(PipeReader input, PipeWriter output, SpiceMessageReader reader, CancellationToken token, Action<ushort> onMessage)
+    private async Task PumpAsync(PipeReader input, PipeWriter output, SpiceMessageReader reader, CancellationToken token, Action<SpiceMessage> onMessage)
     {
         try
         {
@@ -193,7 +204,7 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
                 {
                     while (reader.TryRead(ref buffer, out var message))
                     {
-                        onMessage(message.Type);
+                        onMessage(message);
                     }
                 }
                 catch (SpiceProtocolException ex)

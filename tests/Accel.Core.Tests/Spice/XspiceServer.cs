@@ -137,6 +137,70 @@ internal sealed partial class XspiceServer : IAsyncDisposable
         return process;
     }
 
+    /// <summary>Runs an X client (xdotool, xsetroot, …) on this display to its end and returns its standard output.</summary>
+    public async Task<string> RunClientAsync(string fileName, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(fileName) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DISPLAY"] = ":" + Display.ToString(CultureInfo.InvariantCulture);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{fileName} exited {process.ExitCode}: {await stderr}");
+        }
+
+        return await stdout;
+    }
+
+    /// <summary>
+    /// Waits until a window named <paramref name="name"/> is mapped on this display (xdotool's --sync search: it returns
+    /// as soon as the window exists and is viewable).
+    /// </summary>
+    public async Task WaitForWindowAsync(string name, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("xdotool") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DISPLAY"] = ":" + Display.ToString(CultureInfo.InvariantCulture);
+        foreach (var arg in new[] { "search", "--sync", "--onlyvisible", "--name", "^" + name + "$" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var search = Process.Start(start) ?? throw new InvalidOperationException("Could not start xdotool (install xdotool).");
+        var output = search.StandardOutput.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await search.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            search.Kill();
+            throw new InvalidOperationException($"No window named '{name}' was mapped on :{Display} within 30 s.");
+        }
+
+        if (search.ExitCode != 0 || string.IsNullOrWhiteSpace(await output))
+        {
+            throw new InvalidOperationException($"xdotool search for '{name}' failed (exit {search.ExitCode}).");
+        }
+    }
+
     public string Diagnostics()
     {
         string err;

@@ -36,6 +36,7 @@ public sealed partial class MetricNamesDocTests
     private static HashSet<string> ExportedNames()
     {
         _ = AccelMetrics.RelayBytes;
+        _ = Accel.Core.Spice.Display.DisplayBudgetMetrics.AckHolds;
         var names = new HashSet<string>(StringComparer.Ordinal) { "spiceaccel_build_info", "spiceaccel_ready" };
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>

@@ -245,7 +245,7 @@ internal sealed class DisplayTranscoder : IDisposable
         return SpiceImageDecoder.Decode(type, payload, width, height, pixels, width * 4, _serverWindow, out _) == OperationStatus.Done;
     }
 
-    private static bool HasAlpha(SpiceImageType type, ReadOnlySpan<byte> payload)
+    internal static bool HasAlpha(SpiceImageType type, ReadOnlySpan<byte> payload)
     {
         switch (type)
         {

@@ -1,0 +1,123 @@
+namespace Accel.Core.Spice.Canvas;
+
+/// <summary>
+/// DRAW_COMPOSITE (the X Render operation Xspice forwards): the box of the destination is copied out (alpha dropped
+/// when DEST_OPAQUE), composited with the source and optional mask by the given pixman operator, filters, repeats and
+/// transforms, and copied back within the clip.
+/// </summary>
+internal static unsafe class CanvasComposite
+{
+    private const uint HasMask = 1u << 19;
+    private const uint HasSrcTransform = 1u << 20;
+    private const uint HasMaskTransform = 1u << 21;
+    private const uint SourceOpaque = 1u << 22;
+    private const uint DestOpaque = 1u << 24;
+    private const uint ComponentAlpha = 1u << 18;
+
+    public static void Draw(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, CanvasImages images, CanvasRegion region)
+    {
+        uint flags = r.U32();
+        uint srcPointer = r.U32();
+        uint maskPointer = (flags & HasMask) != 0 ? r.U32() : 0;
+        PixmanTransform srcTransform = default, maskTransform = default;
+        if ((flags & HasSrcTransform) != 0)
+        {
+            srcTransform = ReadTransform(ref r);
+        }
+
+        if ((flags & HasMaskTransform) != 0)
+        {
+            maskTransform = ReadTransform(ref r);
+        }
+
+        int srcX = r.I16(), srcY = r.I16(), maskX = r.I16(), maskY = r.I16();
+        int width = b.Box.Width, height = b.Box.Height;
+        if (width <= 0 || height <= 0)
+        {
+            images.Get(body, srcPointer).Dispose();
+            if (maskPointer != 0)
+            {
+                images.Get(body, maskPointer).Dispose();
+            }
+
+            return;
+        }
+
+        uint format = dest.Format;
+        if ((flags & DestOpaque) != 0 && dest.HasAlpha)
+        {
+            format = OpaqueFormat(format);
+        }
+
+        using var d = new PixmanImage(format, width, height);
+        var box = new PixmanBox(b.Box.Left, b.Box.Top, b.Box.Right, b.Box.Bottom);
+        CanvasDrawing.ClippedBlit(d, dest, new PixmanBox(0, 0, width, height), -box.X1, -box.Y1, CopySame);
+
+        using var src = images.Get(body, srcPointer);
+        using var srcView = (flags & SourceOpaque) != 0 && src.Image.HasAlpha ? src.Image.CreateView(OpaqueFormat(src.Image.Format)) : null;
+        nint s = srcView?.Handle ?? src.Image.Handle;
+        if ((flags & HasSrcTransform) != 0)
+        {
+            PixmanNative.SetTransform(s, &srcTransform);
+        }
+
+        PixmanNative.SetFilter(s, (int)((flags >> 8) & 7), null, 0);
+        PixmanNative.SetRepeat(s, (int)((flags >> 14) & 3));
+        CanvasImageRef mask = default;
+        nint m = 0;
+        if (maskPointer != 0)
+        {
+            mask = images.Get(body, maskPointer);
+            m = mask.Image.Handle;
+            if ((flags & HasMaskTransform) != 0)
+            {
+                PixmanNative.SetTransform(m, &maskTransform);
+            }
+
+            PixmanNative.SetRepeat(m, (int)((flags >> 16) & 3));
+            PixmanNative.SetFilter(m, (int)((flags >> 11) & 7), null, 0);
+            PixmanNative.SetComponentAlpha(m, (flags & ComponentAlpha) != 0 ? 1 : 0);
+        }
+
+        try
+        {
+            PixmanNative.Composite32((int)(flags & 0xFF), s, m, d.Handle, srcX, srcY, maskX, maskY, 0, 0, width, height);
+        }
+        finally
+        {
+            mask.Dispose();
+        }
+
+        foreach (var rect in region.Rectangles)
+        {
+            CanvasDrawing.ClippedBlit(dest, d, rect, box.X1, box.Y1, CopySame);
+        }
+    }
+
+    private static void CopySame(PixmanImage dest, PixmanImage src, int sx, int sy, int dx, int dy, int w, int h)
+    {
+        if (dest.Bpp == src.Bpp)
+        {
+            RasterOps.Copy(dest, src, sx, sy, dx, dy, w, h);
+        }
+        else
+        {
+            PixmanNative.Composite32(PixmanOp.Src, src.Handle, 0, dest.Handle, sx, sy, 0, 0, dx, dy, w, h);
+        }
+    }
+
+    private static uint OpaqueFormat(uint format) => format & ~(0xFu << 12);
+
+    private static PixmanTransform ReadTransform(ref CanvasReader r)
+    {
+        var t = default(PixmanTransform);
+        t.Matrix[0] = r.I32();
+        t.Matrix[1] = r.I32();
+        t.Matrix[2] = r.I32();
+        t.Matrix[3] = r.I32();
+        t.Matrix[4] = r.I32();
+        t.Matrix[5] = r.I32();
+        t.Matrix[8] = PixmanTransform.One;
+        return t;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Accel.Core.Tests.Relay;
+
+namespace Accel.Core.Tests.Spice.Canvas;
+
+/// <summary>Real X clients on an Xspice display: typing and scrolling in xterm, a photo (xwud), xlogo, window moves.</summary>
+internal static class DesktopActivity
+{
+    public static async Task RunAsync(XspiceServer xspice, CancellationToken ct)
+    {
+        xspice.StartClient("xterm", "-geometry", "90x30+40+40", "-title", "canvasterm", "-e", "sh");
+        string term = await RunAsync(xspice, ct, "xdotool", "search", "--sync", "--onlyvisible", "--name", "canvasterm");
+        xspice.StartClient("xlogo", "-geometry", "220x220+620+60");
+        string logo = await RunAsync(xspice, ct, "xdotool", "search", "--sync", "--onlyvisible", "--class", "xlogo");
+        using var photo = PhotoXwd.Create(360, 270);
+        xspice.StartClient("xwud", "-in", photo.Path, "-geometry", "+560+420");
+        string picture = await RunAsync(xspice, ct, "xdotool", "search", "--sync", "--onlyvisible", "--class", "xwud");
+
+        // Typing and scrolling: focus follows the pointer without a window manager.
+        await RunAsync(xspice, ct, "xdotool", "mousemove", "200", "200");
+        await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "seq 1 200; ls -la /usr/bin | head -n 80\n");
+        await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "echo the quick brown fox jumps over the lazy dog\n");
+
+        // Window moves over each other and the terminal.
+        for (int i = 0; i < 6; i++)
+        {
+            await RunAsync(xspice, ct, "xdotool", "windowmove", First(logo), (100 + i * 70).ToString(CultureInfo.InvariantCulture), (120 + i * 40).ToString(CultureInfo.InvariantCulture));
+            await RunAsync(xspice, ct, "xdotool", "windowmove", First(picture), (500 - i * 50).ToString(CultureInfo.InvariantCulture), (380 - i * 30).ToString(CultureInfo.InvariantCulture));
+        }
+
+        await RunAsync(xspice, ct, "xdotool", "windowraise", First(term));
+        await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "clear; seq 1000 1060\n");
+    }
+
+    /// <summary>Maps a small window of one marker colour at the top-left corner and returns the colour (0xRRGGBB).</summary>
+    public static async Task<uint> MarkAsync(XspiceServer xspice, CancellationToken ct)
+    {
+        xspice.StartClient("xlogo", "-geometry", "24x24+0+0", "-bg", "#123456", "-fg", "#123456", "-title", "canvasmarker");
+        await RunAsync(xspice, ct, "xdotool", "search", "--sync", "--onlyvisible", "--name", "canvasmarker");
+        return 0x123456;
+    }
+
+    private static string First(string windows) => windows.Trim().Split('\n')[0];
+
+    private static async Task<string> RunAsync(XspiceServer xspice, CancellationToken ct, string file, params string[] args)
+    {
+        return await xspice.RunClientAsync(file, args, TimeSpan.FromSeconds(30), ct);
+    }
+}
