@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 
 namespace Accel.Edge.Commands;
 
@@ -20,6 +22,22 @@ internal static class Cli
             DemoCommand.Create(),
             VersionCommand.Create(),
         };
+
+        // A verb's description is one line in the list of verbs; the paragraphs after it are shown by `VERB --help`.
+        var details = new Dictionary<Command, string>();
+        foreach (var command in root.Subcommands)
+        {
+            var text = command.Description ?? string.Empty;
+            var split = text.IndexOf("\n\n", StringComparison.Ordinal);
+            if (split > 0)
+            {
+                command.Description = text[..split].Trim();
+                details[command] = text[(split + 2)..].TrimEnd();
+            }
+        }
+
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new DetailedHelpAction((SynchronousCommandLineAction)help.Action!, details);
         return root;
     }
 
@@ -30,4 +48,19 @@ internal static class Cli
         Required = required,
         HelpName = "FILE",
     };
+
+    private sealed class DetailedHelpAction(SynchronousCommandLineAction inner, Dictionary<Command, string> details) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            var result = inner.Invoke(parseResult);
+            if (details.TryGetValue(parseResult.CommandResult.Command, out var text))
+            {
+                parseResult.InvocationConfiguration.Output.WriteLine(text);
+                parseResult.InvocationConfiguration.Output.WriteLine();
+            }
+
+            return result;
+        }
+    }
 }

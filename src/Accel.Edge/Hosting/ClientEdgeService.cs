@@ -101,9 +101,14 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             try
             {
                 var connection = await _edge!.ConnectAsync(name, stoppingToken).ConfigureAwait(false);
-                pause = TimeSpan.FromSeconds(1);
+                var connectedAt = TimeProvider.System.GetTimestamp();
                 await connection.Closed.WaitAsync(stoppingToken).ConfigureAwait(false);
-                continue;
+                if (TimeProvider.System.GetElapsedTime(connectedAt) > TimeSpan.FromSeconds(30))
+                {
+                    // It held: reconnect at once. A connection that keeps closing right away backs off below.
+                    pause = TimeSpan.FromSeconds(1);
+                    continue;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

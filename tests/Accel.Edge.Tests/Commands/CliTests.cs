@@ -100,6 +100,18 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("Identity:KeyFile: file '" + Path.Combine(_dir, "server.key") + "' cannot be read by user nobody", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("server.example.json", "Server:ClientPins:branch1:")]
+    [InlineData("client.example.json", "Client:ServerEdges:dc1:Pins:0:")]
+    public async Task Check_ShippedExamples_OnlyThePlaceholdersAndTheMissingKeysAreWrong(string example, string placeholder)
+    {
+        var r = await CliProcess.RunAsync(["check", "--config", Path.Combine(Repo.Root, "systemd", example)]);
+
+        Assert.Equal(78, r.ExitCode);
+        Assert.Contains(r.ErrorLines, l => l.StartsWith(placeholder, StringComparison.Ordinal));
+        Assert.All(r.ErrorLines, l => Assert.True(l.StartsWith(placeholder, StringComparison.Ordinal) || l.StartsWith("Identity:", StringComparison.Ordinal), l));
+    }
+
     [Fact]
     public async Task Server_KeyOfAnotherCertificate_Exits78NamingIdentityKeyFile()
     {

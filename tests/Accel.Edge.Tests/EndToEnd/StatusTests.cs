@@ -24,16 +24,16 @@ public sealed class StatusTests(SpiceLabFixture lab)
         Process? viewer = null;
         try
         {
-            await WaitForAsync(() => Task.FromResult(File.Exists("/tmp/.X11-unix/X" + display[1..])), "Xvfb did not start");
+            await Poll.UntilAsync(() => Task.FromResult(File.Exists("/tmp/.X11-unix/X" + display[1..])), TimeSpan.FromSeconds(60), "Xvfb did not start");
             viewer = lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{SpiceLabFixture.ExplicitPort}"], new Dictionary<string, string> { ["DISPLAY"] = display });
 
             // The client edge: the server edge "dc" as its peer, and remote-viewer's session with its display channel.
             JsonElement client = default;
-            await WaitForAsync(async () =>
+            await Poll.UntilAsync(async () =>
             {
                 client = await StatusAsync(lab.Lab.Branch);
                 return SessionTo(client, backend) is { } s && Channels(s).Contains("display") && s.GetProperty("bytes_to_client").GetInt64() > 0;
-            }, "the client edge's /status never showed the session's display channel");
+            }, TimeSpan.FromSeconds(60), "the client edge's /status never showed the session's display channel");
 
             Assert.Equal("client", client.GetProperty("role").GetString());
             Assert.True(client.GetProperty("ready").GetBoolean());
@@ -116,21 +116,4 @@ public sealed class StatusTests(SpiceLabFixture lab)
 
     private static List<string> Channels(JsonElement session)
         => [.. session.GetProperty("channels").EnumerateArray().Select(static c => c.GetString()!)];
-
-    /// <summary>Polls an observable condition until it holds or 60 s pass (the viewer connects asynchronously).</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string failure)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail(failure + " within 60 s");
-    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
 using Accel.Core.Diagnostics;
 using Accel.Edge.Hosting;
+using Accel.Edge.Tests.Lab;
 
 namespace Accel.Edge.Tests.Hosting;
 
@@ -12,7 +13,7 @@ public sealed partial class MetricNamesDocTests
     public void ConfigurationMd_MetricsTable_MatchesTheExportedNames()
     {
         var exported = ExportedNames();
-        var section = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "configuration.md")).Split("## Metrics")[1].Split("\n## ")[0];
+        var section = File.ReadAllText(Path.Combine(Repo.Root, "docs", "configuration.md")).Split("## Metrics")[1].Split("\n## ")[0];
         var documented = NameRegex().Matches(section).Select(static m => m.Value).ToHashSet(StringComparer.Ordinal);
 
         Assert.Empty(documented.Except(exported));
@@ -25,7 +26,7 @@ public sealed partial class MetricNamesDocTests
     public void Deploy_UsesOnlyExportedNames(string file)
     {
         var exported = ExportedNames();
-        var used = NameRegex().Matches(File.ReadAllText(Path.Combine(RepoRoot(), file)))
+        var used = NameRegex().Matches(File.ReadAllText(Path.Combine(Repo.Root, file)))
             .Select(static m => Regex.Replace(m.Value, "_(bucket|sum|count)$", string.Empty))
             .ToHashSet(StringComparer.Ordinal);
 
@@ -50,16 +51,6 @@ public sealed partial class MetricNamesDocTests
         return names;
     }
 
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root");
-    }
 
     [GeneratedRegex(@"\bspiceaccel_[a-z_]+[a-z]")]
     private static partial Regex NameRegex();

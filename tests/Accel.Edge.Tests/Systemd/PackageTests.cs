@@ -135,14 +135,7 @@ public sealed partial class PackageTests(SpiceLabFixture lab)
 
     private static async Task<string> BuildAsync(string work)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SpiceAccel.sln")))
-        {
-            root = root.Parent;
-        }
-
-        Assert.NotNull(root);
-        var output = await Shell.RunAsync("nice", ["-n", "10", Path.Combine(root.FullName, "eng", "package.sh")], TimeSpan.FromMinutes(15),
+        var output = await Shell.RunAsync("nice", ["-n", "10", Path.Combine(Repo.Root, "eng", "package.sh")], TimeSpan.FromMinutes(15),
             env: new Dictionary<string, string> { ["OUT"] = work });
         var deb = output.Trim().Split('\n')[^1];
         Assert.EndsWith(".deb", deb, StringComparison.Ordinal);
