@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Accel.Core.Relay;
 using Accel.Core.Transport;
 
@@ -44,16 +45,17 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
 
     public Task ReadsClosed => inner.ReadsClosed;
 
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref _bytesRead, n);
-        if (!requestIsWritten && _head is not null && n > 0)
+        var pending = inner.ReadAsync(buffer, cancellationToken);
+        if (pending.IsCompletedSuccessfully)
         {
-            See(buffer.Span[..n]);
+            var n = pending.Result;
+            Count(buffer.Span[..n]);
+            return new ValueTask<int>(n);
         }
 
-        return n;
+        return AwaitReadAsync(pending, buffer);
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
@@ -75,6 +77,23 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
     {
         owner.Remove(this);
         return inner.DisposeAsync();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> AwaitReadAsync(ValueTask<int> pending, Memory<byte> buffer)
+    {
+        var n = await pending.ConfigureAwait(false);
+        Count(buffer.Span[..n]);
+        return n;
+    }
+
+    private void Count(ReadOnlySpan<byte> read)
+    {
+        Interlocked.Add(ref _bytesRead, read.Length);
+        if (!requestIsWritten && _head is not null && read.Length > 0)
+        {
+            See(read);
+        }
     }
 
     /// <summary>Collects the stream's first bytes until they hold a whole request (or cannot), then stops looking.</summary>
