@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Accel.Edge.Hosting;
 using Accel.Edge.Options;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -52,16 +51,7 @@ internal static class CheckCommand
         }
     }
 
+    // An unreadable or malformed file: BuildChecked reports the problem properly.
     private static EdgeRole Guess(string file)
-    {
-        try
-        {
-            return EdgeConfiguration.GuessRole(new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: true).Build());
-        }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException)
-        {
-            // BuildChecked reports the same problem properly.
-            return EdgeRole.Server;
-        }
-    }
+        => EdgeConfiguration.TryReadJson(file, out var configuration, out _) ? EdgeConfiguration.GuessRole(configuration) : EdgeRole.Server;
 }

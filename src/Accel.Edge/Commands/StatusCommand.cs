@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
+using Accel.Edge.Hosting;
 using Accel.Edge.Options;
 using Accel.Edge.Status;
-using Microsoft.Extensions.Configuration;
 
 namespace Accel.Edge.Commands;
 
@@ -41,20 +41,15 @@ internal static class StatusCommand
         var targets = new List<Uri>();
         foreach (var file in files)
         {
-            string? listen;
-            try
+            if (!EdgeConfiguration.TryReadJson(file, out var configuration, out var error))
             {
-                listen = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false).Build()["Metrics:Listen"] ?? new MetricsSection().Listen;
-            }
-            catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException)
-            {
-                throw new UsageException($"{file}: {ex.Message} (try `spiceaccel check --config {file}`)");
+                throw new UsageException($"{error} (try `spiceaccel check --config {file}`)");
             }
 
+            var listen = configuration["Metrics:Listen"] ?? new MetricsSection().Listen;
             if (Endpoints.TryParseHostPort(listen, out var host, out var port))
             {
-                host = host is "0.0.0.0" or "::" or "*" or "+" ? "127.0.0.1" : host;
-                targets.Add(new Uri($"http://{(host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host)}:{port}/"));
+                targets.Add(new Uri(Endpoints.LocalUrl(host, port) + "/"));
             }
         }
 
@@ -63,7 +58,7 @@ internal static class StatusCommand
 
     private static async Task<int> RunAsync(List<Uri> targets, bool json, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
         var exit = 0;
         foreach (var target in targets)
         {

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Accel.Edge.Hosting;
 using Accel.Edge.Options;
-using Microsoft.Extensions.Configuration;
 
 namespace Accel.Edge.Commands;
 
@@ -57,14 +57,9 @@ internal static class VvCommand
 
     private static string ProxyFromConfig(string file)
     {
-        IConfiguration configuration;
-        try
+        if (!EdgeConfiguration.TryReadJson(file, out var configuration, out var error))
         {
-            configuration = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false).Build();
-        }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"give --proxy URL, or --config with a client configuration ({file}: {ex.Message})");
+            throw new UsageException($"give --proxy URL, or --config with a client configuration ({error})");
         }
 
         foreach (var listener in configuration.GetSection("Client:Listeners").GetChildren())
@@ -72,8 +67,7 @@ internal static class VvCommand
             if (string.Equals(listener["Mode"], nameof(ListenerMode.Connect), StringComparison.OrdinalIgnoreCase)
                 && Endpoints.TryParseHostPort(listener["Listen"], out var host, out var port))
             {
-                host = host is "0.0.0.0" ? "127.0.0.1" : host is "::" ? "::1" : host;
-                return $"http://{(host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host)}:{port}";
+                return Endpoints.LocalUrl(host, port);
             }
         }
 

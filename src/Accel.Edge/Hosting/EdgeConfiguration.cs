@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Configuration;
@@ -56,6 +57,23 @@ internal static class EdgeConfiguration
         {
             host.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Reads a JSON configuration file alone (no environment, no validation), for the verbs that only look.</summary>
+    public static bool TryReadJson(string file, [NotNullWhen(true)] out IConfiguration? configuration, out string error)
+    {
+        try
+        {
+            configuration = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file), optional: false).Build();
+            error = string.Empty;
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            configuration = null;
+            error = $"{file}: {ex.Message}";
+            return false;
         }
     }
 
