@@ -341,6 +341,13 @@ public sealed class ClientEdge : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Connects to the named server edge now, unless a live connection exists, and returns it; channels opened later
+    /// share it. Lets the hosting layer connect at start (readiness) and reconnect when the connection is lost.
+    /// </summary>
+    public ValueTask<ITransportConnection> ConnectAsync(string edgeName, CancellationToken cancellationToken)
+        => GetConnectionAsync(edgeName, cancellationToken);
+
     private async ValueTask<ITransportConnection> GetConnectionAsync(string edgeName, CancellationToken cancellationToken)
     {
         if (!_slots.TryGetValue(edgeName, out var slot) || !_settings.ServerEdges.TryGetValue(edgeName, out var target))

@@ -45,7 +45,7 @@ internal static class TransportOptionsFactory
         {
             ListenEndPoint = listen!,
             Identity = identity,
-            PeerTrust = Trust(options.Server.ClientPins, options.Server.ClientCaFile),
+            PeerTrust = Trust(options.Server.ClientPins.Values, options.Server.ClientCaFile),
             IdleTimeout = t.IdleTimeout,
             KeepAliveInterval = t.KeepAliveInterval,
             HandshakeTimeout = t.HandshakeTimeout,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Accel.Edge.Tests.Lab;
 
@@ -31,7 +30,7 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
         // Pointer: move over the remote-viewer window and see the Xspice pointer follow.
         var before = await RemotePointerAsync(ct);
         var moved = false;
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "400", "350", "click", "1");
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "600", "450");
@@ -42,7 +41,7 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
 
         // Keyboard: type a line into the remote xterm (it writes what it reads to a file on the server side).
         var token = "spiceaccel" + Random.Shared.Next(10000, 99999).ToString(CultureInfo.InvariantCulture);
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", token);
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
@@ -60,22 +59,5 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
     {
         var bytes = await lab.Xspice.RunAsync("xdotool", ["getmouselocation"], TimeSpan.FromSeconds(5), ct);
         return System.Text.Encoding.ASCII.GetString(bytes).Trim();
-    }
-
-    /// <summary>Retries an observable action until it holds or the deadline passes (the client connects asynchronously).</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string failure)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail(failure + $" within {timeout.TotalSeconds} s");
     }
 }
