@@ -15,6 +15,7 @@ APT_PKGS=(
   xserver-xspice xserver-xorg-core spice-client-gtk virt-viewer
   xterm x11-apps x11-utils xdotool xvfb libx11-6 libxtst6 gnuplot-nox
   kcptun iproute2 nftables procps psmisc curl
+  tinyproxy  # a real HTTP CONNECT proxy as the server edge's upstream (Proxmox spiceproxy stand-in) in the tests
   gcc libc6-dev pkg-config libgnutls28-dev
   libglib2.0-dev libspice-protocol-dev  # bench/codec-vs-c compiles spice-common's C codecs for the comparison
 )

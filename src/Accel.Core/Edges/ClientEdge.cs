@@ -153,11 +153,11 @@ public sealed class ClientEdge : IAsyncDisposable
         }
         catch (EdgeRefusedException ex)
         {
-            ClientEdgeLog.Refused(_logger, request.Host, request.Port, ex.Status, ex.Reason);
+            ClientEdgeLog.Refused(_logger, request.LogName, request.Port, ex.Status, ex.Reason);
         }
         catch (TransportException ex)
         {
-            ClientEdgeLog.OpenFailed(_logger, request.Host, request.Port, ex.Error.ToString(), ex.Message);
+            ClientEdgeLog.OpenFailed(_logger, request.LogName, request.Port, ex.Error.ToString(), ex.Message);
             AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "edge_unreachable"));
         }
 

@@ -31,15 +31,64 @@ public enum EdgeStatus : byte
 /// </code>
 /// The answer is <c>status u8 | reason length u8 | reason UTF-8</c>; after an <see cref="EdgeStatus.Ok"/> answer the
 /// stream carries the SPICE channel.
+/// <para>
+/// Flags: <see cref="OpaqueTargetFlag"/> (0x01) says the host field is an HTTP CONNECT target the client edge could
+/// not read as host:port (Proxmox's <c>pvespiceproxy:…:61000</c>), to be passed verbatim to the server edge's upstream
+/// proxy; the port field is then its trailing number, or 0. Requests without flags are what every version sends and
+/// parses; a server edge refuses flag bits it does not know.
+/// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClass Priority, byte ChannelType, byte Flags = 0)
 {
+    /// <summary>The host field is an opaque CONNECT target for the upstream proxy.</summary>
+    public const byte OpaqueTargetFlag = 0x01;
+    private const byte KnownFlags = OpaqueTargetFlag;
+
     public const int MaxHostLength = 255;
     public const int FixedLength = 11;
     public const int MaxLength = FixedLength + MaxHostLength;
     public const int MaxResponseLength = 2 + 255;
     private const byte Version = 1;
     private static ReadOnlySpan<byte> Magic => "SAE1"u8;
+
+    /// <summary>True when <see cref="Host"/> is an opaque CONNECT target rather than a host name or address.</summary>
+    public bool IsOpaqueTarget => (Flags & OpaqueTargetFlag) != 0;
+
+    /// <summary>
+    /// The host for log lines: an opaque target is cut to its first field (<c>pvespiceproxy:…</c>), since Proxmox's
+    /// carries a ticket that grants access to the VM's console.
+    /// </summary>
+    public string LogName => !IsOpaqueTarget ? Host : (Host.IndexOf(':', StringComparison.Ordinal) is var c and > 0 ? Host[..c] + ":…" : "…");
+
+    /// <summary>A request for an opaque CONNECT target, carried verbatim to the server edge's upstream proxy.</summary>
+    public static EdgeRequest ForOpaqueTarget(string target, PriorityClass priority, byte channelType)
+    {
+        var colon = target.LastIndexOf(':');
+        var port = colon >= 0 && ushort.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : (ushort)0;
+        return new EdgeRequest(target, port, priority, channelType, OpaqueTargetFlag);
+    }
+
+    /// <summary>
+    /// An opaque CONNECT target may be sent on: 1..255 bytes of printable ASCII without spaces (it goes verbatim into
+    /// an HTTP request line).
+    /// </summary>
+    public static bool IsValidOpaqueTarget(ReadOnlySpan<char> target)
+    {
+        if (target.Length is 0 or > MaxHostLength)
+        {
+            return false;
+        }
+
+        foreach (var c in target)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     public int Write(Span<byte> destination)
     {
@@ -85,6 +134,12 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
             return false;
         }
 
+        if ((head[5] & ~KnownFlags) != 0)
+        {
+            error = "unknown flags 0x" + head[5].ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
+            return false;
+        }
+
         if (head[6] > (byte)PriorityClass.Bulk)
         {
             error = "bad priority class";
@@ -113,6 +168,12 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
         catch (DecoderFallbackException)
         {
             error = "host is not UTF-8";
+            return false;
+        }
+
+        if ((head[5] & OpaqueTargetFlag) != 0 && !IsValidOpaqueTarget(hostText))
+        {
+            error = "opaque target is not printable ASCII";
             return false;
         }
 

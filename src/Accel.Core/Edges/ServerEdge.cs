@@ -30,6 +30,8 @@ public sealed record ServerEdgeSettings
     public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
     /// <summary>Backends to reach with TLS (the first match wins); others are plain TCP.</summary>
     public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
+    /// <summary>The HTTP CONNECT proxy in front of the backends (Proxmox's spiceproxy); null: backends are reached directly and opaque targets refused.</summary>
+    public UpstreamProxy? UpstreamProxy { get; init; }
 }
 
 /// <summary>
@@ -41,11 +43,13 @@ public sealed class ServerEdge
     private readonly ITransportListener _listener;
     private readonly ServerEdgeSettings _settings;
     private readonly ILogger _logger;
+    private readonly BackendConnector _connector;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
     {
         _listener = listener;
         _settings = settings;
+        _connector = new BackendConnector(settings);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -200,41 +204,20 @@ public sealed class ServerEdge
             stream.Priority = request.Priority;
             var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
 
-            // 2. Allow-list, on every resolved address.
-            var (target, status, reason) = await ResolveAllowedAsync(request, cancellationToken).ConfigureAwait(false);
-            if (target is null)
+            // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
+            //    through the upstream proxy.
+            var host = request.LogName;
+            var backend = await _connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
+            if (backend.Socket is not { } socket)
             {
-                EdgeLog.ChannelRefused(_logger, request.Host, request.Port, status, reason);
-                await RefuseAsync(stream, request, status, reason, cancellationToken).ConfigureAwait(false);
+                EdgeLog.ChannelRefused(_logger, host, request.Port, backend.Status, backend.Reason);
+                await RefuseAsync(stream, request, backend.Status, backend.Reason, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            // 3. The backend.
-            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var target = backend.Target;
             try
             {
-                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-                {
-                    timeout.CancelAfter(_settings.BackendConnectTimeout);
-                    try
-                    {
-                        await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
-                    }
-                    catch (SocketException ex)
-                    {
-                        var st = ex.SocketErrorCode == SocketError.ConnectionRefused ? EdgeStatus.BackendRefused : EdgeStatus.BackendUnreachable;
-                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, st, ex.SocketErrorCode.ToString());
-                        await RefuseAsync(stream, request, st, ex.SocketErrorCode.ToString(), cancellationToken).ConfigureAwait(false);
-                        return;
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, EdgeStatus.BackendUnreachable, "connect timed out");
-                        await RefuseAsync(stream, request, EdgeStatus.BackendUnreachable, "connect timed out", cancellationToken).ConfigureAwait(false);
-                        return;
-                    }
-                }
-
                 var answer = new byte[EdgeRequest.MaxResponseLength];
                 var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
                 await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
@@ -254,8 +237,15 @@ public sealed class ServerEdge
 
                 var opaque = LinkSniff.IsTls(buffer[consumed]);
                 System.Net.Security.SslStream? tls = null;
-                if (!opaque && FindTlsBackend(target) is { } tlsBackend)
+                if (!opaque && target is not null && FindTlsBackend(target) is { } tlsBackend)
                 {
+                    if (!backend.Prefix.IsEmpty)
+                    {
+                        EdgeLog.ChannelRefused(_logger, host, request.Port, EdgeStatus.BackendRefused, "backend spoke before the TLS handshake");
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                        return;
+                    }
+
                     tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
                     if (tls is null)
                     {
@@ -266,7 +256,7 @@ public sealed class ServerEdge
 
                 // 5. Relay. Bytes the client edge pipelined after its request go first.
                 var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
-                EdgeLog.ChannelOpened(_logger, channel, request.Host, request.Port);
+                EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
                 AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
                 RelayOutcome outcome;
                 try
@@ -282,7 +272,7 @@ public sealed class ServerEdge
                         Opaque = opaque,
                         OnChannel = type => stream.Priority = type.ToPriorityClass(),
                     };
-                    var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, default, relay.BufferSize), setup, _logger);
+                    var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay.BufferSize), setup, _logger);
                     outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
@@ -292,12 +282,12 @@ public sealed class ServerEdge
 
                 if (outcome is not RelayOutcome.ProtocolViolation)
                 {
-                    EdgeLog.ChannelEnded(_logger, channel, request.Host, request.Port, outcome);
+                    EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
                 }
                 else
                 {
                     AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
-                    EdgeLog.ChannelFailed(_logger, channel, request.Host, request.Port, outcome);
+                    EdgeLog.ChannelFailed(_logger, channel, host, request.Port, outcome);
                 }
             }
             finally
@@ -347,47 +337,6 @@ public sealed class ServerEdge
             await tls.DisposeAsync().ConfigureAwait(false);
             return null;
         }
-    }
-
-    private async ValueTask<(IPEndPoint? Target, EdgeStatus Status, string Reason)> ResolveAllowedAsync(EdgeRequest request, CancellationToken cancellationToken)
-    {
-        IPAddress[] addresses;
-        if (IPAddress.TryParse(request.Host, out var literal))
-        {
-            addresses = [literal];
-        }
-        else
-        {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(_settings.BackendConnectTimeout);
-                addresses = await Dns.GetHostAddressesAsync(request.Host, timeout.Token).ConfigureAwait(false);
-            }
-            catch (SocketException ex)
-            {
-                return (null, EdgeStatus.BackendUnreachable, "name does not resolve: " + ex.SocketErrorCode);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return (null, EdgeStatus.BackendUnreachable, "name resolution timed out");
-            }
-        }
-
-        if (addresses.Length == 0)
-        {
-            return (null, EdgeStatus.BackendUnreachable, "name has no address");
-        }
-
-        foreach (var address in addresses)
-        {
-            if (!_settings.AllowList.Permits(address, request.Port))
-            {
-                return (null, EdgeStatus.NotAllowed, address + ":" + request.Port + " is not in the allow-list");
-            }
-        }
-
-        return (new IPEndPoint(addresses[0], request.Port), EdgeStatus.Ok, string.Empty);
     }
 
     private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)

@@ -51,10 +51,15 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
                 BackendConnectTimeout = o.Server.BackendConnectTimeout,
                 Relay = RelaySettings(o.Server),
                 TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
+                UpstreamProxy = Upstream(o.Server.UpstreamProxy),
             }, loggerFactory.CreateLogger<ServerEdge>());
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The upstream CONNECT proxy, if configured (the validator has checked the address).</summary>
+    internal static UpstreamProxy? Upstream(UpstreamProxySection section) =>
+        Endpoints.TryParseIpEndPoint(section.Address, out var address) ? new UpstreamProxy(address, new AllowList(section.Backends)) : null;
 
     /// <summary>The relay settings the server edge's options ask for (the validator has checked DisplayCodec).</summary>
     internal static SpiceRelaySettings RelaySettings(ServerSection server) =>

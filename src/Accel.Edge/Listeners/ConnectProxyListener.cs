@@ -13,7 +13,9 @@ namespace Accel.Edge.Listeners;
 /// <summary>
 /// An HTTP CONNECT proxy as spice-gtk uses it (<c>--spice-proxy=http://host:port</c>, <c>SPICE_PROXY</c>, the
 /// <c>proxy=</c> key of .vv files): the target comes from the CONNECT line. The server edge is asked first, so a
-/// refused backend gets a real HTTP error (403, 502, 504) instead of a silent close.
+/// refused backend gets a real HTTP error (403, 502, 504) instead of a silent close. A target that is not host:port
+/// (Proxmox's <c>pvespiceproxy:…:61000</c>) is carried verbatim as an opaque target; the server edge hands it to its
+/// upstream CONNECT proxy (<c>Server:UpstreamProxy</c>) or refuses it.
 /// </summary>
 internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge edge, string serverEdge, ILogger logger)
     : SpiceListener(listen, edge, serverEdge, logger)
@@ -62,18 +64,19 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
                 }
             }
 
-            if (!TryParseConnect(buffer.AsSpan(0, headEnd), out var host, out var port, out var problem))
+            if (!TryParseConnect(buffer.AsSpan(0, headEnd), out var request, out var problem))
             {
                 BadRequest(Logger, client.RemoteEndPoint?.ToString() ?? "?", problem);
                 await AnswerAsync(client, problem == "method" ? "405 Method Not Allowed" : "400 Bad Request", cancellationToken).ConfigureAwait(false);
                 return;
             }
 
+            var (host, port) = (request.LogName, request.Port);
             ITransportStream stream;
             ReadOnlyMemory<byte> leftover;
             try
             {
-                (stream, leftover) = await Edge.OpenChannelAsync(ServerEdge, new EdgeRequest(host, port, PriorityClass.Main, 0), default, cancellationToken).ConfigureAwait(false);
+                (stream, leftover) = await Edge.OpenChannelAsync(ServerEdge, request, default, cancellationToken).ConfigureAwait(false);
             }
             catch (EdgeRefusedException ex)
             {
@@ -111,11 +114,13 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
         }
     }
 
-    /// <summary>Parses "CONNECT host:port HTTP/1.x" from the request head.</summary>
-    internal static bool TryParseConnect(ReadOnlySpan<byte> head, out string host, out ushort port, out string problem)
+    /// <summary>
+    /// Parses "CONNECT target HTTP/1.x" from the request head: host:port, or else an opaque target (printable ASCII,
+    /// at most 255 bytes) for the server edge's upstream proxy.
+    /// </summary>
+    internal static bool TryParseConnect(ReadOnlySpan<byte> head, out EdgeRequest request, out string problem)
     {
-        host = string.Empty;
-        port = 0;
+        request = default;
         var lineEnd = head.IndexOf("\r\n"u8);
         var line = Encoding.ASCII.GetString(lineEnd < 0 ? head : head[..lineEnd]);
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -131,13 +136,20 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
             return false;
         }
 
-        if (!Endpoints.TryParseHostPort(parts[1], out var h, out port))
+        if (Endpoints.TryParseHostPort(parts[1], out var host, out var port))
         {
-            problem = "target is not host:port";
+            request = new EdgeRequest(host, port, PriorityClass.Main, 0);
+        }
+        else if (EdgeRequest.IsValidOpaqueTarget(parts[1]) && !head[..(lineEnd < 0 ? head.Length : lineEnd)].ContainsAnyExceptInRange((byte)' ', (byte)'~'))
+        {
+            request = EdgeRequest.ForOpaqueTarget(parts[1], PriorityClass.Main, 0);
+        }
+        else
+        {
+            problem = "target is neither host:port nor printable ASCII of at most 255 bytes";
             return false;
         }
 
-        host = h;
         problem = string.Empty;
         return true;
     }

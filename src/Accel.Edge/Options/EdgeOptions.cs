@@ -77,6 +77,21 @@ public sealed class ServerSection
 
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
+
+    /// <summary>An HTTP CONNECT proxy in front of the backends (Proxmox VE's spiceproxy); unset: backends are reached directly.</summary>
+    public UpstreamProxySection UpstreamProxy { get; set; } = new();
+}
+
+public sealed class UpstreamProxySection
+{
+    /// <summary>
+    /// IP:port of the proxy, e.g. 127.0.0.1:3128 for the spiceproxy of the Proxmox node the server edge runs on. It must
+    /// be in AllowedBackends. Opaque CONNECT targets (pvespiceproxy:…) are forwarded to it verbatim; empty refuses them.
+    /// </summary>
+    public string Address { get; set; } = string.Empty;
+
+    /// <summary>host:port backends (CIDR:port or CIDR:low-high, also in AllowedBackends) reached through the proxy instead of directly.</summary>
+    public List<string> Backends { get; set; } = [];
 }
 
 public sealed class TlsBackendSection

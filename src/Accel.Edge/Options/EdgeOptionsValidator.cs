@@ -122,6 +122,7 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
             }
         }
 
+        var allowedOk = true;
         for (var i = 0; i < server.AllowedBackends.Count; i++)
         {
             try
@@ -131,7 +132,45 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
             catch (FormatException ex)
             {
                 errors.Add($"Server:AllowedBackends:{i}: {ex.Message}");
+                allowedOk = false;
             }
+        }
+
+        ValidateUpstreamProxy(server, allowedOk, errors);
+    }
+
+    private static void ValidateUpstreamProxy(ServerSection server, bool allowedOk, List<string> errors)
+    {
+        var upstream = server.UpstreamProxy;
+        for (var i = 0; i < upstream.Backends.Count; i++)
+        {
+            try
+            {
+                AllowList.Validate(upstream.Backends[i]);
+            }
+            catch (FormatException ex)
+            {
+                errors.Add($"Server:UpstreamProxy:Backends:{i}: {ex.Message}");
+            }
+        }
+
+        if (string.IsNullOrEmpty(upstream.Address))
+        {
+            if (upstream.Backends.Count > 0)
+            {
+                errors.Add("Server:UpstreamProxy:Address: empty, but Server:UpstreamProxy:Backends names backends to reach through it");
+            }
+
+            return;
+        }
+
+        if (!Endpoints.TryParseIpEndPoint(upstream.Address, out var proxy))
+        {
+            errors.Add($"Server:UpstreamProxy:Address: '{upstream.Address}' is not an IP address and port, e.g. 127.0.0.1:3128");
+        }
+        else if (allowedOk && !new AllowList(server.AllowedBackends).Permits(proxy.Address, proxy.Port))
+        {
+            errors.Add($"Server:UpstreamProxy:Address: {upstream.Address} is not in Server:AllowedBackends; add {proxy.Address}/{(proxy.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)}:{proxy.Port} there");
         }
     }
 

@@ -70,4 +70,49 @@ public class EdgeRequestTests
         var request = new EdgeRequest(new string('a', 256), 1, PriorityClass.Bulk, 0);
         Assert.Throws<ArgumentException>(() => request.Write(new byte[600]));
     }
+
+    [Fact]
+    public void TryParse_OpaqueTarget_RoundTripsVerbatimSplitAtEveryByte()
+    {
+        const string target = "pvespiceproxy:6571ab2c::e3b0c44298fc1c149afbf4c8996fb92427ae41e4:100:pve1:61000";
+        var request = EdgeRequest.ForOpaqueTarget(target, PriorityClass.Main, 0);
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var n = request.Write(bytes);
+        for (var cut = 0; cut < n; cut++)
+        {
+            Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, cut), out _, out _, out var error));
+            Assert.Null(error);
+        }
+
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out var consumed, out _));
+        Assert.Equal(n, consumed);
+        Assert.True(parsed.IsOpaqueTarget);
+        Assert.Equal(target, parsed.Host);
+        Assert.Equal(61000, parsed.Port);
+        Assert.Equal("pvespiceproxy:…", parsed.LogName);
+    }
+
+    [Fact]
+    public void TryParse_UnknownFlagOrNonPrintableOpaqueTarget_IsMalformed()
+    {
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var n = new EdgeRequest("10.0.0.1", 5900, PriorityClass.Main, 1, Flags: 0x80).Write(bytes);
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
+        Assert.Equal("unknown flags 0x80", error);
+
+        n = new EdgeRequest("a b\u0001", 0, PriorityClass.Main, 0, EdgeRequest.OpaqueTargetFlag).Write(bytes);
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out error));
+        Assert.Equal("opaque target is not printable ASCII", error);
+    }
+
+    [Fact]
+    public void TryParse_PlainRequest_StillHasNoFlagsAndIsNotOpaque()
+    {
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var n = new EdgeRequest("10.0.0.1", 5900, PriorityClass.Main, 1).Write(bytes);
+        Assert.Equal(0, bytes[5]);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out _, out _));
+        Assert.False(parsed.IsOpaqueTarget);
+        Assert.Equal("10.0.0.1", parsed.LogName);
+    }
 }

@@ -74,25 +74,76 @@ public class EdgeOptionsValidatorTests
     }
 
     [Theory]
-    [InlineData("CONNECT 10.0.0.5:5930 HTTP/1.1\r\nHost: 10.0.0.5:5930", true, "10.0.0.5", 5930)]
-    [InlineData("CONNECT [fd00::5]:5900 HTTP/1.0", true, "fd00::5", 5900)]
-    [InlineData("CONNECT spice.example:5901 HTTP/1.1\r\nProxy-Connection: keep-alive", true, "spice.example", 5901)]
-    public void TryParseConnect_ValidRequest_GivesTarget(string head, bool ok, string host, int port)
+    [InlineData("CONNECT 10.0.0.5:5930 HTTP/1.1\r\nHost: 10.0.0.5:5930", "10.0.0.5", 5930)]
+    [InlineData("CONNECT [fd00::5]:5900 HTTP/1.0", "fd00::5", 5900)]
+    [InlineData("CONNECT spice.example:5901 HTTP/1.1\r\nProxy-Connection: keep-alive", "spice.example", 5901)]
+    public void TryParseConnect_HostPort_GivesTarget(string head, string host, int port)
     {
-        Assert.Equal(ok, ConnectProxyListener.TryParseConnect(System.Text.Encoding.ASCII.GetBytes(head), out var h, out var p, out _));
-        Assert.Equal(host, h);
-        Assert.Equal(port, p);
+        Assert.True(ConnectProxyListener.TryParseConnect(System.Text.Encoding.ASCII.GetBytes(head), out var request, out _));
+        Assert.False(request.IsOpaqueTarget);
+        Assert.Equal(host, request.Host);
+        Assert.Equal(port, request.Port);
+    }
+
+    [Theory]
+    [InlineData("CONNECT pvespiceproxy:6571ab2c::e3b0c44298fc1c149afbf4c8996fb92427ae41e4:100:pve1:61000 HTTP/1.0", "pvespiceproxy:6571ab2c::e3b0c44298fc1c149afbf4c8996fb92427ae41e4:100:pve1:61000", 61000)]
+    [InlineData("CONNECT host HTTP/1.1", "host", 0)]
+    [InlineData("CONNECT host:99999 HTTP/1.1", "host:99999", 0)]
+    public void TryParseConnect_NotHostPort_GivesOpaqueTargetVerbatim(string head, string target, int port)
+    {
+        Assert.True(ConnectProxyListener.TryParseConnect(System.Text.Encoding.ASCII.GetBytes(head), out var request, out _));
+        Assert.True(request.IsOpaqueTarget);
+        Assert.Equal(target, request.Host);
+        Assert.Equal(port, request.Port);
     }
 
     [Theory]
     [InlineData("GET / HTTP/1.1", "method")]
-    [InlineData("CONNECT host HTTP/1.1", "target is not host:port")]
-    [InlineData("CONNECT host:99999 HTTP/1.1", "target is not host:port")]
     [InlineData("garbage", "malformed request line")]
     [InlineData("CONNECT a:1 SPDY/3", "malformed request line")]
     public void TryParseConnect_BadRequest_SaysWhy(string head, string problem)
     {
-        Assert.False(ConnectProxyListener.TryParseConnect(System.Text.Encoding.ASCII.GetBytes(head), out _, out _, out var why));
+        Assert.False(ConnectProxyListener.TryParseConnect(System.Text.Encoding.ASCII.GetBytes(head), out _, out var why));
         Assert.Equal(problem, why);
+    }
+
+    [Fact]
+    public void TryParseConnect_OpaqueTargetTooLongOrNotAscii_IsBadRequest()
+    {
+        var tooLong = System.Text.Encoding.ASCII.GetBytes("CONNECT pvespiceproxy:" + new string('a', 250) + " HTTP/1.1");
+        var notAscii = System.Text.Encoding.UTF8.GetBytes("CONNECT pvespiceproxy:\u00e9:1 HTTP/1.1");
+        Assert.False(ConnectProxyListener.TryParseConnect(tooLong, out _, out var why));
+        Assert.StartsWith("target is neither host:port", why, StringComparison.Ordinal);
+        Assert.False(ConnectProxyListener.TryParseConnect(notAscii, out _, out _));
+    }
+
+    [Fact]
+    public void Validate_UpstreamProxyNotAllowed_NamesKeyAndFix()
+    {
+        var o = ServerOptions();
+        o.Server.UpstreamProxy.Address = "127.0.0.1:3128";
+        var result = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o);
+        Assert.Contains(result.Failures!, f => f.StartsWith("Server:UpstreamProxy:Address: 127.0.0.1:3128 is not in Server:AllowedBackends; add 127.0.0.1/32:3128", StringComparison.Ordinal));
+
+        o.Server.AllowedBackends.Add("127.0.0.1/32:3128");
+        Assert.DoesNotContain(new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o).Failures!, f => f.StartsWith("Server:UpstreamProxy", StringComparison.Ordinal));
+        Assert.NotNull(ServerEdgeService.Upstream(o.Server.UpstreamProxy));
+        Assert.Null(ServerEdgeService.Upstream(new UpstreamProxySection()));
+    }
+
+    [Fact]
+    public void Validate_UpstreamBackendsWithoutAddress_Fails()
+    {
+        var o = ServerOptions();
+        o.Server.UpstreamProxy.Backends.Add("10.0.0.0/8:5900");
+        var result = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o);
+        Assert.Contains(result.Failures!, f => f.StartsWith("Server:UpstreamProxy:Address: empty", StringComparison.Ordinal));
+    }
+
+    private static EdgeOptions ServerOptions()
+    {
+        var o = new EdgeOptions();
+        o.Server.AllowedBackends.Add("10.0.0.0/8:5900");
+        return o;
     }
 }
