@@ -44,4 +44,7 @@ internal static partial class EdgeLog
 
     [LoggerMessage(1012, LogLevel.Information, "Server edge {Name} connection lost: {Reason}")]
     public static partial void ServerEdgeLost(ILogger logger, string name, string reason);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Edge connection from {Remote} (peer pin {Pin}) disconnected: {Reason}")]
+    public static partial void PeerRevoked(ILogger logger, EndPoint remote, string pin, string reason);
 }

@@ -41,17 +41,58 @@ public sealed record ServerEdgeSettings
 public sealed class ServerEdge
 {
     private readonly ITransportListener _listener;
-    private readonly ServerEdgeSettings _settings;
     private readonly ILogger _logger;
-    private readonly BackendConnector _connector;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
+    private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
     {
         _listener = listener;
-        _settings = settings;
-        _connector = new BackendConnector(settings);
+        _current = new Current(settings, new BackendConnector(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
+
+    private ServerEdgeSettings Settings => _current.Settings;
+
+    /// <summary>
+    /// Applies reloaded settings (allow-list, upstream proxy, TLS backends, timeouts, relay) to channels opened from
+    /// now on; channels already open keep running.
+    /// </summary>
+    public void Update(ServerEdgeSettings settings) => _current = new Current(settings, new BackendConnector(settings));
+
+    /// <summary>
+    /// Closes every edge connection whose peer <paramref name="stillAllowed"/> rejects (its pin was removed by a
+    /// reload), with a log line each; returns how many.
+    /// </summary>
+    public int DisconnectPeers(Func<ReadOnlyMemory<byte>, bool> stillAllowed, string reason)
+    {
+        var closed = 0;
+        foreach (var connection in _connections.Keys)
+        {
+            if (!stillAllowed(connection.PeerSpkiSha256))
+            {
+                EdgeLog.PeerRevoked(_logger, connection.RemoteEndPoint, Convert.ToBase64String(connection.PeerSpkiSha256.Span), reason);
+                _ = CloseQuietlyAsync(connection);
+                closed++;
+            }
+        }
+
+        return closed;
+    }
+
+    private static async Task CloseQuietlyAsync(ITransportConnection connection)
+    {
+        try
+        {
+            await connection.CloseAsync(RelayErrorCodes.Refused).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TransportException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Already going away.
+        }
+    }
+
+    private sealed record Current(ServerEdgeSettings Settings, BackendConnector Connector);
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; accept failures are logged and the loop goes on.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -92,6 +133,7 @@ public sealed class ServerEdge
         EdgeLog.EdgeConnected(_logger, connection.RemoteEndPoint, Convert.ToBase64String(connection.PeerSpkiSha256.Span));
         AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "server"));
         AccelMetrics.Track(connection, "server");
+        _connections.TryAdd(connection, 0);
         var streams = new List<Task>();
         var reason = "shutdown";
         try
@@ -120,6 +162,7 @@ public sealed class ServerEdge
         finally
         {
             await Task.WhenAll(streams).ConfigureAwait(false);
+            _connections.TryRemove(KeyValuePair.Create(connection, (byte)0));
             AccelMetrics.Untrack(connection);
             AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "server"));
             EdgeLog.EdgeDisconnected(_logger, connection.RemoteEndPoint, reason);
@@ -163,7 +206,7 @@ public sealed class ServerEdge
             int consumed;
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                timeout.CancelAfter(_settings.RequestTimeout);
+                timeout.CancelAfter(Settings.RequestTimeout);
                 while (true)
                 {
                     if (EdgeRequest.TryParse(new ReadOnlySequence<byte>(buffer, 0, filled), out request, out consumed, out var error))
@@ -185,7 +228,7 @@ public sealed class ServerEdge
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
-                        EdgeLog.BadRequest(_logger, stream.Id, "no request within " + _settings.RequestTimeout.TotalSeconds + " s");
+                        EdgeLog.BadRequest(_logger, stream.Id, "no request within " + Settings.RequestTimeout.TotalSeconds + " s");
                         AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_request"));
                         stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
                         return;
@@ -207,7 +250,7 @@ public sealed class ServerEdge
             // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
             //    through the upstream proxy.
             var host = request.LogName;
-            var backend = await _connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
+            var backend = await _current.Connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
             if (backend.Socket is not { } socket)
             {
                 EdgeLog.ChannelRefused(_logger, host, request.Port, backend.Status, backend.Reason);
@@ -261,7 +304,7 @@ public sealed class ServerEdge
                 RelayOutcome outcome;
                 try
                 {
-                    var relay = _settings.Relay;
+                    var relay = Settings.Relay;
                     Func<IAckGate>? budget = relay.DisplayBudget.Enabled
                         ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt)
                         : null;
@@ -303,7 +346,7 @@ public sealed class ServerEdge
 
     private TlsBackend? FindTlsBackend(IPEndPoint target)
     {
-        foreach (var b in _settings.TlsBackends)
+        foreach (var b in Settings.TlsBackends)
         {
             if (b.Match.Permits(target.Address, target.Port))
             {
@@ -320,7 +363,7 @@ public sealed class ServerEdge
         var validator = new PeerValidator(backend.Trust);
         var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_settings.BackendConnectTimeout);
+        timeout.CancelAfter(Settings.BackendConnectTimeout);
         try
         {
             await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions

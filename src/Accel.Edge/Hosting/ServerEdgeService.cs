@@ -1,6 +1,7 @@
 using Accel.Core.Relay;
 using Accel.Core.Spice.Display;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 using Accel.Edge.Options;
 using Accel.Edge.Status;
 using Microsoft.Extensions.Hosting;
@@ -14,6 +15,8 @@ namespace Accel.Edge.Hosting;
 internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, EdgeActivity activity, ILoggerFactory loggerFactory, ILogger<ServerEdgeService> logger) : BackgroundService
 {
     private ITransportListener? _listener;
+    private ReloadablePins? _clientPins;
+    private ServerEdge? _edge;
 
     /// <summary>The bound QUIC address, once started.</summary>
     public System.Net.IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint;
@@ -27,7 +30,8 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         activity.NamePeer = PeerNames.ForClientPins(o.Server.ClientPins);
         try
         {
-            _listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity), cancellationToken).ConfigureAwait(false);
+            _clientPins = new ReloadablePins(TransportOptionsFactory.ParsePins(o.Server.ClientPins.Values));
+            _listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity, _clientPins), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TransportException or System.Net.Sockets.SocketException)
         {
@@ -45,17 +49,42 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         var listener = _listener!;
         await using (listener.ConfigureAwait(false))
         {
-            var edge = new ServerEdge(listener, new ServerEdgeSettings
-            {
-                AllowList = new AllowList(o.Server.AllowedBackends),
-                BackendConnectTimeout = o.Server.BackendConnectTimeout,
-                Relay = RelaySettings(o.Server),
-                TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
-                UpstreamProxy = Upstream(o.Server.UpstreamProxy),
-            }, loggerFactory.CreateLogger<ServerEdge>());
+            var edge = new ServerEdge(listener, Settings(o.Server), loggerFactory.CreateLogger<ServerEdge>());
+            _edge = edge;
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Applies a reloaded, validated configuration: client pins (new handshakes; connected peers whose pin is gone
+    /// are disconnected), and the allow-list, upstream proxy, TLS backends, timeouts and display codec for channels
+    /// opened from now on. Returns how many peers were disconnected.
+    /// </summary>
+    public int Reload(EdgeOptions reloaded)
+    {
+        if (_clientPins is not { } pins || _edge is not { } edge)
+        {
+            return 0;
+        }
+
+        var server = reloaded.Server;
+        activity.NamePeer = PeerNames.ForClientPins(server.ClientPins);
+        pins.Replace(TransportOptionsFactory.ParsePins(server.ClientPins.Values));
+        edge.Update(Settings(server));
+
+        // A peer admitted by the CA bundle stays; one admitted by a pin needs the pin still to be there.
+        var byCa = !string.IsNullOrEmpty(server.ClientCaFile);
+        return byCa ? 0 : edge.DisconnectPeers(pin => pins.Contains(pin.Span), "its pin is no longer in Server:ClientPins");
+    }
+
+    private static ServerEdgeSettings Settings(ServerSection server) => new()
+    {
+        AllowList = new AllowList(server.AllowedBackends),
+        BackendConnectTimeout = server.BackendConnectTimeout,
+        Relay = RelaySettings(server),
+        TlsBackends = [.. server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
+        UpstreamProxy = Upstream(server.UpstreamProxy),
+    };
 
     /// <summary>The upstream CONNECT proxy, if configured (the validator has checked the address).</summary>
     internal static UpstreamProxy? Upstream(UpstreamProxySection section) =>

@@ -12,7 +12,14 @@ internal static class TransportOptionsFactory
     public static EndpointIdentity LoadIdentity(IdentitySection identity)
         => new(File.ReadAllText(identity.CertificateFile), File.ReadAllText(identity.KeyFile));
 
-    public static PeerTrust Trust(IEnumerable<string> pins, string? caFile)
+    public static PeerTrust Trust(IEnumerable<string> pins, string? caFile) => new()
+    {
+        PinnedSpkiSha256 = ParsePins(pins),
+        CaBundlePem = string.IsNullOrEmpty(caFile) ? null : File.ReadAllText(caFile),
+    };
+
+    /// <summary>The validated pins as digests.</summary>
+    public static List<byte[]> ParsePins(IEnumerable<string> pins)
     {
         var parsed = new List<byte[]>();
         foreach (var p in pins)
@@ -23,11 +30,7 @@ internal static class TransportOptionsFactory
             }
         }
 
-        return new PeerTrust
-        {
-            PinnedSpkiSha256 = parsed,
-            CaBundlePem = string.IsNullOrEmpty(caFile) ? null : File.ReadAllText(caFile),
-        };
+        return parsed;
     }
 
     public static CongestionControlAlgorithm Congestion(string name) => name switch
@@ -37,7 +40,8 @@ internal static class TransportOptionsFactory
         _ => CongestionControlAlgorithm.Bbr,
     };
 
-    public static TransportListenerOptions Listener(EdgeOptions options, EndpointIdentity identity)
+    /// <param name="clientPins">The client edges' pins as a list a reload can replace.</param>
+    public static TransportListenerOptions Listener(EdgeOptions options, EndpointIdentity identity, Accel.Core.Transport.Tls.ReloadablePins clientPins)
     {
         Endpoints.TryParseIpEndPoint(options.Server.Listen, out var listen);
         var t = options.Transport;
@@ -45,7 +49,7 @@ internal static class TransportOptionsFactory
         {
             ListenEndPoint = listen!,
             Identity = identity,
-            PeerTrust = Trust(options.Server.ClientPins.Values, options.Server.ClientCaFile),
+            PeerTrust = Trust([], options.Server.ClientCaFile) with { PinnedSpkiSha256 = clientPins },
             IdleTimeout = t.IdleTimeout,
             KeepAliveInterval = t.KeepAliveInterval,
             HandshakeTimeout = t.HandshakeTimeout,

@@ -61,6 +61,9 @@ internal sealed class EdgeProcess : IAsyncDisposable
 
     public int ExitCode => _process?.ExitCode ?? -1;
 
+    /// <summary>The daemon's process id (sh exec's into dotnet) when started outside a namespace.</summary>
+    public int Pid => _process?.Id ?? 0;
+
     public static string DllPath
     {
         get

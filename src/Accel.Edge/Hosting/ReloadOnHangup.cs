@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using Accel.Edge.Options;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Accel.Edge.Hosting;
+
+/// <summary>
+/// SIGHUP (systemd's <c>ExecReload=/bin/kill -HUP $MAINPID</c>) re-reads the configuration without dropping
+/// sessions. The server edge applies Server:ClientPins, AllowedBackends, UpstreamProxy, TlsBackends,
+/// BackendConnectTimeout and DisplayCodec; everything else (listen addresses, identity, transport, ClientCaFile,
+/// metrics, and on the client edge all keys) needs a restart and is reported as such. A configuration that does not
+/// validate is logged and not applied: the edge keeps running with the one it has.
+/// </summary>
+internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfiguration configuration, IOptions<EdgeOptions> started, EdgeRole role, ILogger<ReloadOnHangup> logger) : IHostedService, IDisposable
+{
+    private readonly Lock _gate = new();
+    private PosixSignalRegistration? _registration;
+    private EdgeOptions _current = started.Value;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _registration = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = Task.Run(Reload, CancellationToken.None);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _registration?.Dispose();
+
+    /// <summary>Re-reads, validates and applies; false (logged) when the new configuration is rejected.</summary>
+    internal bool Reload()
+    {
+        lock (_gate)
+        {
+            EdgeOptions reloaded;
+            try
+            {
+                ((IConfigurationRoot)configuration).Reload();
+                var problems = ConfigurationKeys.Check(configuration);
+                reloaded = problems.Count == 0 ? configuration.Get<EdgeOptions>() ?? new EdgeOptions() : throw new EdgeConfigurationException(problems);
+                var result = new EdgeOptionsValidator(role).Validate(null, reloaded);
+                if (result.Failed)
+                {
+                    throw new EdgeConfigurationException([.. result.Failures]);
+                }
+            }
+            catch (Exception ex) when (ex is EdgeConfigurationException or InvalidOperationException or InvalidDataException or FormatException or IOException)
+            {
+                Rejected(logger, ex is EdgeConfigurationException c ? string.Join("; ", c.Problems) : ex.Message);
+                return false;
+            }
+
+            var restart = NeedsRestart(_current, reloaded, role);
+            var disconnected = role == EdgeRole.Server ? services.GetRequiredService<ServerEdgeService>().Reload(reloaded) : 0;
+            _current = reloaded;
+            Reloaded(logger, role == EdgeRole.Server ? reloaded.Server.ClientPins.Count : 0, role == EdgeRole.Server ? reloaded.Server.AllowedBackends.Count : 0, disconnected);
+            if (restart.Count > 0)
+            {
+                NeedRestart(logger, string.Join(", ", restart));
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The changed keys that a reload does not apply.</summary>
+    internal static List<string> NeedsRestart(EdgeOptions before, EdgeOptions after, EdgeRole role)
+    {
+        var keys = new List<string>();
+        void Check(string key, object? a, object? b)
+        {
+            if (!Equals(a, b))
+            {
+                keys.Add(key);
+            }
+        }
+
+        Check("Identity:CertificateFile", before.Identity.CertificateFile, after.Identity.CertificateFile);
+        Check("Identity:KeyFile", before.Identity.KeyFile, after.Identity.KeyFile);
+        Check("Metrics:Listen", before.Metrics.Listen, after.Metrics.Listen);
+        var (t, u) = (before.Transport, after.Transport);
+        Check("Transport", (t.Engine, t.CongestionControl, t.IdleTimeout, t.KeepAliveInterval, t.HandshakeTimeout, t.StreamReceiveWindow, t.ConnectionReceiveWindow),
+            (u.Engine, u.CongestionControl, u.IdleTimeout, u.KeepAliveInterval, u.HandshakeTimeout, u.StreamReceiveWindow, u.ConnectionReceiveWindow));
+        if (role == EdgeRole.Server)
+        {
+            Check("Server:Listen", before.Server.Listen, after.Server.Listen);
+            Check("Server:ClientCaFile", before.Server.ClientCaFile, after.Server.ClientCaFile);
+        }
+        else if (System.Text.Json.JsonSerializer.Serialize(before.Client) != System.Text.Json.JsonSerializer.Serialize(after.Client))
+        {
+            keys.Add("Client");
+        }
+
+        return keys;
+    }
+
+    [LoggerMessage(4001, LogLevel.Information, "Configuration reloaded (SIGHUP): {Pins} client pins, {Rules} allow-list entries; {Disconnected} peers disconnected")]
+    private static partial void Reloaded(ILogger logger, int pins, int rules, int disconnected);
+
+    [LoggerMessage(4002, LogLevel.Error, "Configuration reload (SIGHUP) rejected, keeping the running configuration: {Problems}")]
+    private static partial void Rejected(ILogger logger, string problems);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Configuration reload: changes to {Keys} take effect only after a restart")]
+    private static partial void NeedRestart(ILogger logger, string keys);
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Accel.Edge.Commands;
+using Accel.Edge.Demo;
+using Accel.Edge.Tests.Lab;
+
+namespace Accel.Edge.Tests.EndToEnd;
+
+/// <summary>
+/// SIGHUP on the server edge (systemd's ExecReload): a remote-viewer session through client edge "a" keeps running
+/// across a reload that adds client edge "b"'s pin, "b" is then let in, and a reload that removes "a"'s pin
+/// disconnects "a" with a log line. All on loopback, with a real Xspice, remote-viewer and spicy-screenshot.
+/// </summary>
+public sealed class ReloadTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("spiceaccel-reload-").FullName;
+    private readonly int _udp = FreePort(SocketType.Dgram);
+    private readonly int _portA = FreePort(SocketType.Stream);
+    private readonly int _portB = FreePort(SocketType.Stream);
+    private readonly int _metricsA = FreePort(SocketType.Stream);
+    private XspiceServer? _xspice;
+    private EdgeProcess? _server;
+    private EdgeProcess? _clientA;
+    private string _pinA = string.Empty;
+    private string _pinB = string.Empty;
+
+    public async ValueTask InitializeAsync()
+    {
+        Prerequisites.Require();
+        _xspice = await XspiceServer.StartAsync(new XspiceOptions { ListenAddress = "127.0.0.1" }, CancellationToken.None);
+
+        // A clock that redraws every second: the session keeps sending display data while it lives.
+        _xspice.StartClient("xclock", "-update", "1", "-geometry", "300x300+0+0");
+        await _xspice.RunAsync("xdotool", ["search", "--sync", "--onlyvisible", "--class", "xclock"], TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        var (serverCert, serverKey) = KeygenCommand.Create("server", 2);
+        var (certA, keyA) = KeygenCommand.Create("a", 2);
+        var (certB, keyB) = KeygenCommand.Create("b", 2);
+        _pinA = PinCommand.PinOf(certA);
+        _pinB = PinCommand.PinOf(certB);
+        foreach (var (name, text) in new[] { ("server.crt", serverCert), ("server.key", serverKey), ("a.crt", certA), ("a.key", keyA), ("b.crt", certB), ("b.key", keyB) })
+        {
+            Write(name, text);
+        }
+
+        WriteServerConfig(new() { ["a"] = _pinA });
+        Write("a.json", ClientConfig("a", _portA, $"127.0.0.1:{_metricsA}", PinCommand.PinOf(serverCert)));
+        Write("b.json", ClientConfig("b", _portB, string.Empty, PinCommand.PinOf(serverCert)));
+        _server = await EdgeProcess.StartAsync(null, null, "server edge", "server", Path.Combine(_dir, "server.json"), s_timeout);
+        _clientA = await EdgeProcess.StartAsync(null, null, "client edge a", "client", Path.Combine(_dir, "a.json"), s_timeout);
+    }
+
+    [Fact]
+    public async Task Reload_AddingAPin_KeepsTheLiveSessionAndLetsTheNewEdgeIn_RemovingOneDisconnectsIt()
+    {
+        var server = _server!;
+        var display = ":" + Random.Shared.Next(600, 900).ToString(CultureInfo.InvariantCulture);
+        using var xvfb = Process.Start("Xvfb", [display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"]);
+        Process? viewer = null;
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(File.Exists("/tmp/.X11-unix/X" + display[1..])), s_timeout, "Xvfb did not start");
+            var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.Environment["DISPLAY"] = display;
+            viewer = Process.Start(psi)!;
+            var before = await SessionBytesAsync(b => b > 0, "remote-viewer's session through client edge a never carried display data");
+
+            // Reload 1: add b's pin.
+            WriteServerConfig(new() { ["a"] = _pinA, ["b"] = _pinB });
+            await HangupAsync(server);
+            await server.WaitForLogAsync(l => l.Contains("Configuration reloaded (SIGHUP): 2 client pins", StringComparison.Ordinal), s_timeout);
+
+            // b is let in: a whole SPICE session through it.
+            await using (var clientB = await EdgeProcess.StartAsync(null, null, "client edge b", "client", Path.Combine(_dir, "b.json"), s_timeout))
+            {
+                var (picture, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", _portB, Path.Combine(_dir, "b.ppm"), s_timeout, TestContext.Current.CancellationToken);
+                Assert.True(picture.DistinctColours() > 2, "the picture through client edge b is blank");
+            }
+
+            // a's session lived through it: same remote-viewer, still carrying the clock's redraws, never dropped.
+            await SessionBytesAsync(b => b > before, "a's session stopped carrying data after the reload");
+            Assert.False(viewer.HasExited, "remote-viewer exited");
+            Assert.DoesNotContain(server.Log.Split('\n'), l => l.Contains("disconnected:", StringComparison.Ordinal));
+
+            // Reload 2: remove a's pin. a is disconnected with a log line naming why.
+            WriteServerConfig(new() { ["b"] = _pinB });
+            await HangupAsync(server);
+            await server.WaitForLogAsync(l => l.Contains("disconnected: its pin is no longer in Server:ClientPins", StringComparison.Ordinal) && l.Contains(_pinA, StringComparison.Ordinal), s_timeout);
+            await server.WaitForLogAsync(l => l.Contains("Configuration reloaded (SIGHUP): 1 client pins", StringComparison.Ordinal) && l.Contains("1 peers disconnected", StringComparison.Ordinal), s_timeout);
+            Assert.False(server.HasExited);
+        }
+        finally
+        {
+            viewer?.Kill(entireProcessTree: true);
+            xvfb?.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Reload_InvalidConfiguration_IsRejectedAndTheEdgeKeepsServing()
+    {
+        var server = _server!;
+        Write("server.json", "{ \"Server\": { \"AllowedBackends\": 12 ");
+        await HangupAsync(server);
+        await server.WaitForLogAsync(l => l.Contains("reload (SIGHUP) rejected", StringComparison.Ordinal), s_timeout);
+
+        var (picture, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", _portA, Path.Combine(_dir, "a.ppm"), s_timeout, TestContext.Current.CancellationToken);
+        Assert.True(picture.DistinctColours() > 2);
+        Assert.False(server.HasExited);
+    }
+
+    /// <summary>bytes_to_client of a's session to Xspice in client edge a's /status, once <paramref name="until"/> holds.</summary>
+    private async Task<long> SessionBytesAsync(Func<long, bool> until, string failure)
+    {
+        long bytes = -1;
+        await Poll.UntilAsync(async () =>
+        {
+            var json = await Shell.RunAsync("dotnet", [EdgeProcess.DllPath, "status", "--url", $"http://127.0.0.1:{_metricsA}/", "--json"]);
+            using var doc = JsonDocument.Parse(json);
+            foreach (var s in doc.RootElement.GetProperty("sessions").EnumerateArray())
+            {
+                if (s.GetProperty("backend").GetString() == $"127.0.0.1:{_xspice!.Port}")
+                {
+                    bytes = s.GetProperty("bytes_to_client").GetInt64();
+                    return until(bytes);
+                }
+            }
+
+            return false;
+        }, s_timeout, failure);
+        return bytes;
+    }
+
+    private static Task HangupAsync(EdgeProcess edge) => Shell.RunAsync("kill", ["-HUP", edge.Pid.ToString(CultureInfo.InvariantCulture)]);
+
+    private void WriteServerConfig(Dictionary<string, string> pins) => Write("server.json", JsonSerializer.Serialize(new
+    {
+        Identity = new { CertificateFile = Path.Combine(_dir, "server.crt"), KeyFile = Path.Combine(_dir, "server.key") },
+        Server = new { Listen = $"127.0.0.1:{_udp}", ClientPins = pins, AllowedBackends = new[] { $"127.0.0.1/32:{_xspice!.Port}" } },
+        Metrics = new { Listen = string.Empty },
+    }));
+
+    private string ClientConfig(string name, int port, string metrics, string serverPin) => JsonSerializer.Serialize(new
+    {
+        Identity = new { CertificateFile = Path.Combine(_dir, name + ".crt"), KeyFile = Path.Combine(_dir, name + ".key") },
+        Client = new
+        {
+            ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"127.0.0.1:{_udp}", Pins = new[] { serverPin } } },
+            Listeners = new[] { new { Mode = "Explicit", Listen = $"127.0.0.1:{port}", ServerEdge = "dc", Backend = $"127.0.0.1:{_xspice!.Port}" } },
+        },
+        Metrics = new { Listen = metrics },
+    });
+
+    private void Write(string name, string text) => File.WriteAllText(Path.Combine(_dir, name), text);
+
+    private static int FreePort(SocketType type)
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var edge in new[] { _clientA, _server })
+        {
+            if (edge is not null)
+            {
+                await edge.DisposeAsync();
+            }
+        }
+
+        if (_xspice is not null)
+        {
+            await _xspice.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
