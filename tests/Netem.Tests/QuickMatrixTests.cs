@@ -17,7 +17,7 @@ public sealed class QuickMatrixTests
             Workloads = ["connect", "typing", "animation"],
             Probe = NetemBench.Probe.ProbeSettings.Quick,
             Repeat = 1,
-            ProfileDir = FindProfiles(),
+            ProfileDir = Lab.ProfileDir(),
             ReportDir = dir,
             ProbeCount = 100,
             MeasureRate = false,
@@ -59,19 +59,5 @@ public sealed class QuickMatrixTests
         Assert.True(File.Exists(Path.Combine(dir, "report.json")));
         Assert.NotNull(results[0].Link);
         Assert.Equal(before.Order(), NetemLink.Topology.ListOwnNamespaces().Order());
-    }
-
-    private static string FindProfiles()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var p = Path.Combine(d.FullName, "bench", "netem", "profiles");
-            if (Directory.Exists(p))
-            {
-                return p;
-            }
-        }
-
-        throw new DirectoryNotFoundException("bench/netem/profiles");
     }
 }

@@ -73,6 +73,15 @@ public sealed class ServerSection
 
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
+
+    /// <summary>Pacing of spice-server's display ACKs by the display budget.</summary>
+    public DisplayBudgetSection DisplayBudget { get; set; } = new();
+}
+
+public sealed class DisplayBudgetSection
+{
+    /// <summary>False: spice-server's display ACKs are answered at once, unpaced (the behaviour before the budget; for comparison only).</summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class TlsBackendSection
