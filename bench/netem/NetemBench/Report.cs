@@ -323,7 +323,8 @@ public static class Report
         {
             var plainP99 = EchoP99(plain);
             var plainText = double.IsPositiveInfinity(plainP99) ? "∞" : $"{plainP99:0} ms";
-            yield return $"{r.Contender}: {r.Workload} key-to-echo p99 {text} ≤ 0.5 × plain's {plainText}: {(p99 <= 0.5 * plainP99 ? "met" : "NOT met")}";
+            var plainNote = plain.Ok < plain.Runs && plain.Errors.Count > 0 ? $" (plain's keys until its run failed: {plain.Errors[0]})" : "";
+            yield return $"{r.Contender}: {r.Workload} key-to-echo p99 {text} ≤ 0.5 × plain's {plainText}: {(p99 <= 0.5 * plainP99 ? "met" : "NOT met")}{plainNote}";
         }
 
         yield return $"{r.Contender}: {r.Workload} keys without echo {r.KeysWithoutEcho} of {r.Keys} = 0: {(r.KeysWithoutEcho == 0 ? "met" : "NOT met")}";

@@ -25,7 +25,11 @@ public readonly record struct MarkerArrival(long DrawnUnixMs, long ArrivedUnixMs
 /// Key-to-echo samples of one run: latencies in ms of the keys whose echo arrived, how many never did, and how many keys
 /// were typed (fewer than asked only when the phase ran out of its time budget).
 /// </summary>
-public sealed record KeyEchoResult(List<double> LatenciesMs, int Timeouts, int Keys);
+public sealed record KeyEchoResult(List<double> LatenciesMs, int Timeouts, int Keys)
+{
+    /// <summary>Why typing stopped early (the server closed a channel, a channel failed); null when every key was typed or the budget ran out.</summary>
+    public string? StoppedBy { get; init; }
+}
 
 /// <summary>What the pointer phase sent: how many MOUSE_MOTION messages, over which wall-clock window.</summary>
 public sealed record PointerRun(long StartUnixMs, long EndUnixMs, int MotionsSent, int MovesRequested);

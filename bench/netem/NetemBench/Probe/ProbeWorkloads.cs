@@ -39,6 +39,8 @@ public static class ProbeWorkloads
     {
         var sw = Stopwatch.StartNew();
         var desks = new List<DeskProcess>();
+        var series = new Dictionary<string, List<double>>();
+        var values = new Dictionary<string, double>();
         NsProcess? scroller = null;
         try
         {
@@ -65,7 +67,7 @@ public static class ProbeWorkloads
 
             xspice.PointerToTypingWindow();
             await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), MarkerSize, TimeSpan.FromSeconds(60), ct);
-            var values = new Dictionary<string, double> { ["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN };
+            values["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN;
             using var trace = Environment.GetEnvironmentVariable("NETEM_PROBE_TRACE") == "1"
                 ? new StreamWriter(Path.Combine(logDir, $"probe-trace-{workload}.log"), append: true) { AutoFlush = true }
                 : null;
@@ -81,7 +83,6 @@ public static class ProbeWorkloads
                 };
             }
 
-            var series = new Dictionary<string, List<double>>();
             var bytes0 = probe.DisplayBytes;
             var phase = Stopwatch.StartNew();
             var errors = new List<string>();
@@ -93,6 +94,12 @@ public static class ProbeWorkloads
                 values["keyEchoTimeouts"] = echo.Timeouts;
                 values["keys"] = echo.Keys;
                 // Keys without an echo are a result (counted and reported); a run where none echoed measured nothing.
+                if (echo.StoppedBy is { } why)
+                {
+                    // Typically spice-server dropping a display client that cannot keep up: a result, with what was measured.
+                    throw new IOException($"{why} after {echo.Keys} of {settings.Keys} keys");
+                }
+
                 if (echo.LatenciesMs.Count == 0)
                 {
                     errors.Add($"none of {echo.Keys} keys echoed within {settings.EchoTimeout.TotalSeconds:0} s (do the keys reach the typing xterm?)");
@@ -165,7 +172,7 @@ public static class ProbeWorkloads
         }
         catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or Accel.Core.Spice.SpiceProtocolException)
         {
-            return new Sample(false, sw.Elapsed.TotalSeconds, 0, ex.Message);
+            return new Sample(false, sw.Elapsed.TotalSeconds, 0, ex.Message) { Values = values, Series = series };
         }
         finally
         {

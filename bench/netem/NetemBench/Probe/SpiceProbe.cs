@@ -301,8 +301,10 @@ public sealed class SpiceProbe : IAsyncDisposable
     /// Types <paramref name="count"/> keys (alternately x and BackSpace, so the line never grows) into the window under
     /// the pointer. Before each key the typing region must have had no draw for 150 ms (at most 5 s); the latency is
     /// from just before KEY_DOWN/KEY_UP are written to the arrival of the first draw that touches <paramref name="region"/>.
-    /// A key whose echo does not arrive within <paramref name="echoTimeout"/> counts as a timeout. With a
-    /// <paramref name="budget"/> no key is typed once the phase has run that long (the result says how many were).
+    /// A key whose echo does not arrive within <paramref name="echoTimeout"/> counts as a timeout (the next key then waits
+    /// up to twice as long again for that late echo, so it is not taken for its own). With a
+    /// <paramref name="budget"/> no key is typed once the phase has run that long (the result says how many were). When
+    /// the server closes a channel typing stops, and the result keeps what was measured and says why.
     /// </summary>
     public async Task<KeyEchoResult> MeasureKeyEchoAsync(int count, ScreenRect region, TimeSpan echoTimeout, CancellationToken ct, TimeSpan? budget = null)
     {
@@ -319,6 +321,7 @@ public sealed class SpiceProbe : IAsyncDisposable
 
         var phase = Stopwatch.GetTimestamp();
         var typed = 0;
+        string? stoppedBy = null;
         try
         {
             for (; typed < count && (budget is not { } b || Stopwatch.GetElapsedTime(phase) < b); typed++)
@@ -342,18 +345,25 @@ public sealed class SpiceProbe : IAsyncDisposable
                 }
                 catch (TimeoutException)
                 {
+                    timeouts++;
+                    ThrowIfBroken();
+                    // Its echo may still be on the way: let it land (bounded), so it is not taken for the next key's.
+                    await Task.WhenAny(echo.Task, Task.Delay(2 * echoTimeout, ct));
+                    ct.ThrowIfCancellationRequested();
                     lock (_gate)
                     {
                         _echo = null;
                     }
-
-                    timeouts++;
-                    ThrowIfBroken();
                 }
 
                 // A human-like pause, not a sync point: the next key waits for a quiet region anyway.
                 await Task.Delay(Random.Shared.Next(30, 90), ct);
             }
+        }
+        catch (IOException ex)
+        {
+            // spice-server dropped a channel (e.g. the display's "flush timeout"): the keys measured so far still count.
+            stoppedBy = ex.Message;
         }
         finally
         {
@@ -364,7 +374,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             }
         }
 
-        return new KeyEchoResult(latencies, timeouts, typed);
+        return new KeyEchoResult(latencies, timeouts, typed) { StoppedBy = stoppedBy };
     }
 
     private async Task WaitQuietAsync(TimeSpan quiet, TimeSpan max, CancellationToken ct)
