@@ -42,11 +42,12 @@ public sealed class DisplayLoadFenceTests
         {
             namespaces = [topology.BranchNs, topology.DataCentreNs];
             using var xspice = await XspiceServer.StartAsync(topology.DataCentreNs, dir, ct);
-            using var flood = await xspice.StartFloodAsync(dir, ct);
             using var session = await contender.StartAsync(new ContenderContext(topology, XspiceServer.SpicePort, dir), ct);
             xspice.PointerToTypingWindow();
             await using var probe = await SpiceProbe.ConnectAsync(topology.BranchNs, new IPEndPoint(IPAddress.Parse(session.Host), session.Port),
                 ProbeWorkloads.MarkerSize, TimeSpan.FromSeconds(20), ct);
+            // As the bench's flood workload: the flood starts once the session is up.
+            using var flood = await xspice.StartFloodAsync(dir, ct);
             var bytes0 = probe.DisplayBytes;
             var phase = Stopwatch.StartNew();
             echo = await probe.MeasureKeyEchoAsync(Keys, xspice.TypingRegion, 2 * s_echoLimit, ct, budget: TimeSpan.FromSeconds(35));
