@@ -19,7 +19,7 @@ switch (verb)
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
                                   [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
-                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
+                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
                                     key-to-echo into the window under the pointer, pointer motions sent, freshness markers seen
@@ -49,7 +49,7 @@ async Task<int> RunAsync()
         "kcptun" => CommandContender.Kcptun(),
         "spiceaccel" => opts.ContainsKey("spiceaccel-server") || opts.ContainsKey("spiceaccel-client")
             ? CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client"))
-            : CommandContender.SpiceAccelBuilt(),
+            : CommandContender.SpiceAccelBuilt(serverArgs: opts.GetValueOrDefault("spiceaccel-server-args") ?? ""),
         _ => throw new ArgumentException($"unknown contender {c}"),
     }).ToList();
     var outDir = Get("out", Path.Combine(root, "reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -156,6 +156,14 @@ static Dictionary<string, string> ParseArgs(string[] a)
         if (!a[i].StartsWith("--", StringComparison.Ordinal))
         {
             throw new ArgumentException($"unexpected argument {a[i]}");
+        }
+
+        // --key=value (a value that itself starts with "--") or --key value.
+        var eq = a[i].IndexOf('=', StringComparison.Ordinal);
+        if (eq > 2)
+        {
+            d[a[i][2..eq]] = a[i][(eq + 1)..];
+            continue;
         }
 
         var key = a[i][2..];
