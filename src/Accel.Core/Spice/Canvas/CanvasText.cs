@@ -146,8 +146,11 @@ internal sealed unsafe class CanvasText : IDisposable
 
                             break;
                         case 4:
-                            byte v = (byte)((x & 1) == 0 ? src[x >> 1] & 0xF0 : src[x >> 1] << 4);
-                            dst[x0 + x] = Math.Max(dst[x0 + x], v);
+                            // spice-common compares the odd pixel's value before it is cut to a byte (src << 4 as
+                            // an int): a glyph byte with its high nibble set wins over whatever is there, and
+                            // then stores only its low nibble. spice-gtk draws overlapping A4 glyphs so.
+                            int v = (x & 1) == 0 ? src[x >> 1] & 0xF0 : src[x >> 1] << 4;
+                            dst[x0 + x] = (byte)Math.Max(dst[x0 + x], v);
                             break;
                         default:
                             dst[x0 + x] = Math.Max(dst[x0 + x], src[x]);

@@ -109,16 +109,19 @@ internal sealed unsafe class PixmanImage : IDisposable
         }
     }
 
+    /// <summary>Releases the image: back to its pool, or freed. A second call does nothing.</summary>
     public void Dispose()
     {
-        if (_handle != 0)
+        if (_handle == 0)
         {
-            PixmanNative.Unref(_handle);
-            _handle = 0;
-            if (_pool is not null && _pool.Return(this))
-            {
-                return;
-            }
+            return; // disposed already, or a pooled buffer waiting in its pool
+        }
+
+        PixmanNative.Unref(_handle);
+        _handle = 0;
+        if (_pool is not null && _pool.Return(this))
+        {
+            return;
         }
 
         Free();

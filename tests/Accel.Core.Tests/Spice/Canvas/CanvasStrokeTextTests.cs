@@ -256,6 +256,13 @@ public sealed class CanvasStrokeTextTests
         Assert.Equal(0x404040u, Px(a8, 5, 5));
         Assert.Equal(0xFFFFFFu, Px(a8, 6, 5)); // max(0x40, 0xFF)
         Assert.Equal(0x202020u, Px(a8, 7, 5));
+
+        // spice-common's A4 quirk (seen in spice-gtk): an odd pixel whose byte has its high nibble set replaces the
+        // mask value with its low nibble, even when that is smaller.
+        using var quirk = NewCanvas();
+        quirk.Apply(Text, TextMessage(Glyphs(2, (2, 1, 1, 1, [0xF0]), (1, 1, 2, 1, [0x12])), 0xFFFFFF));
+        Assert.Equal(0x101010u, Px(quirk, 1, 1));
+        Assert.Equal(0x202020u, Px(quirk, 2, 1));
     }
 
     [Fact]
