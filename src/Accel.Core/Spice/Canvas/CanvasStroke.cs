@@ -10,7 +10,7 @@ namespace Accel.Core.Spice.Canvas;
 /// Styled (dashed) lines step the dash pattern along the same pixels (see the README: spice-gtk draws them with X's
 /// width-1 dash code, which is not reproduced).
 /// </summary>
-internal sealed class CanvasStroke : IDisposable
+internal sealed unsafe class CanvasStroke : IDisposable
 {
     private const byte PathBegin = 1 << 0;
     private const byte PathEnd = 1 << 1;
@@ -32,6 +32,8 @@ internal sealed class CanvasStroke : IDisposable
     private int _dashIndex;
     private int _dashOffset;
     private Paint _paint;
+    private PixmanBox* _clip;
+    private int _clipCount;
 
     public CanvasStroke(CanvasDrawing drawing, CanvasImages images)
     {
@@ -66,6 +68,9 @@ internal sealed class CanvasStroke : IDisposable
 
         _dashCount = (flags & LineStyled) != 0 ? ReadStyle(body, style, styleCount, (flags & LineStartWithGap) != 0) : 0;
         using var pattern = brush.Type == SpiceBrush.Pattern_ ? _images.Get(body, brush.Pattern) : default;
+        var clip = _drawing.Region.Rectangles;
+        _clip = (PixmanBox*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(clip));
+        _clipCount = clip.Length;
         _paint = new Paint(dest, RasterOps.FromDescriptor(foreMode, RasterOps.InversBrush, RasterOps.InversDest),
             brush.Type == SpiceBrush.Solid ? brush.Color : 0, pattern.Image, brush.X, brush.Y);
         try
@@ -75,6 +80,8 @@ internal sealed class CanvasStroke : IDisposable
         finally
         {
             _paint = default;
+            _clip = null;
+            _clipCount = 0;
             _count = 0;
         }
     }
@@ -337,8 +344,10 @@ internal sealed class CanvasStroke : IDisposable
     /// <summary>One pixel, clipped to the target region, painted with the stroke's brush and rop.</summary>
     private void Plot(int x, int y)
     {
-        foreach (var box in _drawing.Region.Rectangles)
+        // The region's rectangles (pixman's own memory, unchanged during the draw).
+        for (int i = 0; i < _clipCount; i++)
         {
+            var box = _clip[i];
             if (y >= box.Y1 && y < box.Y2 && x >= box.X1 && x < box.X2)
             {
                 _paint.Box(new PixmanBox(x, y, x + 1, y + 1));
@@ -354,6 +363,12 @@ internal sealed class CanvasStroke : IDisposable
             if (Tile is not null)
             {
                 RasterOps.Tile(Dest, box, Tile, TileX, TileY, Rop);
+            }
+            else if (Dest.Bpp == 32 && box.Width == 1 && box.Height == 1)
+            {
+                // One pixel: written here (a pixman call per pixel costs more than the pixel).
+                ref uint pixel = ref System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(Dest.Row(box.Y1))[box.X1];
+                pixel = Rop == SpiceRop.Copy ? Color : RasterOps.Apply32(Rop, Color, pixel);
             }
             else if (Rop == SpiceRop.Copy)
             {

@@ -18,9 +18,9 @@ namespace Accel.Core.Tests.Spice.Canvas;
 public sealed class CanvasInjectedDrawsTests(ITestOutputHelper output)
 {
     private const ushort Fill = 302, Opaque = 303, Copy = 304, Blend = 305, Blackness = 306, Whiteness = 307, Invers = 308, Rop3 = 309;
-    private const ushort Stroke = 310, Text = 311, Transparent = 312, AlphaBlend = 313, SurfaceCreate = 314;
+    private const ushort Stroke = 310, Text = 311, Transparent = 312, AlphaBlend = 313, SurfaceCreate = 314, Composite = 318;
     private const uint Off = 77;
-    private const int Cell = 64, Columns = 8, Rows = 2, Put = 8, Xor = 64;
+    private const int Cell = 64, Columns = 8, Rows = 3, Put = 8, Xor = 64;
     private const byte Begin = 1, End = 2, Close = 8, Bezier = 16;
 
     /// <summary>Cells whose semantics the canvas reproduces only approximately (see the canvas README).</summary>
@@ -215,6 +215,12 @@ public sealed class CanvasInjectedDrawsTests(ITestOutputHelper output)
         ("fill pattern clip", (x, y) => [(Fill, new B().Base(Off, x, y, x + Cell, y + Cell, (x + 4, y + 4, x + 30, y + 60), (x + 34, y + 10, x + 60, y + 30))
             .U8(2).Pointer(Pattern(53)).I32(5).I32(3).U16(Put).NoMask().Build())]),
         ("copy scaled nearest", (x, y) => [(Copy, CopyTo(Off, B.Bitmap32(7, 20, 13, (i, j) => (uint)((i * 12) << 16 | (j * 19) << 8 | 0x40)), (x, y, x + 61, y + 47), (0, 0, 20, 13), Put, 1))]),
+        ("composite over argb", (x, y) => [
+            (SurfaceCreate, B.SurfaceCreate(78, 24, 24, 96, 0)),
+            (Fill, new B().Base(78, 0, 0, 24, 24).U8(1).U32(0x80FF2000).U16(Put).NoMask().Build()),
+            (Fill, new B().Base(78, 6, 6, 18, 18).U8(1).U32(0xF02080FF).U16(Put).NoMask().Build()),
+            (Composite, new B().Base(Off, x + 4, y + 4, x + 60, y + 60).U32(3 | (1 << 14)).Pointer(B.Surface(78, 24, 24)).U16(5).U16(3).U16(0).U16(0).Build()),
+            (315, new B().U32(78).Build())]),
         ("copy scaled smooth", (x, y) => [(Copy, CopyTo(Off, B.Bitmap32(8, 20, 13, (i, j) => (uint)((i * 12) << 16 | (j * 19) << 8 | 0x40)), (x, y, x + 61, y + 47), (0, 0, 20, 13), Put, 0))]),
     ];
 }
