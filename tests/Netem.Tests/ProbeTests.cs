@@ -59,9 +59,11 @@ public sealed class ProbeTests
         await Task.Delay(300, ct); // the last positions are still on the 50 ms way down when the hand stops
 
         var seen = watch.Lines().Count;
-        // 125 events/s for 2 s, but only 8 in flight per 100 ms round trip: ~160 + the first window.
-        Assert.InRange(run.MovesRequested, 240, 260);
+        // Up to 125 events/s for 2 s (fewer when the machine is busy), but only 8 in flight per 100 ms round trip:
+        // at most ~160 + the first window go out, and the rest are coalesced.
+        Assert.InRange(run.MovesRequested, 180, 260);
         Assert.InRange(run.MotionsSent, 100, 8 * (2000 / 100) + 16);
+        Assert.True(run.MotionsSent < run.MovesRequested, $"{run.MotionsSent} motions sent for {run.MovesRequested} moves: the 8-unacknowledged rule did not bind");
         Assert.InRange(seen, run.MotionsSent / 2, run.MotionsSent);
     }
 

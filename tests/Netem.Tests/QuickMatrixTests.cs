@@ -24,8 +24,19 @@ public sealed class QuickMatrixTests
             WorkloadTimeout = TimeSpan.FromSeconds(45),
         };
 
-        var before = NetemLink.Topology.ListOwnNamespaces();
-        var results = await new Runner(options, _ => { }).RunAsync(ct).WaitAsync(TimeSpan.FromMinutes(5), ct);
+        // The namespaces this run made (other runs and tests may create and remove their own meanwhile).
+        var created = new List<string>();
+        var results = await new Runner(options, line =>
+        {
+            var at = line.IndexOf(NetemLink.Topology.DataCentrePrefix, StringComparison.Ordinal);
+            if (line.Contains("starting Xspice in ", StringComparison.Ordinal) && at >= 0)
+            {
+                lock (created)
+                {
+                    created.Add(line[(at + NetemLink.Topology.DataCentrePrefix.Length)..].Trim());
+                }
+            }
+        }).RunAsync(ct).WaitAsync(TimeSpan.FromMinutes(5), ct);
         Report.Write(dir, "test", results);
 
         var rows = Assert.Single(results).Rows;
@@ -58,7 +69,10 @@ public sealed class QuickMatrixTests
         Assert.All(results[0].Plots, plot => Assert.True(File.Exists(Path.Combine(dir, plot.File)), plot.File));
         Assert.True(File.Exists(Path.Combine(dir, "report.json")));
         Assert.NotNull(results[0].Link);
-        Assert.Equal(before.Order(), NetemLink.Topology.ListOwnNamespaces().Order());
+        var id = Assert.Single(created);
+        var left = NetemLink.Topology.ListOwnNamespaces();
+        Assert.DoesNotContain(NetemLink.Topology.BranchPrefix + id, left);
+        Assert.DoesNotContain(NetemLink.Topology.DataCentrePrefix + id, left);
     }
 
     private static string FindProfiles()

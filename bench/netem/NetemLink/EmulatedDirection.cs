@@ -36,7 +36,7 @@ public sealed class EmulatedDirection : IDisposable
         _parameters = parameters;
         _random = new Random(seed);
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = name + "-rx" };
-        _timer = new Thread(DeliverLoop) { IsBackground = true, Name = name + "-tx", Priority = ThreadPriority.Highest };
+        _timer = new Thread(DeliverLoop) { IsBackground = true, Name = name + "-tx" };
     }
 
     public LinkCounters Counters { get; } = new();
@@ -58,6 +58,7 @@ public sealed class EmulatedDirection : IDisposable
 
     private void ReadLoop()
     {
+        Native.BoostCurrentThread();
         var buffer = new byte[MaxPacket];
         while (!_stopping)
         {
@@ -150,6 +151,7 @@ public sealed class EmulatedDirection : IDisposable
 
     private void DeliverLoop()
     {
+        Native.BoostCurrentThread();
         while (!_stopping)
         {
             Pending item;

@@ -37,6 +37,7 @@ public static class LinkProbe
         var seen = new bool[count];
         var receiver = new Thread(() =>
         {
+            Native.BoostCurrentThread();
             var buf = new byte[2048];
             rx.ReceiveTimeout = 200;
             while (true)
@@ -78,6 +79,7 @@ public static class LinkProbe
 
         var target = new IPEndPoint(toAddress, ProbePort);
         var payload = new byte[64];
+        using var boost = Native.BoostFor();
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < count && !ct.IsCancellationRequested; i++)
         {
@@ -123,6 +125,7 @@ public static class LinkProbe
         var received = 0;
         var receiver = new Thread(() =>
         {
+            Native.BoostCurrentThread();
             var buf = new byte[2048];
             rx.ReceiveTimeout = 200;
             while (true)
@@ -157,6 +160,7 @@ public static class LinkProbe
         var payload = new byte[Size - 28];
         var packets = (int)(offeredBitsPerSecond * seconds / (Size * 8));
         var interval = Size * 8.0 / offeredBitsPerSecond;
+        using var boost = Native.BoostFor();
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < packets && !ct.IsCancellationRequested; i++)
         {

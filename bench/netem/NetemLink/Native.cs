@@ -43,4 +43,37 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     public static partial int SetNs(int fd, int nstype);
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetTid();
+
+    [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+    public static partial int SetPriority(int which, int who, int priority);
+
+    /// <summary>
+    /// Gives the calling thread a higher scheduling weight (nice -10: about nine times a normal thread's CPU share)
+    /// so that the emulated link and its probes keep their timing on a busy machine, as a real link would. Needs
+    /// root (the bench runs as root); elsewhere the thread keeps its weight.
+    /// </summary>
+    public static void BoostCurrentThread()
+    {
+        const int PrioProcess = 0;
+        _ = SetPriority(PrioProcess, GetTid(), -10);
+    }
+
+    /// <summary>Boosts the calling (pool) thread until disposed, then gives it back its normal weight.</summary>
+    public static BoostScope BoostFor() => new(GetTid());
+
+    public readonly struct BoostScope : IDisposable
+    {
+        private readonly int _tid;
+
+        internal BoostScope(int tid)
+        {
+            _tid = tid;
+            BoostCurrentThread();
+        }
+
+        public void Dispose() => _ = SetPriority(0, _tid, 0);
+    }
 }

@@ -91,6 +91,9 @@ internal sealed class PrometheusBridge : IDisposable
             case UpDownCounter<long> or UpDownCounter<double>:
                 ((Gauge.Child)child).Inc(value);
                 break;
+            case Histogram<long> or Histogram<double>:
+                ((Histogram.Child)child).Observe(value);
+                break;
             default:
                 ((Gauge.Child)child).Set(value);
                 break;
@@ -108,16 +111,25 @@ internal sealed class PrometheusBridge : IDisposable
         }
 
         var help = instrument.Description ?? instrument.Name;
-        var collector = _metrics.GetOrAdd(instrument, i => IsCounter(i)
-            ? _factory.CreateCounter(PrometheusName(i), help, names)
-            : _factory.CreateGauge(PrometheusName(i), help, names));
+        var collector = _metrics.GetOrAdd(instrument, i => i switch
+        {
+            _ when IsCounter(i) => _factory.CreateCounter(PrometheusName(i), help, names),
+            Histogram<long> or Histogram<double> => _factory.CreateHistogram(PrometheusName(i), help, names, new HistogramConfiguration { Buckets = HistogramBuckets(i) }),
+            _ => _factory.CreateGauge(PrometheusName(i), help, names),
+        });
         return collector switch
         {
             Counter c => c.WithLabels(values),
             Gauge g => g.WithLabels(values),
+            Histogram h => h.WithLabels(values),
             _ => throw new InvalidOperationException("unexpected collector"),
         };
     }
+
+    /// <summary>Buckets for a histogram: seconds from 1 ms to 10 s, otherwise powers of two.</summary>
+    private static double[] HistogramBuckets(Instrument instrument) => instrument.Unit == "s"
+        ? [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        : Prometheus.Histogram.ExponentialBuckets(1, 2, 24);
 
     private readonly record struct ChildKey(Instrument Instrument, string? First, string? Second);
 }
