@@ -52,25 +52,79 @@ internal sealed class ImagePool : IDisposable
         return image;
     }
 
-    /// <summary>Takes an image back (called by its Dispose); false when the pool is full or disposed and the image frees itself.</summary>
+    /// <summary>
+    /// Takes an image back (called by its Dispose); false when the pool is disposed or full of larger buffers, and the
+    /// image frees itself. A full pool gives up its smallest buffer for a larger one (large ones cost most to make).
+    /// </summary>
     internal bool Return(PixmanImage image)
     {
-        if (_disposed || _freeBytes + image.Capacity > MaxFreeBytes)
+        if (_disposed || image.Capacity > MaxFreeBytes)
         {
             return false;
         }
 
+        int slot = -1;
         for (int i = 0; i < _free.Length; i++)
         {
             if (_free[i] is null)
             {
-                _free[i] = image;
-                _freeBytes += image.Capacity;
-                return true;
+                slot = i;
+                break;
+            }
+
+            if (_free[i]!.Capacity < image.Capacity && (slot < 0 || _free[i]!.Capacity < _free[slot]!.Capacity))
+            {
+                slot = i;
             }
         }
 
-        return false;
+        if (slot < 0)
+        {
+            return false;
+        }
+
+        if (_free[slot] is { } evicted)
+        {
+            _freeBytes -= evicted.Capacity;
+            evicted.Free();
+            _free[slot] = null;
+        }
+
+        // Over the byte bound: drop the smallest waiting buffers until the new one fits.
+        while (_freeBytes + image.Capacity > MaxFreeBytes && EvictSmallest())
+        {
+        }
+
+        if (_freeBytes + image.Capacity > MaxFreeBytes)
+        {
+            return false;
+        }
+
+        _free[slot] = image;
+        _freeBytes += image.Capacity;
+        return true;
+    }
+
+    private bool EvictSmallest()
+    {
+        int smallest = -1;
+        for (int i = 0; i < _free.Length; i++)
+        {
+            if (_free[i] is not null && (smallest < 0 || _free[i]!.Capacity < _free[smallest]!.Capacity))
+            {
+                smallest = i;
+            }
+        }
+
+        if (smallest < 0)
+        {
+            return false;
+        }
+
+        _freeBytes -= _free[smallest]!.Capacity;
+        _free[smallest]!.Free();
+        _free[smallest] = null;
+        return true;
     }
 
     public void Dispose()
