@@ -12,6 +12,7 @@ return args.Length > 0 && args[0] switch
 {
     "transport-throughput" => true,
     "transport-throughput-server" => true,
+    "relay-throughput" => true,
     _ => false,
 }
     ? await RunAsync(args)
@@ -21,7 +22,7 @@ static async Task<int> RunAsync(string[] args)
 {
     try
     {
-        return await TransportThroughput.RunAsync(args);
+        return args[0] == "relay-throughput" ? await RelayThroughput.RunAsync(args) : await TransportThroughput.RunAsync(args);
     }
     catch (PlatformNotSupportedException ex)
     {
@@ -33,6 +34,7 @@ static async Task<int> RunAsync(string[] args)
 static int Usage()
 {
     Console.Error.WriteLine("usage: Accel.Benchmarks transport-throughput [--engine ngtcp2|msquic] [--bytes 2G] [--cc bbr|cubic|reno]");
-    Console.Error.WriteLine("       Accel.Benchmarks canvas [BenchmarkDotNet options, e.g. --filter '*' --job short]");
+    Console.Error.WriteLine("       Accel.Benchmarks relay-throughput [--engine ngtcp2|msquic] [--bytes 1G] [--message 64K] [--budget off]");
+    Console.Error.WriteLine("       Accel.Benchmarks canvas [BenchmarkDotNet options, e.g. --filter '*' --job short --inProcess]");
     return 2;
 }

@@ -84,22 +84,6 @@ public static class AccelMetrics
         return result;
     }
 
-    public static string ChannelLabel(byte channelType) => channelType switch
-    {
-        1 => "main",
-        2 => "display",
-        3 => "inputs",
-        4 => "cursor",
-        5 => "playback",
-        6 => "record",
-        7 => "tunnel",
-        8 => "smartcard",
-        9 => "usbredir",
-        10 => "port",
-        11 => "webdav",
-        _ => "unknown",
-    };
-
     private static IEnumerable<Measurement<double>> ObserveRtt()
     {
         foreach (var (c, role) in s_connections)

@@ -7,6 +7,7 @@ using Accel.Edge.Hosting;
 using Accel.Edge.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Commands;
 

@@ -1,4 +1,5 @@
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Edge.Commands;
 

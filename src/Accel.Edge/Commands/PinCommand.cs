@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Edge.Commands;
 

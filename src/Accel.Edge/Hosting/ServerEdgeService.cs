@@ -5,6 +5,7 @@ using Accel.Edge.Options;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Hosting;
 

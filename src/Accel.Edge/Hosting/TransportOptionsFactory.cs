@@ -2,6 +2,7 @@ using System.Net;
 using Accel.Core.Relay;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Hosting;
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Options;
 

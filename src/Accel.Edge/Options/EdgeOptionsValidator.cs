@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Accel.Core.Relay;
 using Accel.Core.Spice.Display;
 using Microsoft.Extensions.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Options;
 

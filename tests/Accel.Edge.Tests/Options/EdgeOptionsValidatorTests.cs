@@ -3,6 +3,7 @@ using Accel.Edge.Hosting;
 using Accel.Edge.Listeners;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Configuration;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Tests.Options;
 

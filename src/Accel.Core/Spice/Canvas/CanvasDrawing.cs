@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Canvas;
 

@@ -5,6 +5,7 @@ using Spice.Codecs;
 using Spice.Codecs.Bitmap;
 using Spice.Codecs.Glz;
 using Spice.Codecs.Lz;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Canvas;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Spice.Codecs;
 using Spice.Codecs.Jpeg;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Canvas;
 

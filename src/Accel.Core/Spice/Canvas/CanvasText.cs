@@ -1,3 +1,5 @@
+using Accel.Core.Spice.Protocol;
+
 namespace Accel.Core.Spice.Canvas;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Buffers;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Canvas;
 

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Protocol;
 using Accel.Core.Tests.Relay;
 using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Protocol;
 using CsCheck;
 using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
 

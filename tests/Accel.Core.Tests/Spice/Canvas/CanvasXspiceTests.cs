@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Canvas;
 using Accel.Core.Tests.Relay;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice.Canvas;
 

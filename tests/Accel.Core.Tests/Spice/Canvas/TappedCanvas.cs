@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Protocol;
 using Accel.Core.Tests.Relay;
 
 namespace Accel.Core.Tests.Spice.Canvas;
