@@ -1,28 +1,11 @@
 #!/usr/bin/env bash
-# Installs SpiceAccel as a systemd service on this host: publishes to /opt/spiceaccel, installs the units, the
-# sysusers entry and example configurations (existing files in /etc/spiceaccel are kept). Run as root.
-#   ./eng/install.sh            install both units (enable/start them yourself once configured)
-#   PREFIX=/tmp/root ./eng/install.sh   install under another root (for packaging and tests)
+# Installs SpiceAccel on this host as the Debian package does everywhere: builds dist/spiceaccel_*.deb with
+# eng/package.sh (needs the .NET SDK, here only) and installs it with apt-get, which pulls in the libraries it
+# depends on. Run as root. To install on other hosts, copy the .deb there and run `apt-get install ./spiceaccel_*.deb`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PREFIX="${PREFIX:-}"
-opt="$PREFIX/opt/spiceaccel"; etc="$PREFIX/etc/spiceaccel"; units="$PREFIX/etc/systemd/system"
-sysusers="$PREFIX/usr/lib/sysusers.d"
 
-dotnet publish src/Accel.Edge/Accel.Edge.csproj -c Release -o "$opt" -nologo -v:q
-mkdir -p "$opt/docs" "$etc" "$units" "$sysusers"
-cp README.md "$opt/docs/" ; [ -d docs ] && cp -r docs/. "$opt/docs/"
-install -m 0644 systemd/spiceaccel-server.service systemd/spiceaccel-client.service "$units/"
-install -m 0644 systemd/spiceaccel.sysusers.conf "$sysusers/spiceaccel.conf"
-for f in server client; do
-  [ -e "$etc/$f.json" ] || install -m 0640 "systemd/$f.example.json" "$etc/$f.json"
-done
-
-if [ -z "$PREFIX" ]; then
-  if command -v systemd-sysusers >/dev/null; then systemd-sysusers; fi
-  id spiceaccel >/dev/null 2>&1 || useradd --system --home-dir /var/lib/spiceaccel --shell /usr/sbin/nologin spiceaccel
-  chgrp spiceaccel "$etc" "$etc"/*.json; chmod 0750 "$etc"
-  if [ "$(systemctl is-system-running 2>/dev/null || true)" != "offline" ]; then systemctl daemon-reload; fi
-fi
-echo "installed to $opt; configure $etc/{server,client}.json (spiceaccel keygen --out $etc --name server|client),"
-echo "then: systemctl enable --now spiceaccel-server   (or spiceaccel-client)"
+deb="$(./eng/package.sh | tail -n 1)"
+apt-get install -y "./$deb"
+echo "installed $deb; configure /etc/spiceaccel/{server,client}.json (spiceaccel keygen --out /etc/spiceaccel --name server|client),"
+echo "check it (spiceaccel check --config /etc/spiceaccel/server.json), then: systemctl enable --now spiceaccel-server   (or spiceaccel-client)"

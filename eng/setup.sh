@@ -16,6 +16,7 @@ APT_PKGS=(
   xterm x11-apps x11-utils xdotool xvfb libx11-6 libxtst6 gnuplot-nox
   kcptun iproute2 nftables procps psmisc curl
   gcc libc6-dev pkg-config libgnutls28-dev
+  libglib2.0-dev libspice-protocol-dev  # bench/codec-vs-c compiles spice-common's C codecs for the comparison
 )
 # ngtcp2 1.x: backports on bookworm, the main suite on trixie and later.
 NGTCP2_PKGS=(libngtcp2-16 libngtcp2-crypto-gnutls8 libngtcp2-dev libngtcp2-crypto-gnutls-dev)

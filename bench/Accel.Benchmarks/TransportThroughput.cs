@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Benchmarks;
 
@@ -145,13 +146,13 @@ internal static class TransportThroughput
         return 0;
     }
 
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static long ParseSize(string text)
+    internal static long ParseSize(string text)
     {
         var multiplier = char.ToUpperInvariant(text[^1]) switch
         {

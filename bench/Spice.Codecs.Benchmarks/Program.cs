@@ -8,13 +8,19 @@ using Spice.Codecs.Lz;
 using Spice.Codecs.Lz4;
 using Spice.Codecs.QuicImage;
 
+if (args.Length > 0 && args[0] == "vs-c")
+{
+    return VsC.Run(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "--ratios")
 {
     PrintRatios();
-    return;
+    return 0;
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(CodecBenchmarks).Assembly).Run(args);
+return 0;
 
 static void PrintRatios()
 {

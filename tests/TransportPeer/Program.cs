@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 // A transport server in its own process, for tests that need a peer they can kill.
 // Usage: TransportPeer --engine ngtcp2 --trust-pin <hex> [--idle-ms 30000]

@@ -1,5 +1,6 @@
 using System.Net;
 using NetemLink;
+using Accel.Core.Edges;
 
 namespace NetemBench;
 

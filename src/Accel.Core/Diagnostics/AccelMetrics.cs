@@ -16,6 +16,7 @@ public static class AccelMetrics
     private static readonly Meter s_meter = new(MeterName, "1.0");
     private static readonly ConcurrentDictionary<ITransportConnection, string> s_connections = new();
     private static readonly ConcurrentDictionary<ITransportStream, byte> s_streams = new();
+    private static readonly Dictionary<string, (long Lost, long Sent)> s_retired = new(StringComparer.Ordinal);
 
     public static readonly Counter<long> RelayBytes = s_meter.CreateCounter<long>(
         "spiceaccel.relay.bytes", "By", "Bytes relayed, by SPICE channel type and direction (to_server, to_client)");
@@ -60,7 +61,31 @@ public static class AccelMetrics
     /// <summary>Publishes a connection's statistics until it is removed. Role is "client" or "server".</summary>
     public static void Track(ITransportConnection connection, string role) => s_connections[connection] = role;
 
-    public static void Untrack(ITransportConnection connection) => s_connections.TryRemove(connection, out _);
+    /// <summary>
+    /// Stops publishing a connection. Its final packets-lost and bytes-sent are kept in the role's totals, so the
+    /// counters summed over connections never go down when one closes.
+    /// </summary>
+    public static void Untrack(ITransportConnection connection)
+    {
+        if (s_connections.TryRemove(connection, out var role))
+        {
+            ConnectionStatistics stats;
+            try
+            {
+                stats = connection.GetStatistics();
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            lock (s_retired)
+            {
+                var (lost, sent) = s_retired.GetValueOrDefault(role);
+                s_retired[role] = (lost + (stats.PacketsLost ?? 0), sent + stats.BytesSent);
+            }
+        }
+    }
 
     /// <summary>Counts a relayed stream's unacknowledged bytes in the per-class queue gauge until it is removed.</summary>
     public static void Track(ITransportStream stream) => s_streams[stream] = 0;
@@ -84,22 +109,6 @@ public static class AccelMetrics
         return result;
     }
 
-    public static string ChannelLabel(byte channelType) => channelType switch
-    {
-        1 => "main",
-        2 => "display",
-        3 => "inputs",
-        4 => "cursor",
-        5 => "playback",
-        6 => "record",
-        7 => "tunnel",
-        8 => "smartcard",
-        9 => "usbredir",
-        10 => "port",
-        11 => "webdav",
-        _ => "unknown",
-    };
-
     private static IEnumerable<Measurement<double>> ObserveRtt()
     {
         foreach (var (c, role) in s_connections)
@@ -115,13 +124,24 @@ public static class AccelMetrics
 
     private static IEnumerable<Measurement<long>> ObserveInFlight() => ObserveLong(static s => s.BytesInFlight);
 
-    private static IEnumerable<Measurement<long>> ObserveLost() => ObserveLong(static s => s.PacketsLost);
+    private static IEnumerable<Measurement<long>> ObserveLost() => ObserveLong(static s => s.PacketsLost, static r => r.Lost);
 
-    private static IEnumerable<Measurement<long>> ObserveSent() => ObserveLong(static s => s.BytesSent);
+    private static IEnumerable<Measurement<long>> ObserveSent() => ObserveLong(static s => s.BytesSent, static r => r.Sent);
 
-    private static IEnumerable<Measurement<long>> ObserveLong(Func<ConnectionStatistics, long?> pick)
+    private static IEnumerable<Measurement<long>> ObserveLong(Func<ConnectionStatistics, long?> pick, Func<(long Lost, long Sent), long>? retired = null)
     {
         var totals = new Dictionary<string, long>(2);
+        if (retired is not null)
+        {
+            lock (s_retired)
+            {
+                foreach (var (role, r) in s_retired)
+                {
+                    totals[role] = retired(r);
+                }
+            }
+        }
+
         foreach (var (c, role) in s_connections)
         {
             if (pick(c.GetStatistics()) is { } v)
@@ -135,6 +155,9 @@ public static class AccelMetrics
             yield return new Measurement<long>(v, new KeyValuePair<string, object?>("role", role));
         }
     }
+
+    /// <summary>The metric label of a SPICE channel type byte (the one mapping is <c>SpiceChannelType.ToLabel</c>).</summary>
+    public static string ChannelLabel(byte channelType) => Spice.Protocol.SpiceChannelTypeExtensions.ToLabel((Spice.Protocol.SpiceChannelType)channelType);
 
     internal static TagList Tags(string key, object? value)
     {

@@ -38,6 +38,13 @@ public enum PriorityClass : byte
     Bulk = 5,
 }
 
+/// <summary>Defaults every engine shares (the conformance suite checks them).</summary>
+public static class TransportDefaults
+{
+    /// <summary>The class of a stream the peer opened, until the application sets one.</summary>
+    public const PriorityClass AcceptedStreamPriority = PriorityClass.Main;
+}
+
 public enum CongestionControlAlgorithm
 {
     Bbr,

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -7,6 +8,7 @@ using Accel.Edge.Hosting;
 using Accel.Edge.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Commands;
 
@@ -16,27 +18,30 @@ namespace Accel.Edge.Commands;
 /// </summary>
 internal static class DemoCommand
 {
-    private const string Help = """
-        Usage: spiceaccel demo [--engine auto|ngtcp2|msquic] [--out DIR] [--keep]
-
-        Starts Xspice (Xorg + spiceqxl) with an xterm and a clock, a server edge next to it and a client edge with an
-        explicit and an HTTP CONNECT listener, then connects spice-gtk (spicy-screenshot) once directly and once
-        through the edges, compares the two pictures, prints the edges' metrics and saves DIR/through-edges.png
-        (DIR defaults to ./demo-output). With --keep everything stays up until Ctrl-C so you can connect
-        remote-viewer yourself (the command to use is printed).
-        """;
-
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        var cl = new CommandLine(args, new HashSet<string> { "--keep" }, new HashSet<string> { "--engine", "--out" });
-        if (cl.Help)
-        {
-            Console.Out.WriteLine(Help);
-            return 0;
-        }
+        var engine = new Option<string>("--engine") { Description = "QUIC engine", DefaultValueFactory = _ => "auto" };
+        engine.AcceptOnlyFromAmong("auto", "ngtcp2", "msquic");
+        var output = new Option<string>("--out") { Description = "where pictures and keys go", DefaultValueFactory = _ => "demo-output", HelpName = "DIR" };
+        var keep = new Option<bool>("--keep") { Description = "keep everything up until Ctrl-C" };
+        var command = new Command("demo", """
+            run Xspice, both edges and spice-gtk on this machine and show it working
 
-        var engine = cl.Get("--engine") ?? "auto";
-        var outDir = Path.GetFullPath(cl.Get("--out") ?? "demo-output");
+            Starts Xspice (Xorg + spiceqxl) with an xterm and a clock, a server edge next to it and a client edge with
+            an explicit and an HTTP CONNECT listener, then connects spice-gtk (spicy-screenshot) once directly and once
+            through the edges, compares the two pictures, prints the edges' metrics and saves DIR/through-edges.png.
+            With --keep everything stays up until Ctrl-C so you can connect remote-viewer yourself.
+            """)
+        {
+            engine, output, keep,
+        };
+        command.SetAction((result, _) => RunAsync(result.GetValue(engine)!, result.GetValue(output)!, result.GetValue(keep)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string engine, string output, bool keep)
+    {
+        var outDir = Path.GetFullPath(output);
         Directory.CreateDirectory(outDir);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -139,7 +144,7 @@ internal static class DemoCommand
             Console.Out.WriteLine();
             Console.Out.WriteLine($"Screenshot through the edges: {Path.Combine(outDir, "through-edges.png")}");
             Console.Out.WriteLine($"Demo finished in {total.Elapsed.TotalSeconds:F1} s.");
-            if (cl.Has("--keep"))
+            if (keep)
             {
                 Console.Out.WriteLine($"Everything stays up. Try: remote-viewer spice://127.0.0.1:{explicitPort}   (Ctrl-C to stop)");
                 await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -8,36 +9,40 @@ internal static class NftRuleCommand
 {
     public const string Table = "spiceaccel";
 
-    private const string Help = """
-        Usage: spiceaccel nft-rule --to-port PORT [--ports LOW-HIGH] [--exclude-uid UID] [--install | --remove]
-
-        Prints (default), installs or removes the nftables table "inet spiceaccel" that redirects SPICE TCP
-        connections (ports 5900-5999 unless --ports says otherwise), both from this host (output) and routed
-        through it (prerouting), to the client edge's transparent listener on PORT. --exclude-uid leaves one
-        user's connections alone (use it when a server edge or a plain SPICE client runs on the same host).
-        Installing replaces the table atomically; needs CAP_NET_ADMIN.
-        """;
-
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        var cl = new CommandLine(args, new HashSet<string> { "--install", "--remove" }, new HashSet<string> { "--to-port", "--ports", "--exclude-uid" });
-        if (cl.Help)
-        {
-            Console.Out.WriteLine(Help);
-            return 0;
-        }
+        var toPort = new Option<string?>("--to-port") { Description = "the client edge's transparent listener port", HelpName = "PORT" };
+        var ports = new Option<string>("--ports") { Description = "SPICE ports to redirect", DefaultValueFactory = _ => "5900-5999", HelpName = "LOW-HIGH" };
+        var excludeUid = new Option<string?>("--exclude-uid") { Description = "leave this user's connections alone", HelpName = "UID" };
+        var install = new Option<bool>("--install") { Description = "install the table (atomically; needs CAP_NET_ADMIN)" };
+        var remove = new Option<bool>("--remove") { Description = "remove the table" };
+        var command = new Command("nft-rule", """
+            print or install the nftables rule for transparent mode
 
-        if (cl.Has("--remove"))
+            Prints (default), installs or removes the nftables table "inet spiceaccel" that redirects SPICE TCP
+            connections, both from this host (output) and routed through it (prerouting), to the client edge's
+            transparent listener on PORT. --exclude-uid leaves one user's connections alone (use it when a server edge
+            or a plain SPICE client runs on the same host).
+            """)
+        {
+            toPort, ports, excludeUid, install, remove,
+        };
+        command.SetAction((result, _) => RunAsync(result.GetValue(toPort), result.GetValue(ports)!, result.GetValue(excludeUid), result.GetValue(install), result.GetValue(remove)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string? toPortText, string ports, string? exclude, bool install, bool remove)
+    {
+        if (remove)
         {
             return await NftAsync($"delete table inet {Table}\n").ConfigureAwait(false);
         }
 
-        if (!ushort.TryParse(cl.Require("--to-port"), NumberStyles.None, CultureInfo.InvariantCulture, out var toPort) || toPort == 0)
+        if (toPortText is null || !ushort.TryParse(toPortText, NumberStyles.None, CultureInfo.InvariantCulture, out var toPort) || toPort == 0)
         {
             return Program.Fail("--to-port must be a TCP port");
         }
 
-        var ports = cl.Get("--ports") ?? "5900-5999";
         var dash = ports.IndexOf('-', StringComparison.Ordinal);
         if (!(dash < 0
                 ? ushort.TryParse(ports, NumberStyles.None, CultureInfo.InvariantCulture, out _)
@@ -46,14 +51,13 @@ internal static class NftRuleCommand
             return Program.Fail("--ports must be PORT or LOW-HIGH");
         }
 
-        var exclude = cl.Get("--exclude-uid");
         if (exclude is not null && !uint.TryParse(exclude, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
             return Program.Fail("--exclude-uid must be a numeric user id");
         }
 
         var rules = Ruleset(toPort, ports, exclude);
-        if (!cl.Has("--install"))
+        if (!install)
         {
             Console.Out.Write(rules);
             return 0;

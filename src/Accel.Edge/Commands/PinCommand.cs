@@ -1,27 +1,23 @@
+using System.CommandLine;
 using System.Security.Cryptography;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Edge.Commands;
 
 /// <summary>spiceaccel pin: the base64 SHA-256 of a certificate's SubjectPublicKeyInfo.</summary>
 internal static class PinCommand
 {
-    private const string Help = """
-        Usage: spiceaccel pin --cert FILE
-
-        Prints the base64 SHA-256 of the certificate's SubjectPublicKeyInfo: the value the other edge pins.
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        var cl = new CommandLine(args, new HashSet<string>(), new HashSet<string> { "--cert" });
-        if (cl.Help)
-        {
-            Console.Out.WriteLine(Help);
-            return 0;
-        }
+        var cert = new Option<string>("--cert") { Description = "PEM certificate", Required = true, HelpName = "FILE" };
+        var command = new Command("pin", "print the SPKI SHA-256 pin of a certificate (the value the other edge pins)") { cert };
+        command.SetAction(result => Run(result.GetRequiredValue(cert)));
+        return command;
+    }
 
-        var path = cl.Require("--cert");
+    private static int Run(string path)
+    {
         if (!File.Exists(path))
         {
             return Program.Fail($"'{path}' does not exist");

@@ -1,18 +1,20 @@
+using System.CommandLine;
 using Accel.Edge.Hosting;
 
 namespace Accel.Edge.Commands;
 
 internal static class VersionCommand
 {
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        if (args.Length > 0 && args[0] is "-h" or "--help")
-        {
-            Console.Out.WriteLine("Usage: spiceaccel version\n\nPrints the program version and, for each QUIC engine, whether it is usable here.");
-            return 0;
-        }
+        var command = new Command("version", "print the version (with the commit) and whether each QUIC engine is usable here");
+        command.SetAction(_ => Run());
+        return command;
+    }
 
-        Console.Out.WriteLine($"spiceaccel {typeof(Program).Assembly.GetName().Version} on .NET {Environment.Version}");
+    private static int Run()
+    {
+        Console.Out.WriteLine($"spiceaccel {BuildInfo.Version} (commit {BuildInfo.Commit}) on .NET {Environment.Version}");
         foreach (var engine in EngineFactory.All())
         {
             Console.Out.WriteLine(engine.IsSupported

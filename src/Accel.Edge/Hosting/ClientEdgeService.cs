@@ -1,15 +1,18 @@
 using System.Net.Sockets;
 using Accel.Core.Relay;
 using Accel.Edge.Listeners;
+using Accel.Core.Transport;
 using Accel.Edge.Options;
+using Accel.Edge.Status;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Hosting;
 
 /// <summary>Runs the client edge: every configured listener, over one QUIC connection per server edge.</summary>
-internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, ILoggerFactory loggerFactory, ILogger<ClientEdgeService> logger) : BackgroundService
+internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, EdgeActivity activity, ILoggerFactory loggerFactory, ILogger<ClientEdgeService> logger) : BackgroundService
 {
     private readonly List<(SpiceListener Listener, Socket Socket)> _bound = [];
     private ClientEdge? _edge;
@@ -20,9 +23,24 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, I
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        var engine = EngineFactory.Create(o.Transport.Engine, loggerFactory);
+        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory), activity);
         var identity = TransportOptionsFactory.LoadIdentity(o.Identity);
-        var targets = await TransportOptionsFactory.TargetsAsync(o.Client, cancellationToken).ConfigureAwait(false);
+        Dictionary<string, ServerEdgeTarget> targets;
+        try
+        {
+            targets = await TransportOptionsFactory.TargetsAsync(o.Client, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            throw new EdgeStartException($"Client:ServerEdges: cannot resolve a server edge's address: {ex.Message}", ex);
+        }
+
+        activity.NamePeer = PeerNames.ForServerEdges(targets);
+        activity.NotReadyReason = () =>
+        {
+            var missing = targets.Keys.Where(name => !activity.Peers.Any(p => p.PeerName == name)).ToList();
+            return missing.Count == 0 ? null : "not connected to server edge " + string.Join(", ", missing);
+        };
         _edge = new ClientEdge(engine, new ClientEdgeSettings
         {
             Identity = identity,
@@ -46,7 +64,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, I
             }
             catch (SocketException ex)
             {
-                throw new InvalidOperationException($"Client:Listeners: cannot listen on {l.Listen}: {ex.SocketErrorCode}", ex);
+                throw new EdgeStartException($"Client:Listeners:{_bound.Count}:Listen: cannot listen on tcp {l.Listen}: {ex.SocketErrorCode}", ex);
             }
         }
 
@@ -56,7 +74,9 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, I
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var loops = _bound.Select(b => b.Listener.RunAsync(b.Socket, stoppingToken)).ToArray();
+        var loops = _bound.Select(b => b.Listener.RunAsync(b.Socket, stoppingToken))
+            .Concat(options.Value.Client.ServerEdges.Keys.Select(name => KeepConnectedAsync(name, stoppingToken)))
+            .ToArray();
         try
         {
             await Task.WhenAll(loops).ConfigureAwait(false);
@@ -70,11 +90,57 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, I
         }
     }
 
+    /// <summary>
+    /// Holds a connection to one server edge from the start, so the edge is ready (and the first session quick)
+    /// before any viewer connects; after a loss it reconnects with a growing pause (1 s doubling to 30 s).
+    /// </summary>
+    private async Task KeepConnectedAsync(string name, CancellationToken stoppingToken)
+    {
+        var pause = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var connection = await _edge!.ConnectAsync(name, stoppingToken).ConfigureAwait(false);
+                var connectedAt = TimeProvider.System.GetTimestamp();
+                await connection.Closed.WaitAsync(stoppingToken).ConfigureAwait(false);
+                if (TimeProvider.System.GetElapsedTime(connectedAt) > TimeSpan.FromSeconds(30))
+                {
+                    // It held: reconnect at once. A connection that keeps closing right away backs off below.
+                    pause = TimeSpan.FromSeconds(1);
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is TransportException or EdgeRefusedException)
+            {
+                KeepFailed(logger, name, ex.Message, pause.TotalSeconds);
+            }
+
+            try
+            {
+                await Task.Delay(pause, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            pause = TimeSpan.FromSeconds(Math.Min(30, pause.TotalSeconds * 2));
+        }
+    }
+
     private ExplicitListener CreateExplicit(ListenerSection l, System.Net.IPEndPoint listen)
     {
         Endpoints.TryParseHostPort(l.Backend, out var host, out var port);
         return new ExplicitListener(listen, _edge!, l.ServerEdge, host!, port, loggerFactory.CreateLogger<ExplicitListener>());
     }
+
+    [LoggerMessage(2102, LogLevel.Warning, "Server edge {Name} unreachable ({Reason}); trying again in {Seconds} s")]
+    private static partial void KeepFailed(ILogger logger, string name, string reason, double seconds);
 
     [LoggerMessage(2101, LogLevel.Information, "Client edge started ({Engine}: {Version}); {Listeners} listeners, {Edges} server edges")]
     private static partial void Started(ILogger logger, string engine, string version, int listeners, int edges);

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Accel.Edge.Options;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,10 +28,16 @@ internal static class EdgeHost
         builder.Configuration.AddEnvironmentVariables("SPICEACCEL_");
         builder.Configuration.AddCommandLine(overrides);
 
+        // Until the host has started, a start failure is reported by `spiceaccel server|client` on one line that
+        // names the key; the host's own error (with its stack trace) would only repeat it.
+        var started = new StrongBox<bool>();
+        builder.Logging.AddFilter((category, level) => started.Value || level >= LogLevel.Critical || category != HostCategory);
         builder.Services.AddSystemd();
+        builder.Services.AddHostedService(sp => new StartedFlag(sp.GetRequiredService<IHostApplicationLifetime>(), started));
         builder.Services.AddHostedService<ServiceNotifier>();
         builder.Services.AddOptions<EdgeOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>>(new EdgeOptionsValidator(role));
+        builder.Services.AddSingleton(sp => new Status.EdgeActivity(role, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Status.EdgeActivity>>()));
         builder.Services.AddHostedService<MetricsExporter>();
         if (role == EdgeRole.Server)
         {
@@ -43,5 +51,18 @@ internal static class EdgeHost
         }
 
         return builder.Build();
+    }
+
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    private sealed class StartedFlag(IHostApplicationLifetime lifetime, StrongBox<bool> started) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            lifetime.ApplicationStarted.Register(() => started.Value = true);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

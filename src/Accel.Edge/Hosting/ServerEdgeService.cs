@@ -2,14 +2,16 @@ using Accel.Core.Relay;
 using Accel.Core.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
+using Accel.Edge.Status;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Hosting;
 
 /// <summary>Runs the server edge: the QUIC listener and the relay to allowed backends.</summary>
-internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, ILoggerFactory loggerFactory, ILogger<ServerEdgeService> logger) : BackgroundService
+internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, EdgeActivity activity, ILoggerFactory loggerFactory, ILogger<ServerEdgeService> logger) : BackgroundService
 {
     private ITransportListener? _listener;
 
@@ -20,9 +22,19 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, I
     {
         // Bind before the host reports ready (sd_notify READY=1), so "started" means "reachable".
         var o = options.Value;
-        var engine = EngineFactory.Create(o.Transport.Engine, loggerFactory);
+        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory), activity);
         var identity = TransportOptionsFactory.LoadIdentity(o.Identity);
-        _listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity), cancellationToken).ConfigureAwait(false);
+        activity.NamePeer = PeerNames.ForClientPins(o.Server.ClientPins);
+        try
+        {
+            _listener = await engine.ListenAsync(TransportOptionsFactory.Listener(o, identity), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TransportException or System.Net.Sockets.SocketException)
+        {
+            throw new EdgeStartException($"Server:Listen: cannot listen on udp {o.Server.Listen}: {ex.Message}", ex);
+        }
+
+        activity.NotReadyReason = static () => null;
         Listening(logger, _listener.LocalEndPoint.ToString(), engine.Name, engine.Version, o.Server.AllowedBackends.Count);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }

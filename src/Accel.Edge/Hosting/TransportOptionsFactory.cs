@@ -2,6 +2,7 @@ using System.Net;
 using Accel.Core.Relay;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Hosting;
 
@@ -44,7 +45,7 @@ internal static class TransportOptionsFactory
         {
             ListenEndPoint = listen!,
             Identity = identity,
-            PeerTrust = Trust(options.Server.ClientPins, options.Server.ClientCaFile),
+            PeerTrust = Trust(options.Server.ClientPins.Values, options.Server.ClientCaFile),
             IdleTimeout = t.IdleTimeout,
             KeepAliveInterval = t.KeepAliveInterval,
             HandshakeTimeout = t.HandshakeTimeout,

@@ -6,6 +6,7 @@ using Accel.Core.Relay;
 using Accel.Core.Transport;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Logging;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Listeners;
 
@@ -99,14 +100,9 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
             {
                 await client.SendAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
 
-                // Anything the client sent after the head (it should wait for 200, but may not) goes first.
-                var early = filled > headEnd + 4 ? buffer.AsSpan(headEnd + 4, filled - headEnd - 4).ToArray() : null;
-                if (early is not null)
-                {
-                    await stream.WriteAsync(early, false, cancellationToken).ConfigureAwait(false);
-                }
-
-                await Edge.RelayOpenedAsync(client, stream, leftover, host, port, cancellationToken).ConfigureAwait(false);
+                // Anything the client sent after the head (it should wait for 200, but may not) is read first.
+                var early = buffer.AsSpan(headEnd + 4, filled - headEnd - 4).ToArray();
+                await Edge.RelayOpenedAsync(client, stream, early, leftover, host, port, cancellationToken).ConfigureAwait(false);
             }
         }
         finally

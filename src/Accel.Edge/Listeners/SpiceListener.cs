@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Relay;
 using Microsoft.Extensions.Logging;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Listeners;
 

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Tmds.Linux;
 using Accel.Core.Relay;
 using Microsoft.Extensions.Logging;
+using Accel.Core.Edges;
+using static Tmds.Linux.LibC;
 
 namespace Accel.Edge.Listeners;
 
@@ -38,10 +40,9 @@ internal sealed partial class TransparentListener(IPEndPoint listen, ClientEdge 
 }
 
 /// <summary>getsockopt(SOL_IP, SO_ORIGINAL_DST) and its IPv6 twin, for sockets accepted after an nftables redirect.</summary>
-internal static unsafe partial class OriginalDestination
+internal static unsafe class OriginalDestination
 {
-    private const int SolIp = 0;
-    private const int SolIpv6 = 41;
+    // linux/netfilter_ipv4.h SO_ORIGINAL_DST and linux/netfilter_ipv6/ip6_tables.h IP6T_SO_ORIGINAL_DST (Tmds.LibC has neither).
     private const int SoOriginalDst = 80;
 
     public static bool TryGet(Socket socket, out IPEndPoint endPoint)
@@ -54,17 +55,17 @@ internal static unsafe partial class OriginalDestination
 
         var fd = (int)socket.SafeHandle.DangerousGetHandle();
         Span<byte> buffer = stackalloc byte[28];
-        var length = (uint)buffer.Length;
+        socklen_t length = (uint)buffer.Length;
         int rc;
         var v6 = socket.AddressFamily == AddressFamily.InterNetworkV6;
         fixed (byte* p = buffer)
         {
-            rc = getsockopt(fd, v6 ? SolIpv6 : SolIp, SoOriginalDst, p, &length);
+            rc = getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, SoOriginalDst, p, &length);
             if (rc != 0 && v6)
             {
                 // Dual-stack socket with an IPv4 peer.
                 length = (uint)buffer.Length;
-                rc = getsockopt(fd, SolIp, SoOriginalDst, p, &length);
+                rc = getsockopt(fd, IPPROTO_IP, SoOriginalDst, p, &length);
             }
         }
 
@@ -90,7 +91,4 @@ internal static unsafe partial class OriginalDestination
 
         return false;
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int getsockopt(int fd, int level, int name, byte* value, uint* length);
 }

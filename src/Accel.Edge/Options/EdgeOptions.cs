@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Options;
 
@@ -56,8 +57,11 @@ public sealed class ServerSection
     /// <summary>UDP address the server edge listens on for client edges, e.g. 0.0.0.0:4433.</summary>
     public string Listen { get; set; } = "0.0.0.0:4433";
 
-    /// <summary>Base64 SHA-256 of the SubjectPublicKeyInfo of each client edge allowed in (`spiceaccel pin`).</summary>
-    public List<string> ClientPins { get; set; } = [];
+    /// <summary>
+    /// The client edges allowed in, by name: name → base64 SHA-256 of the SubjectPublicKeyInfo (`spiceaccel pin`).
+    /// The older list form ([ "pin", ... ]) still works; its entries are named by their index.
+    /// </summary>
+    public Dictionary<string, string> ClientPins { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>PEM bundle of CAs whose client certificates are allowed in (alternative to pins).</summary>
     public string? ClientCaFile { get; set; }

@@ -1,7 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Accel.Core.Relay;
 using Accel.Core.Spice.Display;
 using Microsoft.Extensions.Options;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Options;
 
@@ -30,8 +33,11 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
             errors.Add($"Transport:CongestionControl: '{options.Transport.CongestionControl}' is not one of bbr, cubic, reno");
         }
 
-        RequireFile(options.Identity.CertificateFile, "Identity:CertificateFile", errors);
-        RequireFile(options.Identity.KeyFile, "Identity:KeyFile", errors);
+        if (RequireFile(options.Identity.CertificateFile, "Identity:CertificateFile", errors)
+            & RequireFile(options.Identity.KeyFile, "Identity:KeyFile", errors))
+        {
+            CheckIdentity(options.Identity, errors);
+        }
 
         if (!string.IsNullOrEmpty(options.Metrics.Listen) && !Endpoints.TryParseHostPort(options.Metrics.Listen, out _, out _))
         {
@@ -62,17 +68,17 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
             errors.Add("Server:ClientPins: no client edge could ever authenticate; add the pin of each client edge (`spiceaccel pin --cert client.crt`) or set Server:ClientCaFile");
         }
 
-        for (var i = 0; i < server.ClientPins.Count; i++)
+        foreach (var (name, pin) in server.ClientPins)
         {
-            if (!Pins.TryParse(server.ClientPins[i], out _))
+            if (!Pins.TryParse(pin, out _))
             {
-                errors.Add($"Server:ClientPins:{i}: '{server.ClientPins[i]}' is not a base64 SHA-256 digest (44 characters)");
+                errors.Add($"Server:ClientPins:{name}: '{pin}' is not a base64 SHA-256 digest (44 characters)");
             }
         }
 
         if (!string.IsNullOrEmpty(server.ClientCaFile))
         {
-            RequireFile(server.ClientCaFile, "Server:ClientCaFile", errors);
+            _ = RequireFile(server.ClientCaFile, "Server:ClientCaFile", errors);
         }
 
         if (server.AllowedBackends.Count == 0)
@@ -112,7 +118,7 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
 
             if (!string.IsNullOrEmpty(t.CaFile))
             {
-                RequireFile(t.CaFile, $"Server:TlsBackends:{i}:CaFile", errors);
+                _ = RequireFile(t.CaFile, $"Server:TlsBackends:{i}:CaFile", errors);
             }
         }
 
@@ -158,7 +164,7 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
 
             if (!string.IsNullOrEmpty(edge.CaFile))
             {
-                RequireFile(edge.CaFile, $"Client:ServerEdges:{name}:CaFile", errors);
+                _ = RequireFile(edge.CaFile, $"Client:ServerEdges:{name}:CaFile", errors);
             }
         }
 
@@ -207,15 +213,47 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
         }
     }
 
-    private static void RequireFile(string path, string key, List<string> errors)
+    /// <summary>The file is named, exists and this process can read it (the service user, under systemd).</summary>
+    private static bool RequireFile(string? path, string key, List<string> errors)
     {
         if (string.IsNullOrEmpty(path))
         {
             errors.Add($"{key}: required (run `spiceaccel keygen --out DIR` to make an identity)");
+            return false;
         }
-        else if (!File.Exists(path))
+
+        if (!File.Exists(path))
         {
-            errors.Add($"{key}: file '{path}' does not exist or is not readable");
+            errors.Add($"{key}: file '{path}' does not exist");
+            return false;
+        }
+
+        try
+        {
+            using var _ = File.OpenRead(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            errors.Add($"{key}: file '{path}' cannot be read by user {Environment.UserName} ({ex.Message}); keygen --owner USER or chown it to the service user");
+            return false;
+        }
+    }
+
+    private static void CheckIdentity(IdentitySection identity, List<string> errors)
+    {
+        try
+        {
+            using var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(identity.CertificateFile), File.ReadAllText(identity.KeyFile));
+        }
+        catch (CryptographicException ex)
+        {
+            errors.Add($"Identity:KeyFile: '{identity.KeyFile}' and Identity:CertificateFile '{identity.CertificateFile}' are not a matching PEM key and certificate ({ex.Message.TrimEnd('.')})");
+        }
+        catch (ArgumentException ex)
+        {
+            var reason = ex.Message.Split(" (Parameter", 2)[0].TrimEnd('.');
+            errors.Add($"Identity:KeyFile: '{identity.KeyFile}' is not the PEM key of Identity:CertificateFile '{identity.CertificateFile}' ({reason})");
         }
     }
 }

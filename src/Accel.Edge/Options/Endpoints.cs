@@ -50,6 +50,18 @@ internal static class Endpoints
         return true;
     }
 
+    /// <summary>http://host:port for reaching a listener from this host: a wildcard address becomes loopback.</summary>
+    public static string LocalUrl(string host, ushort port)
+    {
+        var h = host switch
+        {
+            "0.0.0.0" or "*" or "+" => "127.0.0.1",
+            "::" => "::1",
+            _ => host,
+        };
+        return h.Contains(':', StringComparison.Ordinal) ? $"http://[{h}]:{port}" : $"http://{h}:{port}";
+    }
+
     public static bool TryParseIpEndPoint(string? text, [NotNullWhen(true)] out IPEndPoint? endPoint)
     {
         endPoint = null;

@@ -1,41 +1,73 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Spice.Codecs.QuicImage;
 
-/// <summary>QUIC bit writer: bits fill 32-bit words from the MSB, words are stored little-endian.</summary>
+/// <summary>
+/// QUIC bit writer: bits fill 32-bit words from the MSB, words are stored little-endian. The row coders copy
+/// <see cref="Acc"/>, <see cref="Bits"/> and <see cref="Pos"/> into locals for a segment and use <see cref="Put"/>
+/// on those, so the hot loop keeps the writer in registers. Words past the end are counted, not written:
+/// <see cref="Overflow"/> says so afterwards.
+/// </summary>
 internal ref struct QuicBitWriter
 {
+    public ulong Acc;
+    public int Bits;
+    public int Pos;
     private readonly Span<byte> _dst;
-    private ulong _acc;
-    private int _bits;
-    private int _pos;
 
     public QuicBitWriter(Span<byte> dst)
     {
         _dst = dst;
-        _acc = 0;
-        _bits = 0;
-        _pos = 0;
-        Overflow = false;
+        Acc = 0;
+        Bits = 0;
+        Pos = 0;
     }
 
-    public bool Overflow;
+    public readonly bool Overflow => Pos > _dst.Length;
 
-    public readonly int Position => _pos;
+    public readonly int Position => Pos;
+
+    public readonly ref byte Start => ref MemoryMarshal.GetReference(_dst);
+
+    /// <summary>The last byte offset at which a whole word still fits.</summary>
+    public readonly int Limit => _dst.Length - 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Put(uint value, int length)
+    public static void Put(ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos, uint value, int length)
     {
-        _acc = (_acc << length) | value;
-        _bits += length;
-        if (_bits >= 32)
+        acc = (acc << length) | value;
+        bits += length;
+        if (bits >= 32)
         {
-            _bits -= 32;
-            WriteWord((uint)(_acc >> _bits));
+            bits -= 32;
+            uint word = (uint)(acc >> bits);
+            if ((uint)pos <= (uint)limit)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, pos), BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word));
+            }
+
+            pos += 4;
         }
     }
+
+    /// <summary><paramref name="n"/> one bits (a MELCODE run prefix).</summary>
+    public static void PutOnes(ref byte dst, int limit, ref ulong acc, ref int bits, ref int pos, int n)
+    {
+        for (; n >= 16; n -= 16)
+        {
+            Put(ref dst, limit, ref acc, ref bits, ref pos, 0xFFFF, 16);
+        }
+
+        if (n != 0)
+        {
+            Put(ref dst, limit, ref acc, ref bits, ref pos, (1u << n) - 1, n);
+        }
+    }
+
+    public void Put(uint value, int length) => Put(ref Start, Limit, ref Acc, ref Bits, ref Pos, value, length);
 
     public void Put32(uint value)
     {
@@ -43,99 +75,75 @@ internal ref struct QuicBitWriter
         Put(value & 0xFFFF, 16);
     }
 
-    public void PutOnes(int n)
-    {
-        for (int count = n >> 5; count > 0; count--)
-        {
-            Put32(uint.MaxValue);
-        }
-
-        n &= 31;
-        if (n != 0)
-        {
-            Put((1u << n) - 1, n);
-        }
-    }
-
     /// <summary>Zero-pads the last word and appends one all-zero word (the decoder's look-ahead).</summary>
     public void Flush()
     {
-        if (_bits > 0)
+        if (Bits > 0)
         {
-            Put(0, 32 - _bits);
+            Put(0, 32 - Bits);
         }
 
         Put32(0);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void WriteWord(uint word)
-    {
-        if ((uint)_pos <= (uint)(_dst.Length - 4))
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(_dst.Slice(_pos), word);
-        }
-        else
-        {
-            Overflow = true;
-        }
-
-        _pos += 4;
-    }
 }
 
-/// <summary>QUIC bit reader with a 32-bit look-ahead; reading past the end yields zeros and sets <see cref="Overrun"/>.</summary>
+/// <summary>
+/// QUIC bit reader with a 32-bit look-ahead; reading past the end yields zeros and sets <see cref="Overrun"/>.
+/// Like the writer, the row decoders keep <see cref="Window"/>, <see cref="Avail"/> and <see cref="Pos"/> in locals.
+/// </summary>
 internal ref struct QuicBitReader
 {
+    public ulong Window;
+    public int Avail;
+    public int Pos;
     private readonly ReadOnlySpan<byte> _src;
-    private ulong _win;
-    private int _avail;
-    private int _pos;
 
     public QuicBitReader(ReadOnlySpan<byte> src)
     {
         _src = src;
-        _win = 0;
-        _avail = 0;
-        _pos = 0;
-        Overrun = false;
-        Refill();
+        Window = 0;
+        Avail = 0;
+        Pos = 0;
+        Refill(ref Start, Limit, ref Window, ref Avail, ref Pos);
     }
 
-    public bool Overrun;
+    /// <summary>True once a word past the end of the source was needed.</summary>
+    public readonly bool Overrun => Pos > _src.Length;
+
+    public readonly ref byte Start => ref MemoryMarshal.GetReference(_src);
+
+    public readonly int Limit => _src.Length - 4;
 
     /// <summary>The next 32 bits, MSB first.</summary>
-    public readonly uint Peek => (uint)(_win >> 32);
+    public readonly uint Peek => (uint)(Window >> 32);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Eat(int length)
+    public static void Eat(ref byte src, int limit, ref ulong window, ref int avail, ref int pos, int length)
     {
-        _win <<= length;
-        _avail -= length;
-        if (_avail < 32)
+        window <<= length;
+        avail -= length;
+        if (avail < 32)
         {
-            Refill();
+            Refill(ref src, limit, ref window, ref avail, ref pos);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Refill()
+    private static void Refill(ref byte src, int limit, ref ulong window, ref int avail, ref int pos)
     {
-        uint word;
-        if ((uint)_pos <= (uint)(_src.Length - 4))
+        uint word = 0;
+        if ((uint)pos <= (uint)limit)
         {
-            word = BinaryPrimitives.ReadUInt32LittleEndian(_src.Slice(_pos));
-        }
-        else
-        {
-            word = 0;
-            Overrun = true;
+            word = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref src, pos));
+            word = BitConverter.IsLittleEndian ? word : BinaryPrimitives.ReverseEndianness(word);
         }
 
-        _pos += 4;
-        _win |= (ulong)word << (32 - _avail);
-        _avail += 32;
+        pos += 4;
+        window |= (ulong)word << (32 - avail);
+        avail += 32;
     }
+
+    public void Eat(int length) => Eat(ref Start, Limit, ref Window, ref Avail, ref Pos, length);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int LeadingZeros(uint bits) => BitOperations.LeadingZeroCount(bits);

@@ -20,20 +20,17 @@ internal sealed class QuicFamily
             int alt = Math.Min(MaxCodeLength - bpc, (1 << (bpc - k)) - 1);
             int ngr = alt << k;
             int suffix = CeilLog2((1 << bpc) - ngr);
-            AltPrefixLength[k] = (byte)alt;
-            GrCodewords[k] = ngr;
-            NotGrSuffixLength[k] = (byte)suffix;
-            NotGrCodeLength[k] = (byte)(alt + suffix);
+            Decode[k] = (uint)alt | (uint)(alt + suffix) << 8 | (uint)ngr << 16;
             for (int n = 0; n < 256; n++)
             {
                 if (n < ngr)
                 {
-                    Code[(n << 3) | k] = (uint)((1 << k) | (n & ((1 << k) - 1)));
+                    Code[(n << 3) | k] = (uint)((1 << k) | (n & ((1 << k) - 1))) | (uint)((n >> k) + k + 1) << 24;
                     CodeLength[(n << 3) | k] = (byte)((n >> k) + k + 1);
                 }
                 else
                 {
-                    Code[(n << 3) | k] = (uint)(n - ngr);
+                    Code[(n << 3) | k] = (uint)(n - ngr) | (uint)(alt + suffix) << 24;
                     CodeLength[(n << 3) | k] = (byte)(alt + suffix);
                 }
             }
@@ -71,6 +68,9 @@ internal sealed class QuicFamily
                 BucketOf[i] = (byte)bucket;
             }
 
+            BucketFirst[bucket] = (byte)start;
+            BucketLast[bucket] = (byte)end;
+
             bucket++;
             start = end + 1;
         }
@@ -88,15 +88,18 @@ internal sealed class QuicFamily
     /// <summary>Context (0..2^bpc−1) → bucket number.</summary>
     public byte[] BucketOf { get; } = new byte[256];
 
-    public byte[] AltPrefixLength { get; } = new byte[8];
+    /// <summary>First and last context of each bucket.</summary>
+    public byte[] BucketFirst { get; } = new byte[8];
 
-    public int[] GrCodewords { get; } = new int[8];
+    public byte[] BucketLast { get; } = new byte[8];
 
-    public byte[] NotGrSuffixLength { get; } = new byte[8];
+    /// <summary>Decoder parameters of code k: prefix limit (bits 0..7), escape code length (8..15), GR codewords (16..31).</summary>
+    public uint[] Decode { get; } = new uint[8];
 
-    public byte[] NotGrCodeLength { get; } = new byte[8];
-
-    /// <summary>Codeword of value n with code k at [n × 8 + k]; the implicit leading zeros are not part of it.</summary>
+    /// <summary>
+    /// Codeword of value n with code k at [n × 8 + k] in bits 0..23 (the implicit leading zeros are not part of it),
+    /// its length in bits 24..31.
+    /// </summary>
     public uint[] Code { get; } = new uint[256 * 8];
 
     public byte[] CodeLength { get; } = new byte[256 * 8];

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Spice.Codecs.QuicImage;
 
@@ -100,11 +102,9 @@ public static class QuicImageDecoder
         int width = header.Width;
         var layout = new QuicCoreLayout(bytes, counters, width);
         QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
-        int rgbChannels = type == QuicImageType.Gray ? 1 : 3;
-        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
-        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
-        bool hasAlpha = type == QuicImageType.Rgba;
-        bool gray = type == QuicImageType.Gray;
+        int channels = type == QuicImageType.Gray ? 1 : 3;
+        var main = new QuicModel(family, channels, width, layout.Tables(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
+        var alpha = new QuicModel(family, 1, width, layout.Tables(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
 
         var r = new QuicBitReader(source);
         for (int i = 0; i < 5; i++)
@@ -113,47 +113,36 @@ public static class QuicImageDecoder
             r.Eat(16);
         }
 
-        Span<byte> prevRgb = layout.RgbPlanes(0, rgbChannels);
-        Span<byte> curRgb = layout.RgbPlanes(1, rgbChannels);
-        Span<byte> prevA = layout.AlphaPlane(0);
-        Span<byte> curA = layout.AlphaPlane(1);
+        ref byte image = ref MemoryMarshal.GetReference(destination);
         for (int y = 0; y < header.Height; y++)
         {
-            if (gray)
+            ref byte cur = ref Unsafe.Add(ref image, (nint)y * destinationStride);
+            ref byte prev = ref y == 0 ? ref cur : ref Unsafe.Subtract(ref cur, destinationStride);
+            bool ok = type switch
             {
-                oneCoder.BeginRow(y == 0);
-                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
-                {
-                    return OperationStatus.InvalidData;
-                }
-            }
-            else
+                QuicImageType.Rgb32 => Row<QuicBgrx>(ref main, ref r, ref prev, ref cur, y == 0),
+                QuicImageType.Rgba => Row<QuicBgrx>(ref main, ref r, ref prev, ref cur, y == 0) && Row<QuicAlpha>(ref alpha, ref r, ref prev, ref cur, y == 0),
+                QuicImageType.Rgb24 when toRgb32 => Row<QuicBgrx>(ref main, ref r, ref prev, ref cur, y == 0),
+                QuicImageType.Rgb24 => Row<QuicBgr>(ref main, ref r, ref prev, ref cur, y == 0),
+                QuicImageType.Rgb16 when toRgb32 => Row<QuicX555ToBgrx>(ref main, ref r, ref prev, ref cur, y == 0),
+                QuicImageType.Rgb16 => Row<QuicX555>(ref main, ref r, ref prev, ref cur, y == 0),
+                _ => Row<QuicGray>(ref main, ref r, ref prev, ref cur, y == 0),
+            };
+            if (!ok)
             {
-                rgbCoder.BeginRow(y == 0);
-                if (!rgbCoder.DecodeRow(ref r, y == 0 ? default : prevRgb, curRgb))
-                {
-                    return OperationStatus.InvalidData;
-                }
+                return OperationStatus.InvalidData;
             }
-
-            if (hasAlpha)
-            {
-                oneCoder.BeginRow(y == 0);
-                if (!oneCoder.DecodeRow(ref r, y == 0 ? default : prevA, curA))
-                {
-                    return OperationStatus.InvalidData;
-                }
-            }
-
-            QuicPlanes.Pack(type, toRgb32, curRgb, curA, width, destination.Slice(y * destinationStride));
-            Span<byte> t = prevRgb;
-            prevRgb = curRgb;
-            curRgb = t;
-            t = prevA;
-            prevA = curA;
-            curA = t;
         }
 
         return OperationStatus.Done;
+    }
+
+    private static bool Row<TPx>(ref QuicModel m, ref QuicBitReader r, ref byte prev, ref byte cur, bool first)
+        where TPx : struct, IQuicPixel
+    {
+        m.BeginRow(first);
+        return first
+            ? QuicRowDecoder.DecodeRow<TPx, QuicFirstRow>(ref m, ref r, ref prev, ref cur)
+            : QuicRowDecoder.DecodeRow<TPx, QuicLaterRow>(ref m, ref r, ref prev, ref cur);
     }
 }

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Spice.Codecs.QuicImage;
 
@@ -81,7 +83,7 @@ public static class QuicImageEncoder
     }
 }
 
-/// <summary>One encode call: owns the pooled planes and model scratch.</summary>
+/// <summary>One encode call: owns the pooled model scratch.</summary>
 internal struct QuicEncoderCore : IDisposable
 {
     private readonly QuicImageType _type;
@@ -101,43 +103,43 @@ internal struct QuicEncoderCore : IDisposable
     {
         int width = _width;
         int height = bitmap.Height;
+        QuicImageType type = _type;
         var layout = new QuicCoreLayout(_bytes!, _counters!, width);
-        QuicFamily family = _type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
-        int rgbChannels = _type == QuicImageType.Gray ? 1 : 3;
-        var rgbCoder = new QuicRowCoder<QuicThreeChannels>(family, width, layout.Corr(0, 3), layout.Counters(0, 3), layout.Best(0, 3));
-        var oneCoder = new QuicRowCoder<QuicOneChannel>(family, width, layout.Corr(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
-        bool hasAlpha = _type == QuicImageType.Rgba;
-        bool gray = _type == QuicImageType.Gray;
+        QuicFamily family = type == QuicImageType.Rgb16 ? QuicFamily.Bpc5 : QuicFamily.Bpc8;
+        int channels = type == QuicImageType.Gray ? 1 : 3;
+        var main = new QuicModel(family, channels, width, layout.Tables(0, channels), layout.Counters(0, channels), layout.Best(0, channels));
+        var alpha = new QuicModel(family, 1, width, layout.Tables(3, 1), layout.Counters(3, 1), layout.Best(3, 1));
 
         var w = new QuicBitWriter(destination);
         w.Put32(QuicHeader.Magic);
         w.Put32(QuicHeader.Version);
-        w.Put32((uint)_type);
+        w.Put32((uint)type);
         w.Put32((uint)width);
         w.Put32((uint)height);
 
-        Span<byte> prevRgb = layout.RgbPlanes(0, rgbChannels);
-        Span<byte> curRgb = layout.RgbPlanes(1, rgbChannels);
-        Span<byte> prevA = layout.AlphaPlane(0);
-        Span<byte> curA = layout.AlphaPlane(1);
+        ref byte image = ref MemoryMarshal.GetReference(pixels);
         for (int y = 0; y < height; y++)
         {
-            QuicPlanes.Unpack(_type, pixels.Slice(bitmap.RowOffset(y)), width, curRgb, curA);
-            if (gray)
+            ref byte cur = ref Unsafe.Add(ref image, bitmap.RowOffset(y));
+            ref byte prev = ref y == 0 ? ref cur : ref Unsafe.Add(ref image, bitmap.RowOffset(y - 1));
+            switch (type)
             {
-                oneCoder.BeginRow(y == 0);
-                oneCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
-            }
-            else
-            {
-                rgbCoder.BeginRow(y == 0);
-                rgbCoder.EncodeRow(ref w, y == 0 ? default : prevRgb, curRgb);
-            }
-
-            if (hasAlpha)
-            {
-                oneCoder.BeginRow(y == 0);
-                oneCoder.EncodeRow(ref w, y == 0 ? default : prevA, curA);
+                case QuicImageType.Rgb32:
+                    Row<QuicBgrx>(ref main, ref w, ref prev, ref cur, y == 0);
+                    break;
+                case QuicImageType.Rgba:
+                    Row<QuicBgrx>(ref main, ref w, ref prev, ref cur, y == 0);
+                    Row<QuicAlpha>(ref alpha, ref w, ref prev, ref cur, y == 0);
+                    break;
+                case QuicImageType.Rgb24:
+                    Row<QuicBgr>(ref main, ref w, ref prev, ref cur, y == 0);
+                    break;
+                case QuicImageType.Rgb16:
+                    Row<QuicX555>(ref main, ref w, ref prev, ref cur, y == 0);
+                    break;
+                default:
+                    Row<QuicGray>(ref main, ref w, ref prev, ref cur, y == 0);
+                    break;
             }
 
             if (w.Overflow)
@@ -145,13 +147,6 @@ internal struct QuicEncoderCore : IDisposable
                 written = 0;
                 return OperationStatus.DestinationTooSmall;
             }
-
-            Span<byte> t = prevRgb;
-            prevRgb = curRgb;
-            curRgb = t;
-            t = prevA;
-            prevA = curA;
-            curA = t;
         }
 
         w.Flush();
@@ -179,9 +174,23 @@ internal struct QuicEncoderCore : IDisposable
             _counters = null;
         }
     }
+
+    private static void Row<TPx>(ref QuicModel m, ref QuicBitWriter w, ref byte prev, ref byte cur, bool first)
+        where TPx : struct, IQuicPixel
+    {
+        m.BeginRow(first);
+        if (first)
+        {
+            QuicRowEncoder.EncodeRow<TPx, QuicFirstRow>(ref m, ref w, ref prev, ref cur);
+        }
+        else
+        {
+            QuicRowEncoder.EncodeRow<TPx, QuicLaterRow>(ref m, ref w, ref prev, ref cur);
+        }
+    }
 }
 
-/// <summary>Carves the pooled scratch into planes, context rows and counters.</summary>
+/// <summary>Carves the pooled scratch into context rows, best codes and counters (up to 4 channels).</summary>
 internal readonly ref struct QuicCoreLayout
 {
     public const int CounterScratch = 4 * 8 * 8;
@@ -197,16 +206,14 @@ internal readonly ref struct QuicCoreLayout
         _width = width;
     }
 
-    /// <summary>2 × 3 RGB planes, 2 alpha planes, 4 context rows, 4 × 8 best codes.</summary>
-    public static int ByteScratch(int width) => 8 * width + 4 * (width + 1) + 32;
+    /// <summary>Model tables of the 3-channel and the 1-channel state (see <see cref="QuicModel"/>), 4 × 8 best codes.</summary>
+    public static int ByteScratch(int width) => QuicModel.TableBytes(3, width) + QuicModel.TableBytes(1, width) + 32;
 
-    public Span<byte> RgbPlanes(int which, int channels) => _bytes.Slice(which * 3 * _width, channels * _width);
-
-    public Span<byte> AlphaPlane(int which) => _bytes.Slice((6 + which) * _width, _width);
-
-    public Span<byte> Corr(int firstChannel, int channels) => _bytes.Slice(8 * _width + firstChannel * (_width + 1), channels * (_width + 1));
+    public Span<byte> Tables(int firstChannel, int channels) =>
+        _bytes.Slice(firstChannel == 0 ? 0 : QuicModel.TableBytes(3, _width), QuicModel.TableBytes(channels, _width));
 
     public Span<uint> Counters(int firstChannel, int channels) => _counters.Slice(firstChannel * 64, channels * 64);
 
-    public Span<byte> Best(int firstChannel, int channels) => _bytes.Slice(8 * _width + 4 * (_width + 1) + firstChannel * 8, channels * 8);
+    public Span<byte> Best(int firstChannel, int channels) =>
+        _bytes.Slice(QuicModel.TableBytes(3, _width) + QuicModel.TableBytes(1, _width) + firstChannel * 8, channels * 8);
 }

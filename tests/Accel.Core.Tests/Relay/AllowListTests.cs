@@ -1,5 +1,6 @@
 using System.Net;
 using Accel.Core.Relay;
+using Accel.Core.Edges;
 
 namespace Accel.Core.Tests.Relay;
 

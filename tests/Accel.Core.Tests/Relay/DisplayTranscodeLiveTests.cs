@@ -2,14 +2,15 @@ using System.Buffers;
 using Accel.Core.Relay;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Display;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
-using Accel.Core.Spice.Relay;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Policies;
 using Accel.Core.Tests.Spice;
 using Accel.Core.Tests.Spice.Display;
 using Spice.Codecs;
 using Spice.Codecs.Glz;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Relay;
 

@@ -10,6 +10,8 @@ using Accel.Core.Tests.Spice;
 using Accel.Core.Tests.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
+using Accel.Core.Edges;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Relay;
 

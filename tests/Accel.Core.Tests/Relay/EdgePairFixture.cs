@@ -4,6 +4,8 @@ using Accel.Core.Relay;
 using Accel.Core.Tests.Spice;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
+using Accel.Core.Edges;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Relay;
 

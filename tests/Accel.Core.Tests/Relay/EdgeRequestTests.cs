@@ -1,6 +1,7 @@
 using System.Buffers;
 using Accel.Core.Relay;
 using Accel.Core.Transport;
+using Accel.Core.Edges;
 
 namespace Accel.Core.Tests.Relay;
 

@@ -1,4 +1,4 @@
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 using Accel.Core.Transport;
 
 namespace Accel.Core.Tests.Scheduling;

@@ -1,9 +1,10 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Messages;
-using Accel.Core.Spice.Relay;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice;
 

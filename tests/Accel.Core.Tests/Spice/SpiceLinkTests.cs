@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using Accel.Core.Edges;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Transport;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice;
 
@@ -248,7 +250,7 @@ public sealed class SpiceLinkTests
         Assert.Equal(SpiceCapabilitySet.FromWords([0x0052]), session.ChannelCaps);
         Assert.True(session.HasChannelCap((int)SpiceDisplayCap.StreamReport));
         Assert.False(session.HasChannelCap((int)SpiceDisplayCap.PrefVideoCodecType));
-        Assert.Equal(PriorityClass.Display, session.Priority);
+        Assert.Equal(PriorityClass.Display, session.ChannelType.ToPriorityClass());
 
         var noMini = LinkSession.Create(mess with { CommonCaps = SpiceCapabilitySet.FromWords([0x01]) }, reply);
         Assert.False(noMini.UseMiniHeader);

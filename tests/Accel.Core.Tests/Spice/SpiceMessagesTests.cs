@@ -1,9 +1,11 @@
 using System.Buffers;
+using Accel.Core.Edges;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Transport;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice;
 

@@ -2,8 +2,8 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
 
 namespace Accel.Core.Tests.Spice;
 

@@ -3,10 +3,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
-using Accel.Core.Spice.Relay;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice;
 

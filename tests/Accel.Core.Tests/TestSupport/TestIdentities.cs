@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.TestSupport;
 

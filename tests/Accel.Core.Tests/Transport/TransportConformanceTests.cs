@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Transport;
 
@@ -260,6 +261,21 @@ public abstract class TransportConformanceTests
     }
 
     // ---- Streams ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task AcceptedStream_StartsWithTheSeamsDefaultPriority_ThenTakesTheOneSet()
+    {
+        RequireEngine();
+        await using var pair = await ConnectAsync();
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Input, Ct).AsTask().WaitAsync(Timeout, Ct);
+        await stream.WriteAsync("x"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
+
+        Assert.Equal(PriorityClass.Input, stream.Priority);
+        Assert.Equal(TransportDefaults.AcceptedStreamPriority, peer.Priority);
+        peer.Priority = PriorityClass.Display;
+        Assert.Equal(PriorityClass.Display, peer.Priority);
+    }
 
     [Fact]
     public async Task Stream_SmallEcho_RoundTrips()

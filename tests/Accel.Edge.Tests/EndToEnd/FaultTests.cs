@@ -2,6 +2,7 @@ using System.Globalization;
 using Accel.Edge.Commands;
 using Accel.Edge.Demo;
 using Accel.Edge.Tests.Lab;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Tests.EndToEnd;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Accel.Edge.Tests.Lab;
 
@@ -12,10 +11,18 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
     public async Task RemoteViewer_TypingAndPointer_ArriveOnTheXspiceDisplay()
     {
         var ct = TestContext.Current.CancellationToken;
-        var display = ":" + Random.Shared.Next(300, 600).ToString(CultureInfo.InvariantCulture);
+        // Xvfb picks a free display itself and writes its number once it accepts clients (-displayfd), so no display
+        // number can collide with another run's and no stale socket file can pass for a ready server.
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lab.Lab.Start(lab.Lab.Branch, "Xvfb", ["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], log: line =>
+        {
+            if (int.TryParse(line.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                ready.TrySetResult(":" + n.ToString(CultureInfo.InvariantCulture));
+            }
+        });
+        var display = await ready.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
         var env = new Dictionary<string, string> { ["DISPLAY"] = display };
-        lab.Lab.Start(lab.Lab.Branch, "Xvfb", [display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"]);
-        await WaitForAsync(async () => File.Exists("/tmp/.X11-unix/X" + display[1..]), TimeSpan.FromSeconds(20), "Xvfb did not start");
         lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{SpiceLabFixture.ExplicitPort}"], env);
 
         var window = (await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "search", "--sync", "--onlyvisible", "--class", "remote-viewer")).Trim().Split('\n')[^1];
@@ -23,7 +30,7 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
         // Pointer: move over the remote-viewer window and see the Xspice pointer follow.
         var before = await RemotePointerAsync(ct);
         var moved = false;
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "400", "350", "click", "1");
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "600", "450");
@@ -34,7 +41,7 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
 
         // Keyboard: type a line into the remote xterm (it writes what it reads to a file on the server side).
         var token = "spiceaccel" + Random.Shared.Next(10000, 99999).ToString(CultureInfo.InvariantCulture);
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", token);
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
@@ -52,22 +59,5 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
     {
         var bytes = await lab.Xspice.RunAsync("xdotool", ["getmouselocation"], TimeSpan.FromSeconds(5), ct);
         return System.Text.Encoding.ASCII.GetString(bytes).Trim();
-    }
-
-    /// <summary>Retries an observable action until it holds or the deadline passes (the client connects asynchronously).</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string failure)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < timeout)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail(failure + $" within {timeout.TotalSeconds} s");
     }
 }

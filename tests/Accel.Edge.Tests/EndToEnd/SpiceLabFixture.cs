@@ -3,6 +3,7 @@ using System.Text.Json;
 using Accel.Edge.Commands;
 using Accel.Edge.Demo;
 using Accel.Edge.Tests.Lab;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Tests.EndToEnd;
 

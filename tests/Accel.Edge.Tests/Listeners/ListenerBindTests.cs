@@ -4,6 +4,8 @@ using Accel.Core.Relay;
 using Accel.Core.Transport;
 using Accel.Edge.Listeners;
 using Microsoft.Extensions.Logging.Abstractions;
+using Accel.Core.Edges;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Edge.Tests.Listeners;
 

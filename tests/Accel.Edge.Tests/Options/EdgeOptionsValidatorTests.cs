@@ -3,6 +3,7 @@ using Accel.Edge.Hosting;
 using Accel.Edge.Listeners;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Configuration;
+using Accel.Core.Edges;
 
 namespace Accel.Edge.Tests.Options;
 
@@ -26,7 +27,7 @@ public class EdgeOptionsValidatorTests
         o.Transport.Engine = "quiche";
         o.Transport.IdleTimeout = TimeSpan.FromHours(5);
         o.Server.Listen = "nowhere";
-        o.Server.ClientPins.Add("not-base64");
+        o.Server.ClientPins.Add("0", "not-base64");
         o.Server.AllowedBackends.Add("10.0.0.0/8");
         var failures = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o).Failures!.ToList();
 

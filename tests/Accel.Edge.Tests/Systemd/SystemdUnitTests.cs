@@ -19,7 +19,7 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
     [InlineData("spiceaccel-client.service")]
     public async Task Unit_SystemdAnalyzeVerify_IsClean(string unit)
     {
-        var root = RepoRoot();
+        var root = Repo.Root;
         var apphost = Path.Combine(Path.GetDirectoryName(EdgeProcess.DllPath)!, "spiceaccel");
         Assert.True(File.Exists(apphost), "the apphost " + apphost + " must exist");
         var dir = Directory.CreateTempSubdirectory("sa-units-").FullName;
@@ -31,7 +31,7 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             Assert.Contains("ProtectSystem=strict", text, StringComparison.Ordinal);
             Assert.Contains("CapabilityBoundingSet=\n", text, StringComparison.Ordinal);
             var path = Path.Combine(dir, unit);
-            await File.WriteAllTextAsync(path, text.Replace("/opt/spiceaccel/spiceaccel", apphost, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(path, text.Replace("/usr/bin/spiceaccel", apphost, StringComparison.Ordinal), TestContext.Current.CancellationToken);
 
             var output = await Shell.RunAsync("sh", ["-c", $"systemd-analyze verify '{path}' 2>&1; echo rc=$?"], TimeSpan.FromSeconds(60));
 
@@ -77,9 +77,9 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             File.SetUnixFileMode(Path.Combine(etc, "server.key"), (UnixFileMode)0x180);
             var dotnet = await Shell.RunAsync("sh", ["-c", "readlink -f \"$(command -v dotnet)\""]);
 
-            // Installed as eng/install.sh does (/opt/spiceaccel): outside /tmp, which the sandbox replaces.
+            // Outside /tmp, which the sandbox replaces (the package installs to /usr/lib/spiceaccel).
             var app = Path.Combine(etc, "app");
-            var built = Path.Combine(RepoRoot(), "src", "Accel.Edge", "bin", "Release", "net10.0");
+            var built = Path.Combine(Repo.Root, "src", "Accel.Edge", "bin", "Release", "net10.0");
             Assert.True(File.Exists(Path.Combine(built, "spiceaccel.dll")), "build the solution first: " + built);
             await Shell.RunAsync("cp", ["-a", built, app]);
             await Shell.RunAsync("chmod", ["-R", "a+rX", app]);
@@ -122,16 +122,5 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
         var m = System.Text.RegularExpressions.Regex.Match(ss, @"pid=(\d+)");
         Assert.True(m.Success, "the hardened server edge must be listening: " + ss);
         return m.Groups[1].Value;
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root");
     }
 }

@@ -4,10 +4,10 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
-using Accel.Core.Spice.Relay;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Policies;
 using NetemLink;
 
 namespace NetemBench.Probe;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using NetemLink;
+using Accel.Core.Spice.Protocol;
 
 namespace NetemBench.Probe;
 
@@ -174,7 +175,7 @@ public static class ProbeWorkloads
                 DeskCpuSeconds = desks.Sum(d => d.CpuSeconds()) + (scroller?.CpuSeconds() ?? 0),
             };
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or Accel.Core.Spice.SpiceProtocolException)
+        catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or Accel.Core.Spice.Protocol.SpiceProtocolException)
         {
             return new Sample(false, sw.Elapsed.TotalSeconds, 0, ex.Message) { Values = values, Series = series };
         }

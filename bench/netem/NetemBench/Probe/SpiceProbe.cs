@@ -3,9 +3,10 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using Accel.Core.Spice;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Link;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Spice.Protocol;
 
 namespace NetemBench.Probe;
 

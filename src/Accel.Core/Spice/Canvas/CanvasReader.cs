@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Canvas;
 

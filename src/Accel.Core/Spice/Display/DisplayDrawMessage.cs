@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Spice.Codecs;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Display;
 

@@ -9,6 +9,7 @@ using Spice.Codecs.Glz;
 using Spice.Codecs.Lz;
 using Spice.Codecs.Lz4;
 using Spice.Codecs.QuicImage;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Display;
 

@@ -4,7 +4,8 @@ using System.Net.Security;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Transport.MsQuic;
 

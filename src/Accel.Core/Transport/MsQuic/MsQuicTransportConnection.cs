@@ -4,7 +4,7 @@ using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 
 namespace Accel.Core.Transport.MsQuic;
 
@@ -168,7 +168,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection
             while (true)
             {
                 var stream = await _connection.AcceptInboundStreamAsync().ConfigureAwait(false);
-                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, PriorityClass.Bulk))).ConfigureAwait(false);
+                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamPriority))).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

@@ -1,6 +1,6 @@
 using System.Net.Quic;
 using System.Runtime.Versioning;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 
 namespace Accel.Core.Transport.MsQuic;
 

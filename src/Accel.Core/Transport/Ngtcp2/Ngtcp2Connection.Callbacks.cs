@@ -276,7 +276,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         try
         {
             self = Of(userData);
-            var stream = new Ngtcp2Stream(self, streamId, self._isServer, PriorityClass.Main);
+            var stream = new Ngtcp2Stream(self, streamId, self._isServer, TransportDefaults.AcceptedStreamPriority);
             self._streams[streamId] = stream;
             if (!self._acceptedStreams.Writer.TryWrite(stream))
             {

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 using Accel.Core.Transport.Ngtcp2.Native;
 using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
-using Accel.Core.Scheduling;
+using Accel.Core.Transport.Scheduling;
 using Accel.Core.Transport.Ngtcp2.Native;
 using Microsoft.Extensions.Logging;
 using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Protocol;
 using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
 
 namespace Accel.Core.Tests.Spice.Canvas;

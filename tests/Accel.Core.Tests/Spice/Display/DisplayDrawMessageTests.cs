@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using Accel.Core.Spice;
 using Accel.Core.Spice.Display;
 using Spice.Codecs;
+using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Tests.Spice.Display;
 

@@ -1,0 +1,449 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Diagnostics;
+using Accel.Core.Relay;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Link;
+using Accel.Core.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+
+namespace Accel.Core.Edges;
+
+/// <summary>
+/// Where a SPICE client told to migrate to <paramref name="host"/>:<paramref name="port"/> should go instead to stay
+/// behind the edges; null to leave the destination unchanged.
+/// </summary>
+public delegate (string Host, ushort Port)? MigrationRedirect(string host, ushort port);
+
+/// <summary>A server edge the client edge can reach: where it is and how to authenticate it.</summary>
+public sealed record ServerEdgeTarget(string Name, EndPoint Address, PeerTrust Trust, string ServerName = "spiceaccel");
+
+/// <summary>The server edge refused a channel.</summary>
+public sealed class EdgeRefusedException(EdgeStatus status, string reason)
+    : IOException("the server edge refused the channel: " + status + (reason.Length > 0 ? " (" + reason + ")" : string.Empty))
+{
+    public EdgeStatus Status { get; } = status;
+
+    public string Reason { get; } = reason;
+}
+
+/// <summary>Client-edge settings, a snapshot built by the host from validated options.</summary>
+public sealed record ClientEdgeSettings
+{
+    public required EndpointIdentity Identity { get; init; }
+    public required IReadOnlyDictionary<string, ServerEdgeTarget> ServerEdges { get; init; }
+    /// <summary>Transport options other than identity, trust and address (idle timeout, CC, windows).</summary>
+    public required Func<ServerEdgeTarget, TransportClientOptions> ClientOptions { get; init; }
+    /// <summary>How long to wait for the SPICE client's link header before closing it.</summary>
+    public TimeSpan LinkTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Message-aware relay settings.</summary>
+    public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
+
+    /// <summary>How long a channel may wait for the server edge's answer.</summary>
+    public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// The branch edge: keeps one QUIC connection per server edge (shared by every SPICE session and channel),
+/// reconnects when it dies, and relays each local SPICE TCP connection over its own stream.
+/// </summary>
+public sealed class ClientEdge : IAsyncDisposable
+{
+    private readonly ITransportEngine _engine;
+    private readonly ClientEdgeSettings _settings;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
+    private readonly ResiliencePipeline _connectPipeline;
+
+    public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
+    {
+        _engine = engine;
+        _settings = settings;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        foreach (var (name, _) in settings.ServerEdges)
+        {
+            _slots[name] = new EdgeSlot();
+        }
+
+        _connectPipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = 4,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(3),
+                ShouldHandle = new PredicateBuilder().Handle<TransportException>(static e => e.Error is TransportError.ConnectionRefused or TransportError.ConnectionIdle or TransportError.InternalError),
+            })
+            .Build();
+    }
+
+    /// <summary>
+    /// Serves one local SPICE TCP connection: reads its link header to learn the channel type, opens a stream to the
+    /// backend through the named server edge, and relays until either side ends. Never throws for network reasons.
+    /// </summary>
+    public async Task<RelayOutcome> HandleAsync(Socket client, string edgeName, string host, ushort port, CancellationToken cancellationToken, MigrationRedirect? migrationRedirect = null)
+    {
+        // The client's SpiceLinkMess, read whole: it names the channel (its priority class) and is rewritten here
+        // (no GL scanout, no seamless migration), then sent with the stream request to save a WAN round trip.
+        var first = await ReadLinkMessAsync(client, default, cancellationToken).ConfigureAwait(false);
+        if (first.Failure is { } failure)
+        {
+            return failure;
+        }
+
+        var channelType = first.Link?.Original.ChannelType ?? default;
+        var request = new EdgeRequest(host, port, first.Link is null ? PriorityClass.Main : channelType.ToPriorityClass(), (byte)channelType);
+        ReadOnlyMemory<byte> early = default;
+        if (first.Link is { } link)
+        {
+            var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
+            link.Forwarded.WriteTo(rewritten);
+            early = rewritten.WrittenMemory;
+        }
+
+        var opened = await TryOpenChannelAsync(client, edgeName, request, early, cancellationToken).ConfigureAwait(false);
+        if (opened is not var (stream, leftover))
+        {
+            return RelayOutcome.PeerAborted;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            return await PumpAsync(client, stream, first, leftover, host, port, migrationRedirect, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Relays a local connection over a stream that is already open and accepted by the server edge (HTTP CONNECT
+    /// answers the client before the SPICE link starts). <paramref name="early"/> holds bytes the client sent already;
+    /// the link header then sets the stream's priority class.
+    /// </summary>
+    public async Task<RelayOutcome> RelayOpenedAsync(Socket client, ITransportStream stream, ReadOnlyMemory<byte> early, ReadOnlyMemory<byte> leftover, string host, ushort port, CancellationToken cancellationToken)
+    {
+        var first = await ReadLinkMessAsync(client, early, cancellationToken).ConfigureAwait(false);
+        if (first.Failure is { } failure)
+        {
+            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+            return failure;
+        }
+
+        if (first.Link is { } link)
+        {
+            stream.Priority = link.Original.ChannelType.ToPriorityClass();
+            var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
+            link.Forwarded.WriteTo(rewritten);
+            await stream.WriteAsync(rewritten.WrittenMemory, false, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await PumpAsync(client, stream, first, leftover, host, port, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens the channel's stream; a refusal or an unreachable server edge is logged, counted, and closes the client.</summary>
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)?> TryOpenChannelAsync(Socket client, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenChannelAsync(edgeName, request, early, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EdgeRefusedException ex)
+        {
+            ClientEdgeLog.Refused(_logger, request.Host, request.Port, ex.Status, ex.Reason);
+        }
+        catch (TransportException ex)
+        {
+            ClientEdgeLog.OpenFailed(_logger, request.Host, request.Port, ex.Error.ToString(), ex.Message);
+            AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "edge_unreachable"));
+        }
+
+        client.Close();
+        return null;
+    }
+
+    private async Task<RelayOutcome> PumpAsync(Socket client, ITransportStream stream, FirstBytes first, ReadOnlyMemory<byte> leftover, string host, ushort port, MigrationRedirect? migrationRedirect, CancellationToken cancellationToken)
+    {
+        if (first.Link is null)
+        {
+            ClientEdgeLog.Opaque(_logger, host, port);
+        }
+
+        var channel = (first.Link?.Original.ChannelType ?? default).ToLabel();
+        var setup = new PumpSetup
+        {
+            Settings = _settings.Relay,
+            Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger),
+            ClientLink = first.Link,
+            Opaque = first.Link is null,
+        };
+        var pump = new ChannelPump(
+            new SocketLeg(client, null, first.Rest, _settings.Relay.BufferSize),
+            new StreamLeg(stream, leftover, _settings.Relay.BufferSize),
+            setup,
+            _logger);
+        AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
+        try
+        {
+            var outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
+            ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
+            return outcome;
+        }
+        finally
+        {
+            AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+        }
+    }
+
+    /// <summary>What the client sent first: its SpiceLinkMess (as read and as forwarded), or TLS (no link), or a failure.</summary>
+    private readonly record struct FirstBytes(ClientLink? Link, ReadOnlyMemory<byte> Rest, RelayOutcome? Failure);
+
+    /// <summary>
+    /// Reads the client's link header and SpiceLinkMess within the link timeout (after <paramref name="prefix"/>, bytes
+    /// read already); bad input is logged and closed. A client that speaks TLS is carried opaque: all its bytes are the rest.
+    /// </summary>
+    private async Task<FirstBytes> ReadLinkMessAsync(Socket client, ReadOnlyMemory<byte> prefix, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[Math.Max((int)SpiceLinkHeader.DefaultMaxSize + SpiceLinkHeader.Length, prefix.Length)];
+        prefix.CopyTo(buffer);
+        var filled = prefix.Length;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.LinkTimeout);
+        try
+        {
+            while (true)
+            {
+                var sequence = new ReadOnlySequence<byte>(buffer, 0, filled);
+                if (filled >= 1 && LinkSniff.IsTls(buffer[0]))
+                {
+                    return new FirstBytes(null, buffer.AsMemory(0, filled), null);
+                }
+
+                if (filled >= 4 && !buffer.AsSpan(0, 4).SequenceEqual("REDQ"u8))
+                {
+                    AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "not_spice"));
+                    ClientEdgeLog.NotSpice(_logger, client.RemoteEndPoint);
+                    client.Close();
+                    return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
+                }
+
+                if (SpiceLinkMess.TryParse(ref sequence, SpiceLinkHeader.DefaultMaxSize, out var message))
+                {
+                    var link = new ClientLink(message!, ClientEdgePolicies.RewriteLink(message!));
+                    return new FirstBytes(link, buffer.AsMemory(filled - (int)sequence.Length, (int)sequence.Length), null);
+                }
+
+                if (filled == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                }
+
+                var n = await client.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return new FirstBytes(null, default, RelayOutcome.SocketFailed);
+                }
+
+                filled += n;
+            }
+        }
+        catch (SpiceProtocolException ex)
+        {
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_link"));
+            ClientEdgeLog.BadLink(_logger, client.RemoteEndPoint, ex.Message);
+            client.Close();
+            return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ClientEdgeLog.LinkTimeout(_logger, client.RemoteEndPoint);
+            client.Close();
+            return new FirstBytes(null, default, RelayOutcome.ProtocolViolation);
+        }
+        catch (SocketException)
+        {
+            return new FirstBytes(null, default, RelayOutcome.SocketFailed);
+        }
+    }
+
+    /// <summary>Opens a stream to a backend and waits for the server edge's answer. <paramref name="early"/> is sent with the request.</summary>
+    public async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenChannelAsync(string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.OpenTimeout);
+        var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Priority, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            var head = new byte[EdgeRequest.MaxLength + early.Length];
+            var n = request.Write(head);
+            early.Span.CopyTo(head.AsSpan(n));
+            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, timeout.Token).ConfigureAwait(false);
+
+            var answer = new byte[4096];
+            var filled = 0;
+            while (true)
+            {
+                var read = await stream.ReadAsync(answer.AsMemory(filled), timeout.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new EdgeRefusedException(EdgeStatus.Unavailable, "stream ended before the answer");
+                }
+
+                filled += read;
+                if (EdgeRequest.TryParseResponse(answer.AsSpan(0, filled), out var status, out var reason, out var consumed))
+                {
+                    if (status != EdgeStatus.Ok)
+                    {
+                        throw new EdgeRefusedException(status, reason);
+                    }
+
+                    return (stream, answer.AsMemory(consumed, filled - consumed));
+                }
+
+                if (filled == answer.Length)
+                {
+                    throw new EdgeRefusedException(EdgeStatus.BadRequest, "answer too long");
+                }
+            }
+        }
+        catch
+        {
+            stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var slot in _slots.Values)
+        {
+            var c = slot.Connection;
+            slot.Connection = null;
+            if (c is not null)
+            {
+                AccelMetrics.Untrack(c);
+                try
+                {
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await c.CloseAsync(0, cts.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is TransportException or OperationCanceledException)
+                {
+                }
+
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Connects to the named server edge now, unless a live connection exists, and returns it; channels opened later
+    /// share it. Lets the hosting layer connect at start (readiness) and reconnect when the connection is lost.
+    /// </summary>
+    public ValueTask<ITransportConnection> ConnectAsync(string edgeName, CancellationToken cancellationToken)
+        => GetConnectionAsync(edgeName, cancellationToken);
+
+    private async ValueTask<ITransportConnection> GetConnectionAsync(string edgeName, CancellationToken cancellationToken)
+    {
+        if (!_slots.TryGetValue(edgeName, out var slot) || !_settings.ServerEdges.TryGetValue(edgeName, out var target))
+        {
+            throw new EdgeRefusedException(EdgeStatus.BadRequest, "no server edge named '" + edgeName + "'");
+        }
+
+        var current = slot.Connection;
+        if (current is not null && !current.Closed.IsCompleted)
+        {
+            return current;
+        }
+
+        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            current = slot.Connection;
+            if (current is not null && !current.Closed.IsCompleted)
+            {
+                return current;
+            }
+
+            if (current is not null)
+            {
+                AccelMetrics.Untrack(current);
+                await current.DisposeAsync().ConfigureAwait(false);
+                slot.Connection = null;
+            }
+
+            var options = _settings.ClientOptions(target);
+            var connection = await _connectPipeline.ExecuteAsync(
+                async ct =>
+                {
+                    try
+                    {
+                        return await _engine.ConnectAsync(options, ct).ConfigureAwait(false);
+                    }
+                    catch (TransportException ex)
+                    {
+                        ClientEdgeLog.ConnectFailed(_logger, target.Name, target.Address.ToString() ?? "?", ex.Message);
+                        throw;
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+            EdgeLog.ServerEdgeConnected(_logger, target.Name, connection.RemoteEndPoint);
+            AccelMetrics.Track(connection, "client");
+            AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "client"));
+            _ = WatchAsync(target.Name, connection);
+            slot.Connection = connection;
+            return connection;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    private async Task WatchAsync(string name, ITransportConnection connection)
+    {
+        var reason = await connection.Closed.ConfigureAwait(false);
+        AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "client"));
+        AccelMetrics.Untrack(connection);
+        EdgeLog.ServerEdgeLost(_logger, name, reason.Error + ": " + reason.Message);
+    }
+
+    private sealed class EdgeSlot
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public ITransportConnection? Connection { get; set; }
+    }
+}
+
+internal static partial class ClientEdgeLog
+{
+    [LoggerMessage(1101, LogLevel.Warning, "Connection from {Remote} is not SPICE (no REDQ link header); closed")]
+    public static partial void NotSpice(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(1107, LogLevel.Warning, "Connection from {Remote} sent a bad SPICE link message ({Reason}); closed")]
+    public static partial void BadLink(ILogger logger, EndPoint? remote, string reason);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Connection from {Remote} sent no SPICE link header in time; closed")]
+    public static partial void LinkTimeout(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(1103, LogLevel.Warning, "Channel to {Host}:{Port} refused by the server edge: {Status} ({Reason})")]
+    public static partial void Refused(ILogger logger, string host, int port, EdgeStatus status, string reason);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Channel to {Host}:{Port} could not be opened: {Error}: {Message}")]
+    public static partial void OpenFailed(ILogger logger, string host, int port, string error, string message);
+
+    [LoggerMessage(1105, LogLevel.Debug, "Channel {Channel} to {Host}:{Port} ended: {Outcome}")]
+    public static partial void ChannelEnded(ILogger logger, string channel, string host, int port, RelayOutcome outcome);
+
+    [LoggerMessage(1108, LogLevel.Information, "Channel to {Host}:{Port} relayed as bytes: the client speaks TLS to the server (end to end)")]
+    public static partial void Opaque(ILogger logger, string host, int port);
+
+    [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, string name, string address, string reason);
+}

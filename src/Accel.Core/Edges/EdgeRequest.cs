@@ -1,0 +1,149 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Accel.Core.Transport;
+
+namespace Accel.Core.Edges;
+
+/// <summary>What the server edge answers to an <see cref="EdgeRequest"/>.</summary>
+public enum EdgeStatus : byte
+{
+    Ok = 0,
+    /// <summary>The allow-list does not permit the backend.</summary>
+    NotAllowed = 1,
+    /// <summary>The backend refused the TCP connection.</summary>
+    BackendRefused = 2,
+    /// <summary>The backend did not answer in time, or its name does not resolve.</summary>
+    BackendUnreachable = 3,
+    /// <summary>The request was malformed.</summary>
+    BadRequest = 4,
+    /// <summary>The server edge is shutting down or overloaded.</summary>
+    Unavailable = 5,
+}
+
+/// <summary>
+/// The first bytes on every edge-to-edge stream: which backend the client edge wants, and the stream's class.
+/// </summary>
+/// <remarks>
+/// Wire format (little-endian):
+/// <code>
+///   "SAE1" magic (4) | version u8 = 1 | flags u8 | priority u8 | channel type u8 | port u16 | host length u8 | host UTF-8
+/// </code>
+/// The answer is <c>status u8 | reason length u8 | reason UTF-8</c>; after an <see cref="EdgeStatus.Ok"/> answer the
+/// stream carries the SPICE channel.
+/// </remarks>
+public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClass Priority, byte ChannelType, byte Flags = 0)
+{
+    public const int MaxHostLength = 255;
+    public const int FixedLength = 11;
+    public const int MaxLength = FixedLength + MaxHostLength;
+    public const int MaxResponseLength = 2 + 255;
+    private const byte Version = 1;
+    private static ReadOnlySpan<byte> Magic => "SAE1"u8;
+
+    public int Write(Span<byte> destination)
+    {
+        var hostBytes = Encoding.UTF8.GetByteCount(Host);
+        if (hostBytes is 0 or > MaxHostLength)
+        {
+            throw new ArgumentException("host must be 1..255 UTF-8 bytes", nameof(Host));
+        }
+
+        Magic.CopyTo(destination);
+        destination[4] = Version;
+        destination[5] = Flags;
+        destination[6] = (byte)Priority;
+        destination[7] = ChannelType;
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], Port);
+        destination[10] = (byte)hostBytes;
+        Encoding.UTF8.GetBytes(Host, destination[FixedLength..]);
+        return FixedLength + hostBytes;
+    }
+
+    /// <summary>Parses a request. False when incomplete; <paramref name="error"/> is set when malformed.</summary>
+    public static bool TryParse(ReadOnlySequence<byte> buffer, out EdgeRequest request, out int consumed, out string? error)
+    {
+        request = default;
+        consumed = 0;
+        error = null;
+        if (buffer.Length < FixedLength)
+        {
+            return false;
+        }
+
+        Span<byte> head = stackalloc byte[FixedLength];
+        buffer.Slice(0, FixedLength).CopyTo(head);
+        if (!head[..4].SequenceEqual(Magic))
+        {
+            error = "bad magic";
+            return false;
+        }
+
+        if (head[4] != Version)
+        {
+            error = "unsupported version " + head[4];
+            return false;
+        }
+
+        if (head[6] > (byte)PriorityClass.Bulk)
+        {
+            error = "bad priority class";
+            return false;
+        }
+
+        int hostLength = head[10];
+        if (hostLength == 0)
+        {
+            error = "empty host";
+            return false;
+        }
+
+        if (buffer.Length < FixedLength + hostLength)
+        {
+            return false;
+        }
+
+        Span<byte> host = stackalloc byte[hostLength];
+        buffer.Slice(FixedLength, hostLength).CopyTo(host);
+        string hostText;
+        try
+        {
+            hostText = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(host);
+        }
+        catch (DecoderFallbackException)
+        {
+            error = "host is not UTF-8";
+            return false;
+        }
+
+        request = new EdgeRequest(hostText, BinaryPrimitives.ReadUInt16LittleEndian(head[8..]), (PriorityClass)head[6], head[7], head[5]);
+        consumed = FixedLength + hostLength;
+        return true;
+    }
+
+    public static int WriteResponse(Span<byte> destination, EdgeStatus status, string? reason)
+    {
+        destination[0] = (byte)status;
+        var text = reason ?? string.Empty;
+        var max = Math.Min(255, destination.Length - 2);
+        var n = Encoding.UTF8.GetByteCount(text) <= max ? Encoding.UTF8.GetBytes(text, destination[2..]) : Encoding.UTF8.GetBytes(text.AsSpan(0, Math.Min(text.Length, max / 4)), destination[2..]);
+        destination[1] = (byte)n;
+        return 2 + n;
+    }
+
+    public static bool TryParseResponse(ReadOnlySpan<byte> buffer, out EdgeStatus status, out string reason, out int consumed)
+    {
+        status = default;
+        reason = string.Empty;
+        consumed = 0;
+        if (buffer.Length < 2 || buffer.Length < 2 + buffer[1])
+        {
+            return false;
+        }
+
+        status = (EdgeStatus)buffer[0];
+        reason = Encoding.UTF8.GetString(buffer.Slice(2, buffer[1]));
+        consumed = 2 + buffer[1];
+        return true;
+    }
+}

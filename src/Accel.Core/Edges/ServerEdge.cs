@@ -1,0 +1,407 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Diagnostics;
+using Accel.Core.Relay;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Transport;
+using Accel.Core.Transport.Tls;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Accel.Core.Edges;
+
+/// <summary>
+/// A SPICE backend reached on its TLS port: the server edge is the TLS client, and checks the backend's
+/// certificate against pins or a CA bundle (as remote-viewer would with the .vv file's ca=).
+/// </summary>
+public sealed record TlsBackend(AllowList Match, PeerTrust Trust, string? ServerName = null);
+
+/// <summary>Server-edge settings, a snapshot built by the host from validated options.</summary>
+public sealed record ServerEdgeSettings
+{
+    public required AllowList AllowList { get; init; }
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan BackendConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Streams handled at once per edge connection; more wait in the engine's stream limit.</summary>
+    public int MaxChannelsPerConnection { get; init; } = 512;
+    /// <summary>Message-aware relay settings.</summary>
+    public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
+    /// <summary>Backends to reach with TLS (the first match wins); others are plain TCP.</summary>
+    public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
+}
+
+/// <summary>
+/// The data-centre edge: accepts authenticated client edges, and for each stream connects to the requested
+/// SPICE backend if the allow-list permits it, then relays the channel.
+/// </summary>
+public sealed class ServerEdge
+{
+    private readonly ITransportListener _listener;
+    private readonly ServerEdgeSettings _settings;
+    private readonly ILogger _logger;
+
+    public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
+    {
+        _listener = listener;
+        _settings = settings;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; accept failures are logged and the loop goes on.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ITransportConnection connection;
+                try
+                {
+                    connection = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (TransportException ex)
+                {
+                    EdgeLog.AcceptFailed(_logger, ex.Message);
+                    continue;
+                }
+
+                connections.RemoveAll(static t => t.IsCompleted);
+                connections.Add(HandleConnectionAsync(connection, cancellationToken));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(connections).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleConnectionAsync(ITransportConnection connection, CancellationToken cancellationToken)
+    {
+        await using var _ = connection.ConfigureAwait(false);
+        EdgeLog.EdgeConnected(_logger, connection.RemoteEndPoint, Convert.ToBase64String(connection.PeerSpkiSha256.Span));
+        AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "server"));
+        AccelMetrics.Track(connection, "server");
+        var streams = new List<Task>();
+        var reason = "shutdown";
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ITransportStream stream;
+                try
+                {
+                    stream = await connection.AcceptStreamAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (TransportException ex)
+                {
+                    reason = ex.Error + (ex.ApplicationErrorCode is { } code ? " (code " + code + ")" : string.Empty);
+                    break;
+                }
+
+                streams.RemoveAll(static t => t.IsCompleted);
+                streams.Add(HandleStreamGuardedAsync(connection, stream, cancellationToken));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(streams).ConfigureAwait(false);
+            AccelMetrics.Untrack(connection);
+            AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "server"));
+            EdgeLog.EdgeDisconnected(_logger, connection.RemoteEndPoint, reason);
+        }
+    }
+
+    private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await HandleStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (TransportException)
+        {
+            // The client edge went away mid-setup; nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            // A bug in one channel must not take the edge down.
+            EdgeLog.StreamCrashed(_logger, ex);
+            AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "internal"));
+            stream.Abort(AbortDirection.Both, RelayErrorCodes.Shutdown);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            // 1. The request, within the request timeout.
+            var filled = 0;
+            EdgeRequest request;
+            int consumed;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                timeout.CancelAfter(_settings.RequestTimeout);
+                while (true)
+                {
+                    if (EdgeRequest.TryParse(new ReadOnlySequence<byte>(buffer, 0, filled), out request, out consumed, out var error))
+                    {
+                        break;
+                    }
+
+                    if (error is not null || filled == buffer.Length)
+                    {
+                        await RefuseAsync(stream, null, EdgeStatus.BadRequest, error ?? "request too long", cancellationToken).ConfigureAwait(false);
+                        EdgeLog.BadRequest(_logger, stream.Id, error ?? "request too long");
+                        return;
+                    }
+
+                    int n;
+                    try
+                    {
+                        n = await stream.ReadAsync(buffer.AsMemory(filled), timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        EdgeLog.BadRequest(_logger, stream.Id, "no request within " + _settings.RequestTimeout.TotalSeconds + " s");
+                        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_request"));
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
+                        return;
+                    }
+
+                    if (n == 0)
+                    {
+                        EdgeLog.BadRequest(_logger, stream.Id, "stream ended before the request");
+                        return;
+                    }
+
+                    filled += n;
+                }
+            }
+
+            stream.Priority = request.Priority;
+            var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
+
+            // 2. Allow-list, on every resolved address.
+            var (target, status, reason) = await ResolveAllowedAsync(request, cancellationToken).ConfigureAwait(false);
+            if (target is null)
+            {
+                EdgeLog.ChannelRefused(_logger, request.Host, request.Port, status, reason);
+                await RefuseAsync(stream, request, status, reason, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // 3. The backend.
+            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    timeout.CancelAfter(_settings.BackendConnectTimeout);
+                    try
+                    {
+                        await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (SocketException ex)
+                    {
+                        var st = ex.SocketErrorCode == SocketError.ConnectionRefused ? EdgeStatus.BackendRefused : EdgeStatus.BackendUnreachable;
+                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, st, ex.SocketErrorCode.ToString());
+                        await RefuseAsync(stream, request, st, ex.SocketErrorCode.ToString(), cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        EdgeLog.ChannelRefused(_logger, request.Host, request.Port, EdgeStatus.BackendUnreachable, "connect timed out");
+                        await RefuseAsync(stream, request, EdgeStatus.BackendUnreachable, "connect timed out", cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                }
+
+                var answer = new byte[EdgeRequest.MaxResponseLength];
+                var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
+                await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
+
+                // 4. The client's first byte (pipelined with the request, or sent after the answer): a client that
+                //    speaks TLS itself is carried end to end untouched; a plain one gets TLS toward a backend on a TLS port.
+                while (filled == consumed)
+                {
+                    var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        return;
+                    }
+
+                    filled += n;
+                }
+
+                var opaque = LinkSniff.IsTls(buffer[consumed]);
+                System.Net.Security.SslStream? tls = null;
+                if (!opaque && FindTlsBackend(target) is { } tlsBackend)
+                {
+                    tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                    if (tls is null)
+                    {
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                        return;
+                    }
+                }
+
+                // 5. Relay. Bytes the client edge pipelined after its request go first.
+                var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
+                EdgeLog.ChannelOpened(_logger, channel, request.Host, request.Port);
+                AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
+                RelayOutcome outcome;
+                try
+                {
+                    var relay = _settings.Relay;
+                    Func<IAckGate>? budget = relay.DisplayBudget.Enabled
+                        ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt)
+                        : null;
+                    var setup = new PumpSetup
+                    {
+                        Settings = relay,
+                        Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget),
+                        Opaque = opaque,
+                        OnChannel = type => stream.Priority = type.ToPriorityClass(),
+                    };
+                    var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, default, relay.BufferSize), setup, _logger);
+                    outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+                }
+
+                if (outcome is not RelayOutcome.ProtocolViolation)
+                {
+                    EdgeLog.ChannelEnded(_logger, channel, request.Host, request.Port, outcome);
+                }
+                else
+                {
+                    AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
+                    EdgeLog.ChannelFailed(_logger, channel, request.Host, request.Port, outcome);
+                }
+            }
+            finally
+            {
+                socket.Dispose();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private TlsBackend? FindTlsBackend(IPEndPoint target)
+    {
+        foreach (var b in _settings.TlsBackends)
+        {
+            if (b.Match.Permits(target.Address, target.Port))
+            {
+                return b;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>TLS handshake with the backend; null (logged) when it fails or the certificate is not trusted.</summary>
+    private async Task<System.Net.Security.SslStream?> ConnectTlsAsync(Socket socket, TlsBackend backend, EdgeRequest request, CancellationToken cancellationToken)
+    {
+        var validator = new PeerValidator(backend.Trust);
+        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.BackendConnectTimeout);
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = backend.ServerName ?? request.Host,
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+            }, timeout.Token).ConfigureAwait(false);
+            return tls;
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            EdgeLog.BackendTlsFailed(_logger, request.Host, request.Port, ex.Message);
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "backend_tls"));
+            await tls.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private async ValueTask<(IPEndPoint? Target, EdgeStatus Status, string Reason)> ResolveAllowedAsync(EdgeRequest request, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses;
+        if (IPAddress.TryParse(request.Host, out var literal))
+        {
+            addresses = [literal];
+        }
+        else
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(_settings.BackendConnectTimeout);
+                addresses = await Dns.GetHostAddressesAsync(request.Host, timeout.Token).ConfigureAwait(false);
+            }
+            catch (SocketException ex)
+            {
+                return (null, EdgeStatus.BackendUnreachable, "name does not resolve: " + ex.SocketErrorCode);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (null, EdgeStatus.BackendUnreachable, "name resolution timed out");
+            }
+        }
+
+        if (addresses.Length == 0)
+        {
+            return (null, EdgeStatus.BackendUnreachable, "name has no address");
+        }
+
+        foreach (var address in addresses)
+        {
+            if (!_settings.AllowList.Permits(address, request.Port))
+            {
+                return (null, EdgeStatus.NotAllowed, address + ":" + request.Port + " is not in the allow-list");
+            }
+        }
+
+        return (new IPEndPoint(addresses[0], request.Port), EdgeStatus.Ok, string.Empty);
+    }
+
+    private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)
+    {
+        AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", status.ToString()));
+        var answer = new byte[EdgeRequest.MaxResponseLength];
+        var len = EdgeRequest.WriteResponse(answer, status, reason);
+        try
+        {
+            await stream.WriteAsync(answer.AsMemory(0, len), completeWrites: true, cancellationToken).ConfigureAwait(false);
+            stream.Abort(AbortDirection.Read, RelayErrorCodes.Refused);
+        }
+        catch (TransportException)
+        {
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Core.Relay;
+
+internal static partial class PumpLog
+{
+    [LoggerMessage(1201, LogLevel.Warning, "SPICE {Channel} channel closed by the {Edge}: protocol violation: {Reason}")]
+    public static partial void ProtocolViolation(ILogger logger, string channel, string edge, string reason);
+
+    [LoggerMessage(1202, LogLevel.Information, "SPICE {Channel} channel relayed as bytes: {Reason}")]
+    public static partial void BytesMode(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(1203, LogLevel.Debug, "SPICE {Channel} channel linked (mini header {MiniHeader})")]
+    public static partial void Linked(ILogger logger, string channel, bool miniHeader);
+
+    [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
+    public static partial void LinkRefused(ILogger logger, string channel, string error);
+}

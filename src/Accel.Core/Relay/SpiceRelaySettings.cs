@@ -1,0 +1,40 @@
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Protocol.Framing;
+
+namespace Accel.Core.Relay;
+
+/// <summary>Settings of the message-aware relay.</summary>
+public sealed record SpiceRelaySettings
+{
+    public static SpiceRelaySettings Default { get; } = new();
+
+    /// <summary>Largest message accepted per channel type; a larger size field is a protocol violation.</summary>
+    internal SpiceFramingLimits Limits { get; init; } = SpiceFramingLimits.Default;
+
+    /// <summary>ACK window the client edge gives the SPICE client (LAN leg).</summary>
+    public uint ClientLegAckWindow { get; init; } = 20;
+
+    /// <summary>Largest body of a message the relay must inspect whole (ACKs, inputs, migration).</summary>
+    public int MaxInspectedMessage { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Re-encoding of display images at the server edge (<see cref="DisplayCodec.Off"/>: none). Ignored at the client
+    /// edge.
+    /// </summary>
+    public DisplayCodec DisplayCodec { get; init; } = DisplayCodec.Off;
+
+    /// <summary>
+    /// When true (the default) a re-encoded image that is not smaller than the server's is dropped in favour of the
+    /// original; tests turn it off to force every image through the configured codec.
+    /// </summary>
+    internal bool DisplayKeepSmallerOriginal { get; init; } = true;
+
+    /// <summary>Largest draw message read whole for re-encoding; larger ones are streamed through unchanged.</summary>
+    public int MaxTranscodedMessage { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Read buffer of each direction.</summary>
+    public int BufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>The server edge's display budget (ACK pacing toward spice-server). Ignored at the client edge.</summary>
+    public DisplayBudgetSettings DisplayBudget { get; init; } = DisplayBudgetSettings.Default;
+}

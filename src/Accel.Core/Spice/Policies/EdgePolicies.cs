@@ -1,0 +1,64 @@
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Core.Spice.Policies;
+
+/// <summary>
+/// The client edge's policies: its own ACK window toward the client (display, cursor), GL messages dropped
+/// (display), motion ACKs answered at once (inputs), migration destinations rewritten (main).
+/// </summary>
+internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarget, SpiceMigrationTarget?>? migrationRewrite, ILogger logger) : IChannelPolicyFactory
+{
+    public string EdgeName => "client edge";
+
+    public IChannelPolicy[] Create(in LinkedChannel channel, IMessageInjector toClient, IMessageInjector toServer) => channel.Type switch
+    {
+        SpiceChannelType.Display => [new ClientLegAckPolicy(toClient, ackWindow), new GlFilterPolicy()],
+        SpiceChannelType.Cursor => [new ClientLegAckPolicy(toClient, ackWindow)],
+        SpiceChannelType.Inputs => [new MotionAckPolicy(toClient)],
+        SpiceChannelType.Main => [new MigrationRewritePolicy(migrationRewrite, logger)],
+        _ => [],
+    };
+
+    /// <summary>
+    /// What the client edge tells the server about the client: no GL scanout (a local dmabuf cannot cross the WAN) and
+    /// no seamless migration (it would move the client off the edges).
+    /// </summary>
+    public static Protocol.Link.SpiceLinkMess RewriteLink(Protocol.Link.SpiceLinkMess original)
+        => LinkCapsRewriter.StripMigration(LinkCapsRewriter.StripGlScanout(original));
+}
+
+/// <summary>
+/// The server edge's policies: spice-server's ACK window answered here, through an <see cref="IAckGate"/> (display,
+/// cursor), display images re-encoded when a codec is set (display), motions coalesced on the local leg (inputs).
+/// </summary>
+/// <param name="displayAckGate">The display channel's ACK gate (a display budget); null answers at once.</param>
+internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? displayAckGate = null) : IChannelPolicyFactory
+{
+    public string EdgeName => "server edge";
+
+    public IChannelPolicy[] Create(in LinkedChannel channel, IMessageInjector toClient, IMessageInjector toServer)
+    {
+        switch (channel.Type)
+        {
+            case SpiceChannelType.Display when codec != DisplayCodec.Off:
+                // spice-gtk shares one GLZ window per session across display channels, and each transcoder has its own
+                // dictionary: only display channel 0 may produce GLZ, the others use LZ.
+                var used = codec == DisplayCodec.Glz && channel.Id != 0 ? DisplayCodec.Lz : codec;
+                var transcoder = new DisplayTranscoder(used, Math.Min(maxTranscodedMessage, channel.MaxMessageSize), keepSmallerOriginal);
+                return [DisplayAckPolicy(toServer), new DisplayTranscodePolicy(transcoder)];
+            case SpiceChannelType.Display:
+                return [DisplayAckPolicy(toServer)];
+            case SpiceChannelType.Cursor:
+                return [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance)];
+            case SpiceChannelType.Inputs:
+                return [new MotionCoalescingPolicy(toServer)];
+            default:
+                return [];
+        }
+    }
+
+    private ServerLegAckPolicy DisplayAckPolicy(IMessageInjector toServer) => new(toServer, displayAckGate?.Invoke() ?? ImmediateAckGate.Instance);
+}

@@ -1,0 +1,115 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Accel.Core.Relay;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Messages;
+using Accel.Core.Tests.Spice.Policies;
+
+namespace Accel.Core.Tests.Relay;
+
+/// <summary>One direction of the pump over in-memory pipes: framing once, streaming, policies, injections.</summary>
+public sealed class MessageLoopTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task LargePassThroughBody_IsForwardedAsItArrives_NotBufferedWhole()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (source, output, destination, run) = Start([], SpiceDirection.ServerToClient, ct);
+
+        // A 1 MiB draw announced, only its first 1000 body bytes sent.
+        await source.Writer.WriteAsync(Header((ushort)SpiceDisplayMsg.DrawCopy, 1 << 20), ct);
+        await source.Writer.WriteAsync(new byte[1000], ct);
+        var got = await ReadAtLeastAsync(output.Reader, 6 + 1000, ct);
+        Assert.Equal(6 + 1000, got.Length);
+        Assert.True(destination.MidMessage);
+
+        await source.Writer.WriteAsync(new byte[(1 << 20) - 1000], ct);
+        await source.Writer.CompleteAsync();
+        await run.WaitAsync(s_timeout, ct);
+        Assert.False(destination.MidMessage);
+    }
+
+    [Fact]
+    public async Task InjectedMessage_WaitsForTheEndOfAStreamingBody_ThenGoesBeforeTheNextMessage()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (source, output, destination, run) = Start([], SpiceDirection.ClientToServer, ct);
+        var injector = destination.RunInjectionsAsync(ct);
+
+        await source.Writer.WriteAsync(Header((ushort)SpiceMainMsgc.AgentData, 100), ct);
+        await source.Writer.WriteAsync(new byte[40], ct);
+        await ReadAtLeastAsync(output.Reader, 46, ct, consume: false);
+
+        destination.Inject(SpiceEmptyMessage.Ack);
+        await source.Writer.WriteAsync(new byte[60], ct);
+        await source.Writer.WriteAsync(Header((ushort)SpiceMainMsgc.AgentData, 0), ct);
+        await source.Writer.CompleteAsync();
+        await run.WaitAsync(s_timeout, ct);
+
+        Assert.True(output.Reader.TryRead(out var done));
+        Assert.Equal(106 + 6 + 6, done.Buffer.Length);
+        var all = done.Buffer.ToArray();
+        var types = PolicyTestKit.Frame(all).ConvertAll(m => m.Type);
+        Assert.Equal([(ushort)SpiceMainMsgc.AgentData, (ushort)SpiceMsgc.Ack, (ushort)SpiceMainMsgc.AgentData], types);
+        GC.KeepAlive(injector);
+    }
+
+    [Fact]
+    public async Task InspectedMessageAboveTheLimit_IsAProtocolViolation_BeforeItsBodyArrives()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (source, _, _, run) = Start([new GlFilterPolicy()], SpiceDirection.ServerToClient, ct, maxInspected: 1024);
+        await source.Writer.WriteAsync(Header((ushort)SpiceDisplayMsg.GlScanoutUnix, 4096), ct);
+
+        var ex = await Assert.ThrowsAsync<SpiceProtocolException>(() => run.WaitAsync(s_timeout, ct));
+        Assert.Equal(SpiceProtocolError.MessageTooLarge, ex.Error);
+    }
+
+    [Fact]
+    public async Task DroppedMessages_AreNotForwarded_AndTruncatedStreams_AreViolations()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (source, output, _, run) = Start([new GlFilterPolicy()], SpiceDirection.ServerToClient, ct);
+        await source.Writer.WriteAsync(Header((ushort)SpiceDisplayMsg.GlDraw, 4), ct);
+        await source.Writer.WriteAsync(new byte[4], ct);
+        await source.Writer.WriteAsync(Header((ushort)SpiceDisplayMsg.Mark, 0), ct);
+        await source.Writer.WriteAsync(Header((ushort)SpiceDisplayMsg.DrawCopy, 10), ct);
+        await source.Writer.WriteAsync(new byte[3], ct);
+        await source.Writer.CompleteAsync();
+
+        var ex = await Assert.ThrowsAsync<SpiceProtocolException>(() => run.WaitAsync(s_timeout, ct));
+        Assert.Equal(SpiceProtocolError.Truncated, ex.Error);
+        var forwarded = await ReadAtLeastAsync(output.Reader, 6 + 6 + 3, ct);
+        Assert.Equal((ushort)SpiceDisplayMsg.Mark, BinaryPrimitives.ReadUInt16LittleEndian(forwarded));
+    }
+
+    private static (Pipe Source, Pipe Output, LegWriter Destination, Task Run) Start(IChannelPolicy[] policies, SpiceDirection direction, CancellationToken ct, int maxInspected = 64 * 1024)
+    {
+        var source = new Pipe();
+        var output = new Pipe(new PipeOptions(pauseWriterThreshold: 0)); // the tests read it after the fact
+        var destination = new LegWriter(output.Writer);
+        var loop = new MessageLoop(source.Reader, destination, direction, new SpiceMessageReader(true, 16 << 20), policies, maxInspected, "test");
+        return (source, output, destination, Task.Run(() => loop.RunAsync(ct), ct));
+    }
+
+    private static byte[] Header(ushort type, uint size)
+    {
+        var header = new byte[SpiceDataHeader.MiniLength];
+        BinaryPrimitives.WriteUInt16LittleEndian(header, type);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(2), size);
+        return header;
+    }
+
+    private static async Task<byte[]> ReadAtLeastAsync(PipeReader reader, int count, CancellationToken ct, bool consume = true)
+    {
+        var result = await reader.ReadAtLeastAsync(count, ct).AsTask().WaitAsync(s_timeout, ct);
+        var bytes = result.Buffer.ToArray();
+        reader.AdvanceTo(consume ? result.Buffer.End : result.Buffer.Start, result.Buffer.End);
+        return bytes;
+    }
+}

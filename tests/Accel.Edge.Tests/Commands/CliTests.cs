@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Accel.Edge.Tests.Lab;
+
+namespace Accel.Edge.Tests.Commands;
+
+/// <summary>The CLI as an operator meets it: versions, usage errors and configuration errors, through the real binary.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir;
+    private readonly string _clientPin;
+
+    public CliTests()
+    {
+        _dir = Directory.CreateTempSubdirectory("sa-cli-").FullName;
+        File.SetUnixFileMode(_dir, (UnixFileMode)0x1ED);
+        var (cert, key) = Accel.Edge.Commands.KeygenCommand.Create("server", 2);
+        File.WriteAllText(Path.Combine(_dir, "server.crt"), cert);
+        File.WriteAllText(Path.Combine(_dir, "server.key"), key);
+        File.SetUnixFileMode(Path.Combine(_dir, "server.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var (clientCert, clientKey) = Accel.Edge.Commands.KeygenCommand.Create("client", 2);
+        File.WriteAllText(Path.Combine(_dir, "client.crt"), clientCert);
+        File.WriteAllText(Path.Combine(_dir, "client.key"), clientKey);
+        _clientPin = Accel.Edge.Commands.PinCommand.PinOf(clientCert);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Version_PrintsVersionWithTheCommit()
+    {
+        var r = await CliProcess.RunAsync(["--version"]);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+\+[0-9a-f]{7,40}\s*$", r.Out);
+    }
+
+    [Theory]
+    [InlineData("keygen", "--out", "x", "--bogus")]
+    [InlineData("server", "--config", "x.json", "--verbose")]
+    [InlineData("frobnicate")]
+    public async Task UnknownOptionOrVerb_ExitsTwoNamingIt(params string[] args)
+    {
+        var r = await CliProcess.RunAsync(args);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(args[^1], r.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_ValidNamedPins_ExitsZeroAndNamesTheClients()
+    {
+        var file = WriteConfig("ok.json", ServerConfig());
+
+        var r = await CliProcess.RunAsync(["check", "--config", file]);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("client edges: branch1", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_MalformedJson_OneLineWithThePosition()
+    {
+        var file = WriteConfig("bad.json", "{\n  \"Server\": { \"Listen\": \"0.0.0.0:4433\" \n  \"Metrics\": {} }\n");
+
+        var r = await CliProcess.RunAsync(["check", "--config", file]);
+
+        Assert.Equal(78, r.ExitCode);
+        var line = Assert.Single(r.ErrorLines);
+        Assert.Matches(@"bad\.json: malformed JSON at line 3, column \d+", line);
+    }
+
+    [Fact]
+    public async Task Check_TyposAndWrongTypes_EachNamesItsKey()
+    {
+        var config = ServerConfig().Replace("\"Transport\":{", "\"Transport\":{ \"IdleTimout\": \"00:00:30\", \"HandshakeTimeout\": \"soon\", \"StreamReceiveWindow\": [1],", StringComparison.Ordinal);
+        var file = WriteConfig("typos.json", config);
+
+        var r = await CliProcess.RunAsync(["check", "--config", file]);
+
+        Assert.Equal(78, r.ExitCode);
+        Assert.Contains("Transport:IdleTimout: unknown key; did you mean Transport:IdleTimeout?", r.ErrorLines);
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("Transport:HandshakeTimeout: 'soon' is not a duration", StringComparison.Ordinal));
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("Transport:StreamReceiveWindow: expects a whole number, not a section", StringComparison.Ordinal));
+        Assert.Equal(3, r.ErrorLines.Length);
+    }
+
+    [Fact]
+    public async Task Check_KeyUnreadableByTheServiceUser_NamesIdentityKeyFile()
+    {
+        var file = WriteConfig("perm.json", ServerConfig());
+
+        var r = await CliProcess.RunAsync(["check", "--config", file], user: "nobody");
+
+        Assert.True(r.ExitCode == 78, r.Error);
+        var line = Assert.Single(r.ErrorLines);
+        Assert.StartsWith("Identity:KeyFile: file '" + Path.Combine(_dir, "server.key") + "' cannot be read by user nobody", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("server.example.json", "Server:ClientPins:branch1:")]
+    [InlineData("client.example.json", "Client:ServerEdges:dc1:Pins:0:")]
+    public async Task Check_ShippedExamples_OnlyThePlaceholdersAndTheMissingKeysAreWrong(string example, string placeholder)
+    {
+        var r = await CliProcess.RunAsync(["check", "--config", Path.Combine(Repo.Root, "systemd", example)]);
+
+        Assert.Equal(78, r.ExitCode);
+        Assert.Contains(r.ErrorLines, l => l.StartsWith(placeholder, StringComparison.Ordinal));
+        Assert.All(r.ErrorLines, l => Assert.True(l.StartsWith(placeholder, StringComparison.Ordinal) || l.StartsWith("Identity:", StringComparison.Ordinal), l));
+    }
+
+    [Fact]
+    public async Task Server_KeyOfAnotherCertificate_Exits78NamingIdentityKeyFile()
+    {
+        var file = WriteConfig("mismatch.json", ServerConfig().Replace("server.key", "client.key", StringComparison.Ordinal));
+
+        var r = await CliProcess.RunAsync(["server", "--config", file]);
+
+        Assert.Equal(78, r.ExitCode);
+        var line = Assert.Single(r.ErrorLines);
+        Assert.StartsWith("spiceaccel server: Identity:KeyFile: '", line, StringComparison.Ordinal);
+        Assert.Contains("is not the PEM key of Identity:CertificateFile", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_QuicPortInUse_Exits71WithOneLine()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        var file = WriteConfig("inuse.json", ServerConfig(listen: $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
+
+        var r = await CliProcess.RunAsync(["server", "--config", file]);
+
+        Assert.Equal(71, r.ExitCode);
+        var line = Assert.Single(r.ErrorLines);
+        Assert.StartsWith($"spiceaccel server: Server:Listen: cannot listen on udp 127.0.0.1:{port}", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_MetricsPortInUse_Exits71WithOneLine()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var file = WriteConfig("metrics.json", ServerConfig(metrics: $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
+
+        var r = await CliProcess.RunAsync(["server", "--config", file]);
+
+        Assert.Equal(71, r.ExitCode);
+        var line = Assert.Single(r.ErrorLines);
+        Assert.StartsWith($"spiceaccel server: Metrics:Listen: cannot serve on 127.0.0.1:{port}", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keygen_Owner_GivesBothFilesToThatUserAndTheKeyMode0600()
+    {
+        var dir = Path.Combine(_dir, "keys");
+
+        var r = await CliProcess.RunAsync(["keygen", "--out", dir, "--name", "edge", "--owner", "nobody"]);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("owner:       nobody", r.Out, StringComparison.Ordinal);
+        var stat = await Shell.RunAsync("stat", ["-c", "%U %a %n", Path.Combine(dir, "edge.key"), Path.Combine(dir, "edge.crt")]);
+        Assert.Contains($"nobody 600 {Path.Combine(dir, "edge.key")}", stat, StringComparison.Ordinal);
+        Assert.Contains($"nobody 644 {Path.Combine(dir, "edge.crt")}", stat, StringComparison.Ordinal);
+        File.SetUnixFileMode(dir, (UnixFileMode)0x1ED);
+        var check = await CliProcess.RunAsync(["check", "--config", WriteConfig("owned.json", ServerConfig(key: Path.Combine(dir, "edge.key"), cert: Path.Combine(dir, "edge.crt")))], user: "nobody");
+        Assert.True(check.ExitCode == 0, check.Error);
+    }
+
+    private string ServerConfig(string listen = "127.0.0.1:14433", string metrics = "", string? key = null, string? cert = null)
+        => JsonSerializer.Serialize(new
+        {
+            Transport = new { Engine = "ngtcp2" },
+            Identity = new { CertificateFile = cert ?? Path.Combine(_dir, "server.crt"), KeyFile = key ?? Path.Combine(_dir, "server.key") },
+            Server = new
+            {
+                Listen = listen,
+                ClientPins = new Dictionary<string, string> { ["branch1"] = _clientPin },
+                AllowedBackends = new[] { "127.0.0.1/32:5900-5999" },
+            },
+            Metrics = new { Listen = metrics },
+        });
+
+    private string WriteConfig(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        File.SetUnixFileMode(path, (UnixFileMode)0x1A4);
+        return path;
+    }
+}

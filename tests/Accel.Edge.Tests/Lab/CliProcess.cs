@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace Accel.Edge.Tests.Lab;
+
+/// <summary>The built spiceaccel CLI as a child process: exit code, standard output and standard error.</summary>
+internal static class CliProcess
+{
+    public sealed record Result(int ExitCode, string Out, string Error)
+    {
+        public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Runs `spiceaccel ARGS` (as <paramref name="user"/> through setpriv when given) with a deadline.</summary>
+    public static async Task<Result> RunAsync(string[] args, string? user = null, string? stdin = null, string? workingDirectory = null)
+    {
+        var group = user is null ? null : (await Shell.RunAsync("id", ["-gn", user])).Trim();
+        var prefix = user is null ? [] : new[] { "setpriv", $"--reuid={user}", $"--regid={group}", "--clear-groups" };
+        string[] command = [.. prefix, "/usr/share/dotnet/dotnet", EdgeProcess.DllPath, .. args];
+        var psi = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var a in command[1..])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment.Remove("NOTIFY_SOCKET");
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start spiceaccel");
+        if (stdin is not null)
+        {
+            await p.StandardInput.WriteAsync(stdin);
+            p.StandardInput.Close();
+        }
+
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("spiceaccel " + string.Join(' ', args) + " timed out");
+        }
+
+        return new Result(p.ExitCode, await stdout, await stderr);
+    }
+}
