@@ -141,8 +141,8 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                         session.Host, session.Port, options.ReportDir, options.WorkloadTimeout, ct),
                                     Probe.GtkKeyEcho.Workload => await Probe.GtkKeyEcho.RunAsync(xspice, topology.BranchNs, session.Host, session.Port,
                                         options.ReportDir, options.Probe, ct),
-                                    _ when Probe.ProbeWorkloads.All.Contains(workload) => await Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
-                                        session.Host, session.Port, options.ReportDir, options.Probe, ct).WaitAsync(TimeSpan.FromMinutes(5), ct),
+                                    _ when Probe.ProbeWorkloads.All.Contains(workload) => await BoundedAsync(Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
+                                        session.Host, session.Port, options.ReportDir, options.Probe, ct), TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),
                                 };
                                 clock.Sampled(workload, (elapsed.Elapsed - started).TotalSeconds);
@@ -199,6 +199,19 @@ public sealed class Runner(RunOptions options, Action<string> progress)
         }
 
         return results;
+    }
+
+    /// <summary>A sample that overruns its bound fails (the run goes on; the topology's teardown ends what it left running).</summary>
+    private static async Task<Sample> BoundedAsync(Task<Sample> sample, TimeSpan bound, CancellationToken ct)
+    {
+        try
+        {
+            return await sample.WaitAsync(bound, ct);
+        }
+        catch (TimeoutException)
+        {
+            return new Sample(false, bound.TotalSeconds, 0, $"did not finish within {bound.TotalMinutes:0} min");
+        }
     }
 
     private static string Summary(Sample s)

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Accel.Core.Spice.Framing;
-using Accel.Core.Spice.Messages;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Spice.Protocol.Messages;
 
 namespace NetemBench.Probe;
 

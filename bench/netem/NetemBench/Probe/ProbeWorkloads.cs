@@ -94,7 +94,8 @@ public static class ProbeWorkloads
 
             if (workload is "typing" or "scrolling" or "mixed" or "flood")
             {
-                var echo = await probe.MeasureKeyEchoAsync(settings.Keys, xspice.TypingRegion, settings.EchoTimeout, ct);
+                // Bounded well inside the runner's 5 minutes per sample: with most keys unanswered a run would take longer.
+                var echo = await probe.MeasureKeyEchoAsync(settings.Keys, xspice.TypingRegion, settings.EchoTimeout, ct, budget: TimeSpan.FromMinutes(3));
                 series["keyEchoMs"] = echo.LatenciesMs;
                 values["keyEchoTimeouts"] = echo.Timeouts;
                 values["keys"] = echo.Keys;
