@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Accel.Core.Spice.Protocol;
 using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Messages;
 
@@ -37,6 +38,36 @@ public sealed record PointerRun(long StartUnixMs, long EndUnixMs, int MotionsSen
 /// <summary>What the probe reads from display draw messages.</summary>
 internal static class ProbeDraws
 {
+    /// <summary>
+    /// Draw commands and COPY_BITS (scrolling) start with SpiceMsgDisplayBase: u32 surface_id, rect (top, left, bottom,
+    /// right). False for any other display message.
+    /// </summary>
+    public static bool TryReadDrawBase(in SpiceMessage message, out uint surface, out ScreenRect box)
+    {
+        surface = 0;
+        box = default;
+        var type = message.Type;
+        if (type is not (>= 302 and <= 313 or 318) && type != (ushort)SpiceDisplayMsg.CopyBits)
+        {
+            return false;
+        }
+
+        if (message.Body.Length < 20)
+        {
+            throw new SpiceProtocolException(SpiceProtocolError.Truncated, $"display message {type} of {message.Body.Length} bytes");
+        }
+
+        Span<byte> head = stackalloc byte[20];
+        message.Body.Slice(0, 20).CopyTo(head);
+        surface = BinaryPrimitives.ReadUInt32LittleEndian(head);
+        box = new ScreenRect(
+            BinaryPrimitives.ReadInt32LittleEndian(head[8..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[4..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[16..]),
+            BinaryPrimitives.ReadInt32LittleEndian(head[12..]));
+        return true;
+    }
+
     /// <summary>DRAW_FILL body: base (20 bytes + clip), then SpiceBrush: u8 type, SOLID (1) = u32 colour.</summary>
     public static bool TrySolidFillColor(in ReadOnlySequence<byte> body, out uint color)
     {

@@ -208,27 +208,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             return;
         }
 
-        // Draw commands and COPY_BITS (scrolling) start with SpiceMsgDisplayBase: u32 surface_id, rect (top, left, bottom, right).
-        var isDraw = type is >= 302 and <= 313 or 318;
-        if (!isDraw && type != (ushort)SpiceDisplayMsg.CopyBits)
-        {
-            return;
-        }
-
-        if (message.Body.Length < 20)
-        {
-            throw new SpiceProtocolException(SpiceProtocolError.Truncated, $"display message {type} of {message.Body.Length} bytes");
-        }
-
-        Span<byte> head = stackalloc byte[20];
-        message.Body.Slice(0, 20).CopyTo(head);
-        var surface = BinaryPrimitives.ReadUInt32LittleEndian(head);
-        var box = new ScreenRect(
-            BinaryPrimitives.ReadInt32LittleEndian(head[8..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[4..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[16..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[12..]));
-        if (surface != 0)
+        if (!ProbeDraws.TryReadDrawBase(message, out var surface, out var box) || surface != 0)
         {
             return;
         }
