@@ -24,4 +24,21 @@ internal static class Lab
             }
         }
     }
+
+    /// <summary>bench/netem/profiles (copied next to the test assembly, else found above it).</summary>
+    public static string ProfileDir()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            foreach (var p in new[] { Path.Combine(d.FullName, "profiles"), Path.Combine(d.FullName, "bench", "netem", "profiles") })
+            {
+                if (File.Exists(Path.Combine(p, "branch.json")))
+                {
+                    return p;
+                }
+            }
+        }
+
+        throw new DirectoryNotFoundException("bench/netem/profiles");
+    }
 }

@@ -17,7 +17,7 @@ public sealed class QuickMatrixTests
             Workloads = ["connect", "typing", "animation"],
             Probe = NetemBench.Probe.ProbeSettings.Quick,
             Repeat = 1,
-            ProfileDir = FindProfiles(),
+            ProfileDir = Lab.ProfileDir(),
             ReportDir = dir,
             ProbeCount = 100,
             MeasureRate = false,
@@ -73,19 +73,5 @@ public sealed class QuickMatrixTests
         var left = NetemLink.Topology.ListOwnNamespaces();
         Assert.DoesNotContain(NetemLink.Topology.BranchPrefix + id, left);
         Assert.DoesNotContain(NetemLink.Topology.DataCentrePrefix + id, left);
-    }
-
-    private static string FindProfiles()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var p = Path.Combine(d.FullName, "bench", "netem", "profiles");
-            if (Directory.Exists(p))
-            {
-                return p;
-            }
-        }
-
-        throw new DirectoryNotFoundException("bench/netem/profiles");
     }
 }

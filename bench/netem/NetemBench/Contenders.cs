@@ -126,8 +126,9 @@ public sealed class CommandContender(string name, string? serverCommand, string?
     /// <summary>
     /// The edges this repository builds (src/Accel.Edge, spiceaccel.dll), with a fresh identity for each edge:
     /// the server edge next to Xspice in the data centre, the client edge's explicit listener in the branch.
+    /// <paramref name="serverArgs"/> are appended to the server edge's command line (e.g. <c>--Server:DisplayCodec=auto</c>).
     /// </summary>
-    public static CommandContender SpiceAccelBuilt(string engine = "auto")
+    public static CommandContender SpiceAccelBuilt(string engine = "auto", string serverArgs = "")
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
@@ -148,7 +149,7 @@ public sealed class CommandContender(string name, string? serverCommand, string?
         var server = $"dotnet {dll} server {common} --Identity:CertificateFile={keys}/server.crt --Identity:KeyFile={keys}/server.key"
             + " --Server:Listen={dcAddr}:{wanPort}"
             + $" --Server:ClientPins:0={clientPin}"
-            + " --Server:AllowedBackends:0=127.0.0.1/32:{spicePort}";
+            + " --Server:AllowedBackends:0=127.0.0.1/32:{spicePort} " + serverArgs;
         var client = $"dotnet {dll} client {common} --Identity:CertificateFile={keys}/client.crt --Identity:KeyFile={keys}/client.key"
             + " --Client:ServerEdges:dc:Address={dcAddr}:{wanPort}"
             + $" --Client:ServerEdges:dc:Pins:0={serverPin}"

@@ -17,9 +17,9 @@ switch (verb)
     default:
         Console.WriteLine("""
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
-                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,update]
+                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
-                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"]
+                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
                                     key-to-echo into the window under the pointer, pointer motions sent, freshness markers seen
@@ -49,7 +49,7 @@ async Task<int> RunAsync()
         "kcptun" => CommandContender.Kcptun(),
         "spiceaccel" => opts.ContainsKey("spiceaccel-server") || opts.ContainsKey("spiceaccel-client")
             ? CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client"))
-            : CommandContender.SpiceAccelBuilt(),
+            : CommandContender.SpiceAccelBuilt(serverArgs: opts.GetValueOrDefault("spiceaccel-server-args") ?? ""),
         _ => throw new ArgumentException($"unknown contender {c}"),
     }).ToList();
     var outDir = Get("out", Path.Combine(root, "reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -58,7 +58,7 @@ async Task<int> RunAsync()
     {
         Profiles = Get("profiles", quick ? "branch" : "lan,branch,lossy-wan,intercontinental,thin-branch,mobile").Split(','),
         Contenders = contenders,
-        Workloads = Get("workloads", quick ? "connect,typing,animation" : "connect,typing,typing-gtk,scrolling,slideshow,animation,mixed").Split(','),
+        Workloads = Get("workloads", quick ? "connect,typing,animation" : "connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood").Split(','),
         Repeat = int.Parse(Get("repeat", quick ? "1" : "3")),
         ProfileDir = Get("profile-dir", Path.Combine(root, "profiles")),
         ReportDir = outDir,
@@ -84,7 +84,7 @@ async Task<int> RunAsync()
     var sw = Stopwatch.StartNew();
     try
     {
-        var results = await new Runner(options, line => Console.WriteLine($"{sw.Elapsed:mm\\:ss} {line}")).RunAsync(cts.Token);
+        var results = await new Runner(options, line => Console.WriteLine($"{ProgressClock.Format(sw.Elapsed)} {line}")).RunAsync(cts.Token);
         Report.Write(outDir, command, results);
         Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "report.md")));
         Console.WriteLine($"report: {outDir}/report.md, {outDir}/report.json");
@@ -122,7 +122,7 @@ async Task<int> ProbeAsync()
     {
         var echo = await probe.MeasureKeyEchoAsync(keys, region, TimeSpan.FromSeconds(3), cts.Token);
         var s = Stats.Of(echo.LatenciesMs);
-        Console.WriteLine($"key-to-echo over {region}: n={s.Count} p50={s.P50:0.0} p95={s.P95:0.0} p99={s.P99:0.0} max={s.Max:0.0} ms, {echo.Timeouts} without echo");
+        Console.WriteLine($"key-to-echo over {region}: n={s.Count} p50={s.P50:0.0} p95={s.P95:0.0} p99={s.P99:0.0} max={s.Max:0.0} ms, {echo.Timeouts} of {echo.Keys} without echo");
     }
 
     var seconds = double.Parse(Get("pointer-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);
@@ -156,6 +156,14 @@ static Dictionary<string, string> ParseArgs(string[] a)
         if (!a[i].StartsWith("--", StringComparison.Ordinal))
         {
             throw new ArgumentException($"unexpected argument {a[i]}");
+        }
+
+        // --key=value (a value that itself starts with "--") or --key value.
+        var eq = a[i].IndexOf('=', StringComparison.Ordinal);
+        if (eq > 2)
+        {
+            d[a[i][2..eq]] = a[i][(eq + 1)..];
+            continue;
         }
 
         var key = a[i][2..];

@@ -19,7 +19,16 @@ public sealed record RunOptions
 
 public sealed record LinkCheck(
     double AskedRttMs, double MeasuredRttMs, double AskedLossPercent, double MeasuredLossUpPercent, double MeasuredLossDownPercent,
-    double AskedRateMbit, double MeasuredRateDownMbit, double TimerLatenessMeanMs, double TimerLatenessMaxMs, List<string> Deviations);
+    double AskedRateMbit, double? MeasuredRateDownMbit, double TimerLatenessMeanMs, double TimerLatenessMaxMs, List<string> Deviations)
+{
+    /// <summary>The downstream rate was not probed (<c>--quick</c>, or a profile without a rate cap).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool RateMeasured => MeasuredRateDownMbit is not null;
+
+    /// <summary>What the progress line and the report say about the rate.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string RateText => MeasuredRateDownMbit is { } r ? $"{r:0.00} Mbit/s" : "not measured";
+}
 
 public sealed record ResultRow(
     string Profile, string Contender, string Workload, string Status, int Ok, int Runs,
@@ -28,6 +37,11 @@ public sealed record ResultRow(
 {
     /// <summary>In-session single figures, averaged over the runs (first screen, pointer updates/s, …).</summary>
     public Dictionary<string, double> Figures { get; init; } = [];
+
+    /// <summary>Keys typed and keys whose echo never came within the timeout, over all runs (failed ones included).</summary>
+    public int Keys { get; init; }
+
+    public int KeysWithoutEcho { get; init; }
 
     /// <summary>In-session distributions over all runs pooled (key-to-echo, freshness, …), in ms.</summary>
     public Dictionary<string, Stats> Distributions { get; init; } = [];
@@ -53,8 +67,9 @@ public sealed class Runner(RunOptions options, Action<string> progress)
     public async Task<List<ProfileResult>> RunAsync(CancellationToken ct)
     {
         var results = new List<ProfileResult>();
-        var total = options.Profiles.Count * options.Contenders.Count * options.Workloads.Count * options.Repeat;
-        var done = 0;
+        var clock = new ProgressClock(options.Workloads.Distinct().ToDictionary(
+            w => w, w => options.Profiles.Count * options.Contenders.Count * options.Repeat * options.Workloads.Count(x => x == w)));
+        var elapsed = Stopwatch.StartNew();
         foreach (var name in options.Profiles)
         {
             var profile = Profile.Load(options.ProfileDir, name);
@@ -70,7 +85,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                     progress($"[{profile.Name}] LINK DEVIATION: {d}");
                 }
 
-                progress($"[{profile.Name}] link: RTT {link.MeasuredRttMs:0.00} ms (asked {link.AskedRttMs}), loss up/down {link.MeasuredLossUpPercent:0.0}/{link.MeasuredLossDownPercent:0.0}% (asked {link.AskedLossPercent:0.0}), rate down {link.MeasuredRateDownMbit:0.00} Mbit/s (asked {link.AskedRateMbit})");
+                progress($"[{profile.Name}] link: RTT {link.MeasuredRttMs:0.00} ms (asked {link.AskedRttMs}), loss up/down {link.MeasuredLossUpPercent:0.0}/{link.MeasuredLossDownPercent:0.0}% (asked {link.AskedLossPercent:0.0}), rate down {link.RateText} (asked {link.AskedRateMbit})");
                 progress($"[{profile.Name}] starting Xspice in {topology.DataCentreNs}");
                 using var xspice = await XspiceServer.StartAsync(topology.DataCentreNs, options.ReportDir, ct);
                 foreach (var contender in options.Contenders)
@@ -80,7 +95,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                         foreach (var w in options.Workloads)
                         {
                             rows.Add(new ResultRow(profile.Name, contender.Name, w, "unavailable: " + why, 0, 0, null, null, null, null, 0, 0, [], []));
-                            done += options.Repeat;
+                            clock.Skipped(w, options.Repeat);
                         }
 
                         progress($"[{profile.Name}] {contender.Name}: not available ({why})");
@@ -97,7 +112,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                         foreach (var w in options.Workloads)
                         {
                             rows.Add(new ResultRow(profile.Name, contender.Name, w, "failed to start: " + ex.Message, 0, options.Repeat, null, null, null, null, 0, 0, [], [ex.Message]));
-                            done += options.Repeat;
+                            clock.Skipped(w, options.Repeat);
                         }
 
                         continue;
@@ -115,7 +130,9 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                             for (var r = 0; r < options.Repeat; r++)
                             {
                                 ct.ThrowIfCancellationRequested();
-                                progress($"[{++done}/{total}] {profile.Name} / {contender.Name} / {workload} #{r + 1}");
+                                var left = clock.Remaining(elapsed.Elapsed) is { } l ? $", ~{ProgressClock.Format(l)} left (estimated)" : "";
+                                progress($"[{clock.Done + 1}/{clock.Total}] {profile.Name} / {contender.Name} / {workload} #{r + 1} — {ProgressClock.Format(elapsed.Elapsed)} elapsed{left}");
+                                var started = elapsed.Elapsed;
                                 var s = workload switch
                                 {
                                     "connect" => await Workloads.ConnectAsync(topology.BranchNs, session.Host, session.Port,
@@ -124,11 +141,12 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                         session.Host, session.Port, options.ReportDir, options.WorkloadTimeout, ct),
                                     Probe.GtkKeyEcho.Workload => await Probe.GtkKeyEcho.RunAsync(xspice, topology.BranchNs, session.Host, session.Port,
                                         options.ReportDir, options.Probe, ct),
-                                    _ when Probe.ProbeWorkloads.All.Contains(workload) => await Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
-                                        session.Host, session.Port, options.ReportDir, options.Probe, ct).WaitAsync(TimeSpan.FromMinutes(5), ct),
+                                    _ when Probe.ProbeWorkloads.All.Contains(workload) => await BoundedAsync(Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
+                                        session.Host, session.Port, options.ReportDir, options.Probe, ct), TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),
                                 };
-                                progress(s.Ok ? $"      {s.Seconds:0.000} s{Summary(s)}" : $"      FAILED: {s.Error}");
+                                clock.Sampled(workload, (elapsed.Elapsed - started).TotalSeconds);
+                                progress(s.Ok ? $"      {s.Seconds:0.000} s{Summary(s)}" : $"      FAILED: {s.Error}{Summary(s)}");
                                 samples.Add(s);
                             }
 
@@ -163,6 +181,8 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                 samples.Where(s => !s.Ok).Select(s => s.Error ?? "").ToList())
                             {
                                 Figures = figures,
+                                Keys = (int)samples.Sum(s => s.Values.GetValueOrDefault("keys")),
+                                KeysWithoutEcho = (int)samples.Sum(s => s.Values.GetValueOrDefault("keyEchoTimeouts")),
                                 Distributions = pooled.ToDictionary(kv => kv.Key, kv => Stats.Of(kv.Value)),
                                 Samples = pooled,
                             });
@@ -179,6 +199,19 @@ public sealed class Runner(RunOptions options, Action<string> progress)
         }
 
         return results;
+    }
+
+    /// <summary>A sample that overruns its bound fails (the run goes on; the topology's teardown ends what it left running).</summary>
+    private static async Task<Sample> BoundedAsync(Task<Sample> sample, TimeSpan bound, CancellationToken ct)
+    {
+        try
+        {
+            return await sample.WaitAsync(bound, ct);
+        }
+        catch (TimeoutException)
+        {
+            return new Sample(false, bound.TotalSeconds, 0, $"did not finish within {bound.TotalMinutes:0} min");
+        }
     }
 
     private static string Summary(Sample s)
@@ -206,7 +239,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
         var interval = Math.Max(2, profile.RttMs / 20);
         var up = LinkProbe.MeasureDelayAndLoss(t.BranchNs, t.DataCentreNs, t.DataCentreAddress, options.ProbeCount, interval, ct);
         var down = LinkProbe.MeasureDelayAndLoss(t.DataCentreNs, t.BranchNs, t.BranchAddress, options.ProbeCount, interval, ct);
-        double rate = 0;
+        double? rate = null;
         if (options.MeasureRate && profile.RateMbit > 0)
         {
             var offered = Math.Min(profile.RateMbit * 1.3e6, 300e6);
@@ -232,14 +265,14 @@ public sealed class Runner(RunOptions options, Action<string> progress)
             }
         }
 
-        if (rate > 0 && Math.Abs(rate - profile.RateMbit) > 0.05 * profile.RateMbit)
+        if (rate is { } measuredRate && Math.Abs(measuredRate - profile.RateMbit) > 0.05 * profile.RateMbit)
         {
             var capped = profile.RateMbit * 1.3e6 > 300e6 ? " (probe offered only 300 Mbit/s: probe/forwarder-limited)" : "";
-            deviations.Add($"rate down {rate:0.00} Mbit/s vs asked {profile.RateMbit} Mbit/s{capped}");
+            deviations.Add($"rate down {measuredRate:0.00} Mbit/s vs asked {profile.RateMbit} Mbit/s{capped}");
         }
 
         return new LinkCheck(profile.RttMs, Math.Round(rtt, 3), askedLoss, Math.Round(up.LossFraction * 100, 2), Math.Round(down.LossFraction * 100, 2),
-            profile.RateMbit, Math.Round(rate, 3), Math.Round(Math.Max(t.Up.Lateness.MeanMs, t.Down.Lateness.MeanMs), 4),
+            profile.RateMbit, rate is { } rr ? Math.Round(rr, 3) : null, Math.Round(Math.Max(t.Up.Lateness.MeanMs, t.Down.Lateness.MeanMs), 4),
             Math.Round(Math.Max(t.Up.Lateness.MaxMs, t.Down.Lateness.MaxMs), 3), deviations);
     }
 

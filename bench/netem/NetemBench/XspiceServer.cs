@@ -40,13 +40,11 @@ public sealed class XspiceServer : IDisposable
             server._processes.Add(NsProcess.Start("xterm", ns, Path.Combine(runDir, "xterm.out"), server.Env,
                 "xterm", "-T", "typer", "-geometry", "80x16+0+0", "-fa", "Monospace", "-fs", "12", "-e", "bash", "--norc", "--noprofile"));
             server.TypingRegion = await server.WaitForWindowAsync("typer", ct);
-            foreach (var (what, geometry) in new[] { ("animation", ProbeWorkloads.AnimationGeometry), ("scroller", ProbeWorkloads.ScrollerGeometry) })
+            // Key-to-echo watches draws that touch the typing window: nothing else may draw there (the side xterms are
+            // checked when they start).
+            if (server.TypingRegion.Intersects(Geometry.Parse(ProbeWorkloads.AnimationGeometry)))
             {
-                // Key-to-echo watches draws that touch the typing window: nothing else may draw there.
-                if (server.TypingRegion.Intersects(Geometry.Parse(geometry)))
-                {
-                    throw new InvalidOperationException($"the typing xterm ({server.TypingRegion}) overlaps the {what} ({geometry}): fonts larger than expected");
-                }
+                throw new InvalidOperationException($"the typing xterm ({server.TypingRegion}) overlaps the animation ({ProbeWorkloads.AnimationGeometry}): fonts larger than expected");
             }
 
             // Twelve empty lines: the prompt (where typing echoes) moves to line 13 or below, clear of the strip at the
@@ -78,15 +76,38 @@ public sealed class XspiceServer : IDisposable
     }
 
     /// <summary>A second xterm below the typing one that scrolls a long text at about 25 lines per second until killed.</summary>
-    public async Task<NsProcess> StartScrollerAsync(string logDir, CancellationToken ct)
+    public Task<NsProcess> StartScrollerAsync(string logDir, CancellationToken ct)
     {
         const string Script = "$|=1; open(my $f, '<', '/usr/share/common-licenses/GPL-3') or die $!; my @l = <$f>; "
             + "while (1) { for (@l) { print; select(undef, undef, undef, 0.04); } }";
-        var p = NsProcess.Start("scroller", Namespace, Path.Combine(logDir, "scroller.out"), Env,
-            "xterm", "-T", "scroller", "-geometry", "80x12+0+470", "-fa", "Monospace", "-fs", "12", "-e", "perl", "-e", Script);
+        return StartSideTerminalAsync("scroller", ProbeWorkloads.ScrollerTerminal, logDir, ["perl", "-e", Script], ct);
+    }
+
+    /// <summary>
+    /// A second, larger xterm below the typing one that prints without pause until killed, like a build log: license
+    /// texts, over and over, as fast as xterm takes them. xterm's jump scroll redraws its window as fast as the X server
+    /// goes, so the display channel always has more to send than a WAN link carries.
+    /// </summary>
+    public Task<NsProcess> StartFloodAsync(string logDir, CancellationToken ct)
+    {
+        const string Script = "while :; do cat /usr/share/common-licenses/GPL-3 /usr/share/common-licenses/Apache-2.0; done";
+        return StartSideTerminalAsync("flood", ProbeWorkloads.FloodTerminal, logDir, ["sh", "-c", Script], ct);
+    }
+
+    /// <summary>Starts an xterm titled <paramref name="title"/> running <paramref name="command"/>; checks that its window keeps clear of the typing xterm.</summary>
+    private async Task<NsProcess> StartSideTerminalAsync(string title, string terminalGeometry, string logDir, string[] command, CancellationToken ct)
+    {
+        var p = NsProcess.Start(title, Namespace, Path.Combine(logDir, title + ".out"), Env,
+            ["xterm", "-T", title, "-geometry", terminalGeometry, "-fa", "Monospace", "-fs", "12", "-e", .. command]);
         try
         {
-            await WaitForWindowAsync("scroller", ct);
+            var window = await WaitForWindowAsync(title, ct);
+            // Key-to-echo watches draws that touch the typing window: nothing else may draw there.
+            if (window.Intersects(TypingRegion))
+            {
+                throw new InvalidOperationException($"the {title} xterm ({window}) overlaps the typing xterm ({TypingRegion}): fonts larger than expected");
+            }
+
             return p;
         }
         catch

@@ -91,8 +91,11 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         Endpoints.TryParseIpEndPoint(section.Address, out var address) ? new UpstreamProxy(address, new AllowList(section.Backends)) : null;
 
     /// <summary>The relay settings the server edge's options ask for (the validator has checked DisplayCodec).</summary>
-    internal static SpiceRelaySettings RelaySettings(ServerSection server) =>
-        SpiceRelaySettings.Default with { DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off };
+    internal static SpiceRelaySettings RelaySettings(ServerSection server) => SpiceRelaySettings.Default with
+    {
+        DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off,
+        DisplayBudget = SpiceRelaySettings.Default.DisplayBudget with { Enabled = server.DisplayBudget.Enabled },
+    };
 
     [LoggerMessage(2001, LogLevel.Information, "Server edge listening on udp {Listen} ({Engine}: {Version}); {Rules} allow-list entries")]
     private static partial void Listening(ILogger logger, string listen, string engine, string version, int rules);

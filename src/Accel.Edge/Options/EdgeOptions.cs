@@ -80,6 +80,9 @@ public sealed class ServerSection
 
     /// <summary>An HTTP CONNECT proxy in front of the backends (Proxmox VE's spiceproxy); unset: backends are reached directly.</summary>
     public UpstreamProxySection UpstreamProxy { get; set; } = new();
+
+    /// <summary>Pacing of spice-server's display ACKs by the display budget.</summary>
+    public DisplayBudgetSection DisplayBudget { get; set; } = new();
 }
 
 public sealed class UpstreamProxySection
@@ -92,6 +95,12 @@ public sealed class UpstreamProxySection
 
     /// <summary>host:port backends (CIDR:port or CIDR:low-high, also in AllowedBackends) reached through the proxy instead of directly.</summary>
     public List<string> Backends { get; set; } = [];
+}
+
+public sealed class DisplayBudgetSection
+{
+    /// <summary>False: spice-server's display ACKs are answered at once, unpaced (the behaviour before the budget; for comparison only).</summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class TlsBackendSection

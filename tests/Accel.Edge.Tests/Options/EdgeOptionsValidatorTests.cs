@@ -49,6 +49,18 @@ public class EdgeOptionsValidatorTests
     }
 
     [Fact]
+    public void ServerDisplayBudgetEnabled_CommandLine_BindsAndReachesRelaySettings()
+    {
+        var off = new ConfigurationBuilder().AddCommandLine(["--Server:DisplayBudget:Enabled=false"]).Build().Get<EdgeOptions>()!;
+
+        Assert.False(off.Server.DisplayBudget.Enabled);
+        Assert.False(ServerEdgeService.RelaySettings(off.Server).DisplayBudget.Enabled);
+        var byDefault = ServerEdgeService.RelaySettings(new ServerSection()).DisplayBudget;
+        Assert.True(byDefault.Enabled);
+        Assert.Equal(DisplayBudgetSettings.Default, byDefault);
+    }
+
+    [Fact]
     public void Validate_UnknownDisplayCodec_NamesTheKey()
     {
         var o = new EdgeOptions();

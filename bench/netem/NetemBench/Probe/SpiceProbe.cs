@@ -10,28 +10,6 @@ using Accel.Core.Spice.Protocol;
 
 namespace NetemBench.Probe;
 
-/// <summary>An axis-aligned screen rectangle (left/top inclusive, right/bottom exclusive), in primary-surface pixels.</summary>
-public readonly record struct ScreenRect(int Left, int Top, int Right, int Bottom)
-{
-    public static ScreenRect FromGeometry(int x, int y, int width, int height) => new(x, y, x + width, y + height);
-
-    public bool Intersects(ScreenRect o) => Left < o.Right && o.Left < Right && Top < o.Bottom && o.Top < Bottom;
-
-    public override string ToString() => $"{Right - Left}x{Bottom - Top}+{Left}+{Top}";
-}
-
-/// <summary>One marker (see NetemDesk's Marker) as it arrived: when it was drawn on the server and when it reached the probe.</summary>
-public readonly record struct MarkerArrival(long DrawnUnixMs, long ArrivedUnixMs)
-{
-    public long LatencyMs => ArrivedUnixMs - DrawnUnixMs;
-}
-
-/// <summary>Key-to-echo samples of one run: latencies in ms of the keys whose echo arrived, and how many never did.</summary>
-public sealed record KeyEchoResult(List<double> LatenciesMs, int Timeouts);
-
-/// <summary>What the pointer phase sent: how many MOUSE_MOTION messages, over which wall-clock window.</summary>
-public sealed record PointerRun(long StartUnixMs, long EndUnixMs, int MotionsSent, int MovesRequested);
-
 /// <summary>
 /// The benchmark's own SPICE client, built on Accel.Core's SPICE layer. It connects as spice-gtk does — main channel,
 /// ATTACH_CHANNELS, then display (DISPLAY_INIT), inputs and cursor with the session id, ticket authentication, ACK
@@ -230,27 +208,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             return;
         }
 
-        // Draw commands and COPY_BITS (scrolling) start with SpiceMsgDisplayBase: u32 surface_id, rect (top, left, bottom, right).
-        var isDraw = type is >= 302 and <= 313 or 318;
-        if (!isDraw && type != (ushort)SpiceDisplayMsg.CopyBits)
-        {
-            return;
-        }
-
-        if (message.Body.Length < 20)
-        {
-            throw new SpiceProtocolException(SpiceProtocolError.Truncated, $"display message {type} of {message.Body.Length} bytes");
-        }
-
-        Span<byte> head = stackalloc byte[20];
-        message.Body.Slice(0, 20).CopyTo(head);
-        var surface = BinaryPrimitives.ReadUInt32LittleEndian(head);
-        var box = new ScreenRect(
-            BinaryPrimitives.ReadInt32LittleEndian(head[8..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[4..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[16..]),
-            BinaryPrimitives.ReadInt32LittleEndian(head[12..]));
-        if (surface != 0)
+        if (!ProbeDraws.TryReadDrawBase(message, out var surface, out var box) || surface != 0)
         {
             return;
         }
@@ -274,7 +232,7 @@ public sealed class SpiceProbe : IAsyncDisposable
                 echo.TrySetResult(arrival);
             }
 
-            if (type == 302 && box.Right - box.Left == MarkerSize && box.Bottom - box.Top == MarkerSize && TrySolidFillColor(message.Body, out var color))
+            if (type == 302 && box.Right - box.Left == MarkerSize && box.Bottom - box.Top == MarkerSize && ProbeDraws.TrySolidFillColor(message.Body, out var color))
             {
                 var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
                     - (long)Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
@@ -285,36 +243,6 @@ public sealed class SpiceProbe : IAsyncDisposable
                 }
             }
         }
-    }
-
-    /// <summary>DRAW_FILL body: base (20 bytes + clip), then SpiceBrush: u8 type, SOLID (1) = u32 colour.</summary>
-    private static bool TrySolidFillColor(in ReadOnlySequence<byte> body, out uint color)
-    {
-        color = 0;
-        var reader = new SequenceReader<byte>(body);
-        reader.Advance(20);
-        if (!reader.TryRead(out byte clip))
-        {
-            return false;
-        }
-
-        if (clip == 1)
-        {
-            if (!reader.TryReadLittleEndian(out int n) || n < 0 || n > reader.Remaining / 16)
-            {
-                return false;
-            }
-
-            reader.Advance(n * 16L);
-        }
-
-        if (!reader.TryRead(out byte brushType) || brushType != 1 || !reader.TryReadLittleEndian(out int c))
-        {
-            return false;
-        }
-
-        color = (uint)c & 0xFFFFFF;
-        return true;
     }
 
     private void OnInputsMessage(in SpiceMessage message, long arrival)
@@ -352,10 +280,14 @@ public sealed class SpiceProbe : IAsyncDisposable
 
     /// <summary>
     /// Types <paramref name="count"/> keys (alternately x and BackSpace, so the line never grows) into the window under
-    /// the pointer. Before each key the typing region must have had no draw for <paramref name="quiet"/>; the latency is
+    /// the pointer. Before each key the typing region must have had no draw for 150 ms (at most 5 s); the latency is
     /// from just before KEY_DOWN/KEY_UP are written to the arrival of the first draw that touches <paramref name="region"/>.
+    /// A key whose echo does not arrive within <paramref name="echoTimeout"/> counts as a timeout (the next key then waits
+    /// up to twice as long again for that late echo, so it is not taken for its own). With a
+    /// <paramref name="budget"/> no key is typed once the phase has run that long (the result says how many were). When
+    /// the server closes a channel typing stops, and the result keeps what was measured and says why.
     /// </summary>
-    public async Task<KeyEchoResult> MeasureKeyEchoAsync(int count, ScreenRect region, TimeSpan echoTimeout, CancellationToken ct)
+    public async Task<KeyEchoResult> MeasureKeyEchoAsync(int count, ScreenRect region, TimeSpan echoTimeout, CancellationToken ct, TimeSpan? budget = null)
     {
         const uint ScancodeX = 0x2D;
         const uint ScancodeBackspace = 0x0E;
@@ -368,12 +300,15 @@ public sealed class SpiceProbe : IAsyncDisposable
             _lastRegionDraw = Stopwatch.GetTimestamp();
         }
 
+        var phase = Stopwatch.GetTimestamp();
+        var typed = 0;
+        string? stoppedBy = null;
         try
         {
-            for (var i = 0; i < count; i++)
+            for (; typed < count && (budget is not { } b || Stopwatch.GetElapsedTime(phase) < b); typed++)
             {
                 await WaitQuietAsync(quiet, TimeSpan.FromSeconds(5), ct);
-                var code = i % 2 == 0 ? ScancodeX : ScancodeBackspace;
+                var code = typed % 2 == 0 ? ScancodeX : ScancodeBackspace;
                 var echo = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
                 long sent;
                 lock (_gate)
@@ -391,18 +326,25 @@ public sealed class SpiceProbe : IAsyncDisposable
                 }
                 catch (TimeoutException)
                 {
+                    timeouts++;
+                    ThrowIfBroken();
+                    // Its echo may still be on the way: let it land (bounded), so it is not taken for the next key's.
+                    await Task.WhenAny(echo.Task, Task.Delay(2 * echoTimeout, ct));
+                    ct.ThrowIfCancellationRequested();
                     lock (_gate)
                     {
                         _echo = null;
                     }
-
-                    timeouts++;
-                    ThrowIfBroken();
                 }
 
                 // A human-like pause, not a sync point: the next key waits for a quiet region anyway.
                 await Task.Delay(Random.Shared.Next(30, 90), ct);
             }
+        }
+        catch (IOException ex)
+        {
+            // spice-server dropped a channel (e.g. the display's "flush timeout"): the keys measured so far still count.
+            stoppedBy = ex.Message;
         }
         finally
         {
@@ -413,7 +355,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             }
         }
 
-        return new KeyEchoResult(latencies, timeouts);
+        return new KeyEchoResult(latencies, timeouts, typed) { StoppedBy = stoppedBy };
     }
 
     private async Task WaitQuietAsync(TimeSpan quiet, TimeSpan max, CancellationToken ct)
@@ -540,22 +482,4 @@ public sealed class SpiceProbe : IAsyncDisposable
 
         _stop.Dispose();
     }
-}
-
-/// <summary>SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: u16 mode.</summary>
-internal readonly record struct SpiceMouseModeRequest(SpiceMouseMode Mode) : ISpiceMessageBody
-{
-    public ushort MessageType => (ushort)SpiceMainMsgc.MouseModeRequest;
-
-    public int BodyLength => 2;
-
-    public void WriteBody(Span<byte> destination) => BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)Mode);
-}
-
-/// <summary>SPICE_MSGC_INPUTS_KEY_DOWN / KEY_UP: u32 PC AT scancode (set 1; release = code | 0x80).</summary>
-internal readonly record struct SpiceKey(ushort MessageType, uint Code) : ISpiceMessageBody
-{
-    public int BodyLength => 4;
-
-    public void WriteBody(Span<byte> destination) => BinaryPrimitives.WriteUInt32LittleEndian(destination, Code);
 }
