@@ -58,7 +58,11 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
 
     /// <summary>The relay settings the server edge's options ask for (the validator has checked DisplayCodec).</summary>
     internal static SpiceRelaySettings RelaySettings(ServerSection server) =>
-        SpiceRelaySettings.Default with { DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off };
+        SpiceRelaySettings.Default with
+        {
+            DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off,
+            DisplayCanvas = server.DisplayCanvas,
+        };
 
     [LoggerMessage(2001, LogLevel.Information, "Server edge listening on udp {Listen} ({Engine}: {Version}); {Rules} allow-list entries")]
     private static partial void Listening(ILogger logger, string listen, string engine, string version, int rules);
