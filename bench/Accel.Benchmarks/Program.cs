@@ -1,4 +1,12 @@
 using Accel.Benchmarks;
+using BenchmarkDotNet.Running;
+
+if (args.Length > 0 && args[0] == "canvas")
+{
+    // BenchmarkDotNet options follow, e.g. canvas --filter '*' --job short
+    BenchmarkSwitcher.FromTypes([typeof(CanvasBenchmarks)]).Run(args[1..]);
+    return 0;
+}
 
 return args.Length > 0 && args[0] switch
 {
@@ -27,5 +35,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Accel.Benchmarks transport-throughput [--engine ngtcp2|msquic] [--bytes 2G] [--cc bbr|cubic|reno]");
     Console.Error.WriteLine("       Accel.Benchmarks relay-throughput [--engine ngtcp2|msquic] [--bytes 1G] [--message 64K] [--budget off]");
+    Console.Error.WriteLine("       Accel.Benchmarks canvas [BenchmarkDotNet options, e.g. --filter '*' --job short --inProcess]");
     return 2;
 }

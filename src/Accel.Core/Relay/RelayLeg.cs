@@ -52,8 +52,40 @@ internal abstract class RelayLeg
 
 /// <summary>The local TCP connection (plain, or TLS toward a backend on its TLS port).</summary>
 internal sealed class SocketLeg(Socket socket, SslStream? tls, ReadOnlyMemory<byte> prefix, int bufferSize)
-    : RelayLeg((Stream?)tls ?? new NetworkStream(socket, ownsSocket: false), prefix, bufferSize)
+    : RelayLeg((Stream?)tls ?? new NetworkStream(Tune(socket), ownsSocket: false), prefix, bufferSize)
 {
+    /// <summary>Kernel send buffer of a local leg (Linux doubles it): ample for a LAN, small enough not to queue display data.</summary>
+    internal const int SendBufferBytes = 128 * 1024;
+
+    /// <summary>TCP_NOTSENT_LOWAT of a local leg: the socket reports itself writable only below this many unsent bytes.</summary>
+    internal const int NotSentLowWaterBytes = 32 * 1024;
+
+    private const int TcpNotSentLowAt = 25; // linux/tcp.h
+
+    /// <summary>
+    /// A local leg (LAN: remote-viewer at the client edge, spice-server at the server edge) keeps little in the kernel:
+    /// data that cannot leave waits in the edge, where the display budget sees it and nothing urgent queues behind it
+    /// (issue: input echoes never wait behind display data anywhere the edges own). No Nagle delay.
+    /// </summary>
+    internal static Socket Tune(Socket socket)
+    {
+        try
+        {
+            socket.NoDelay = true;
+            socket.SendBufferSize = SendBufferBytes;
+            if (OperatingSystem.IsLinux())
+            {
+                socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, TcpNotSentLowAt, BitConverter.GetBytes(NotSentLowWaterBytes));
+            }
+        }
+        catch (SocketException)
+        {
+            // An option the kernel refuses changes nothing about correctness.
+        }
+
+        return socket;
+    }
+
     public override void Fail(RelayOutcome outcome)
     {
         if (outcome is RelayOutcome.ProtocolViolation or RelayOutcome.PeerAborted)

@@ -42,6 +42,12 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
     /// </summary>
     public Action<ChannelRecord, bool, SpiceMessage>? Tap { get; set; }
 
+    /// <summary>
+    /// Sees every server → client message after <see cref="Tap"/>; framed messages it returns are sent to the client
+    /// right after that message (tests inject draws spice-server never sends, to compare spice-gtk's rendering).
+    /// </summary>
+    public Func<ChannelRecord, SpiceMessage, byte[]?>? Inject { get; set; }
+
     public ConcurrentBag<Exception> Errors { get; } = [];
 
     /// <summary>Links the server refused: channel and error.</summary>
@@ -127,11 +133,13 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
                 Interlocked.Increment(ref record.ServerToClientMessages);
                 record.ServerTypes.AddOrUpdate(m.Type, 1, (_, n) => n + 1);
                 Tap?.Invoke(record, true, m);
+                return Inject?.Invoke(record, m);
             });
             var up = PumpAsync(fromClient, toServer, new SpiceMessageReader(link.ClientLegSession!.UseMiniHeader, limits), token, m =>
             {
                 Interlocked.Increment(ref record.ClientToServerMessages);
                 Tap?.Invoke(record, false, m);
+                return null;
             });
             await Task.WhenAny(down, up);
             await connection.CancelAsync();
@@ -192,7 +200,7 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(PipeReader input, PipeWriter output, SpiceMessageReader reader, CancellationToken token, Action<SpiceMessage> onMessage)
+    private async Task PumpAsync(PipeReader input, PipeWriter output, SpiceMessageReader reader, CancellationToken token, Func<SpiceMessage, byte[]?> onMessage)
     {
         try
         {
@@ -205,7 +213,16 @@ internal sealed class LinkAwareProxy : IAsyncDisposable
                 {
                     while (reader.TryRead(ref buffer, out var message))
                     {
-                        onMessage(message);
+                        if (onMessage(message) is { Length: > 0 } extra)
+                        {
+                            foreach (var segment in result.Buffer.Slice(start, buffer.Start))
+                            {
+                                output.Write(segment.Span);
+                            }
+
+                            output.Write(extra);
+                            start = buffer.Start;
+                        }
                     }
                 }
                 catch (SpiceProtocolException ex)

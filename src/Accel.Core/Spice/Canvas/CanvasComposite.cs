@@ -14,7 +14,7 @@ internal static unsafe class CanvasComposite
     private const uint DestOpaque = 1u << 24;
     private const uint ComponentAlpha = 1u << 18;
 
-    public static void Draw(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, CanvasImages images, CanvasRegion region)
+    public static void Draw(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, CanvasImages images, CanvasRegion region, ImagePool pool)
     {
         uint flags = r.U32();
         uint srcPointer = r.U32();
@@ -49,9 +49,12 @@ internal static unsafe class CanvasComposite
             format = OpaqueFormat(format);
         }
 
-        using var d = new PixmanImage(format, width, height);
+        using var d = pool.Rent(format, width, height, clear: true);
         var box = new PixmanBox(b.Box.Left, b.Box.Top, b.Box.Right, b.Box.Bottom);
-        CanvasDrawing.ClippedBlit(d, dest, new PixmanBox(0, 0, width, height), -box.X1, -box.Y1, CopySame);
+        if (BlitRect.TryClip(dest, new PixmanBox(0, 0, width, height), -box.X1, -box.Y1, out var outRect))
+        {
+            CanvasDrawing.CopyAny(d, dest, outRect);
+        }
 
         using var src = images.Get(body, srcPointer);
         using var srcView = (flags & SourceOpaque) != 0 && src.Image.HasAlpha ? src.Image.CreateView(OpaqueFormat(src.Image.Format)) : null;
@@ -90,19 +93,10 @@ internal static unsafe class CanvasComposite
 
         foreach (var rect in region.Rectangles)
         {
-            CanvasDrawing.ClippedBlit(dest, d, rect, box.X1, box.Y1, CopySame);
-        }
-    }
-
-    private static void CopySame(PixmanImage dest, PixmanImage src, int sx, int sy, int dx, int dy, int w, int h)
-    {
-        if (dest.Bpp == src.Bpp)
-        {
-            RasterOps.Copy(dest, src, sx, sy, dx, dy, w, h);
-        }
-        else
-        {
-            PixmanNative.Composite32(PixmanOp.Src, src.Handle, 0, dest.Handle, sx, sy, 0, 0, dx, dy, w, h);
+            if (BlitRect.TryClip(d, rect, box.X1, box.Y1, out var back))
+            {
+                CanvasDrawing.CopyAny(dest, d, back);
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Accel.Core.Spice.Protocol;
 
@@ -12,17 +13,27 @@ namespace Accel.Core.Spice.Canvas;
 internal sealed unsafe class CanvasDrawing : IDisposable
 {
     private readonly CanvasImages _images;
+    private readonly ImagePool _pool;
     private readonly Func<uint, PixmanImage> _surface;
     private readonly CanvasRegion _region = new();
     private readonly CanvasRegion _scratch = new();
 
-    public CanvasDrawing(CanvasImages images, Func<uint, PixmanImage> surface)
+    public CanvasDrawing(CanvasImages images, ImagePool pool, CanvasLimits limits, Func<uint, PixmanImage> surface)
     {
         _images = images;
+        _pool = pool;
+        Limits = limits;
         _surface = surface;
     }
 
-    /// <summary>Applies a draw message; returns false for a draw type it does not rasterise (STROKE).</summary>
+    public CanvasLimits Limits { get; }
+
+    /// <summary>The target region of the current draw (set by <see cref="Target"/>).</summary>
+    public CanvasRegion Region => _region;
+
+    public PixmanImage Surface(uint id) => _surface(id);
+
+    /// <summary>Applies a draw message; returns false for a draw type it does not handle (STROKE and TEXT are elsewhere).</summary>
     public bool Draw(ushort type, ReadOnlySpan<byte> body)
     {
         var r = new CanvasReader(body);
@@ -39,7 +50,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
                 var op = RasterOps.FromDescriptor(rop, RasterOps.InversBrush, RasterOps.InversDest);
                 if (op != SpiceRop.Noop && !_region.IsEmpty)
                 {
-                    DrawBrush(body, dest, brush, op);
+                    DrawBrush(body, dest, brush, op, _region);
                 }
                 else
                 {
@@ -67,7 +78,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
                 }
 
                 Blit(dest, image.Image, b.Box, area, scale, SpiceRop.Copy);
-                DrawBrush(body, dest, brush, op);
+                DrawBrush(body, dest, brush, op, _region);
                 return true;
             }
 
@@ -127,10 +138,13 @@ internal sealed unsafe class CanvasDrawing : IDisposable
                 }
 
                 uint key = dest.Bpp == 32 ? trueColor : dest.Format == PixmanFormat.R5G6B5 ? RasterOps.To565(trueColor) : RasterOps.To555(trueColor);
-                using var scaled = Scaled(image.Image, area, b.Box, out int ox, out int oy, 1);
+                using var scaled = Scaled(image.Image, area, b.Box, out int ox, out int oy, 1, _pool);
                 foreach (var box in _region.Rectangles)
                 {
-                    ClippedBlit(dest, scaled.Image, box, ox, oy, (d, s, sx, sy, dx, dy, w, h) => RasterOps.ColorKey(d, s, sx, sy, dx, dy, w, h, key));
+                    if (BlitRect.TryClip(scaled.Image, box, ox, oy, out var c))
+                    {
+                        RasterOps.ColorKey(dest, scaled.Image, c.SrcX, c.SrcY, c.DestX, c.DestY, c.Width, c.Height, key);
+                    }
                 }
 
                 return true;
@@ -154,7 +168,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
 
             case DrawTypes.Composite:
                 Target(body, b, dest, default);
-                CanvasComposite.Draw(ref r, body, b, dest, _images, _region);
+                CanvasComposite.Draw(ref r, body, b, dest, _images, _region, _pool);
                 return true;
             default:
                 return false;
@@ -204,7 +218,8 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         _region.IntersectRect(0, 0, dest.Width, dest.Height);
         if (b.HasClip)
         {
-            Span<PixmanBox> boxes = b.ClipCount <= 64 ? stackalloc PixmanBox[b.ClipCount] : new PixmanBox[b.ClipCount];
+            PixmanBox[]? rented = b.ClipCount <= 64 ? null : ArrayPool<PixmanBox>.Shared.Rent(b.ClipCount);
+            Span<PixmanBox> boxes = rented is null ? stackalloc PixmanBox[b.ClipCount] : rented.AsSpan(0, b.ClipCount);
             var clip = new CanvasReader(body, b.ClipOffset);
             for (int i = 0; i < b.ClipCount; i++)
             {
@@ -214,6 +229,10 @@ internal sealed unsafe class CanvasDrawing : IDisposable
 
             _scratch.SetRects(boxes);
             _region.Intersect(_scratch);
+            if (rented is not null)
+            {
+                ArrayPool<PixmanBox>.Shared.Return(rented);
+            }
         }
 
         if (mask.Bitmap != 0)
@@ -241,9 +260,9 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         _region.Intersect(_scratch);
     }
 
-    internal void DrawBrush(ReadOnlySpan<byte> body, PixmanImage dest, in SpiceBrush brush, SpiceRop rop)
+    internal void DrawBrush(ReadOnlySpan<byte> body, PixmanImage dest, in SpiceBrush brush, SpiceRop rop, CanvasRegion region)
     {
-        var rects = _region.Rectangles;
+        var rects = region.Rectangles;
         switch (brush.Type)
         {
             case SpiceBrush.Pattern_:
@@ -275,7 +294,8 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         }
     }
 
-    private void Touch(ReadOnlySpan<byte> body, in SpiceBrush brush)
+    /// <summary>Reads a pattern brush's image without drawing it (its cache flags still apply).</summary>
+    internal void Touch(ReadOnlySpan<byte> body, in SpiceBrush brush)
     {
         if (brush.Type == SpiceBrush.Pattern_)
         {
@@ -286,80 +306,45 @@ internal sealed unsafe class CanvasDrawing : IDisposable
     /// <summary>Copies <paramref name="src"/>'s <paramref name="area"/> onto <paramref name="box"/> within _region.</summary>
     private void Blit(PixmanImage dest, PixmanImage src, in SpiceRect box, in SpiceRect area, byte scaleMode, SpiceRop rop)
     {
-        if (box.SameSize(area))
-        {
-            int ox = box.Left - area.Left;
-            int oy = box.Top - area.Top;
-            foreach (var rect in _region.Rectangles)
-            {
-                if (rop == SpiceRop.Copy)
-                {
-                    ClippedBlit(dest, src, rect, ox, oy, Copy);
-                }
-                else
-                {
-                    ClippedBlit(dest, src, rect, ox, oy, (d, s, sx, sy, dx, dy, w, h) => RasterOps.CopyRop(d, s, sx, sy, dx, dy, w, h, rop));
-                }
-            }
-
-            return;
-        }
-
-        if (rop == SpiceRop.Copy)
+        if (rop == SpiceRop.Copy && !box.SameSize(area))
         {
             Scale(dest, src, area, box, scaleMode, _region);
             return;
         }
 
-        using var scaled = Scaled(src, area, box, out int sx2, out int sy2, scaleMode);
+        using var scaled = Scaled(src, area, box, out int ox, out int oy, scaleMode, _pool);
         foreach (var rect in _region.Rectangles)
         {
-            ClippedBlit(dest, scaled.Image, rect, sx2, sy2, (d, s, sx, sy, dx, dy, w, h) => RasterOps.CopyRop(d, s, sx, sy, dx, dy, w, h, rop));
+            if (!BlitRect.TryClip(scaled.Image, rect, ox, oy, out var c))
+            {
+                continue;
+            }
+
+            if (rop == SpiceRop.Copy)
+            {
+                CopyAny(dest, scaled.Image, c);
+            }
+            else
+            {
+                RasterOps.CopyRop(dest, scaled.Image, c.SrcX, c.SrcY, c.DestX, c.DestY, c.Width, c.Height, rop);
+            }
         }
     }
 
-    internal delegate void BlitOp(PixmanImage dest, PixmanImage src, int srcX, int srcY, int destX, int destY, int width, int height);
-
-    private static void Copy(PixmanImage dest, PixmanImage src, int sx, int sy, int dx, int dy, int w, int h)
+    /// <summary>A raw copy at equal depth, pixman SRC (converting) otherwise.</summary>
+    internal static void CopyAny(PixmanImage dest, PixmanImage src, in BlitRect c)
     {
         if (dest.Bpp == src.Bpp)
         {
-            RasterOps.Copy(dest, src, sx, sy, dx, dy, w, h);
+            RasterOps.Copy(dest, src, c.SrcX, c.SrcY, c.DestX, c.DestY, c.Width, c.Height);
         }
         else
         {
-            PixmanNative.Composite32(PixmanOp.Src, src.Handle, 0, dest.Handle, sx, sy, 0, 0, dx, dy, w, h);
+            PixmanNative.Composite32(PixmanOp.Src, src.Handle, 0, dest.Handle, c.SrcX, c.SrcY, 0, 0, c.DestX, c.DestY, c.Width, c.Height);
         }
     }
 
-    /// <summary>spice_pixman_blit's clipping: the source rectangle is cut to the source image.</summary>
-    internal static void ClippedBlit(PixmanImage dest, PixmanImage src, in PixmanBox rect, int offsetX, int offsetY, BlitOp op)
-    {
-        int dx = rect.X1, dy = rect.Y1, w = rect.Width, h = rect.Height;
-        int sx = dx - offsetX, sy = dy - offsetY;
-        if (sx < 0)
-        {
-            w += sx;
-            dx -= sx;
-            sx = 0;
-        }
-
-        if (sy < 0)
-        {
-            h += sy;
-            dy -= sy;
-            sy = 0;
-        }
-
-        w = Math.Min(w, src.Width - sx);
-        h = Math.Min(h, src.Height - sy);
-        if (w > 0 && h > 0)
-        {
-            op(dest, src, sx, sy, dx, dy, w, h);
-        }
-    }
-
-    internal static void Scale(PixmanImage dest, PixmanImage src, in SpiceRect area, in SpiceRect box, byte scaleMode, CanvasRegion clip)
+    internal static void Scale(PixmanImage dest, PixmanImage src, in SpiceRect area, in SpiceRect box, byte scaleMode, CanvasRegion? clip)
     {
         if (box.Width <= 0 || box.Height <= 0)
         {
@@ -368,7 +353,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
 
         var t = PixmanTransform.ScaleTranslate(
             (int)((long)area.Width * 65536 / box.Width), (int)((long)area.Height * 65536 / box.Height), area.Left << 16, area.Top << 16);
-        PixmanNative.SetClipRegion32(dest.Handle, clip.Native);
+        PixmanNative.SetClipRegion32(dest.Handle, clip is null ? null : clip.Native);
         PixmanNative.SetTransform(src.Handle, &t);
         PixmanNative.SetRepeat(src.Handle, 0);
         PixmanNative.SetFilter(src.Handle, scaleMode == 1 ? 3 : 1, null, 0);
@@ -379,7 +364,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
     }
 
     /// <summary>The source area at the box's size (the source itself when sizes match); offsets map box pixels to it.</summary>
-    internal static CanvasImageRef Scaled(PixmanImage src, in SpiceRect area, in SpiceRect box, out int offsetX, out int offsetY, byte scaleMode)
+    internal static CanvasImageRef Scaled(PixmanImage src, in SpiceRect area, in SpiceRect box, out int offsetX, out int offsetY, byte scaleMode, ImagePool pool)
     {
         if (box.SameSize(area))
         {
@@ -388,10 +373,8 @@ internal sealed unsafe class CanvasDrawing : IDisposable
             return new CanvasImageRef(src, false);
         }
 
-        var scaled = new PixmanImage(src.Format == PixmanFormat.A8R8G8B8 ? PixmanFormat.A8R8G8B8 : src.Format, Math.Max(1, box.Width), Math.Max(1, box.Height));
-        using var all = new CanvasRegion();
-        all.SetRect(0, 0, scaled.Width, scaled.Height);
-        Scale(scaled, src, area, new SpiceRect(0, 0, box.Height, box.Width), scaleMode, all);
+        var scaled = pool.Rent(src.Format, Math.Max(1, box.Width), Math.Max(1, box.Height), clear: false);
+        Scale(scaled, src, area, new SpiceRect(0, 0, box.Height, box.Width), scaleMode, null);
         offsetX = box.Left;
         offsetY = box.Top;
         return new CanvasImageRef(scaled, true);
@@ -455,7 +438,7 @@ internal sealed unsafe class CanvasDrawing : IDisposable
             return;
         }
 
-        using var s = Scaled(image.Image, area, b.Box, out int ox, out int oy, scale);
+        using var s = Scaled(image.Image, area, b.Box, out int ox, out int oy, scale, _pool);
         int bpp = RasterOps.BytesPerPixel(dest);
         Span<byte> color = stackalloc byte[4];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(color, brush.Color);

@@ -43,15 +43,18 @@ internal sealed class CanvasImages : IDisposable
     private const byte BitmapTopDown = 4;
 
     private readonly CanvasLimits _limits;
+    private readonly ImagePool _pool;
     private readonly Func<uint, PixmanImage> _surface;
     private readonly Dictionary<ulong, (PixmanImage Image, bool Lossy)> _cache = new();
     private readonly Dictionary<ulong, SpicePalette> _palettes = new();
     private readonly GlzDecoderWindow _glz = new();
+    private readonly long[] _typeCounts = new long[256];
     private long _cachePixels;
 
-    public CanvasImages(CanvasLimits limits, Func<uint, PixmanImage> surface)
+    public CanvasImages(CanvasLimits limits, ImagePool pool, Func<uint, PixmanImage> surface)
     {
         _limits = limits;
+        _pool = pool;
         _surface = surface;
         CacheCapacityPixels = limits.DefaultImageCachePixels;
     }
@@ -67,12 +70,16 @@ internal sealed class CanvasImages : IDisposable
 
     public int GlzImages => _glz.Count;
 
+    /// <summary>Images read, by SpiceImageType (diagnostics; index = the type byte).</summary>
+    public ReadOnlySpan<long> TypeCounts => _typeCounts;
+
     /// <summary>Decodes the image at <paramref name="pointer"/> (a mask as a1 when <paramref name="mask"/>).</summary>
     public CanvasImageRef Get(ReadOnlySpan<byte> body, uint pointer, bool mask = false)
     {
         var r = new CanvasReader(body).At(pointer, SpiceImageDescriptor.Size, "an image");
         var d = SpiceImageDescriptor.Read(body[(int)pointer..]);
         r.Skip(SpiceImageDescriptor.Size);
+        _typeCounts[(byte)d.Type]++;
         switch (d.Type)
         {
             case SpiceImageType.Surface:
@@ -94,7 +101,7 @@ internal sealed class CanvasImages : IDisposable
 
         int width = CheckSize(d);
         int height = (int)d.Height;
-        PixmanImage image = mask ? DecodeMask(ref r, d, width, height) : Decode(ref r, body, d, width, height);
+        PixmanImage image = mask ? DecodeMask(ref r, d, width, height, _pool) : Decode(ref r, body, d, width, height);
         if ((d.Flags & SpiceImageDescriptor.HighBitsSet) != 0 && image.Format == PixmanFormat.X8R8G8B8)
         {
             RasterOps.FillRop(image, new PixmanBox(0, 0, width, height), 0xFF000000, SpiceRop.Or);
@@ -191,7 +198,7 @@ internal sealed class CanvasImages : IDisposable
                 uint size = r.U32();
                 var palette = ReadPalette(ref r, body, flags);
                 var data = r.Bytes(size, "an LZ_PLT image");
-                var image = new PixmanImage(PixmanFormat.X8R8G8B8, width, height);
+                var image = _pool.Rent(PixmanFormat.X8R8G8B8, width, height, clear: true);
                 var status = LzDecoder.Decode(data, image.Span, image.Stride, out var header, palette);
                 return Check(status == OperationStatus.Done && header.Width == width && header.Height == height, image, d);
             }
@@ -204,7 +211,7 @@ internal sealed class CanvasImages : IDisposable
                 }
 
                 bool alpha = d.Type == SpiceImageType.JpegAlpha || DisplayTranscoder.HasAlpha(d.Type, payload);
-                var image = new PixmanImage(alpha ? PixmanFormat.A8R8G8B8 : PixmanFormat.X8R8G8B8, width, height);
+                var image = _pool.Rent(alpha ? PixmanFormat.A8R8G8B8 : PixmanFormat.X8R8G8B8, width, height, clear: true);
                 var status = SpiceImageDecoder.Decode(d.Type, payload, width, height, image.Span, image.Stride, _glz, out _);
                 return Check(status == OperationStatus.Done, image, d);
             }
@@ -231,7 +238,7 @@ internal sealed class CanvasImages : IDisposable
             SpiceBitmapFormat.EightBitAlpha => PixmanFormat.A8R8G8B8,
             _ => PixmanFormat.X8R8G8B8,
         };
-        var image = new PixmanImage(pixman, width, height);
+        var image = _pool.Rent(pixman, width, height, clear: true);
         var bitmap = new BitmapDescriptor(width, height, (int)stride, format, (flags & BitmapTopDown) != 0);
         if (SpiceBitmapFormats.BitsPerPixel(format) == 0 || stride < SpiceBitmapFormats.MinStride(format, width))
         {
@@ -243,7 +250,7 @@ internal sealed class CanvasImages : IDisposable
     }
 
     /// <summary>A 1 bpp BITMAP as an a1 image (pixman's bit order on little-endian hosts is 1BIT_LE).</summary>
-    private static PixmanImage DecodeMask(ref CanvasReader r, in SpiceImageDescriptor d, int width, int height)
+    private static PixmanImage DecodeMask(ref CanvasReader r, in SpiceImageDescriptor d, int width, int height, ImagePool pool)
     {
         if (d.Type != SpiceImageType.Bitmap)
         {
@@ -263,7 +270,7 @@ internal sealed class CanvasImages : IDisposable
         }
 
         var data = r.Bytes((long)stride * height, "mask data");
-        var image = new PixmanImage(PixmanFormat.A1, width, height);
+        var image = pool.Rent(PixmanFormat.A1, width, height, clear: true);
         bool topDown = (flags & BitmapTopDown) != 0;
         for (int y = 0; y < height; y++)
         {
@@ -306,9 +313,9 @@ internal sealed class CanvasImages : IDisposable
         ulong unique = p.U64();
         int count = p.U16();
         var entries = p.Bytes(count * 4L, "a palette");
-        if (count == 0)
+        if (count is 0 or > 256)
         {
-            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, "an empty palette");
+            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a palette of {count} entries (1 to 256)");
         }
 
         Span<uint> values = stackalloc uint[count];

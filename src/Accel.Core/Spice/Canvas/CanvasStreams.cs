@@ -22,12 +22,16 @@ internal sealed unsafe class CanvasStreams : IDisposable
     private const byte TopDown = 1;
 
     private readonly CanvasLimits _limits;
+    private readonly CodecLimits _codecLimits;
+    private readonly ImagePool _pool;
     private readonly Func<uint, PixmanImage> _surface;
     private readonly Dictionary<uint, Stream> _streams = new();
 
-    public CanvasStreams(CanvasLimits limits, Func<uint, PixmanImage> surface)
+    public CanvasStreams(CanvasLimits limits, ImagePool pool, Func<uint, PixmanImage> surface)
     {
         _limits = limits;
+        _pool = pool;
+        _codecLimits = new CodecLimits { MaxWidth = limits.MaxDimension, MaxHeight = limits.MaxDimension, MaxOutputBytes = limits.MaxImagePixels * 4 };
         _surface = surface;
     }
 
@@ -140,13 +144,13 @@ internal sealed unsafe class CanvasStreams : IDisposable
             return;
         }
 
-        var limits = new CodecLimits { MaxWidth = _limits.MaxDimension, MaxHeight = _limits.MaxDimension, MaxOutputBytes = _limits.MaxImagePixels * 4 };
+        var limits = _codecLimits;
         if (JpegCodec.TryReadSize(data, out int width, out int height, limits) != OperationStatus.Done)
         {
             SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, "a stream frame is not a JPEG image");
         }
 
-        using var frame = new PixmanImage(PixmanFormat.X8R8G8B8, width, height);
+        using var frame = _pool.Rent(PixmanFormat.X8R8G8B8, width, height, clear: true);
         if (JpegCodec.Decode(data, width, height, frame.Span, frame.Stride, limits) != OperationStatus.Done)
         {
             SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, "a stream frame does not decode");

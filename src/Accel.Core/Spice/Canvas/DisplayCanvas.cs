@@ -24,8 +24,11 @@ internal sealed class DisplayCanvas : IDisposable
 
     private readonly CanvasLimits _limits;
     private readonly Dictionary<uint, PixmanImage> _surfaces = new();
+    private readonly ImagePool _pool = new();
     private readonly CanvasImages _images;
     private readonly CanvasDrawing _drawing;
+    private readonly CanvasStroke _stroke;
+    private readonly CanvasText _text;
     private readonly CanvasStreams _streams;
     private readonly Func<uint, PixmanImage> _surfaceLookup;
     private long _surfacePixels;
@@ -35,9 +38,11 @@ internal sealed class DisplayCanvas : IDisposable
     {
         _limits = limits ?? CanvasLimits.Default;
         _surfaceLookup = Surface;
-        _images = new CanvasImages(_limits, _surfaceLookup);
-        _drawing = new CanvasDrawing(_images, _surfaceLookup);
-        _streams = new CanvasStreams(_limits, _surfaceLookup);
+        _images = new CanvasImages(_limits, _pool, _surfaceLookup);
+        _drawing = new CanvasDrawing(_images, _pool, _limits, _surfaceLookup);
+        _stroke = new CanvasStroke(_drawing, _images);
+        _text = new CanvasText(_drawing, _images, _pool);
+        _streams = new CanvasStreams(_limits, _pool, _surfaceLookup);
     }
 
     /// <summary>The primary surface's id, or null before SURFACE_CREATE with PRIMARY.</summary>
@@ -45,9 +50,15 @@ internal sealed class DisplayCanvas : IDisposable
 
     public int SurfaceCount => _surfaces.Count;
 
+    /// <summary>Video streams alive (STREAM_CREATE without STREAM_DESTROY yet).</summary>
+    public int StreamCount => _streams.Count;
+
     public CanvasImages Images => _images;
 
-    /// <summary>Draw messages this canvas could not rasterise (DRAW_STROKE, vector text): its pixels may be wrong since.</summary>
+    /// <summary>Scratch and decoded images allocated rather than reused from the pool (flat in the steady state).</summary>
+    public long PoolAllocations => _pool.Allocations;
+
+    /// <summary>Draw messages this canvas could not rasterise (vector-glyph text, non-MJPEG stream frames): its pixels may be wrong since.</summary>
     public long Unsupported => _unsupportedDraws + _streams.Unsupported;
 
     /// <summary>Messages applied, by type (diagnostics).</summary>
@@ -126,6 +137,16 @@ internal sealed class DisplayCanvas : IDisposable
                 _streams.DestroyAll();
                 DestroyAllSurfaces();
                 break;
+            case DrawTypes.Stroke:
+                _stroke.Draw(body);
+                break;
+            case DrawTypes.Text:
+                if (!_text.Draw(body))
+                {
+                    _unsupportedDraws++;
+                }
+
+                break;
             case >= DrawTypes.Fill and <= DrawTypes.AlphaBlend or DrawTypes.Composite:
                 if (!_drawing.Draw(type, body))
                 {
@@ -143,8 +164,11 @@ internal sealed class DisplayCanvas : IDisposable
     {
         _streams.Dispose();
         DestroyAllSurfaces();
+        _stroke.Dispose();
+        _text.Dispose();
         _drawing.Dispose();
         _images.Dispose();
+        _pool.Dispose();
     }
 
     private PixmanImage Surface(uint id) => _surfaces.TryGetValue(id, out var s)

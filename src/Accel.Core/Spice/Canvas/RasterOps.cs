@@ -110,6 +110,13 @@ internal static unsafe class RasterOps
         return (byte)r;
     }
 
+    /// <summary><see cref="Apply"/> on a whole 32-bit pixel (the ROPs are bitwise).</summary>
+    public static uint Apply32(SpiceRop rop, uint s, uint d)
+    {
+        int g = (int)rop;
+        return ((g & 1) != 0 ? s & d : 0) | ((g & 2) != 0 ? s & ~d : 0) | ((g & 4) != 0 ? ~s & d : 0) | ((g & 8) != 0 ? ~s & ~d : 0);
+    }
+
     /// <summary>Windows ternary ROP: bit ((p &lt;&lt; 2) | (s &lt;&lt; 1) | d) of <paramref name="rop3"/>.</summary>
     public static byte Apply3(byte rop3, byte p, byte s, byte d)
     {

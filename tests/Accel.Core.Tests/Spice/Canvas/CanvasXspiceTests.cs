@@ -21,59 +21,24 @@ public sealed class CanvasXspiceTests(ITestOutputHelper output)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var xspice = await XspiceServer.StartAsync(new Dictionary<string, string> { ["SpiceStreamingVideo"] = "off" }, ct);
-        using var canvas = new DisplayCanvas();
-        var gate = new object();
-        Exception? canvasError = null;
         await using var proxy = new LinkAwareProxy(xspice.EndPoint);
-        proxy.Tap = (record, fromServer, message) =>
-        {
-            if (record.Link.ServerLegSession!.ChannelType != SpiceChannelType.Display)
-            {
-                return;
-            }
-
-            lock (gate)
-            {
-                try
-                {
-                    if (fromServer)
-                    {
-                        canvas.Apply(message.Type, message.Body);
-                    }
-                    else
-                    {
-                        canvas.ApplyClientMessage(message.Type, message.Body);
-                    }
-                }
-                catch (SpiceProtocolException ex)
-                {
-                    canvasError ??= ex;
-                }
-            }
-        };
+        using var canvas = new TappedCanvas(proxy);
 
         await using (var viewer = await SpicyViewer.StartAsync(proxy.Port, ct))
         {
-            await WaitForAsync(() => Locked(gate, () => canvas.PrimaryId is not null), TimeSpan.FromSeconds(30), "no primary surface through the tap");
+            await WaitForAsync(() => canvas.Read(c => c.PrimaryId is not null), TimeSpan.FromSeconds(30), "no primary surface through the tap");
             await DesktopActivity.RunAsync(xspice, ct);
 
             // Quiet: a marker colour on the root window, drawn after everything else, must reach the canvas.
             var marker = await DesktopActivity.MarkAsync(xspice, ct);
-            await WaitForAsync(() => Locked(gate, () => PixelAt(canvas, 2, 2) == marker), TimeSpan.FromSeconds(30), "the marker never reached the canvas");
+            await WaitForAsync(() => canvas.PixelAt(2, 2) == marker, TimeSpan.FromSeconds(30), "the marker never reached the canvas");
         }
 
-        Assert.Null(canvasError);
+        Assert.Null(canvas.Error);
         var shot = await Screenshots.CaptureAsync(xspice.Port, ct);
-        lock (gate)
-        {
-            output.WriteLine("messages applied: " + string.Join(", ", canvas.Applied.OrderBy(p => p.Key).Select(p => $"{p.Key}×{p.Value}")));
-            output.WriteLine($"surfaces {canvas.SurfaceCount}, cached images {canvas.Images.CachedImages}, unsupported {canvas.Unsupported}");
-            Assert.True(canvas.TryGetSurface(canvas.PrimaryId!.Value, out var primary));
-            Assert.Equal(shot.Width, primary.Width);
-            Assert.Equal(shot.Height, primary.Height);
-            int differing = CountDifferences(primary, shot, out string first);
-            Assert.True(differing == 0, $"{differing} pixels differ from spice-gtk's screenshot; first: {first}");
-        }
+        output.WriteLine(canvas.Summary());
+        int differing = canvas.CompareWith(shot, out string first);
+        Assert.True(differing == 0, $"{differing} pixels differ from spice-gtk's screenshot; first: {first}");
     }
 
     internal static int CountDifferences(PixmanImage primary, Screenshots.Image shot, out string first)
@@ -98,17 +63,6 @@ public sealed class CanvasXspiceTests(ITestOutputHelper output)
         }
 
         return differing;
-    }
-
-    private static uint? PixelAt(DisplayCanvas canvas, int x, int y) =>
-        canvas.PrimaryId is { } id && canvas.TryGetSurface(id, out var s) ? MemoryMarshal.Cast<byte, uint>(s.Row(y))[x] & 0xFFFFFF : null;
-
-    private static T Locked<T>(object gate, Func<T> f)
-    {
-        lock (gate)
-        {
-            return f();
-        }
     }
 
     internal static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what)

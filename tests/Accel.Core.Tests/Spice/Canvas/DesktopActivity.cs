@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Accel.Core.Tests.Relay;
 
@@ -30,6 +31,45 @@ internal static class DesktopActivity
 
         await RunAsync(xspice, ct, "xdotool", "windowraise", First(term));
         await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "clear; seq 1000 1060\n");
+    }
+
+    /// <summary>
+    /// More of everything, with the NetemDesk animation (window "netem-animate") running: fast scrolling, a second photo,
+    /// the animated window moved over the terminal and the photos, windows raised over it.
+    /// </summary>
+    public static async Task MoreAsync(XspiceServer xspice, int rounds, CancellationToken ct)
+    {
+        string term = First(await RunAsync(xspice, ct, "xdotool", "search", "--onlyvisible", "--name", "canvasterm"));
+        string animation = First(await RunAsync(xspice, ct, "xdotool", "search", "--onlyvisible", "--name", "netem-animate"));
+        var before = (await RunAsync(xspice, ct, "xdotool", "search", "--onlyvisible", "--class", "xwud")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var photo = PhotoXwd.Create(480, 300);
+        xspice.StartClient("xwud", "-in", photo.Path, "-geometry", "+120+330");
+        // Both xwud windows are named "photo": the new one is the window that was not there before (each query is a round
+        // trip to the X server, so the loop needs no delay of its own).
+        var waited = Stopwatch.StartNew();
+        string? picture;
+        while ((picture = (await RunAsync(xspice, ct, "xdotool", "search", "--onlyvisible", "--class", "xwud"))
+                   .Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(w => !before.Contains(w))) is null)
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("the second photo window never appeared");
+            }
+        }
+
+        await RunAsync(xspice, ct, "xdotool", "windowraise", term);
+        await RunAsync(xspice, ct, "xdotool", "mousemove", "200", "200");
+        await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "seq 1 1500; ls -la /usr/lib | head -n 200\n");
+        for (int i = 0; i < rounds; i++)
+        {
+            await RunAsync(xspice, ct, "xdotool", "windowmove", animation, (560 - (i % 9) * 60).ToString(CultureInfo.InvariantCulture), (420 - (i % 9) * 35).ToString(CultureInfo.InvariantCulture));
+            await RunAsync(xspice, ct, "xdotool", "type", "--delay", "20", "echo move " + i.ToString(CultureInfo.InvariantCulture) + "\n");
+            await RunAsync(xspice, ct, "xdotool", "windowraise", i % 2 == 0 ? picture : term);
+        }
+
+        await RunAsync(xspice, ct, "xdotool", "windowmove", animation, "660", "470");
+        await RunAsync(xspice, ct, "xdotool", "windowraise", term);
+        await RunAsync(xspice, ct, "xdotool", "type", "--delay", "5", "clear; seq 2000 2040\n");
     }
 
     /// <summary>Maps a small window of one marker colour at the top-left corner and returns the colour (0xRRGGBB).</summary>

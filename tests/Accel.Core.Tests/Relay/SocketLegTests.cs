@@ -1,0 +1,28 @@
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Relay;
+
+namespace Accel.Core.Tests.Relay;
+
+public sealed class SocketLegTests
+{
+    [Fact]
+    public async Task SocketLeg_LocalTcpLeg_KeepsLittleInTheKernel()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
+        using var accepted = await listener.AcceptAsync(TestContext.Current.CancellationToken);
+
+        var leg = new SocketLeg(accepted, null, default, 4096);
+
+        Assert.True(accepted.NoDelay);
+        Assert.InRange(accepted.SendBufferSize, SocketLeg.SendBufferBytes, 2 * SocketLeg.SendBufferBytes); // Linux reports it doubled
+        var lowat = new byte[4];
+        accepted.GetRawSocketOption((int)SocketOptionLevel.Tcp, 25, lowat);
+        Assert.Equal(SocketLeg.NotSentLowWaterBytes, BitConverter.ToInt32(lowat));
+        await leg.DisposeAsync();
+    }
+}
