@@ -311,7 +311,10 @@ public sealed class ServerEdge
                     var setup = new PumpSetup
                     {
                         Settings = relay,
-                        Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget),
+                        Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
+                            relay.DisplayCanvas
+                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt, toClient)
+                                : null),
                         Opaque = opaque,
                         OnChannel = type => stream.Priority = type.ToPriorityClass(),
                     };

@@ -16,7 +16,7 @@ namespace Accel.Core.Relay;
 /// (<see cref="MidMessage"/>): by the owner before its next message, or by <see cref="RunInjectionsAsync"/> when the
 /// owner is idle.
 /// </summary>
-internal sealed class LegWriter : IBufferWriter<byte>, IMessageInjector
+internal sealed class LegWriter : IBufferWriter<byte>, IMessageInjector, IInjectionBacklog
 {
     /// <summary>Injected bytes waiting at most; far above what ACK windows and motion rules allow.</summary>
     public const int InjectionCapacity = 64 * 1024;
@@ -31,6 +31,9 @@ internal sealed class LegWriter : IBufferWriter<byte>, IMessageInjector
     private bool _completed;
 
     public LegWriter(PipeWriter pipe) => _pipe = pipe;
+
+    /// <summary>Injected bytes not written yet.</summary>
+    public int PendingBytes => _pendingBytes;
 
     /// <summary>True while the owner streams a body: injected messages must wait for its end.</summary>
     public bool MidMessage { get; set; }

@@ -35,6 +35,13 @@ public sealed record SpiceRelaySettings
     /// <summary>Read buffer of each direction.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Server edge, display channel 0: keep a canvas of the client's picture, answer spice-server's ACKs at once, absorb
+    /// draws while the display budget is exceeded and refresh their area losslessly from the canvas
+    /// (<see cref="Spice.Policies.DisplayCanvasPolicy"/>). Ignored at the client edge.
+    /// </summary>
+    public bool DisplayCanvas { get; init; }
+
     /// <summary>The server edge's display budget (ACK pacing toward spice-server). Ignored at the client edge.</summary>
     public DisplayBudgetSettings DisplayBudget { get; init; } = DisplayBudgetSettings.Default;
 }

@@ -75,6 +75,12 @@ public sealed class ServerSection
     /// <summary>Re-encoding of display images toward the client edge: off, auto, quic, lz, glz, lz4 or jpeg.</summary>
     public string DisplayCodec { get; set; } = "off";
 
+    /// <summary>
+    /// Keep a canvas of the client's picture (display channel 0): drain spice-server at LAN speed, absorb draws while
+    /// the display budget is exceeded and refresh their area losslessly from the canvas (docs/display-path.md).
+    /// </summary>
+    public bool DisplayCanvas { get; set; }
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 

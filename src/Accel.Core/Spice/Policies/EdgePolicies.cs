@@ -35,7 +35,11 @@ internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarg
 /// cursor), display images re-encoded when a codec is set (display), motions coalesced on the local leg (inputs).
 /// </summary>
 /// <param name="displayAckGate">The display channel's ACK gate (a display budget); null answers at once.</param>
-internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? displayAckGate = null) : IChannelPolicyFactory
+/// <param name="displayCanvas">
+/// Display channel 0's canvas policy (<c>Server:DisplayCanvas</c>); when set, that channel's ACKs are answered at once.
+/// </param>
+internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? displayAckGate = null,
+    Func<IMessageInjector, DisplayCanvasPolicy>? displayCanvas = null) : IChannelPolicyFactory
 {
     public string EdgeName => "server edge";
 
@@ -48,7 +52,11 @@ internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMe
                 // dictionary: only display channel 0 may produce GLZ, the others use LZ.
                 var used = codec == DisplayCodec.Glz && channel.Id != 0 ? DisplayCodec.Lz : codec;
                 var transcoder = new DisplayTranscoder(used, Math.Min(maxTranscodedMessage, channel.MaxMessageSize), keepSmallerOriginal);
-                return [DisplayAckPolicy(toServer), new DisplayTranscodePolicy(transcoder)];
+                return channel.Id == 0 && displayCanvas is not null
+                    ? [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance), displayCanvas(toClient), new DisplayTranscodePolicy(transcoder)]
+                    : [DisplayAckPolicy(toServer), new DisplayTranscodePolicy(transcoder)];
+            case SpiceChannelType.Display when channel.Id == 0 && displayCanvas is not null:
+                return [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance), displayCanvas(toClient)];
             case SpiceChannelType.Display:
                 return [DisplayAckPolicy(toServer)];
             case SpiceChannelType.Cursor:

@@ -86,22 +86,36 @@ internal sealed class SpicyViewer : IAsyncDisposable
     private readonly Process _xvfb;
     private readonly Process _spicy;
 
-    private SpicyViewer(Process xvfb, Process spicy)
+    private SpicyViewer(Process xvfb, Process spicy, string display)
     {
         _xvfb = xvfb;
         _spicy = spicy;
+        Display = display;
     }
 
-    public static async Task<SpicyViewer> StartAsync(int port, CancellationToken ct)
+    /// <summary>The X display spicy runs on (its Xvfb), e.g. ":5".</summary>
+    public string Display { get; }
+
+    /// <param name="unscaled">spicy shows the guest 1:1 (its settings file turns scaling off), for grabs of its screen.</param>
+    public static async Task<SpicyViewer> StartAsync(int port, CancellationToken ct, bool unscaled = false)
     {
-        var xvfb = Start("Xvfb", null, "-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp");
+        const string screen = "1280x1024x24";
+        var xvfb = Start("Xvfb", null, null, "-displayfd", "1", "-screen", "0", screen, "-nolisten", "tcp");
         var line = await xvfb.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct);
         var display = ":" + int.Parse(line!.Trim(), CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
-        var spicy = Start("spicy", display, "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture));
-        return new SpicyViewer(xvfb, spicy);
+        string? config = null;
+        if (unscaled)
+        {
+            config = Directory.CreateTempSubdirectory("spicy-config-").FullName;
+            Directory.CreateDirectory(Path.Combine(config, "spicy"));
+            await File.WriteAllTextAsync(Path.Combine(config, "spicy", "settings"), "[general]\nscaling=false\n", ct);
+        }
+
+        var spicy = Start("spicy", display, config, "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture));
+        return new SpicyViewer(xvfb, spicy, display);
     }
 
-    private static Process Start(string file, string? display, params string[] args)
+    private static Process Start(string file, string? display, string? configHome, params string[] args)
     {
         var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -112,6 +126,11 @@ internal sealed class SpicyViewer : IAsyncDisposable
         if (display is not null)
         {
             start.Environment["DISPLAY"] = display;
+        }
+
+        if (configHome is not null)
+        {
+            start.Environment["XDG_CONFIG_HOME"] = configHome;
         }
 
         var p = Process.Start(start)!;

@@ -1,0 +1,83 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Accel.Core.Spice.Canvas;
+using Spice.Codecs;
+using Accel.Core.Spice.Protocol;
+
+namespace Accel.Core.Spice.Display;
+
+/// <summary>
+/// Writes DRAW_COPY messages whose source image is a rectangle of the server edge's canvas, encoded losslessly: QUIC
+/// for photo-like pixels, LZ_RGB otherwise (the transcoder's choice, <see cref="DisplayTranscoder.IsPhotoLike"/>);
+/// rop PUT, no clip, no mask, no cache flags. Only 32-bit surfaces (the alpha byte is not sent: 32BIT, not RGBA).
+/// </summary>
+internal static class CanvasRefreshWriter
+{
+    /// <summary>DisplayBase (21) + src pointer (4) + src_area (16) + rop (2) + scale mode (1) + QMask (13).</summary>
+    private const int FixedLength = 57;
+    private const ushort DrawCopy = DisplayDrawMessage.DrawCopy;
+
+    /// <summary>Whether a surface of this pixman format can be refreshed (32 bpp).</summary>
+    public static bool Supports(PixmanImage surface) => surface.Bpp == 32;
+
+    /// <summary>Writes one DRAW_COPY (mini header and body) of <paramref name="rect"/> (inside the surface). Returns the bytes written.</summary>
+    public static long Write(IBufferWriter<byte> output, uint surfaceId, PixmanImage surface, DamageRect rect)
+    {
+        int width = rect.Width, height = rect.Height;
+        int rowBytes = width * 4;
+        int pixelsLength = rowBytes * height;
+        byte[] pixels = ArrayPool<byte>.Shared.Rent(pixelsLength);
+        byte[]? encoded = null;
+        try
+        {
+            for (int y = 0; y < height; y++)
+            {
+                surface.Row(rect.Top + y).Slice(rect.Left * 4, rowBytes).CopyTo(pixels.AsSpan(y * rowBytes, rowBytes));
+            }
+
+            var source = pixels.AsSpan(0, pixelsLength);
+            var bitmap = new BitmapDescriptor(width, height, rowBytes, SpiceBitmapFormat.ThirtyTwoBit);
+            var type = DisplayTranscoder.IsPhotoLike(source, width, height) ? SpiceImageType.Quic : SpiceImageType.LzRgb;
+            encoded = ArrayPool<byte>.Shared.Rent(SpiceImageEncoder.GetMaxPayloadLength(type, width, height, bitmap.Format));
+            if (SpiceImageEncoder.Encode(type, source, bitmap, encoded, out int written, out var actual) != OperationStatus.Done)
+            {
+                SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"the canvas refresh of {width}x{height} did not encode as {type}");
+            }
+
+            int bodyLength = FixedLength + SpiceImageDescriptor.Size + written;
+            var s = output.GetSpan(6 + bodyLength);
+            BinaryPrimitives.WriteUInt16LittleEndian(s, DrawCopy);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[2..], (uint)bodyLength);
+            var b = s.Slice(6, bodyLength);
+            b.Clear();
+            BinaryPrimitives.WriteUInt32LittleEndian(b, surfaceId);
+            WriteRect(b[4..], rect.Left, rect.Top, rect.Right, rect.Bottom);
+            // b[20] = clip type NONE.
+            BinaryPrimitives.WriteUInt32LittleEndian(b[21..], FixedLength);
+            WriteRect(b[25..], 0, 0, width, height);
+            BinaryPrimitives.WriteUInt16LittleEndian(b[41..], DisplayDrawMessage.RopPut);
+            // b[43] scale mode, b[44..57] QMask: none.
+            new SpiceImageDescriptor(0, actual, 0, (uint)width, (uint)height).Write(b[FixedLength..]);
+            encoded.AsSpan(0, written).CopyTo(b[(FixedLength + SpiceImageDescriptor.Size)..]);
+            output.Advance(6 + bodyLength);
+            return 6 + bodyLength;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+            if (encoded is not null)
+            {
+                ArrayPool<byte>.Shared.Return(encoded);
+            }
+        }
+    }
+
+    /// <summary>SpiceRect on the wire: top, left, bottom, right.</summary>
+    private static void WriteRect(Span<byte> s, int left, int top, int right, int bottom)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(s, top);
+        BinaryPrimitives.WriteInt32LittleEndian(s[4..], left);
+        BinaryPrimitives.WriteInt32LittleEndian(s[8..], bottom);
+        BinaryPrimitives.WriteInt32LittleEndian(s[12..], right);
+    }
+}

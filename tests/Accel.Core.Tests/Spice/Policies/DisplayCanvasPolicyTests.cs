@@ -1,0 +1,313 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Framing;
+using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
+
+namespace Accel.Core.Tests.Spice.Policies;
+
+public sealed class DisplayCanvasPolicyTests
+{
+    private const ushort Fill = 302, Copy = 304, CopyBits = 104, InvalList = 105, InvalAllPixmaps = 106, Mark = 102;
+    private const ushort SurfaceCreate = 314, SurfaceDestroy = 315, StreamCreate = 122, StreamData = 123;
+    private const int RopPut = 8;
+
+    private static byte[] SolidFill(uint surface, int l, int t, int r, int b, uint color) =>
+        new B().Base(surface, l, t, r, b).U8(1).U32(color).U16(RopPut).NoMask().Build();
+
+    private static byte[] CopyOf(byte[] image, int l, int t, int r, int b) =>
+        new B().Base(0, l, t, r, b).Pointer(image).Rect(0, 0, r - l, b - t).U16(RopPut).U8(0).NoMask().Build();
+
+    private static uint Pattern(int x, int y) => (uint)((x * 37) ^ (y * 101) ^ (x * y)) & 0xFFFFFF;
+
+    [Fact]
+    public void UnderBudget_NoDamage_DrawsPassThrough()
+    {
+        using var h = new Harness();
+        Assert.True(h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233)));
+        Assert.False(h.Policy.Absorbing);
+        Assert.Equal(0, h.Policy.DrawsAbsorbed);
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void OverBudget_DrawsAbsorbed_ControlForwardedInOrder()
+    {
+        using var h = new Harness();
+        h.Backlog(100_000);
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233)));
+        Assert.False(h.Send(CopyBits, new B().Base(0, 8, 8, 16, 16).I32(0).I32(0).Build()));
+        Assert.True(h.Send(Mark, []));
+        Assert.True(h.Send(SurfaceCreate, B.SurfaceCreate(1, 8, 8, flags: 0)));
+        Assert.True(h.Policy.Absorbing);
+        Assert.Equal(2, h.Policy.DrawsAbsorbed);
+        Assert.Equal([SurfaceCreate, Mark, SurfaceCreate], h.ClientTypes);
+    }
+
+    [Fact]
+    public void BacklogDrainsBelowHalfBudget_NextMessageRefreshesFromCanvas_ClientEqualsCanvas()
+    {
+        using var h = new Harness();
+        h.Send(Fill, SolidFill(0, 0, 0, 32, 32, 0x0000FF));
+        h.Backlog(100_000);
+        h.Send(Fill, SolidFill(0, 2, 2, 10, 10, 0x112233));
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 12, 12, Pattern), 12, 12, 24, 24));
+        h.Send(Fill, SolidFill(0, 4, 20, 30, 31, 0x00FF00));
+        h.Backlog(12 * 1024); // under the budget (16 KiB) but not under half of it: still absorbing
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 0, 1, 1, 0xFFFFFF)));
+        h.Backlog(0);
+        Assert.True(h.Send(Mark, []));
+        Assert.False(h.Policy.Absorbing);
+        Assert.True(h.Policy.RefreshRects > 0);
+        Assert.Contains(Copy, h.ClientTypes);
+        h.AssertClientEqualsCanvas();
+        Assert.True(h.Send(Fill, SolidFill(0, 0, 0, 4, 4, 0x777777)));
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void QuietAfterAbsorb_SamplerInjectsPieces_ClientEqualsCanvas()
+    {
+        using var h = new Harness(width: 300, height: 200);
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110));
+        h.Send(Fill, SolidFill(0, 250, 150, 300, 200, 0xABCDEF));
+        h.Policy.Sample();
+        Assert.Equal(0, h.Policy.RefreshRects); // still over the budget
+        h.Backlog(0);
+        for (int i = 0; i < 100 && h.Policy.Absorbing; i++)
+        {
+            h.Policy.Sample();
+            h.DrainInjected();
+        }
+
+        Assert.False(h.Policy.Absorbing);
+        Assert.True(h.Policy.RefreshRects > 1, "a 200x100 area is refreshed in pieces of at most 4096 pixels");
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void CachedImageTheClientNeverGot_IsAbsorbed_OneItGot_Passes()
+    {
+        using var h = new Harness();
+        h.Send(Copy, CopyOf(B.Bitmap32(6, 4, 4, Pattern, descriptorFlags: 1), 0, 0, 4, 4)); // forwarded: CACHE_ME 6
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(5, 4, 4, (x, y) => Pattern(y, x), descriptorFlags: 1), 4, 4, 8, 8)); // absorbed: CACHE_ME 5
+        h.Backlog(0);
+        h.Send(Mark, []); // refresh
+        Assert.False(h.Policy.Absorbing);
+        Assert.False(h.Send(Copy, CopyOf(B.FromCache(5, 4, 4), 8, 8, 12, 12)));
+        h.Send(Mark, []);
+        Assert.True(h.Send(Copy, CopyOf(B.FromCache(6, 4, 4), 12, 12, 16, 16)));
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void ForwardedInvalidations_RemoveIdsFromWhatTheClientHas()
+    {
+        var state = new ClientDisplayState();
+        foreach (ulong id in (ulong[])[6, 7])
+        {
+            var copy = CopyOf(B.Bitmap32(id, 4, 4, Pattern, descriptorFlags: 1), 0, 0, 4, 4);
+            Assert.True(DisplayDrawMessage.TryParse(Copy, copy, out var draw));
+            state.OnForwarded(draw);
+        }
+
+        Assert.True(state.HasCached(6) && state.HasCached(7));
+        state.OnControlForwarded(InvalList, new B().U16(1).U8(1).Bytes(BitConverter.GetBytes(6UL)).Build());
+        Assert.False(state.HasCached(6));
+        Assert.True(state.HasCached(7));
+        state.OnControlForwarded(InvalAllPixmaps, []);
+        Assert.Equal(0, state.CachedIds);
+    }
+
+    [Fact]
+    public void SurfaceDestroyed_ItsDamageIsDropped()
+    {
+        using var h = new Harness();
+        h.Send(SurfaceCreate, B.SurfaceCreate(1, 8, 8, flags: 0));
+        h.Backlog(100_000);
+        h.Send(Fill, SolidFill(1, 0, 0, 8, 8, 0x123456));
+        Assert.True(h.Policy.Absorbing);
+        Assert.True(h.Send(SurfaceDestroy, BitConverter.GetBytes(1u)));
+        Assert.False(h.Policy.Absorbing);
+    }
+
+    [Fact]
+    public void StreamData_AbsorbedAsDamageOfItsStreamRect()
+    {
+        var state = new ClientDisplayState();
+        var create = new B().U32(0).U32(7).U8(0).U8(1).Bytes(new byte[8]).U32(64).U32(48).U32(64).U32(48).Rect(10, 20, 74, 68).U8(0).Build();
+        state.OnControlForwarded(StreamCreate, create);
+        Assert.True(state.TryGetTarget(StreamData, new B().U32(7).U32(0).U32(0).Build(), out uint surface, out var box));
+        Assert.Equal(0u, surface);
+        Assert.Equal(new DamageRect(10, 20, 74, 68), box);
+        state.OnControlForwarded(125, BitConverter.GetBytes(7u));
+        Assert.False(state.TryGetTarget(StreamData, new B().U32(7).U32(0).U32(0).Build(), out _, out _));
+    }
+
+    [Fact]
+    public void GlzImageAbsorbed_EveryLaterGlzImageDependsOnMissing()
+    {
+        var state = new ClientDisplayState();
+        var glz = GlzCopy(9);
+        Assert.True(DisplayDrawMessage.TryParse(Copy, glz, out var draw));
+        Assert.False(state.DependsOnMissing(draw, glz));
+        state.OnAbsorbed(draw);
+        Assert.True(state.GlzGap);
+        var later = GlzCopy(10);
+        Assert.True(DisplayDrawMessage.TryParse(Copy, later, out var next));
+        Assert.True(state.DependsOnMissing(next, later));
+    }
+
+    [Fact]
+    public void Damage_KeepsAtMostSixteenRectsCoveringEveryAddedRect()
+    {
+        var damage = new DisplayDamage();
+        var added = new List<DamageRect>();
+        for (int i = 0; i < 40; i++)
+        {
+            var r = new DamageRect(i * 7 % 90, i * 13 % 70, i * 7 % 90 + 5, i * 13 % 70 + 3);
+            added.Add(r);
+            damage.Add(r);
+        }
+
+        Assert.InRange(damage.Count, 1, DisplayDamage.MaxRects);
+        foreach (var r in added)
+        {
+            bool covered = false;
+            for (int i = 0; i < damage.Count; i++)
+            {
+                covered |= damage[i].Contains(r);
+            }
+
+            Assert.True(covered, $"{r} is covered");
+        }
+
+        damage.Add(new DamageRect(0, 0, 100, 100));
+        Assert.Equal(1, damage.Count);
+    }
+
+    [Fact]
+    public void SixteenBitSurface_RefreshesThenStopsCoalescing()
+    {
+        using var h = new Harness();
+        h.Backlog(100_000);
+        h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233));
+        Assert.True(h.Send(SurfaceCreate, B.SurfaceCreate(2, 8, 8, format: 16, flags: 0)));
+        Assert.False(h.Policy.Absorbing);
+        Assert.Equal(BodyNeed.None, h.Policy.Examine(SpiceDirection.ServerToClient, Fill, 40));
+        h.AssertClientEqualsCanvas();
+    }
+
+    /// <summary>A DRAW_COPY whose source is a GLZ_RGB image with a fake 16-byte payload (parsed, never decoded).</summary>
+    private static byte[] GlzCopy(ulong id)
+    {
+        var image = new List<byte>();
+        image.AddRange(BitConverter.GetBytes(id));
+        image.Add((byte)global::Spice.Codecs.SpiceImageType.GlzRgb);
+        image.Add(0);
+        image.AddRange(BitConverter.GetBytes(4u));
+        image.AddRange(BitConverter.GetBytes(4u));
+        image.AddRange(BitConverter.GetBytes(16u));
+        image.AddRange(new byte[16]);
+        return CopyOf([.. image], 0, 0, 4, 4);
+    }
+
+    /// <summary>
+    /// The policy between a fake path (its backlog set by the test) and a client modelled by a second canvas that
+    /// applies exactly what reaches it: forwarded messages, refreshes written before them, and injected pieces.
+    /// </summary>
+    private sealed class Harness : IDisposable
+    {
+        private readonly ArrayBufferWriter<byte> _output = new();
+        private readonly Injector _injector = new();
+        private long _backlog;
+
+        public Harness(int width = 32, int height = 32)
+        {
+            var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
+            Policy = new DisplayCanvasPolicy(settings, TimeProvider.System, () => _backlog, () => null, _injector, sample: false);
+            Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
+            Send(SurfaceCreate, B.SurfaceCreate(0, width, height));
+        }
+
+        public DisplayCanvasPolicy Policy { get; }
+
+        public DisplayCanvas Client { get; } = new();
+
+        public List<ushort> ClientTypes { get; } = [];
+
+        public void Backlog(long bytes) => _backlog = bytes;
+
+        /// <summary>One server message through the policy as the pump runs it; true when it was forwarded.</summary>
+        public bool Send(ushort type, byte[] body)
+        {
+            var message = new SpiceMessage(type, 1, new ReadOnlySequence<byte>(body), 0, SpiceDataHeader.MiniLength);
+            Assert.Equal(BodyNeed.Transform, Policy.Examine(SpiceDirection.ServerToClient, type, (uint)body.Length));
+            bool forwarded = Policy.OnMessage(SpiceDirection.ServerToClient, message, _output) == PolicyVerdict.Forward;
+            if (forwarded)
+            {
+                var header = new byte[6];
+                BitConverter.TryWriteBytes(header, type);
+                BitConverter.TryWriteBytes(header.AsSpan(2), (uint)body.Length);
+                _output.Write(header);
+                _output.Write(body);
+            }
+
+            Deliver(_output.WrittenMemory.ToArray());
+            _output.ResetWrittenCount();
+            return forwarded;
+        }
+
+        public void DrainInjected() => Deliver(_injector.Take());
+
+        public void AssertClientEqualsCanvas()
+        {
+            Assert.True(Policy.Canvas.TryGetSurface(0, out var edge));
+            Assert.True(Client.TryGetSurface(0, out var client));
+            for (int y = 0; y < edge.Height; y++)
+            {
+                var a = MemoryMarshal.Cast<byte, uint>(edge.Row(y));
+                var b = MemoryMarshal.Cast<byte, uint>(client.Row(y));
+                for (int x = 0; x < edge.Width; x++)
+                {
+                    Assert.True((a[x] & 0xFFFFFF) == (b[x] & 0xFFFFFF), $"pixel ({x},{y}): edge {a[x]:X8}, client {b[x]:X8}");
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            Policy.Dispose();
+            Client.Dispose();
+        }
+
+        private void Deliver(byte[] bytes)
+        {
+            foreach (var (type, body) in PolicyTestKit.Frame(bytes))
+            {
+                ClientTypes.Add(type);
+                Client.Apply(type, body);
+            }
+        }
+    }
+
+    private sealed class Injector : IMessageInjector
+    {
+        private readonly ArrayBufferWriter<byte> _bytes = new();
+        private readonly SpiceMessageWriter _writer = new(miniHeader: true);
+
+        public void Inject<TState>(TState state, InjectWriter<TState> write) => write(state, _writer, _bytes);
+
+        public byte[] Take()
+        {
+            var bytes = _bytes.WrittenMemory.ToArray();
+            _bytes.ResetWrittenCount();
+            return bytes;
+        }
+    }
+}
