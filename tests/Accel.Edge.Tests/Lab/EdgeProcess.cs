@@ -91,7 +91,9 @@ internal sealed class EdgeProcess : IAsyncDisposable
         var edge = new EdgeProcess(name);
         try
         {
-            var command = new StringBuilder("SYSTEMD_EXEC_PID=$$ exec dotnet ");
+            // SIGHUP at its default disposition, as systemd starts the edge: a test run under nohup (or any parent
+            // that ignores SIGHUP) would otherwise pass the ignored signal on, and the edge could never be reloaded.
+            var command = new StringBuilder("SYSTEMD_EXEC_PID=$$ exec env --default-signal=HUP dotnet ");
             foreach (var a in (string[])[DllPath, role, "--config", configFile, .. extra])
             {
                 command.Append('\'').Append(a.Replace("'", "'\\''", StringComparison.Ordinal)).Append("' ");
