@@ -23,10 +23,36 @@ public sealed class XspiceServer : IDisposable
     public NsProcess Xorg => _processes[0];
     public IReadOnlyDictionary<string, string> Env => new Dictionary<string, string> { ["DISPLAY"] = ":" + Display };
 
+    /// <summary>True when display <paramref name="d"/> has a lock file naming a running process.</summary>
+    private static bool DisplayInUse(int d)
+    {
+        var lockFile = $"/tmp/.X{d}-lock";
+        if (!File.Exists(lockFile))
+        {
+            return false; // a socket file without a lock is stale too: Xorg removes it when it binds
+        }
+
+        try
+        {
+            var text = File.ReadAllText(lockFile).Trim();
+            return !int.TryParse(text, out var pid) || Directory.Exists($"/proc/{pid}");
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     public static async Task<XspiceServer> StartAsync(string ns, string runDir, CancellationToken ct)
     {
-        // Lock files in /tmp are shared by all namespaces: pick a free display number.
-        var display = Enumerable.Range(150, 100).First(d => !File.Exists($"/tmp/.X{d}-lock") && !File.Exists($"/tmp/.X11-unix/X{d}"));
+        // Lock files in /tmp are shared by all namespaces: pick a free display number. A lock whose Xorg is gone (a
+        // killed run) counts as free: Xorg itself replaces a stale lock and socket.
+        var display = Enumerable.Range(150, 100).FirstOrDefault(d => !DisplayInUse(d));
+        if (display == 0)
+        {
+            throw new InvalidOperationException("no free X display in :150–:249 (every one has a live Xorg)");
+        }
+
         var server = new XspiceServer(ns, display);
         var conf = Path.Combine(runDir, $"xspice-{ns}.conf");
         await File.WriteAllTextAsync(conf, XorgConfig(SpicePort), ct);
