@@ -18,6 +18,9 @@ public static class AccelMetrics
     private static readonly ConcurrentDictionary<ITransportStream, byte> s_streams = new();
     private static readonly Dictionary<string, (long Lost, long Sent)> s_retired = new(StringComparer.Ordinal);
 
+    /// <summary>The one meter: instruments declared elsewhere (display budget, canvas) are created on it too.</summary>
+    internal static Meter Meter => s_meter;
+
     public static readonly Counter<long> RelayBytes = s_meter.CreateCounter<long>(
         "spiceaccel.relay.bytes", "By", "Bytes relayed, by SPICE channel type and direction (to_server, to_client)");
 
