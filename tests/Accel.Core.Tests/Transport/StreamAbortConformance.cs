@@ -18,7 +18,7 @@ public abstract class StreamAbortConformance<TEngine> : TransportConformance<TEn
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
         await stream.WriteAsync(new byte[1000], false, Ct).AsTask().WaitAsync(Timeout, Ct);
         var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
 
@@ -36,7 +36,7 @@ public abstract class StreamAbortConformance<TEngine> : TransportConformance<TEn
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
         await stream.WriteAsync(new byte[10], false, Ct).AsTask().WaitAsync(Timeout, Ct);
         var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
 
@@ -62,11 +62,39 @@ public abstract class StreamAbortConformance<TEngine> : TransportConformance<TEn
     }
 
     [Fact]
+    public async Task DisposeAsync_WhileThePeerWrites_StopsItWithTheSeamsDefaultCode()
+    {
+        RequireEngine();
+        await using var pair = await ConnectAsync();
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
+        await stream.WriteAsync(new byte[10], false, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
+
+        // Disposing without reading to FIN sends STOP_SENDING with the default code (and FIN for our direction).
+        await stream.DisposeAsync();
+        Assert.Equal(10, (await ReadAllAsync(peer)).Length);
+
+        var error = await Assert.ThrowsAsync<TransportException>(async () =>
+        {
+            var chunk = new byte[64 * 1024];
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < Timeout)
+            {
+                await peer.WriteAsync(chunk, false, Ct).AsTask().WaitAsync(Timeout, Ct);
+                await Task.Delay(1, Ct);
+            }
+        });
+        Assert.Equal(TransportError.StreamAborted, error.Error);
+        var writesClosed = await Assert.ThrowsAsync<TransportException>(() => peer.WritesClosed.WaitAsync(Timeout, Ct));
+        Assert.Equal(TransportDefaults.StreamAbortCode, writesClosed.ApplicationErrorCode);
+    }
+
+    [Fact]
     public async Task ReadAsync_CancelledWhileWaiting_ThrowsAndAbortsTheReadSide()
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
         await stream.WriteAsync("x"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
         var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
         var buffer = new byte[16];
@@ -87,7 +115,7 @@ public abstract class StreamAbortConformance<TEngine> : TransportConformance<TEn
         RequireEngine();
         const int window = 64 * 1024;
         await using var pair = await ConnectAsync(s => s with { StreamReceiveWindow = window, MaxStreamReceiveWindow = window });
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
         var chunk = new byte[1024 * 1024];
 
         // Fill until a write blocks (nobody reads), then cancel it.

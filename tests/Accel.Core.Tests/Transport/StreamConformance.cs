@@ -14,18 +14,31 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
     // ---- Streams ------------------------------------------------------------------------------------------
 
     [Fact]
-    public async Task AcceptedStream_StartsWithTheSeamsDefaultPriority_ThenTakesTheOneSet()
+    public async Task AcceptedStream_StartsWithTheSeamsDefaultUrgency_ThenTakesTheOneSet()
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Input, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, Urgent, Ct).AsTask().WaitAsync(Timeout, Ct);
         await stream.WriteAsync("x"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
         var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
 
-        Assert.Equal(PriorityClass.Input, stream.Priority);
-        Assert.Equal(TransportDefaults.AcceptedStreamPriority, peer.Priority);
-        peer.Priority = PriorityClass.Display;
-        Assert.Equal(PriorityClass.Display, peer.Priority);
+        Assert.Equal(Urgent, stream.Urgency);
+        Assert.Equal(TransportDefaults.AcceptedStreamUrgency, peer.Urgency);
+        Assert.Equal(StreamUrgency.Default, peer.Urgency);
+        peer.Urgency = Other;
+        Assert.Equal(Other, peer.Urgency);
+    }
+
+    [Fact]
+    public async Task Urgency_OutsideZeroToSeven_IsRefusedOnOpenAndSet()
+    {
+        RequireEngine();
+        await using var pair = await ConnectAsync();
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Lowest + 1, Ct).AsTask());
+        await using var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Lowest, Ct).AsTask().WaitAsync(Timeout, Ct);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => stream.Urgency = StreamUrgency.Lowest + 1);
+        Assert.Equal(StreamUrgency.Lowest, stream.Urgency);
     }
 
     [Fact]
@@ -33,7 +46,7 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
         await stream.WriteAsync("hello"u8.ToArray(), true, Ct).AsTask().WaitAsync(Timeout, Ct);
 
         var peer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
@@ -53,8 +66,8 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
         RequireEngine();
         const long size = 100L * 1024 * 1024;
         await using var pair = await ConnectAsync();
-        var up = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
-        var down = await pair.Server.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var up = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var down = await pair.Server.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
 
         var upWrite = Task.Run(() => WriteRandomAsync(up, size, 1), Ct);
         var downWrite = Task.Run(() => WriteRandomAsync(down, size, 2), Ct);
@@ -82,8 +95,8 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
         var uni = new ITransportStream[count];
         for (var i = 0; i < count; i++)
         {
-            bidi[i] = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Display, Ct).AsTask().WaitAsync(Timeout, Ct);
-            uni[i] = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Display, Ct).AsTask().WaitAsync(Timeout, Ct);
+            bidi[i] = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, Other, Ct).AsTask().WaitAsync(Timeout, Ct);
+            uni[i] = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Other, Ct).AsTask().WaitAsync(Timeout, Ct);
             await bidi[i].WriteAsync(Payload("bidi", i), false, Ct).AsTask().WaitAsync(Timeout, Ct);
             await uni[i].WriteAsync(Payload("uni", i), false, Ct).AsTask().WaitAsync(Timeout, Ct);
         }
@@ -146,7 +159,7 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
         }
 
         await using var pair = await ConnectAsync(s => s with { CongestionControl = algorithm }, c => c with { CongestionControl = algorithm });
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
         var reader = Task.Run(async () => await ReadHashAsync(await pair.Server.AcceptStreamAsync(Ct)), Ct);
 
         var sent = await WriteRandomAsync(stream, 8 * 1024 * 1024, (int)algorithm);
@@ -162,7 +175,7 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
         RequireEngine();
         const int window = 256 * 1024;
         await using var pair = await ConnectAsync(s => s with { StreamReceiveWindow = window, MaxStreamReceiveWindow = window });
-        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, PriorityClass.Bulk, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
         var chunk = new byte[64 * 1024];
         new Random(4).NextBytes(chunk);
 
@@ -196,9 +209,9 @@ public abstract class StreamConformance<TEngine> : TransportConformance<TEngine>
     {
         RequireEngine();
         await using var pair = await ConnectAsync(s => s with { MaxInboundBidirectionalStreams = 2 });
-        var first = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
-        var second = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask().WaitAsync(Timeout, Ct);
-        var third = pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, Ct).AsTask();
+        var first = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var second = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var third = pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Default, Ct).AsTask();
         await second.WriteAsync("2"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
 
         // The third waits: the server allows two.

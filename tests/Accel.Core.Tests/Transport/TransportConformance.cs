@@ -26,6 +26,11 @@ public abstract class TransportConformance<TEngine>
 {
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Urgencies the tests use (0 most urgent … 7): one strict, two weighted.</summary>
+    protected const byte Urgent = 1;
+    protected const byte Other = 4;
+    protected const byte Background = 5;
+
     private ITransportEngine? _engine;
 
     protected ITransportEngine Engine => _engine ??= CreateEngine();

@@ -18,7 +18,7 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// (send path), <see cref="Ngtcp2Datagrams"/> and <see cref="Ngtcp2Callbacks"/>. This type is the application's side
 /// and the handshake's state.
 /// </summary>
-internal sealed class Ngtcp2Connection : ITransportConnection
+internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatistics, IDatagramConnection
 {
     private readonly bool _isServer;
     private readonly TransportOptions _options;
@@ -155,9 +155,9 @@ internal sealed class Ngtcp2Connection : ITransportConnection
 
     // ---- Application API -----------------------------------------------------------------------------------
 
-    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default)
+    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
-        var request = new Ngtcp2OpenRequest(direction, priority);
+        var request = new Ngtcp2OpenRequest(direction, StreamUrgency.Validate(urgency));
         _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Open, null, 0, request));
         try
         {

@@ -13,8 +13,6 @@ internal sealed class Ngtcp2Stream : ITransportStream
     /// <summary>Per-stream send buffer bound: one BDP of 250 ms × 100 Mbit/s, rounded up.</summary>
     internal const long SendBufferLimit = 4 * 1024 * 1024;
 
-    internal const long DefaultAbortCode = 0;
-
     private readonly Ngtcp2Connection _connection;
     private readonly object _lock = new();
     private readonly StreamSendBuffer _send = new();
@@ -26,14 +24,15 @@ internal sealed class Ngtcp2Stream : ITransportStream
     private bool _finReceived;
     private long _pendingCredit;
     private bool _disposed;
+    private byte _urgency;
 
-    internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, PriorityClass priority)
+    internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, byte urgency)
     {
         _connection = connection;
         _read = new StreamSide(_lock);
         _write = new StreamSide(_lock);
         Id = id;
-        Priority = priority;
+        _urgency = StreamUrgency.Validate(urgency);
         Direction = (id & 2) != 0 ? StreamDirection.Unidirectional : StreamDirection.Bidirectional;
         var local = ((id & 1) != 0) == isServer;
         CanRead = Direction == StreamDirection.Bidirectional || !local;
@@ -57,7 +56,11 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
     public bool CanWrite { get; }
 
-    public PriorityClass Priority { get; set; }
+    public byte Urgency
+    {
+        get => _urgency;
+        set => _urgency = StreamUrgency.Validate(value);
+    }
 
     public Task WritesClosed => _write.Closed;
 
@@ -206,7 +209,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
         if (abortRead)
         {
-            Abort(AbortDirection.Read, DefaultAbortCode);
+            Abort(AbortDirection.Read, TransportDefaults.StreamAbortCode);
         }
 
         if (completeWrite)
@@ -270,7 +273,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Abort(AbortDirection.Read, DefaultAbortCode);
+                Abort(AbortDirection.Read, TransportDefaults.StreamAbortCode);
                 throw;
             }
         }
@@ -337,7 +340,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Abort(AbortDirection.Write, DefaultAbortCode);
+                Abort(AbortDirection.Write, TransportDefaults.StreamAbortCode);
                 throw;
             }
         }

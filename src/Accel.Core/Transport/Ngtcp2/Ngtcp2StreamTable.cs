@@ -4,11 +4,11 @@ using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>An application's request to open a stream, completed by the loop once a stream ID is free.</summary>
-internal sealed class Ngtcp2OpenRequest(StreamDirection direction, PriorityClass priority)
+internal sealed class Ngtcp2OpenRequest(StreamDirection direction, byte urgency)
 {
     public StreamDirection Direction { get; } = direction;
 
-    public PriorityClass Priority { get; } = priority;
+    public byte Urgency { get; } = urgency;
 
     public TaskCompletionSource<ITransportStream> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
@@ -41,7 +41,7 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
     /// <summary>stream_open: the peer opened a stream; it starts at the accepted-stream default.</summary>
     public Ngtcp2Stream OnOpenedByPeer(long streamId)
     {
-        var stream = new Ngtcp2Stream(owner, streamId, isServer, TransportDefaults.AcceptedStreamPriority);
+        var stream = new Ngtcp2Stream(owner, streamId, isServer, TransportDefaults.AcceptedStreamUrgency);
         _streams[streamId] = stream;
         return stream;
     }
@@ -131,7 +131,7 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
         if (!stream.Queued && !stream.Blocked && !stream.NativeClosed && stream.ShutDeadline == 0 && stream.HasPendingSend())
         {
             stream.Queued = true;
-            Scheduler.Enqueue(stream, stream.Priority);
+            Scheduler.Enqueue(stream, stream.Urgency);
         }
     }
 
@@ -281,7 +281,7 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
             return true;
         }
 
-        var stream = new Ngtcp2Stream(owner, id, isServer, request.Priority);
+        var stream = new Ngtcp2Stream(owner, id, isServer, request.Urgency);
         _streams[id] = stream;
         if (!request.Completion.TrySetResult(stream))
         {
