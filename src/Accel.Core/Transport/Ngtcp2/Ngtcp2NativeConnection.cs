@@ -52,9 +52,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
 
     public void InitClient(string serverName)
     {
-        Ngtcp2Tls.CreateSession(false, _options, serverName, ConnRef, out var session, out _credentials);
-        Session = session;
-        var callbacks = Ngtcp2Callbacks.Make(false);
+        var callbacks = CreateSession(false, serverName);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
         MakeSettings(&settings, &tp);
@@ -72,9 +70,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
     public void InitServer(ngtcp2_pkt_hd* hd, out ngtcp2_cid scid)
     {
-        Ngtcp2Tls.CreateSession(true, _options, null, ConnRef, out var session, out _credentials);
-        Session = session;
-        var callbacks = Ngtcp2Callbacks.Make(true);
+        var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
         MakeSettings(&settings, &tp);
@@ -117,6 +113,14 @@ internal sealed unsafe class Ngtcp2NativeConnection
             _memory = null;
             _owner.Free();
         }
+    }
+
+    /// <summary>Creates the GnuTLS session and credentials for this side; returns the ngtcp2 callbacks for it.</summary>
+    private ngtcp2_callbacks CreateSession(bool isServer, string? serverName)
+    {
+        Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, out var session, out _credentials);
+        Session = session;
+        return Ngtcp2Callbacks.Make(isServer);
     }
 
     private void Created(int rv, nint conn, string what)

@@ -56,11 +56,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
     public bool CanWrite { get; }
 
-    public byte Urgency
-    {
-        get => _urgency;
-        set => _urgency = StreamUrgency.Validate(value);
-    }
+    public byte Urgency { get => _urgency; set => _urgency = StreamUrgency.Validate(value); }
 
     public Task WritesClosed => _write.Closed;
 
