@@ -98,7 +98,7 @@ public sealed class ClientEdge : IAsyncDisposable
         }
 
         var channelType = first.Link?.Original.ChannelType ?? default;
-        var request = new EdgeRequest(host, port, first.Link is null ? PriorityClass.Main : channelType.ToPriorityClass(), (byte)channelType);
+        var request = new EdgeRequest(host, port, first.Link is null ? ChannelClasses.Main : channelType.ToUrgency(), (byte)channelType);
         ReadOnlyMemory<byte> early = default;
         if (first.Link is { } link)
         {
@@ -135,7 +135,7 @@ public sealed class ClientEdge : IAsyncDisposable
 
         if (first.Link is { } link)
         {
-            stream.Priority = link.Original.ChannelType.ToPriorityClass();
+            stream.Urgency = link.Original.ChannelType.ToUrgency();
             var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
             link.Forwarded.WriteTo(rewritten);
             await stream.WriteAsync(rewritten.WrittenMemory, false, cancellationToken).ConfigureAwait(false);
@@ -275,7 +275,7 @@ public sealed class ClientEdge : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.OpenTimeout);
         var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
-        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Priority, timeout.Token).ConfigureAwait(false);
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, timeout.Token).ConfigureAwait(false);
         try
         {
             var head = new byte[EdgeRequest.MaxLength + early.Length];

@@ -131,41 +131,19 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
                 _unflushed += RefreshAll(output, MaxPixelsPerCopy);
             }
 
-            byte[]? rented = null;
-            try
+            using var contiguous = new ContiguousBody(message.Body);
+            var span = contiguous.Span;
+            _canvas.Apply(message.Type, span);
+            var verdict = ClientDisplayState.IsPixelMessage(message.Type)
+                ? OnPixelMessage(message.Type, span, outstanding)
+                : OnControlMessage(message.Type, span, output);
+            if (verdict == PolicyVerdict.Forward)
             {
-                var body = message.Body;
-                ReadOnlySpan<byte> span;
-                if (body.IsSingleSegment)
-                {
-                    span = body.FirstSpan;
-                }
-                else
-                {
-                    rented = ArrayPool<byte>.Shared.Rent((int)body.Length);
-                    body.CopyTo(rented);
-                    span = rented.AsSpan(0, (int)body.Length);
-                }
-
-                _canvas.Apply(message.Type, span);
-                var verdict = ClientDisplayState.IsPixelMessage(message.Type)
-                    ? OnPixelMessage(message.Type, span, outstanding)
-                    : OnControlMessage(message.Type, span, output);
-                if (verdict == PolicyVerdict.Forward)
-                {
-                    _unflushed += message.WireLength;
-                }
-
-                UpdateAbsorbClock();
-                return verdict;
+                _unflushed += message.WireLength;
             }
-            finally
-            {
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
-            }
+
+            UpdateAbsorbClock();
+            return verdict;
         }
     }
 
