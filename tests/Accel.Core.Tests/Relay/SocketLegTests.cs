@@ -16,13 +16,37 @@ public sealed class SocketLegTests
         await client.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
         using var accepted = await listener.AcceptAsync(TestContext.Current.CancellationToken);
 
-        var leg = new SocketLeg(accepted, null, default, 4096);
+        var leg = new SocketLeg(accepted, null, default, SpiceRelaySettings.Default with { BufferSize = 4096 });
 
         Assert.True(accepted.NoDelay);
         Assert.InRange(accepted.SendBufferSize, SocketLeg.SendBufferBytes, 2 * SocketLeg.SendBufferBytes); // Linux reports it doubled
         var lowat = new byte[4];
         accepted.GetRawSocketOption((int)SocketOptionLevel.Tcp, 25, lowat);
         Assert.Equal(SocketLeg.NotSentLowWaterBytes, BitConverter.ToInt32(lowat));
+        await leg.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task SocketLeg_Limits_SetKeepAliveAndTheWriteTimeoutOnTheSocket()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
+        using var accepted = await listener.AcceptAsync(TestContext.Current.CancellationToken);
+        var settings = SpiceRelaySettings.Default with { TcpKeepAlive = TimeSpan.FromSeconds(45), StallTimeout = TimeSpan.FromSeconds(7) };
+
+        var leg = new SocketLeg(accepted, null, default, settings);
+
+        // As the kernel reports them (getsockopt), not as we asked.
+        Assert.Equal(1, (int)accepted.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
+        Assert.Equal(45, (int)accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime)!);
+        Assert.Equal(SocketLeg.KeepAliveIntervalSeconds, (int)accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval)!);
+        Assert.Equal(SocketLeg.KeepAliveProbes, (int)accepted.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount)!);
+        var userTimeout = new byte[4];
+        accepted.GetRawSocketOption((int)SocketOptionLevel.Tcp, 18, userTimeout);
+        Assert.Equal(7000, BitConverter.ToInt32(userTimeout));
         await leg.DisposeAsync();
     }
 }
