@@ -1,4 +1,5 @@
 using System.Globalization;
+using Accel.Core.Transport;
 using Accel.Edge.Options;
 using Accel.Edge.Status;
 using Microsoft.Extensions.Hosting;
@@ -55,7 +56,7 @@ internal sealed partial class WatchdogNotifier(EdgeActivity activity, IOptions<E
                 last = now;
                 var reason = late > interval
                     ? $"the watchdog loop ran {late.TotalSeconds:0.#} s late (thread pool starved)"
-                    : progress.Check(activity.Peers.Select(static p => (p.PeerName, (object)p, Bytes(p))), now);
+                    : progress.Check(activity.Peers.Where(static p => p.Capabilities.HasFlag(TransportCapabilities.ConnectionStatistics)).Select(static p => (p.PeerName, (object)p, Bytes(p))), now);
                 if (reason is null)
                 {
                     ServiceNotifier.Notify("WATCHDOG=1");
@@ -90,6 +91,8 @@ internal sealed partial class WatchdogNotifier(EdgeActivity activity, IOptions<E
 /// least every keep-alive interval (and keeps probing a silent peer until its idle timeout closes it), so its
 /// byte counters, which the transport loop updates, advance. A connection whose counters stand still for three
 /// keep-alive intervals plus one watchdog tick has a stuck loop. Keep-alive off: nothing to judge by, always alive.
+/// Only engines whose counters are the engine's own (<see cref="TransportCapabilities.ConnectionStatistics"/>,
+/// ngtcp2: every datagram) are judged; msquic's count application bytes only, which an idle session does not move.
 /// </summary>
 internal sealed class TransportProgress(TimeSpan keepAlive, TimeSpan tick, TimeProvider time)
 {
