@@ -76,6 +76,22 @@ public sealed class LimitsThroughEdgesTests
     }
 
     [Fact]
+    public async Task RequestTimeout_StreamThatNeverSendsItsRequest_AbortedAfterTheDeadline()
+    {
+        await using var echo = Backend.Echo();
+        await using var pair = await EdgePair.StartAsync(new() { AllowList = echo.Allow, RequestTimeout = TimeSpan.FromSeconds(1) });
+        var ct = TestContext.Current.CancellationToken;
+        var connection = await pair.ClientEdge.ConnectAsync("dc", ct);
+
+        // A stream with a byte on it (so the server edge sees it), but never a whole request.
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Main, ct);
+        await stream.WriteAsync("S"u8.ToArray(), false, ct);
+
+        Assert.Equal(RelayErrorCodes.ProtocolViolation, await AbortCodeAsync(stream));
+        Assert.Contains(pair.Log, l => l.Contains("no request within 1 s", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task LinkTimeout_TunnelThatNeverSendsAByte_AbortedAfterTheDeadline()
     {
         await using var echo = Backend.Echo();
@@ -294,6 +310,8 @@ public sealed class LimitsThroughEdgesTests
         private ClientEdge _edge = null!;
 
         public IReadOnlyCollection<string> Log => _log.Lines;
+
+        public ClientEdge ClientEdge => _edge;
 
         public static async Task<EdgePair> StartAsync(ServerEdgeSettings settings)
         {
