@@ -132,6 +132,8 @@ public sealed class LimitsThroughEdgesTests
 
         // Fill the deaf backend's path until the server edge gives up on it: the writes end with the stream's reset.
         var chunk = new byte[64 * 1024];
+        var started = TimeProvider.System.GetTimestamp();
+        var written = 0L;
         var fill = Task.Run(async () =>
         {
             try
@@ -139,6 +141,7 @@ public sealed class LimitsThroughEdgesTests
                 while (true)
                 {
                     await stalled.WriteAsync(chunk, false, ct);
+                    written += chunk.Length;
                 }
             }
             catch (TransportException ex)
@@ -158,6 +161,8 @@ public sealed class LimitsThroughEdgesTests
 
         var ended = await fill.WaitAsync(Bounded, ct);
         Assert.NotNull(ended);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"stalled channel closed {TimeProvider.System.GetElapsedTime(started).TotalSeconds:0.00} s after the first write, {written / 1024} KiB taken in; {rounds} echo round trips on the other channel meanwhile");
         Assert.Equal(RelayErrorCodes.TimedOut, await AbortCodeAsync(stalled));
         Assert.Contains(pair.Log, l => l.Contains("the local reader took no data for 1 s (Limits:StallTimeout); other channels go on", StringComparison.Ordinal));
         await AssertEchoesAsync(live);
