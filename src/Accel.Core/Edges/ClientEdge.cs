@@ -181,7 +181,7 @@ public sealed class ClientEdge : IAsyncDisposable
             Opaque = first.Link is null,
         };
         var pump = new ChannelPump(
-            new SocketLeg(client, null, first.Rest, _settings.Relay.BufferSize),
+            new SocketLeg(client, null, first.Rest, _settings.Relay),
             new StreamLeg(stream, leftover, _settings.Relay.BufferSize),
             setup,
             _logger);

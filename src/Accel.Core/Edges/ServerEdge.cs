@@ -24,8 +24,12 @@ public sealed record ServerEdgeSettings
     public required AllowList AllowList { get; init; }
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan BackendConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Streams handled at once per edge connection; more wait in the engine's stream limit.</summary>
+    /// <summary>Channels relayed at once per edge connection; more are refused (Unavailable) with the reason.</summary>
     public int MaxChannelsPerConnection { get; init; } = 512;
+    /// <summary>Channels relayed at once per edge connection to one backend host:port (one SPICE session's channels).</summary>
+    public int MaxChannelsPerSession { get; init; } = 64;
+    /// <summary>Edge connections at once per authenticated peer; one more is closed at once (Refused).</summary>
+    public int MaxConnectionsPerPeer { get; init; } = 4;
     /// <summary>Message-aware relay settings.</summary>
     public SpiceRelaySettings Relay { get; init; } = SpiceRelaySettings.Default;
     /// <summary>Backends to reach with TLS (the first match wins); others are plain TCP.</summary>
@@ -43,6 +47,7 @@ public sealed class ServerEdge
     private readonly ITransportListener _listener;
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
+    private readonly PeerConnections _peers = new();
     private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
@@ -130,7 +135,29 @@ public sealed class ServerEdge
     private async Task HandleConnectionAsync(ITransportConnection connection, CancellationToken cancellationToken)
     {
         await using var _ = connection.ConfigureAwait(false);
-        EdgeLog.EdgeConnected(_logger, connection.RemoteEndPoint, Convert.ToBase64String(connection.PeerSpkiSha256.Span));
+        var pin = Convert.ToBase64String(connection.PeerSpkiSha256.Span);
+        if (!_peers.TryAdd(pin, Settings.MaxConnectionsPerPeer, out var count))
+        {
+            EdgeLog.PeerRevoked(_logger, connection.RemoteEndPoint, pin, $"its connection {count} is above Limits:MaxConnectionsPerPeer ({Settings.MaxConnectionsPerPeer})");
+            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "too_many_connections"));
+            await CloseQuietlyAsync(connection).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await ServeConnectionAsync(connection, pin, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _peers.Remove(pin);
+        }
+    }
+
+    private async Task ServeConnectionAsync(ITransportConnection connection, string pin, CancellationToken cancellationToken)
+    {
+        EdgeLog.EdgeConnected(_logger, connection.RemoteEndPoint, pin);
+        var limits = new ConnectionLimits();
         AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "server"));
         AccelMetrics.Track(connection, "server");
         _connections.TryAdd(connection, 0);
@@ -156,7 +183,7 @@ public sealed class ServerEdge
                 }
 
                 streams.RemoveAll(static t => t.IsCompleted);
-                streams.Add(HandleStreamGuardedAsync(connection, stream, cancellationToken));
+                streams.Add(HandleStreamGuardedAsync(connection, stream, limits, cancellationToken));
             }
         }
         finally
@@ -169,11 +196,11 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
         try
         {
-            await HandleStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
+            await HandleStreamAsync(connection, stream, limits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -195,7 +222,7 @@ public sealed class ServerEdge
         }
     }
 
-    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, CancellationToken cancellationToken)
+    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -244,32 +271,73 @@ public sealed class ServerEdge
                 }
             }
 
-            stream.Urgency = request.Urgency;
-            var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
-
-            // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
-            //    through the upstream proxy.
-            var host = request.LogName;
-            var backend = await _current.Connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
-            if (backend.Socket is not { } socket)
+            if (!limits.TryEnter(request.Host, request.Port, Settings, out var refusal))
             {
-                EdgeLog.ChannelRefused(_logger, host, request.Port, backend.Status, backend.Reason);
-                await RefuseAsync(stream, request, backend.Status, backend.Reason, cancellationToken).ConfigureAwait(false);
+                EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.Unavailable, refusal!);
+                await RefuseAsync(stream, request, EdgeStatus.Unavailable, refusal!, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            var target = backend.Target;
             try
             {
-                var answer = new byte[EdgeRequest.MaxResponseLength];
-                var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
-                await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
+                await RelayAsync(connection, stream, request, buffer, filled, consumed, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                limits.Exit(request.Host, request.Port);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
-                // 4. The client's first byte (pipelined with the request, or sent after the answer): a client that
-                //    speaks TLS itself is carried end to end untouched; a plain one gets TLS toward a backend on a TLS port.
+    /// <summary>Connects the backend the request names and relays the channel; <paramref name="buffer"/> holds the request and early bytes.</summary>
+    private async Task RelayAsync(ITransportConnection connection, ITransportStream stream, EdgeRequest request, byte[] buffer, int filled, int consumed, CancellationToken cancellationToken)
+    {
+        stream.Urgency = request.Urgency;
+        var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
+
+        // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
+        //    through the upstream proxy.
+        var host = request.LogName;
+        var backend = await _current.Connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
+        if (backend.Socket is not { } socket)
+        {
+            EdgeLog.ChannelRefused(_logger, host, request.Port, backend.Status, backend.Reason);
+            await RefuseAsync(stream, request, backend.Status, backend.Reason, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var target = backend.Target;
+        try
+        {
+            var answer = new byte[EdgeRequest.MaxResponseLength];
+            var len = EdgeRequest.WriteResponse(answer, EdgeStatus.Ok, null);
+            await stream.WriteAsync(answer.AsMemory(0, len), false, cancellationToken).ConfigureAwait(false);
+
+            // 4. The client's first byte (pipelined with the request, or sent after the answer): a client that
+            //    speaks TLS itself is carried end to end untouched; a plain one gets TLS toward a backend on a TLS port.
+            //    It must come within the link timeout: a silent tunnel holds a backend connection for nothing.
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                deadline.CancelAfter(Settings.Relay.LinkTimeout);
                 while (filled == consumed)
                 {
-                    var n = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                    int n;
+                    try
+                    {
+                        n = await stream.ReadAsync(buffer.AsMemory(filled), deadline.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.BadRequest, $"no byte from the client within {Settings.Relay.LinkTimeout.TotalSeconds:0.#} s (Limits:LinkTimeout)");
+                        AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "link_timeout"));
+                        stream.Abort(AbortDirection.Both, RelayErrorCodes.TimedOut);
+                        return;
+                    }
+
                     if (n == 0)
                     {
                         return;
@@ -277,73 +345,69 @@ public sealed class ServerEdge
 
                     filled += n;
                 }
+            }
 
-                var opaque = LinkSniff.IsTls(buffer[consumed]);
-                System.Net.Security.SslStream? tls = null;
-                if (!opaque && target is not null && FindTlsBackend(target) is { } tlsBackend)
+            var opaque = LinkSniff.IsTls(buffer[consumed]);
+            System.Net.Security.SslStream? tls = null;
+            if (!opaque && target is not null && FindTlsBackend(target) is { } tlsBackend)
+            {
+                if (!backend.Prefix.IsEmpty)
                 {
-                    if (!backend.Prefix.IsEmpty)
-                    {
-                        EdgeLog.ChannelRefused(_logger, host, request.Port, EdgeStatus.BackendRefused, "backend spoke before the TLS handshake");
-                        stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
-                        return;
-                    }
-
-                    tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
-                    if (tls is null)
-                    {
-                        stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
-                        return;
-                    }
+                    EdgeLog.ChannelRefused(_logger, host, request.Port, EdgeStatus.BackendRefused, "backend spoke before the TLS handshake");
+                    stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                    return;
                 }
 
-                // 5. Relay. Bytes the client edge pipelined after its request go first.
-                var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
-                EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
-                AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
-                RelayOutcome outcome;
-                try
+                tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                if (tls is null)
                 {
-                    var relay = Settings.Relay;
-                    Func<IAckGate>? budget = relay.DisplayBudget.Enabled
-                        ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt)
-                        : null;
-                    var setup = new PumpSetup
-                    {
-                        Settings = relay,
-                        Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
-                            relay.DisplayCanvas
-                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient)
-                                : null),
-                        Opaque = opaque,
-                        OnChannel = type => stream.Urgency = type.ToUrgency(),
-                    };
-                    var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay.BufferSize), setup, _logger);
-                    outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
+                    stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
+                    return;
                 }
-                finally
-                {
-                    AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
-                }
+            }
 
-                if (outcome is not RelayOutcome.ProtocolViolation)
+            // 5. Relay. Bytes the client edge pipelined after its request go first.
+            var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
+            EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
+            AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
+            RelayOutcome outcome;
+            try
+            {
+                var relay = Settings.Relay;
+                Func<IAckGate>? budget = relay.DisplayBudget.Enabled
+                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt)
+                    : null;
+                var setup = new PumpSetup
                 {
-                    EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
-                }
-                else
-                {
-                    AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
-                    EdgeLog.ChannelFailed(_logger, channel, host, request.Port, outcome);
-                }
+                    Settings = relay,
+                    Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
+                        relay.DisplayCanvas
+                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient)
+                            : null),
+                    Opaque = opaque,
+                    OnChannel = type => stream.Urgency = type.ToUrgency(),
+                };
+                var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay), setup, _logger);
+                outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                socket.Dispose();
+                AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+            }
+
+            if (outcome is not RelayOutcome.ProtocolViolation)
+            {
+                EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
+            }
+            else
+            {
+                AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
+                EdgeLog.ChannelFailed(_logger, channel, host, request.Port, outcome);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            socket.Dispose();
         }
     }
 

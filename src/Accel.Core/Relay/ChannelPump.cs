@@ -53,7 +53,7 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
         var injections = Task.CompletedTask;
         try
         {
-            var messages = !setup.Opaque && await new LinkPhase(clientSide, serverSide, setup.ClientLink, logger).RunAsync(OnChannel, linked.Token).ConfigureAwait(false);
+            var messages = !setup.Opaque && await LinkWithinDeadlineAsync(linked.Token).ConfigureAwait(false);
             Task<RelayOutcome> up;
             Task<RelayOutcome> down;
             if (messages)
@@ -93,6 +93,21 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
 
     private byte _channelId;
 
+    /// <summary>The link phase, which must end within <see cref="SpiceRelaySettings.LinkTimeout"/>: a silent tunnel or backend holds nothing for ever.</summary>
+    private async Task<bool> LinkWithinDeadlineAsync(CancellationToken token)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
+        deadline.CancelAfter(setup.Settings.LinkTimeout);
+        try
+        {
+            return await new LinkPhase(clientSide, serverSide, setup.ClientLink, logger).RunAsync(OnChannel, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new LinkTimeoutException(setup.Settings.LinkTimeout);
+        }
+    }
+
     private void OnChannel(SpiceLinkMess link)
     {
         var type = link.ChannelType;
@@ -125,6 +140,8 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
     /// <summary>Maps a failure to an outcome; null for exceptions that are bugs (they propagate).</summary>
     private static RelayOutcome? Classify(Exception ex, CancellationToken token) => ex switch
     {
+        LinkTimeoutException => RelayOutcome.LinkTimedOut,
+        StalledReaderException => RelayOutcome.Stalled,
         OperationCanceledException => token.IsCancellationRequested ? RelayOutcome.Canceled : RelayOutcome.PeerAborted,
         SpiceProtocolException => RelayOutcome.ProtocolViolation,
         TransportException => RelayOutcome.PeerAborted,
@@ -139,6 +156,11 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
         {
             PumpLog.ProtocolViolation(logger, _label, setup.Policies.EdgeName, ex.Message);
             AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", "protocol_violation"));
+        }
+        else if (outcome is RelayOutcome.Stalled or RelayOutcome.LinkTimedOut)
+        {
+            PumpLog.TimedOut(logger, _label, setup.Policies.EdgeName, ex.Message);
+            AccelMetrics.Errors.Add(1, AccelMetrics.Tags("kind", outcome == RelayOutcome.Stalled ? "stalled_reader" : "link_timeout"));
         }
 
         clientSide.Fail(outcome);

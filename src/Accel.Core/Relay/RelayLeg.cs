@@ -50,9 +50,13 @@ internal abstract class RelayLeg
     protected abstract ValueTask CompleteCoreAsync();
 }
 
-/// <summary>The local TCP connection (plain, or TLS toward a backend on its TLS port).</summary>
-internal sealed class SocketLeg(Socket socket, SslStream? tls, ReadOnlyMemory<byte> prefix, int bufferSize)
-    : RelayLeg((Stream?)tls ?? new NetworkStream(Tune(socket), ownsSocket: false), prefix, bufferSize)
+/// <summary>
+/// The local TCP connection (plain, or TLS toward a backend on its TLS port), with TCP keep-alive and a write
+/// deadline (<see cref="SpiceRelaySettings.StallTimeout"/>): a reader that takes nothing for that long fails its
+/// own channel, never the others.
+/// </summary>
+internal sealed class SocketLeg(Socket socket, SslStream? tls, ReadOnlyMemory<byte> prefix, SpiceRelaySettings settings)
+    : RelayLeg(Open(socket, tls, settings), prefix, settings.BufferSize)
 {
     /// <summary>Kernel send buffer of a local leg (Linux doubles it): ample for a LAN, small enough not to queue display data.</summary>
     internal const int SendBufferBytes = 128 * 1024;
@@ -61,21 +65,34 @@ internal sealed class SocketLeg(Socket socket, SslStream? tls, ReadOnlyMemory<by
     internal const int NotSentLowWaterBytes = 32 * 1024;
 
     private const int TcpNotSentLowAt = 25; // linux/tcp.h
+    private const int TcpUserTimeout = 18; // linux/tcp.h
+
+    /// <summary>Keep-alive probes after the idle time: one every this many seconds, closing after <see cref="KeepAliveProbes"/>.</summary>
+    internal const int KeepAliveIntervalSeconds = 10;
+
+    internal const int KeepAliveProbes = 3;
 
     /// <summary>
     /// A local leg (LAN: remote-viewer at the client edge, spice-server at the server edge) keeps little in the kernel:
     /// data that cannot leave waits in the edge, where the display budget sees it and nothing urgent queues behind it
     /// (issue: input echoes never wait behind display data anywhere the edges own). No Nagle delay.
     /// </summary>
-    internal static Socket Tune(Socket socket)
+    /// A peer that vanished (no FIN, no RST) is found by keep-alive; written data it never acknowledges fails the socket
+    /// after the stall timeout (TCP_USER_TIMEOUT), as the write deadline does for data it never reads.
+    internal static Socket Tune(Socket socket, SpiceRelaySettings settings)
     {
         try
         {
             socket.NoDelay = true;
             socket.SendBufferSize = SendBufferBytes;
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, Math.Max(1, (int)settings.TcpKeepAlive.TotalSeconds));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, KeepAliveIntervalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
             if (OperatingSystem.IsLinux())
             {
                 socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, TcpNotSentLowAt, BitConverter.GetBytes(NotSentLowWaterBytes));
+                socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, TcpUserTimeout, BitConverter.GetBytes((int)settings.StallTimeout.TotalMilliseconds));
             }
         }
         catch (SocketException)
@@ -86,9 +103,15 @@ internal sealed class SocketLeg(Socket socket, SslStream? tls, ReadOnlyMemory<by
         return socket;
     }
 
+    private static DeadlineStream Open(Socket socket, SslStream? tls, SpiceRelaySettings settings)
+    {
+        Tune(socket, settings);
+        return new DeadlineStream((Stream?)tls ?? new NetworkStream(socket, ownsSocket: false), settings.StallTimeout);
+    }
+
     public override void Fail(RelayOutcome outcome)
     {
-        if (outcome is RelayOutcome.ProtocolViolation or RelayOutcome.PeerAborted)
+        if (outcome is RelayOutcome.ProtocolViolation or RelayOutcome.PeerAborted or RelayOutcome.Stalled or RelayOutcome.LinkTimedOut)
         {
             Reset(socket);
         }
@@ -144,6 +167,9 @@ internal sealed class StreamLeg : RelayLeg
                 break;
             case RelayOutcome.SocketFailed:
                 _stream.Abort(AbortDirection.Both, RelayErrorCodes.SocketClosed);
+                break;
+            case RelayOutcome.Stalled or RelayOutcome.LinkTimedOut:
+                _stream.Abort(AbortDirection.Both, RelayErrorCodes.TimedOut);
                 break;
             default:
                 break;

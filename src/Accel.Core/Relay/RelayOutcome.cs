@@ -13,6 +13,10 @@ public enum RelayOutcome
     Canceled,
     /// <summary>The SPICE stream broke the protocol (oversized or malformed message).</summary>
     ProtocolViolation,
+    /// <summary>The link phase did not end within its deadline.</summary>
+    LinkTimedOut,
+    /// <summary>A local reader took no data for the stall timeout; its channel was closed.</summary>
+    Stalled,
 }
 
 /// <summary>Application error codes edges put on RESET_STREAM / STOP_SENDING.</summary>
@@ -22,4 +26,5 @@ public static class RelayErrorCodes
     public const long Shutdown = 0x102;
     public const long ProtocolViolation = 0x103;
     public const long Refused = 0x104;
+    public const long TimedOut = 0x105;
 }

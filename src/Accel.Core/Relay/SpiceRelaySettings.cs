@@ -35,6 +35,18 @@ public sealed record SpiceRelaySettings
     /// <summary>Read buffer of each direction.</summary>
     public int BufferSize { get; init; } = 64 * 1024;
 
+    /// <summary>The whole SPICE link phase (link message to link result) must end within this, or the channel closes.</summary>
+    public TimeSpan LinkTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A local TCP reader (remote-viewer, spice-server) that takes no data for this long while the edge has data for
+    /// it closes its own channel: the edge's write deadline, also set as the socket's TCP_USER_TIMEOUT.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Idle time before TCP keep-alive probes on a local leg (then every 10 s, 3 unanswered close it).</summary>
+    public TimeSpan TcpKeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Server edge, display channel 0: keep a canvas of the client's picture, answer spice-server's ACKs at once, absorb
     /// draws while the display budget is exceeded and refresh their area losslessly from the canvas

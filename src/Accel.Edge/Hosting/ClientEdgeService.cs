@@ -46,6 +46,8 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             Identity = identity,
             ServerEdges = targets,
             ClientOptions = target => TransportOptionsFactory.Client(o, identity, target),
+            LinkTimeout = o.Limits.LinkTimeout,
+            Relay = SpiceRelaySettings.Default with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
         }, loggerFactory.CreateLogger<ClientEdge>());
 
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.
@@ -55,7 +57,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             SpiceListener listener = l.Mode switch
             {
                 ListenerMode.Explicit => CreateExplicit(l, listen!),
-                ListenerMode.Connect => new ConnectProxyListener(listen!, _edge, l.ServerEdge, loggerFactory.CreateLogger<ConnectProxyListener>()),
+                ListenerMode.Connect => new ConnectProxyListener(listen!, _edge, l.ServerEdge, o.Limits.ConnectHeadTimeout, loggerFactory.CreateLogger<ConnectProxyListener>()),
                 _ => new TransparentListener(listen!, _edge, l.ServerEdge, loggerFactory.CreateLogger<TransparentListener>()),
             };
             try

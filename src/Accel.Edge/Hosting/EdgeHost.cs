@@ -39,6 +39,7 @@ internal static class EdgeHost
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>>(new EdgeOptionsValidator(role));
         builder.Services.AddSingleton(sp => new Status.EdgeActivity(role, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Status.EdgeActivity>>()));
         builder.Services.AddHostedService<MetricsExporter>();
+        builder.Services.AddHostedService(static sp => new WatchdogNotifier(sp.GetRequiredService<Status.EdgeActivity>(), sp.GetRequiredService<IOptions<EdgeOptions>>(), sp.GetRequiredService<ILogger<WatchdogNotifier>>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => new ReloadOnHangup(sp, sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IOptions<EdgeOptions>>(), role, sp.GetRequiredService<ILogger<ReloadOnHangup>>()));
         if (role == EdgeRole.Server)
         {

@@ -94,9 +94,17 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
             Check("Server:Listen", before.Server.Listen, after.Server.Listen);
             Check("Server:ClientCaFile", before.Server.ClientCaFile, after.Server.ClientCaFile);
         }
-        else if (System.Text.Json.JsonSerializer.Serialize(before.Client) != System.Text.Json.JsonSerializer.Serialize(after.Client))
+        else
         {
-            keys.Add("Client");
+            if (System.Text.Json.JsonSerializer.Serialize(before.Client) != System.Text.Json.JsonSerializer.Serialize(after.Client))
+            {
+                keys.Add("Client");
+            }
+
+            if (System.Text.Json.JsonSerializer.Serialize(before.Limits) != System.Text.Json.JsonSerializer.Serialize(after.Limits))
+            {
+                keys.Add("Limits");
+            }
         }
 
         return keys;

@@ -49,7 +49,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         var listener = _listener!;
         await using (listener.ConfigureAwait(false))
         {
-            var edge = new ServerEdge(listener, Settings(o.Server), loggerFactory.CreateLogger<ServerEdge>());
+            var edge = new ServerEdge(listener, Settings(o), loggerFactory.CreateLogger<ServerEdge>());
             _edge = edge;
             await edge.RunAsync(stoppingToken).ConfigureAwait(false);
         }
@@ -70,20 +70,24 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         var server = reloaded.Server;
         activity.NamePeer = PeerNames.ForClientPins(server.ClientPins);
         pins.Replace(TransportOptionsFactory.ParsePins(server.ClientPins.Values));
-        edge.Update(Settings(server));
+        edge.Update(Settings(reloaded));
 
         // A peer admitted by the CA bundle stays; one admitted by a pin needs the pin still to be there.
         var byCa = !string.IsNullOrEmpty(server.ClientCaFile);
         return byCa ? 0 : edge.DisconnectPeers(pin => pins.Contains(pin.Span), "its pin is no longer in Server:ClientPins");
     }
 
-    private static ServerEdgeSettings Settings(ServerSection server) => new()
+    private static ServerEdgeSettings Settings(EdgeOptions o) => new()
     {
-        AllowList = new AllowList(server.AllowedBackends),
-        BackendConnectTimeout = server.BackendConnectTimeout,
-        Relay = RelaySettings(server),
-        TlsBackends = [.. server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
-        UpstreamProxy = Upstream(server.UpstreamProxy),
+        AllowList = new AllowList(o.Server.AllowedBackends),
+        BackendConnectTimeout = o.Server.BackendConnectTimeout,
+        RequestTimeout = o.Limits.RequestTimeout,
+        MaxChannelsPerConnection = o.Limits.MaxChannelsPerConnection,
+        MaxChannelsPerSession = o.Limits.MaxChannelsPerSession,
+        MaxConnectionsPerPeer = o.Limits.MaxConnectionsPerPeer,
+        Relay = RelaySettings(o.Server) with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
+        TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
+        UpstreamProxy = Upstream(o.Server.UpstreamProxy),
     };
 
     /// <summary>The upstream CONNECT proxy, if configured (the validator has checked the address).</summary>

@@ -17,13 +17,11 @@ namespace Accel.Edge.Listeners;
 /// (Proxmox's <c>pvespiceproxy:…:61000</c>) is carried verbatim as an opaque target; the server edge hands it to its
 /// upstream CONNECT proxy (<c>Server:UpstreamProxy</c>) or refuses it.
 /// </summary>
-internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge edge, string serverEdge, ILogger logger)
+internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge edge, string serverEdge, TimeSpan headTimeout, ILogger logger)
     : SpiceListener(listen, edge, serverEdge, logger)
 {
     /// <summary>Largest request head accepted (request line and headers).</summary>
     public const int MaxHeadBytes = 8192;
-
-    private static readonly TimeSpan s_headTimeout = TimeSpan.FromSeconds(10);
 
     protected override string Mode => "connect";
 
@@ -36,7 +34,7 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
             var headEnd = -1;
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                timeout.CancelAfter(s_headTimeout);
+                timeout.CancelAfter(headTimeout);
                 try
                 {
                     while (headEnd < 0)

@@ -15,6 +15,47 @@ public sealed class EdgeOptions
     public ClientSection Client { get; set; } = new();
 
     public MetricsSection Metrics { get; set; } = new();
+
+    public LimitsSection Limits { get; set; } = new();
+}
+
+/// <summary>
+/// What one peer, connection, channel or local reader may hold, and for how long (docs/configuration.md, "Limits").
+/// Channel and connection counts apply at the server edge; deadlines and TCP settings at both.
+/// </summary>
+public sealed class LimitsSection
+{
+    /// <summary>Server edge: channels relayed at once per client-edge connection.</summary>
+    [Range(1, 65536)]
+    public int MaxChannelsPerConnection { get; set; } = 512;
+
+    /// <summary>Server edge: channels relayed at once per client-edge connection to one backend host:port (one SPICE session).</summary>
+    [Range(1, 4096)]
+    public int MaxChannelsPerSession { get; set; } = 64;
+
+    /// <summary>Server edge: connections at once per client edge (per key pin).</summary>
+    [Range(1, 1024)]
+    public int MaxConnectionsPerPeer { get; set; } = 4;
+
+    /// <summary>Server edge: the edge request that opens each stream must arrive within this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Both: the client's first link message (client edge), and the whole SPICE link phase (both edges).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan LinkTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Client edge: the HTTP CONNECT request head must arrive within this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan ConnectHeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Both: a local TCP reader that takes no data for this long closes its own channel (also TCP_USER_TIMEOUT).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Both: idle time before TCP keep-alive probes on local legs (every 10 s after, 3 unanswered close the leg).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "02:00:00")]
+    public TimeSpan TcpKeepAlive { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class TransportSection

@@ -22,6 +22,7 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
         var errors = new List<string>();
         DataAnnotations(options.Transport, "Transport", errors);
         DataAnnotations(options.Server, "Server", errors);
+        DataAnnotations(options.Limits, "Limits", errors);
 
         if (options.Transport.Engine is not ("auto" or "ngtcp2" or "msquic"))
         {

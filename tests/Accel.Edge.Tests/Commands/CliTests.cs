@@ -89,6 +89,24 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_LimitsOutOfRangeAndTypos_EachNamesItsKey()
+    {
+        var config = ServerConfig().Replace("\"Transport\":{", "\"Limits\":{ \"StallTimeout\": \"00:00:00\", \"MaxChannelsPerSession\": 0, \"LinkTimout\": \"00:00:05\" }, \"Transport\":{", StringComparison.Ordinal);
+        var file = WriteConfig("limits.json", config);
+
+        var r = await CliProcess.RunAsync(["check", "--config", file]);
+
+        Assert.Equal(78, r.ExitCode);
+        Assert.Contains("Limits:LinkTimout: unknown key; did you mean Limits:LinkTimeout?", r.ErrorLines);
+
+        var fixedTypo = WriteConfig("limits2.json", config.Replace("LinkTimout", "LinkTimeout", StringComparison.Ordinal));
+        r = await CliProcess.RunAsync(["check", "--config", fixedTypo]);
+        Assert.Equal(78, r.ExitCode);
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("Limits:StallTimeout:", StringComparison.Ordinal));
+        Assert.Contains(r.ErrorLines, l => l.StartsWith("Limits:MaxChannelsPerSession:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Check_KeyUnreadableByTheServiceUser_NamesIdentityKeyFile()
     {
         var file = WriteConfig("perm.json", ServerConfig());

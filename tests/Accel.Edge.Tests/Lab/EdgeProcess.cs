@@ -205,7 +205,10 @@ internal sealed class EdgeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout)
+    private Task WaitReadyAsync(TimeSpan timeout) => WaitNotifyAsync("READY=1", timeout);
+
+    /// <summary>Waits for the next sd_notify message that holds the line <paramref name="state"/> (e.g. WATCHDOG=1).</summary>
+    public async Task WaitNotifyAsync(string state, TimeSpan timeout)
     {
         var buffer = new byte[4096];
         using var cts = new CancellationTokenSource(timeout);
@@ -217,7 +220,7 @@ internal sealed class EdgeProcess : IAsyncDisposable
             if (done == exited)
             {
                 cts.Token.ThrowIfCancellationRequested();
-                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} before READY=1. Log:\n{Log}");
+                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} before {state}. Log:\n{Log}");
             }
 
             int n;
@@ -227,11 +230,11 @@ internal sealed class EdgeProcess : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"{Name}: no READY=1 within {timeout.TotalSeconds} s. Log:\n{Log}");
+                throw new TimeoutException($"{Name}: no {state} within {timeout.TotalSeconds} s. Log:\n{Log}");
             }
 
             var message = Encoding.UTF8.GetString(buffer, 0, n);
-            if (message.Split('\n').Contains("READY=1"))
+            if (message.Split('\n').Contains(state))
             {
                 return;
             }

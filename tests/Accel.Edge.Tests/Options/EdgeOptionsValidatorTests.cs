@@ -39,6 +39,24 @@ public class EdgeOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_LimitsOutOfRange_NameTheKey()
+    {
+        var o = new ConfigurationBuilder().AddCommandLine([
+            "--Limits:MaxChannelsPerConnection=0", "--Limits:MaxChannelsPerSession=5000", "--Limits:MaxConnectionsPerPeer=0",
+            "--Limits:RequestTimeout=00:00:00", "--Limits:LinkTimeout=00:10:00", "--Limits:ConnectHeadTimeout=00:00:00",
+            "--Limits:StallTimeout=00:00:00", "--Limits:TcpKeepAlive=03:00:00"]).Build().Get<EdgeOptions>()!;
+        var failures = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o).Failures!.ToList();
+
+        foreach (var key in new[] { "MaxChannelsPerConnection", "MaxChannelsPerSession", "MaxConnectionsPerPeer", "RequestTimeout", "LinkTimeout", "ConnectHeadTimeout", "StallTimeout", "TcpKeepAlive" })
+        {
+            Assert.Contains(failures, f => f.StartsWith("Limits:" + key, StringComparison.Ordinal));
+        }
+
+        var defaults = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, new EdgeOptions()).Failures!;
+        Assert.DoesNotContain(defaults, f => f.StartsWith("Limits:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ServerDisplayCodec_CommandLine_BindsAndReachesRelaySettings()
     {
         var o = new ConfigurationBuilder().AddCommandLine(["--Server:DisplayCodec=lz4"]).Build().Get<EdgeOptions>()!;

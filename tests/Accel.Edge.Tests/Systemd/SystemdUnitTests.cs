@@ -44,6 +44,26 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
         }
     }
 
+    [Theory]
+    [InlineData("spiceaccel-server.service")]
+    [InlineData("spiceaccel-client.service")]
+    public async Task Unit_SystemdAnalyzeSecurity_ExposureAtMost2(string unit)
+    {
+        var path = Path.Combine(Repo.Root, "systemd", unit);
+        var text = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
+        foreach (var key in new[] { "SystemCallFilter", "MemoryHigh", "MemoryMax", "TasksMax", "WatchdogSec" })
+        {
+            Assert.Matches($"(?m)^{key}=.+$", text);
+        }
+
+        // --threshold makes systemd-analyze itself fail above 2.0 (its scale is 0..100 internally, shown as 0.0..10.0).
+        var output = await Shell.RunAsync("sh", ["-c", $"systemd-analyze security --offline=yes --threshold=20 '{path}' 2>&1; echo rc=$?"], TimeSpan.FromSeconds(60));
+        var m = System.Text.RegularExpressions.Regex.Match(output, @"Overall exposure level for \S+: (\d+\.\d)");
+        Assert.True(m.Success, output);
+        Assert.True(double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) <= 2.0, output);
+        Assert.EndsWith("rc=0", output.Trim(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ServerEdge_UnderTheUnitSandboxAppliedByHand_ServesASession()
     {
@@ -84,15 +104,24 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             await Shell.RunAsync("cp", ["-a", built, app]);
             await Shell.RunAsync("chmod", ["-R", "a+rX", app]);
 
+            // Under strace (as the service user, tracing its own child), to learn every system call the edge makes
+            // while it serves; and with WATCHDOG_USEC, as systemd sets it from WatchdogSec=.
+            // Its directory is bound writable again inside the read-only root.
+            var traceDir = Directory.CreateDirectory(Path.Combine(etc, "trace")).FullName;
+            await Shell.RunAsync("chown", ["nobody", traceDir]);
+            var trace = Path.Combine(traceDir, "syscalls.trace");
             await using var hardened = await EdgeProcess.StartShellAsync(lab.Lab, lab.Lab.Dc, "hardened server edge", "/run", _ =>
                 "exec unshare --mount --propagation private sh -c '" +
                 "mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs -o mode=1777 tmpfs /tmp && " +
+                $"mount --bind {traceDir} {traceDir} && mount -o remount,bind,rw {traceDir} && " +
                 "exec setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all " +
-                $"env HOME=/nonexistent DOTNET_CLI_TELEMETRY_OPTOUT=1 {dotnet.Trim()} {app}/spiceaccel.dll server --config {etc}/server.json'",
+                $"strace -f -qq -o {trace} " +
+                $"env HOME=/nonexistent DOTNET_CLI_TELEMETRY_OPTOUT=1 WATCHDOG_USEC=2000000 {dotnet.Trim()} {app}/spiceaccel.dll server --config {etc}/server.json'",
                 TimeSpan.FromSeconds(60));
 
             // Its identity as the sandbox sees it: not root, no capabilities, no new privileges.
-            var status = await File.ReadAllTextAsync($"/proc/{await PidOfServerAsync(Port)}/status", ct);
+            var pid = await PidOfServerAsync(Port);
+            var status = await File.ReadAllTextAsync($"/proc/{pid}/status", ct);
             Assert.Matches(@"Uid:\s+65534", status);
             Assert.Matches(@"CapEff:\s+0000000000000000", status);
             Assert.Matches(@"CapBnd:\s+0000000000000000", status);
@@ -107,8 +136,21 @@ public sealed class SystemdUnitTests(SpiceLabFixture lab)
             var (image, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", explicitPort, Path.Combine(lab.Dir, "hardened.ppm"), TimeSpan.FromSeconds(60), ct, netns: lab.Lab.Branch);
             Assert.True(image.DistinctColours() > 2);
 
-            // SIGTERM, as systemctl stop: a clean exit.
+            // The watchdog: WATCHDOG=1 while it serves (every second for WATCHDOG_USEC = 2 s).
+            await hardened.WaitNotifyAsync("WATCHDOG=1", TimeSpan.FromSeconds(10));
+            await hardened.WaitNotifyAsync("WATCHDOG=1", TimeSpan.FromSeconds(10));
+
+            // SIGTERM to the edge (strace then exits with its status), as systemctl stop: a clean exit.
+            await Shell.RunAsync("kill", ["-TERM", pid]);
             Assert.Equal(0, await hardened.StopAsync(TimeSpan.FromSeconds(20)));
+
+            // Every system call it made is one the units' SystemCallFilter= allows.
+            var unit = await File.ReadAllTextAsync(Path.Combine(Repo.Root, "systemd", "spiceaccel-server.service"), ct);
+            var allowed = await SyscallFilter.AllowedAsync(unit);
+            var made = SyscallFilter.Calls(await File.ReadAllLinesAsync(trace, ct));
+            Assert.True(made.Count > 40, "strace saw too few system calls: " + string.Join(' ', made));
+            var denied = made.Where(call => !allowed.Contains(call)).ToList();
+            Assert.True(denied.Count == 0, "SystemCallFilter= would refuse: " + string.Join(' ', denied));
         }
         finally
         {
