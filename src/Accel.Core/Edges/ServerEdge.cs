@@ -313,7 +313,8 @@ public sealed class ServerEdge
                         Settings = relay,
                         Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                             relay.DisplayCanvas
-                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt, toClient)
+                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt, toClient,
+                                    lossy: relay.DisplayCanvasLossy)
                                 : null),
                         Opaque = opaque,
                         OnChannel = type => stream.Priority = type.ToPriorityClass(),

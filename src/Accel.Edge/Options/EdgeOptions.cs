@@ -81,6 +81,12 @@ public sealed class ServerSection
     /// </summary>
     public bool DisplayCanvas { get; set; }
 
+    /// <summary>
+    /// With <see cref="DisplayCanvas"/>: photo-like areas that would hold the link longer than 50 ms losslessly are sent
+    /// as JPEG at a quality chosen from the measured delivery rate, then again losslessly once they have settled.
+    /// </summary>
+    public bool DisplayCanvasLossy { get; set; } = true;
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 

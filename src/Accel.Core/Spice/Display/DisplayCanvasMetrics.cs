@@ -17,6 +17,12 @@ internal static class DisplayCanvasMetrics
     public static readonly Counter<long> RefreshBytes = s_meter.CreateCounter<long>(
         "spiceaccel.display.refresh_bytes", "By", "Bytes of the DRAW_COPY messages the server edge wrote from its canvas");
 
+    public static readonly Counter<long> LossyRects = s_meter.CreateCounter<long>(
+        "spiceaccel.display.refresh_lossy_rects", "{rect}", "Canvas refresh rectangles sent as JPEG to fit the link (each is sent again losslessly once settled)");
+
+    public static readonly Histogram<int> Quality = s_meter.CreateHistogram<int>(
+        "spiceaccel.display.refresh_jpeg_quality", "1", "JPEG quality chosen for lossy canvas refreshes from the measured delivery rate");
+
     public static readonly Counter<double> AbsorbTime = s_meter.CreateCounter<double>(
         "spiceaccel.display.absorb_time", "s", "Time display channels spent absorbing draws (damage pending)");
 }
