@@ -314,7 +314,8 @@ public sealed class ServerEdge
                         Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                             relay.DisplayCanvas
                                 ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt, toClient,
-                                    lossy: relay.DisplayCanvasLossy)
+                                    lossy: relay.DisplayCanvasLossy,
+                                    previews: request.TakesPreviews && connection.MaxDatagramPayloadSize > 0 ? new Spice.Display.DatagramPreviewSender(connection, stream.Id) : null)
                                 : null),
                         Opaque = opaque,
                         OnChannel = type => stream.Priority = type.ToPriorityClass(),

@@ -46,6 +46,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             Identity = identity,
             ServerEdges = targets,
             ClientOptions = target => TransportOptionsFactory.Client(o, identity, target),
+            DisplayPreviews = o.Client.DisplayPreviews,
         }, loggerFactory.CreateLogger<ClientEdge>());
 
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.

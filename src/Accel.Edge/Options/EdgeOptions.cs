@@ -137,6 +137,12 @@ public sealed class ClientSection
 
     /// <summary>Ways in for remote-viewer.</summary>
     public List<ListenerSection> Listeners { get; set; } = [];
+
+    /// <summary>
+    /// Ask server edges for display previews (small updates such as key echoes also sent as datagrams that overtake the
+    /// display queue). Needs server edges of the same version or later; false for older ones.
+    /// </summary>
+    public bool DisplayPreviews { get; set; } = true;
 }
 
 public sealed class ServerEdgeSection

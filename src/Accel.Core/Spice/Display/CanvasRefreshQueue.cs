@@ -18,7 +18,13 @@ internal sealed class CanvasRefreshQueue
 {
     public const int MaxLossyRects = 16;
 
+    /// <summary>Fresh rectangles larger than this are paced (<see cref="TryTake"/>'s <c>allowLarge</c>).</summary>
+    public const int LargePixels = 128 * 128;
+
     private readonly Dictionary<uint, Surface> _surfaces = new();
+
+    /// <summary>The large rectangle being sent (surface, left, right, bottom: its top moves as bands go): its bands continue unpaced.</summary>
+    private (uint Surface, int Left, int Right, int Bottom)? _admitted;
 
     /// <summary>Nothing fresh and nothing lossy: the client's picture equals the canvas.</summary>
     public bool IsEmpty => _surfaces.Count == 0;
@@ -65,29 +71,45 @@ internal sealed class CanvasRefreshQueue
     /// <summary>Forgets a surface (created anew or destroyed: the client has nothing of it to correct).</summary>
     public void Remove(uint surface) => _surfaces.Remove(surface);
 
-    public void Clear() => _surfaces.Clear();
+    public void Clear()
+    {
+        _surfaces.Clear();
+        _admitted = null;
+    }
 
     /// <summary>
     /// Takes the next band to send (and removes it from what is pending): the top rows, at most
     /// <paramref name="maxPixels"/> pixels, of the smallest fresh rectangle of any surface; with nothing fresh, of the
     /// oldest lossy rectangle last sent at least <paramref name="refineDelay"/> ago (<paramref name="refine"/> true: to
-    /// be sent losslessly). With nothing fresh anywhere, no fresh damage touches it: it has settled.
+    /// be sent losslessly). With nothing fresh anywhere, no fresh damage touches it: it has settled. A fresh rectangle
+    /// of more than <see cref="LargePixels"/> is taken only when <paramref name="allowLarge"/> (the caller paces large
+    /// updates so that a busy region never takes the whole link), except the rest of one already begun;
+    /// <paramref name="large"/> tells the caller the band belongs to such a rectangle.
     /// </summary>
-    public bool TryTake(int maxPixels, long now, long refineDelay, out uint surface, out DamageRect band, out bool refine)
+    public bool TryTake(int maxPixels, long now, long refineDelay, bool allowLarge, out uint surface, out DamageRect band, out bool refine, out bool large)
     {
         surface = 0;
         band = default;
         refine = false;
+        large = false;
         Surface? best = null;
         int bestIndex = -1;
         long bestKey = long.MaxValue;
+        bool pendingLarge = false;
         foreach (var (id, s) in _surfaces)
         {
             for (int i = 0; i < s.Fresh.Count; i++)
             {
-                if (s.Fresh[i].Area < bestKey)
+                var r = s.Fresh[i];
+                if (r.Area > LargePixels && !allowLarge && _admitted != (id, r.Left, r.Right, r.Bottom))
                 {
-                    (bestKey, best, bestIndex, surface) = (s.Fresh[i].Area, s, i, id);
+                    pendingLarge = true;
+                    continue;
+                }
+
+                if (r.Area < bestKey)
+                {
+                    (bestKey, best, bestIndex, surface) = (r.Area, s, i, id);
                 }
             }
         }
@@ -95,10 +117,19 @@ internal sealed class CanvasRefreshQueue
         if (best is not null)
         {
             var rect = best.Fresh[bestIndex];
+            large = rect.Area > LargePixels || _admitted == (surface, rect.Left, rect.Right, rect.Bottom);
             band = TopBand(rect, maxPixels);
-            best.Fresh.ReplaceAt(bestIndex, rect with { Top = band.Bottom });
+            var left = rect with { Top = band.Bottom };
+            _admitted = large && !left.IsEmpty ? (surface, left.Left, left.Right, left.Bottom) : _admitted;
+            best.Fresh.ReplaceAt(bestIndex, left);
             Drop(surface, best);
             return true;
+        }
+
+        if (pendingLarge)
+        {
+            // Fresh damage waits for its pace: a lossless refresh of settled areas now would only delay it.
+            return false;
         }
 
         foreach (var (id, s) in _surfaces)

@@ -23,6 +23,21 @@ internal static class DisplayCanvasMetrics
     public static readonly Histogram<int> Quality = s_meter.CreateHistogram<int>(
         "spiceaccel.display.refresh_jpeg_quality", "1", "JPEG quality chosen for lossy canvas refreshes from the measured delivery rate");
 
+    public static readonly Counter<long> PreviewsSent = s_meter.CreateCounter<long>(
+        "spiceaccel.display.previews_sent", "{message}", "Small display updates the server edge also sent as a datagram ahead of the display stream");
+
+    public static readonly Counter<long> PreviewBytes = s_meter.CreateCounter<long>(
+        "spiceaccel.display.preview_bytes", "By", "Bytes of preview datagrams (the redundancy they cost)");
+
+    public static readonly Counter<long> PreviewsShown = s_meter.CreateCounter<long>(
+        "spiceaccel.display.previews_shown", "{message}", "Preview datagrams the client edge showed before the stream caught up");
+
+    public static readonly Counter<long> PreviewsLate = s_meter.CreateCounter<long>(
+        "spiceaccel.display.previews_late", "{message}", "Preview datagrams the client edge dropped because the stream had delivered their moment already");
+
+    public static readonly Counter<long> PreviewsMalformed = s_meter.CreateCounter<long>(
+        "spiceaccel.display.previews_malformed", "{datagram}", "Datagrams the client edge could not read as a display preview (dropped)");
+
     public static readonly Counter<double> AbsorbTime = s_meter.CreateCounter<double>(
         "spiceaccel.display.absorb_time", "s", "Time display channels spent absorbing draws (damage pending)");
 }

@@ -51,6 +51,21 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     /// <summary>A lossy rectangle untouched this long is sent again losslessly.</summary>
     private static readonly TimeSpan s_refineDelay = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>Draws up to this many pixels (a few glyphs: an echo) get a preview datagram when data waits ahead of them.</summary>
+    private const int PreviewMaxPixels = 4096;
+
+    /// <summary>Display bytes between the edges below which a preview would not arrive sooner than the stream.</summary>
+    private const long PreviewAhead = 4 * 1024;
+
+    /// <summary>Large refreshes use at most a third of the measured delivery rate.</summary>
+    private const double LargeShareInverse = 3;
+
+    /// <summary>The longest a large refresh waits for its pace.</summary>
+    private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Previews per second at most (token bucket), and the burst.</summary>
+    private const double PreviewRate = 100, PreviewBurst = 20;
+
     private readonly DisplayCanvas _canvas;
     private readonly ClientDisplayState _client = new();
     private readonly CanvasRefreshQueue _queue = new();
@@ -63,6 +78,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     private readonly CancellationTokenSource _stop = new();
     private readonly bool _lossy;
     private readonly Func<long>? _deliveryRate;
+    private readonly IDisplayPreviewSender? _previews;
+    private readonly ArrayBufferWriter<byte> _previewScratch = new(2048);
+    private double _previewTokens = PreviewBurst;
+    private long _previewStamp;
+    private uint _previewNumber;
+    private long _nextLarge;
     private readonly long _refineDelay;
     private long _unflushed;
     private long _pieceBytes;
@@ -71,9 +92,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     private bool _disposed;
 
     public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<TimeSpan?> minRtt,
-        IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true, bool lossy = true, Func<long>? deliveryRate = null)
+        IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true, bool lossy = true, Func<long>? deliveryRate = null,
+        IDisplayPreviewSender? previews = null)
     {
         _lossy = lossy;
+        _previews = previews;
         _deliveryRate = deliveryRate;
         _refineDelay = (long)(s_refineDelay.TotalSeconds * time.TimestampFrequency);
         _canvas = new DisplayCanvas(limits);
@@ -93,6 +116,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     public long RefreshRects { get; private set; }
 
     public long RefreshBytes { get; private set; }
+
+    /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
+    public long PreviewsSent { get; private set; }
 
     /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
     public long LossyRects { get; private set; }
@@ -179,9 +205,15 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
                 }
 
                 _canvas.Apply(message.Type, span);
-                var verdict = ClientDisplayState.IsPixelMessage(message.Type)
+                bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
+                var verdict = pixels
                     ? OnPixelMessage(message.Type, span, outstanding)
                     : OnControlMessage(message.Type, span, output);
+                if (pixels && _previews is not null && (outstanding > PreviewAhead || HasDamage))
+                {
+                    _unflushed += TryPreview(message.Type, span, output);
+                }
+
                 if (verdict == PolicyVerdict.Forward)
                 {
                     _unflushed += message.WireLength;
@@ -369,7 +401,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
     {
         long now = _time.GetTimestamp();
-        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, out uint id, out var band, out bool refine))
+        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large))
         {
             return -1;
         }
@@ -392,6 +424,16 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
             DisplayCanvasMetrics.LossyRects.Add(1);
         }
 
+        long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+        if (large && rate > 0)
+        {
+            // Large updates (a scrolling terminal, an animation) take at most 1 / LargeShareInverse of the link: the
+            // next waits until this one would have left at that share. Small ones (echoes) are never paced.
+            // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
+            double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
+            _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));
+        }
+
         return n;
     }
 
@@ -410,6 +452,57 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
         int quality = CanvasRefreshWriter.QualityFor(rate);
         DisplayCanvasMetrics.Quality.Record(quality);
         return quality;
+    }
+
+    /// <summary>
+    /// Sends a small draw's area as a preview datagram (a lossless DRAW_COPY of the canvas, which already holds the draw)
+    /// and writes its marker on the stream, before the draw if it is forwarded. Returns the marker's bytes (0: none).
+    /// </summary>
+    private long TryPreview(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    {
+        if (!_client.TryGetTarget(type, body, out uint surface, out var box) || surface != 0
+            || !_canvas.TryGetSurface(0, out var image) || !CanvasRefreshWriter.Supports(image))
+        {
+            return 0;
+        }
+
+        var rect = box.Intersect(image.Width, image.Height);
+        int max = _previews!.MaxMessageLength;
+        if (rect.IsEmpty || rect.Area > PreviewMaxPixels || max < 128 || !TakePreviewToken())
+        {
+            return 0;
+        }
+
+        _previewScratch.ResetWrittenCount();
+        CanvasRefreshWriter.Write(_previewScratch, 0, image, rect, 0, out _);
+        if (_previewScratch.WrittenCount > max || !_previews.TrySend(++_previewNumber, _previewScratch.WrittenSpan))
+        {
+            return 0;
+        }
+
+        DisplayPreviewWire.WriteMarker(output, _previewNumber);
+        PreviewsSent++;
+        DisplayCanvasMetrics.PreviewsSent.Add(1);
+        DisplayCanvasMetrics.PreviewBytes.Add(_previewScratch.WrittenCount + DisplayPreviewWire.DatagramHeaderLength);
+        return DisplayPreviewWire.MarkerLength;
+    }
+
+    private bool TakePreviewToken()
+    {
+        long now = _time.GetTimestamp();
+        if (_previewStamp != 0)
+        {
+            _previewTokens = Math.Min(PreviewBurst, _previewTokens + (now - _previewStamp) * PreviewRate / _time.TimestampFrequency);
+        }
+
+        _previewStamp = now;
+        if (_previewTokens < 1)
+        {
+            return false;
+        }
+
+        _previewTokens--;
+        return true;
     }
 
     private void UpdateAbsorbClock()

@@ -165,6 +165,49 @@ public sealed class DisplayCanvasPolicyTests
         h.AssertClientEqualsCanvas();
     }
 
+    [Fact]
+    public void SmallDrawBehindABacklog_GoesAsPreviewDatagram_WithItsMarkerOnTheStream()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // large: no preview
+        Assert.Empty(sender.Sent);
+        h.Send(Fill, SolidFill(0, 250, 150, 258, 166, 0xABCDEF));                   // the echo
+        var (number, message) = Assert.Single(sender.Sent);
+        Assert.Equal([number], h.Markers);
+        Assert.Equal(1, h.Policy.PreviewsSent);
+
+        // The datagram alone brings the echo's pixels to the client, before the backlog has drained.
+        h.ApplyToClient(message);
+        Assert.Equal((250, 150, 258, 166), h.ClientCopies[^1]);
+        Assert.True(h.Policy.Canvas.TryGetSurface(0, out var edge));
+        Assert.True(h.Client.TryGetSurface(0, out var client));
+        for (int y = 150; y < 166; y++)
+        {
+            Assert.True(edge.Row(y).Slice(250 * 4, 8 * 4).SequenceEqual(client.Row(y).Slice(250 * 4, 8 * 4)));
+        }
+
+        // And the stream still makes the whole picture exact, in order.
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void NothingAhead_NoPreview()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 64, height: 64, previews: sender);
+        Assert.True(h.Send(Fill, SolidFill(0, 1, 1, 9, 17, 0xABCDEF)));
+        Assert.Empty(sender.Sent);
+        Assert.Empty(h.Markers);
+    }
+
     [Theory]
     [InlineData(10_000_000, 85)]
     [InlineData(1_250_000, 75)]
@@ -312,11 +355,11 @@ public sealed class DisplayCanvasPolicyTests
         private readonly Injector _injector = new();
         private long _backlog;
 
-        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null)
+        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
         {
             var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
             Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => null, _injector, sample: false,
-                deliveryRate: deliveryRate);
+                deliveryRate: deliveryRate ?? (() => 0), previews: previews); // unknown rate: lossless unless a test sets one
             Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
             Send(SurfaceCreate, B.SurfaceCreate(0, width, height));
         }
@@ -326,6 +369,9 @@ public sealed class DisplayCanvasPolicyTests
         public DisplayCanvas Client { get; } = new();
 
         public List<ushort> ClientTypes { get; } = [];
+
+        /// <summary>Preview markers the stream carried (stripped before the client, as the client edge does).</summary>
+        public List<uint> Markers { get; } = [];
 
         /// <summary>The destination box (left, top, right, bottom) of every DRAW_COPY the client got, in order.</summary>
         public List<(int L, int T, int R, int B)> ClientCopies { get; } = [];
@@ -378,6 +424,9 @@ public sealed class DisplayCanvasPolicyTests
 
         public void DrainInjected() => Deliver(_injector.Take());
 
+        /// <summary>Applies one framed message (a preview's DRAW_COPY) to the client, as the client edge injects it.</summary>
+        public void ApplyToClient(byte[] framed) => Deliver(framed);
+
         public void AssertClientEqualsCanvas()
         {
             Assert.True(Policy.Canvas.TryGetSurface(0, out var edge));
@@ -403,6 +452,12 @@ public sealed class DisplayCanvasPolicyTests
         {
             foreach (var (type, body) in PolicyTestKit.Frame(bytes))
             {
+                if (type == DisplayPreviewWire.MarkerType)
+                {
+                    Markers.Add(BitConverter.ToUInt32(body));
+                    continue;
+                }
+
                 ClientTypes.Add(type);
                 if (type == Copy)
                 {
@@ -413,6 +468,19 @@ public sealed class DisplayCanvasPolicyTests
 
                 Client.Apply(type, body);
             }
+        }
+    }
+
+    private sealed class RecordingPreviewSender : IDisplayPreviewSender
+    {
+        public List<(uint Number, byte[] Message)> Sent { get; } = [];
+
+        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramHeaderLength;
+
+        public bool TrySend(uint number, ReadOnlySpan<byte> message)
+        {
+            Sent.Add((number, message.ToArray()));
+            return true;
         }
     }
 
