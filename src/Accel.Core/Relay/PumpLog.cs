@@ -13,6 +13,9 @@ internal static partial class PumpLog
     [LoggerMessage(1203, LogLevel.Debug, "SPICE {Channel} channel linked (mini header {MiniHeader})")]
     public static partial void Linked(ILogger logger, string channel, bool miniHeader);
 
+    [LoggerMessage(1207, LogLevel.Information, "SPICE {Channel} channel ended: {Summary}")]
+    public static partial void PolicySummary(ILogger logger, string channel, string summary);
+
     [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
     public static partial void LinkRefused(ILogger logger, string channel, string error);
 }

@@ -35,7 +35,7 @@ internal interface IInjectionBacklog
 /// A surface that is not 32 bits per pixel ends the coalescing for the channel (damage is refreshed first, then
 /// everything passes through).
 /// </summary>
-internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IDisposable
+internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ISummarizingPolicy, IDisposable
 {
     /// <summary>Largest refresh written before a message, in pixels per DRAW_COPY (a taller rectangle is cut in bands).</summary>
     private const int MaxPixelsPerCopy = 1 << 16;
@@ -119,6 +119,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
 
     /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
     public long PreviewsSent { get; private set; }
+
+    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews";
 
     /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
     public long LossyRects { get; private set; }

@@ -15,7 +15,7 @@ namespace Accel.Core.Spice.Policies;
 /// stream then brings that area up to date in order (its own copy follows the marker), so the picture ends as if
 /// previews did not exist.
 /// </summary>
-internal sealed class DisplayPreviewPolicy : IChannelPolicy, IDisposable
+internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy, IDisposable
 {
     private readonly IMessageInjector _toClient;
     private readonly Action<DisplayPreviewPolicy>? _unregister;
@@ -32,6 +32,8 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, IDisposable
     public long Shown { get; private set; }
 
     public long Late { get; private set; }
+
+    public string? Summary => Shown + Late == 0 ? null : $"{Shown} display previews shown ahead of the stream, {Late} late (dropped)";
 
     public BodyNeed Examine(SpiceDirection direction, ushort type, uint size) =>
         direction == SpiceDirection.ServerToClient && type == DisplayPreviewWire.MarkerType ? BodyNeed.Inspect : BodyNeed.None;
