@@ -49,11 +49,14 @@ public sealed class PlainContender : IContender
 /// started in the branch namespace, which listens on 127.0.0.1:{localPort} for the SPICE client.
 /// Placeholders: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}.
 /// kcptun is one of these; SpiceAccel plugs in the same way with <c>--spiceaccel-server/--spiceaccel-client</c>.
+/// With <paramref name="readyPort"/> the client side serves <c>/ready</c> there ({readyPort}) and the workloads start
+/// only once it answers 200, as a deployed edge is (its WAN connection up before any user connects).
 /// </summary>
-public sealed class CommandContender(string name, string? serverCommand, string? clientCommand, string? unavailable = null) : IContender
+public sealed class CommandContender(string name, string? serverCommand, string? clientCommand, string? unavailable = null, int? readyPort = null) : IContender
 {
     public const int WanPort = 29900;
     public const int LocalPort = 5931;
+    public const int ReadyPort = 9465;
 
     public string Name { get; } = name;
 
@@ -70,6 +73,7 @@ public sealed class CommandContender(string name, string? serverCommand, string?
             ["{spicePort}"] = context.SpicePort.ToString(),
             ["{wanPort}"] = WanPort.ToString(),
             ["{localPort}"] = LocalPort.ToString(),
+            ["{readyPort}"] = readyPort?.ToString() ?? "",
         };
         var processes = new List<NsProcess>();
         try
@@ -79,6 +83,11 @@ public sealed class CommandContender(string name, string? serverCommand, string?
             processes.Add(NsProcess.Start(Name + "-client", t.BranchNs, Path.Combine(context.RunDir, Name + "-client.log"), null,
                 Expand(clientCommand!, vars)));
             await XspiceServer.WaitForTcpAsync(t.BranchNs, IPAddress.Loopback, LocalPort, TimeSpan.FromSeconds(10), ct);
+            if (readyPort is { } port)
+            {
+                await WaitForReadyAsync(t.BranchNs, port, TimeSpan.FromSeconds(30), ct);
+            }
+
             await Task.Delay(300, ct);
             foreach (var p in processes)
             {
@@ -99,6 +108,26 @@ public sealed class CommandContender(string name, string? serverCommand, string?
 
             throw;
         }
+    }
+
+    /// <summary>Polls the client side's <c>/ready</c> until it answers 200 (a 503 says why it is not ready yet).</summary>
+    private static async Task WaitForReadyAsync(string ns, int port, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var (code, output) = NetemLink.Shell.Run("ip", "netns", "exec", ns, "curl", "-s", "-m", "2", "-w", " %{http_code}", $"http://127.0.0.1:{port}/ready");
+            if (code == 0 && output.TrimEnd().EndsWith(" 200", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            last = output.Trim();
+            await Task.Delay(50, ct);
+        }
+
+        throw new TimeoutException($"the client side was not ready within {timeout.TotalSeconds:0} s: {last}");
     }
 
     private static string[] Expand(string command, Dictionary<string, string> vars)
@@ -145,17 +174,17 @@ public sealed class CommandContender(string name, string? serverCommand, string?
         var keys = Directory.CreateTempSubdirectory("spiceaccel-netem-keys-").FullName;
         var serverPin = Keygen(dll, keys, "server");
         var clientPin = Keygen(dll, keys, "client");
-        var common = $"--Transport:Engine={engine} --Metrics:Listen= --Logging:LogLevel:Default=Warning";
-        var server = $"dotnet {dll} server {common} --Identity:CertificateFile={keys}/server.crt --Identity:KeyFile={keys}/server.key"
+        var common = $"--Transport:Engine={engine} --Logging:LogLevel:Default=Warning";
+        var server = $"dotnet {dll} server {common} --Metrics:Listen= --Identity:CertificateFile={keys}/server.crt --Identity:KeyFile={keys}/server.key"
             + " --Server:Listen={dcAddr}:{wanPort}"
             + $" --Server:ClientPins:0={clientPin}"
             + " --Server:AllowedBackends:0=127.0.0.1/32:{spicePort} " + serverArgs;
-        var client = $"dotnet {dll} client {common} --Identity:CertificateFile={keys}/client.crt --Identity:KeyFile={keys}/client.key"
+        var client = $"dotnet {dll} client {common} --Metrics:Listen=127.0.0.1:{{readyPort}} --Identity:CertificateFile={keys}/client.crt --Identity:KeyFile={keys}/client.key"
             + " --Client:ServerEdges:dc:Address={dcAddr}:{wanPort}"
             + $" --Client:ServerEdges:dc:Pins:0={serverPin}"
             + " --Client:Listeners:0:Mode=Explicit --Client:Listeners:0:Listen=127.0.0.1:{localPort} --Client:Listeners:0:ServerEdge=dc"
             + " --Client:Listeners:0:Backend=127.0.0.1:{spicePort}";
-        return new CommandContender("spiceaccel", server, client);
+        return new CommandContender("spiceaccel", server, client, readyPort: ReadyPort);
     }
 
     private static string Keygen(string dll, string dir, string name)

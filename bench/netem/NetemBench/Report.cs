@@ -71,6 +71,7 @@ public static class Report
                 }
 
                 sb.AppendLine();
+                ConnectTimeline.Table(sb, pr);
             }
 
             var session = pr.Rows.Where(r => r.Workload is not ("connect" or "update")).ToList();

@@ -29,13 +29,15 @@ public static class Workloads
     public static async Task<Sample> ConnectAsync(string brNs, string host, int port, string ppm, TimeSpan timeout, CancellationToken ct)
     {
         File.Delete(ppm);
-        var script = $"spicy-screenshot -h {host} -p {port} -o {ppm} >/dev/null 2>&1; rc=$?; times; exit $rc";
+        var log = Path.ChangeExtension(ppm, ".spice-debug.log");
+        var script = $"SPICE_DEBUG=1 spicy-screenshot -h {host} -p {port} -o {ppm} >{log} 2>&1; rc=$?; times; exit $rc";
         var psi = new ProcessStartInfo("ip", ["netns", "exec", brNs, "bash", "-c", script])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        var startedAt = DateTime.Now.TimeOfDay;
         var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync(ct);
@@ -57,7 +59,13 @@ public static class Workloads
         }
 
         var blank = Ppm.IsBlank(ppm);
-        return blank ? new Sample(false, seconds, cpu, "screenshot is blank") : new Sample(true, seconds, cpu, null);
+        var timeline = new Dictionary<string, double> { [ConnectTimeline.ScreenKey] = Math.Round(seconds * 1000, 0) };
+        if (File.Exists(log))
+        {
+            ConnectTimeline.Read(File.ReadLines(log), startedAt, timeline);
+        }
+
+        return blank ? new Sample(false, seconds, cpu, "screenshot is blank") : new Sample(true, seconds, cpu, null) { Values = timeline };
     }
 
     /// <summary>

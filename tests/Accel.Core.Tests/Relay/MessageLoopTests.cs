@@ -88,6 +88,37 @@ public sealed class MessageLoopTests
         Assert.Equal((ushort)SpiceDisplayMsg.Mark, BinaryPrimitives.ReadUInt16LittleEndian(forwarded));
     }
 
+    [Fact]
+    public async Task MainPings_ArrivingInPieces_AreAnsweredOnceWhole_AndOnlyTheOtherMessagesAreForwarded()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var toServer = new RecordingInjector();
+        var (source, output, _, run) = Start([new MainPingPolicy(toServer)], SpiceDirection.ServerToClient, ct);
+
+        // As spice-server sends it: MAIN_INIT, warm-up, latency and rate pings, then the channel list.
+        var wire = new ArrayBufferWriter<byte>();
+        var writer = new SpiceMessageWriter(miniHeader: true);
+        wire.Write(Header((ushort)SpiceMainMsg.Init, 32));
+        wire.Write(new byte[32]);
+        new SpicePing(1, 10, 0).WriteTo(writer, wire);
+        new SpicePing(2, 11, 0).WriteTo(writer, wire);
+        new SpicePing(3, 12, 250 * 1024).WriteTo(writer, wire);
+        wire.Write(Header((ushort)SpiceMainMsg.ChannelsList, 4));
+        wire.Write(new byte[4]);
+        var bytes = wire.WrittenMemory;
+        for (var at = 0; at < bytes.Length; at += 7919)
+        {
+            await source.Writer.WriteAsync(bytes.Slice(at, Math.Min(7919, bytes.Length - at)), ct);
+        }
+
+        await source.Writer.CompleteAsync();
+        await run.WaitAsync(s_timeout, ct);
+
+        Assert.True(output.Reader.TryRead(out var done));
+        Assert.Equal([(ushort)SpiceMainMsg.Init, (ushort)SpiceMainMsg.ChannelsList], PolicyTestKit.Frame(done.Buffer.ToArray()).ConvertAll(m => m.Type));
+        Assert.Equal([1u, 2u, 3u], toServer.Messages.ConvertAll(m => SpicePong.Parse(new ReadOnlySequence<byte>(m.Body)).Id));
+    }
+
     private static (Pipe Source, Pipe Output, LegWriter Destination, Task Run) Start(IChannelPolicy[] policies, SpiceDirection direction, CancellationToken ct, int maxInspected = 64 * 1024)
     {
         var source = new Pipe();

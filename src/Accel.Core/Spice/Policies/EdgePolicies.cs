@@ -34,7 +34,8 @@ internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarg
 
 /// <summary>
 /// The server edge's policies: spice-server's ACK window answered here, through an <see cref="IAckGate"/> (display,
-/// cursor), display images re-encoded when a codec is set (display), motions coalesced on the local leg (inputs).
+/// cursor), display images re-encoded when a codec is set (display), motions coalesced on the local leg (inputs),
+/// spice-server's pings and network test answered here (main).
 /// </summary>
 /// <param name="displayAckGate">The display channel's ACK gate (a display budget); null answers at once.</param>
 /// <param name="displayCanvas">
@@ -65,6 +66,8 @@ internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMe
                 return [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance)];
             case SpiceChannelType.Inputs:
                 return [new MotionCoalescingPolicy(toServer)];
+            case SpiceChannelType.Main:
+                return [new MainPingPolicy(toServer)];
             default:
                 return [];
         }
