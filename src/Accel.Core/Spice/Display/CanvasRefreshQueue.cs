@@ -84,14 +84,16 @@ internal sealed class CanvasRefreshQueue
     /// be sent losslessly). With nothing fresh anywhere, no fresh damage touches it: it has settled. A fresh rectangle
     /// of more than <see cref="LargePixels"/> is taken only when <paramref name="allowLarge"/> (the caller paces large
     /// updates so that a busy region never takes the whole link), except the rest of one already begun;
-    /// <paramref name="large"/> tells the caller the band belongs to such a rectangle.
+    /// <paramref name="large"/> tells the caller the band belongs to such a rectangle; <paramref name="rectArea"/> is the
+    /// area of the fresh rectangle the band was cut from (band included), for choosing its encoding.
     /// </summary>
-    public bool TryTake(int maxPixels, long now, long refineDelay, bool allowLarge, out uint surface, out DamageRect band, out bool refine, out bool large)
+    public bool TryTake(int maxPixels, long now, long refineDelay, bool allowLarge, out uint surface, out DamageRect band, out bool refine, out bool large, out long rectArea)
     {
         surface = 0;
         band = default;
         refine = false;
         large = false;
+        rectArea = 0;
         Surface? best = null;
         int bestIndex = -1;
         long bestKey = long.MaxValue;
@@ -117,6 +119,7 @@ internal sealed class CanvasRefreshQueue
         if (best is not null)
         {
             var rect = best.Fresh[bestIndex];
+            rectArea = rect.Area;
             large = rect.Area > LargePixels || _admitted == (surface, rect.Left, rect.Right, rect.Bottom);
             band = TopBand(rect, maxPixels);
             var left = rect with { Top = band.Bottom };

@@ -57,8 +57,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Display bytes between the edges below which a preview would not arrive sooner than the stream.</summary>
     private const long PreviewAhead = 4 * 1024;
 
-    /// <summary>Large refreshes use at most a third of the measured delivery rate.</summary>
-    private const double LargeShareInverse = 3;
+    /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
+    private const double LargeShareInverse = 4;
 
     /// <summary>The longest a large refresh waits for its pace.</summary>
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
@@ -403,7 +403,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
     {
         long now = _time.GetTimestamp();
-        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large))
+        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
         {
             return -1;
         }
@@ -413,7 +413,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             return 0;
         }
 
-        int quality = final || refine ? 0 : LossyQuality(band);
+        int quality = final || refine ? 0 : LossyQuality(rectArea);
         long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy);
         _queue.OnWritten(id, band, lossy, now);
         RefreshRects++;
@@ -440,13 +440,14 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     }
 
     /// <summary>
-    /// The JPEG quality for a band (0: lossless): lossy only when sending it losslessly (about 2 bytes a photo pixel)
-    /// would take the measured delivery rate longer than the lossy horizon; the quality follows that rate.
+    /// The JPEG quality for a band of a fresh rectangle of <paramref name="rectArea"/> pixels (0: lossless): lossy only
+    /// when sending the rectangle losslessly (about 2 bytes a photo pixel) would take the measured delivery rate longer
+    /// than the lossy horizon; the quality follows that rate.
     /// </summary>
-    private int LossyQuality(in DamageRect band)
+    private int LossyQuality(long rectArea)
     {
         long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
-        if (!_lossy || rate <= 0 || band.Area * 2 <= rate * s_lossyHorizon.TotalSeconds)
+        if (!_lossy || rate <= 0 || rectArea * 2 <= rate * s_lossyHorizon.TotalSeconds)
         {
             return 0;
         }
