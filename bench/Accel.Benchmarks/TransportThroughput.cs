@@ -66,7 +66,7 @@ internal static class TransportThroughput
                 CongestionControl = congestion,
             };
             await using var connection = await engine.ConnectAsync(options);
-            var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Bulk);
+            var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Lowest);
             var chunk = new byte[ChunkSize];
             new Random(1).NextBytes(chunk);
 
@@ -88,7 +88,7 @@ internal static class TransportThroughput
             var received = long.Parse(serverReport[0], CultureInfo.InvariantCulture);
             var serverCpu = double.Parse(serverReport[1], CultureInfo.InvariantCulture);
             var serverAllocated = long.Parse(serverReport[2], CultureInfo.InvariantCulture);
-            var stats = connection.GetStatistics();
+            var stats = connection.StatisticsOrDefault();
             var gb = bytes / 1e9;
             Console.WriteLine($"engine {engine.Version}, cc {cc}, {bytes / 1e6:F0} MB in {elapsed.TotalSeconds:F2} s: {bytes * 8 / elapsed.TotalSeconds / 1e9:F2} Gbit/s (server received {received} bytes)");
             Console.WriteLine($"client CPU {clientCpu:F2} s = {clientCpu / gb:F2} CPU-s/GB; server CPU {serverCpu:F2} s = {serverCpu / gb:F2} CPU-s/GB");

@@ -7,7 +7,7 @@ namespace Accel.Core.Diagnostics;
 
 /// <summary>
 /// Every instrument SpiceAccel publishes, on the meter <see cref="MeterName"/>. Labels are bounded sets only:
-/// channel type, direction, priority class, reason/kind enums — never a session id or an address.
+/// channel type, direction, stream urgency, reason/kind enums — never a session id or an address.
 /// </summary>
 public static class AccelMetrics
 {
@@ -17,6 +17,9 @@ public static class AccelMetrics
     private static readonly ConcurrentDictionary<ITransportConnection, string> s_connections = new();
     private static readonly ConcurrentDictionary<ITransportStream, byte> s_streams = new();
     private static readonly Dictionary<string, (long Lost, long Sent)> s_retired = new(StringComparer.Ordinal);
+
+    /// <summary>The one meter: instruments declared elsewhere (display budget, canvas) are created on it too.</summary>
+    internal static Meter Meter => s_meter;
 
     public static readonly Counter<long> RelayBytes = s_meter.CreateCounter<long>(
         "spiceaccel.relay.bytes", "By", "Bytes relayed, by SPICE channel type and direction (to_server, to_client)");
@@ -53,7 +56,7 @@ public static class AccelMetrics
         s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");
         s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role");
         s_meter.CreateObservableGauge("spiceaccel.quic.in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
-        s_meter.CreateObservableGauge("spiceaccel.queue", ObserveQueues, "By", "Bytes written to edge streams and not yet acknowledged by the peer, by priority class");
+        s_meter.CreateObservableGauge("spiceaccel.queue", ObserveQueues, "By", "Bytes written to edge streams and not yet acknowledged by the peer, by stream urgency (0 most urgent; channel classes in docs/architecture.md)");
         s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role");
         s_meter.CreateObservableCounter("spiceaccel.quic.sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
     }
@@ -72,7 +75,7 @@ public static class AccelMetrics
             ConnectionStatistics stats;
             try
             {
-                stats = connection.GetStatistics();
+                stats = connection.StatisticsOrDefault();
             }
             catch (ObjectDisposedException)
             {
@@ -87,23 +90,25 @@ public static class AccelMetrics
         }
     }
 
-    /// <summary>Counts a relayed stream's unacknowledged bytes in the per-class queue gauge until it is removed.</summary>
+    private static readonly string[] UrgencyLabels = ["0", "1", "2", "3", "4", "5", "6", "7"];
+
+    /// <summary>Counts a relayed stream's unacknowledged bytes in the per-urgency queue gauge until it is removed.</summary>
     public static void Track(ITransportStream stream) => s_streams[stream] = 0;
 
     public static void Untrack(ITransportStream stream) => s_streams.TryRemove(stream, out _);
 
     private static IEnumerable<Measurement<long>> ObserveQueues()
     {
-        Span<long> perClass = stackalloc long[(int)PriorityClass.Bulk + 1];
+        Span<long> perUrgency = stackalloc long[StreamUrgency.Levels];
         foreach (var (stream, _) in s_streams)
         {
-            perClass[(int)stream.Priority] += stream.UnacknowledgedBytes;
+            perUrgency[stream.Urgency] += stream.UnacknowledgedBytes;
         }
 
-        var result = new Measurement<long>[perClass.Length];
-        for (var i = 0; i < perClass.Length; i++)
+        var result = new Measurement<long>[perUrgency.Length];
+        for (var i = 0; i < perUrgency.Length; i++)
         {
-            result[i] = new Measurement<long>(perClass[i], new KeyValuePair<string, object?>("class", ((PriorityClass)i).ToString().ToLowerInvariant()));
+            result[i] = new Measurement<long>(perUrgency[i], new KeyValuePair<string, object?>("urgency", UrgencyLabels[i]));
         }
 
         return result;
@@ -113,7 +118,7 @@ public static class AccelMetrics
     {
         foreach (var (c, role) in s_connections)
         {
-            if (c.GetStatistics().SmoothedRtt is { } rtt)
+            if (c.StatisticsOrDefault().SmoothedRtt is { } rtt)
             {
                 yield return new Measurement<double>(rtt.TotalSeconds, new KeyValuePair<string, object?>("role", role));
             }
@@ -144,7 +149,7 @@ public static class AccelMetrics
 
         foreach (var (c, role) in s_connections)
         {
-            if (pick(c.GetStatistics()) is { } v)
+            if (pick(c.StatisticsOrDefault()) is { } v)
             {
                 totals[role] = totals.GetValueOrDefault(role) + v;
             }

@@ -104,7 +104,7 @@ public sealed class ClientEdge : IAsyncDisposable
         }
 
         var channelType = first.Link?.Original.ChannelType ?? default;
-        var request = new EdgeRequest(host, port, first.Link is null ? PriorityClass.Main : channelType.ToPriorityClass(), (byte)channelType);
+        var request = new EdgeRequest(host, port, first.Link is null ? ChannelClasses.Main : channelType.ToUrgency(), (byte)channelType);
         ReadOnlyMemory<byte> early = default;
         if (first.Link is { } link)
         {
@@ -141,7 +141,7 @@ public sealed class ClientEdge : IAsyncDisposable
 
         if (first.Link is { } link)
         {
-            stream.Priority = link.Original.ChannelType.ToPriorityClass();
+            stream.Urgency = link.Original.ChannelType.ToUrgency();
             var rewritten = new ArrayBufferWriter<byte>(link.Forwarded.TotalLength);
             link.Forwarded.WriteTo(rewritten);
             await stream.WriteAsync(rewritten.WrittenMemory, false, cancellationToken).ConfigureAwait(false);
@@ -282,13 +282,13 @@ public sealed class ClientEdge : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.OpenTimeout);
         var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
-        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Priority, timeout.Token).ConfigureAwait(false);
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, timeout.Token).ConfigureAwait(false);
         try
         {
-            if (_settings.DisplayPreviews && connection.MaxDatagramPayloadSize > 0)
+            if (_settings.DisplayPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams)
             {
                 request = request with { Flags = (byte)(request.Flags | EdgeRequest.PreviewsFlag) };
-                _previewHubs.Add(stream, _connectionHubs.GetValue(connection, DisplayPreviewHub.Start));
+                _previewHubs.Add(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
             }
 
             var head = new byte[EdgeRequest.MaxLength + early.Length];

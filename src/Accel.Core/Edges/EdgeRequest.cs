@@ -27,7 +27,7 @@ public enum EdgeStatus : byte
 /// <remarks>
 /// Wire format (little-endian):
 /// <code>
-///   "SAE1" magic (4) | version u8 = 1 | flags u8 | priority u8 | channel type u8 | port u16 | host length u8 | host UTF-8
+///   "SAE1" magic (4) | version u8 = 1 | flags u8 | urgency u8 | channel type u8 | port u16 | host length u8 | host UTF-8
 /// </code>
 /// The answer is <c>status u8 | reason length u8 | reason UTF-8</c>; after an <see cref="EdgeStatus.Ok"/> answer the
 /// stream carries the SPICE channel.
@@ -40,7 +40,7 @@ public enum EdgeStatus : byte
 /// that ask for previews need server edges of this version or later, or <c>Client:DisplayPreviews=false</c>).
 /// </para>
 /// </remarks>
-public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClass Priority, byte ChannelType, byte Flags = 0)
+public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
 {
     /// <summary>The host field is an opaque CONNECT target for the upstream proxy.</summary>
     public const byte OpaqueTargetFlag = 0x01;
@@ -69,11 +69,11 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
     public string LogName => !IsOpaqueTarget ? Host : (Host.IndexOf(':', StringComparison.Ordinal) is var c and > 0 ? Host[..c] + ":…" : "…");
 
     /// <summary>A request for an opaque CONNECT target, carried verbatim to the server edge's upstream proxy.</summary>
-    public static EdgeRequest ForOpaqueTarget(string target, PriorityClass priority, byte channelType)
+    public static EdgeRequest ForOpaqueTarget(string target, byte urgency, byte channelType)
     {
         var colon = target.LastIndexOf(':');
         var port = colon >= 0 && ushort.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : (ushort)0;
-        return new EdgeRequest(target, port, priority, channelType, OpaqueTargetFlag);
+        return new EdgeRequest(target, port, urgency, channelType, OpaqueTargetFlag);
     }
 
     /// <summary>
@@ -109,7 +109,7 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
         Magic.CopyTo(destination);
         destination[4] = Version;
         destination[5] = Flags;
-        destination[6] = (byte)Priority;
+        destination[6] = Urgency;
         destination[7] = ChannelType;
         BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], Port);
         destination[10] = (byte)hostBytes;
@@ -148,9 +148,9 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
             return false;
         }
 
-        if (head[6] > (byte)PriorityClass.Bulk)
+        if (head[6] > StreamUrgency.Lowest)
         {
-            error = "bad priority class";
+            error = "bad urgency";
             return false;
         }
 
@@ -185,7 +185,7 @@ public readonly record struct EdgeRequest(string Host, ushort Port, PriorityClas
             return false;
         }
 
-        request = new EdgeRequest(hostText, BinaryPrimitives.ReadUInt16LittleEndian(head[8..]), (PriorityClass)head[6], head[7], head[5]);
+        request = new EdgeRequest(hostText, BinaryPrimitives.ReadUInt16LittleEndian(head[8..]), head[6], head[7], head[5]);
         consumed = FixedLength + hostLength;
         return true;
     }

@@ -244,7 +244,7 @@ public sealed class ServerEdge
                 }
             }
 
-            stream.Priority = request.Priority;
+            stream.Urgency = request.Urgency;
             var channel = ((SpiceChannelType)request.ChannelType).ToLabel();
 
             // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
@@ -306,19 +306,20 @@ public sealed class ServerEdge
                 {
                     var relay = Settings.Relay;
                     Func<IAckGate>? budget = relay.DisplayBudget.Enabled
-                        ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt)
+                        ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt)
                         : null;
                     var setup = new PumpSetup
                     {
                         Settings = relay,
                         Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                             relay.DisplayCanvas
-                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.GetStatistics().MinRtt, toClient,
+                                ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient,
                                     lossy: relay.DisplayCanvasLossy,
-                                    previews: request.TakesPreviews && connection.MaxDatagramPayloadSize > 0 ? new Spice.Display.DatagramPreviewSender(connection, stream.Id) : null)
+                                    previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
+                                        ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
                                 : null),
                         Opaque = opaque,
-                        OnChannel = type => stream.Priority = type.ToPriorityClass(),
+                        OnChannel = type => stream.Urgency = type.ToUrgency(),
                     };
                     var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay.BufferSize), setup, _logger);
                     outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -2,17 +2,19 @@ using System.Net;
 
 namespace Accel.Core.Transport;
 
-/// <summary>What an engine can do. Engines say honestly what they lack; callers degrade instead of assuming.</summary>
+/// <summary>
+/// What an engine can do beyond the seam's required members. Engines say honestly what they lack; callers degrade
+/// instead of assuming. Optional operations are separate interfaces a connection may implement
+/// (<see cref="IDatagramConnection"/>, <see cref="IConnectionStatistics"/>): callers test with <c>is</c>.
+/// </summary>
 [Flags]
 public enum TransportCapabilities
 {
     None = 0,
-    /// <summary>RFC 9221 DATAGRAM frames.</summary>
-    Datagrams = 1 << 0,
-    /// <summary>The engine honours <see cref="PriorityClass"/> when packing packets.</summary>
+    /// <summary>The engine honours <see cref="ITransportStream.Urgency"/> when packing packets.</summary>
     StreamPriority = 1 << 1,
-    /// <summary>RTT, cwnd, bytes in flight come from the engine's congestion controller.</summary>
-    ConnectionStatistics = 1 << 2,
+    /// <summary>RTT, cwnd, bytes in flight come from the engine's congestion controller (see <see cref="IConnectionStatistics"/>).</summary>
+    CongestionStatistics = 1 << 2,
     /// <summary>The congestion controller can be chosen (BBR, CUBIC, Reno).</summary>
     CongestionControlChoice = 1 << 3,
     /// <summary>Lost-packet counts are known.</summary>
@@ -21,28 +23,37 @@ public enum TransportCapabilities
     DeliveryRate = 1 << 5,
 }
 
-/// <summary>Priority classes, most urgent first. The numeric value is the strict-priority rank.</summary>
-public enum PriorityClass : byte
+/// <summary>
+/// Stream urgency in the style of RFC 9218 (Extensible Prioritization Scheme for HTTP): 0 is the most urgent, 7 the
+/// least, 3 the default. The transport knows nothing else about what a stream carries; the application maps its
+/// traffic to urgencies in one place. Streams of the same urgency share the link round-robin (RFC 9218's
+/// "incremental"). How urgencies share the link is the scheduler's business (<c>SchedulerOptions</c>).
+/// </summary>
+public static class StreamUrgency
 {
-    /// <summary>Edge-to-edge control (session setup, pings).</summary>
-    Control = 0,
-    /// <summary>SPICE inputs channel: keys and pointer.</summary>
-    Input = 1,
-    /// <summary>SPICE cursor channel.</summary>
-    Cursor = 2,
-    /// <summary>SPICE main channel and the agent.</summary>
-    Main = 3,
-    /// <summary>SPICE display channels.</summary>
-    Display = 4,
-    /// <summary>Playback/record, usbredir, port, webdav, smartcard.</summary>
-    Bulk = 5,
+    public const byte Highest = 0;
+
+    /// <summary>RFC 9218's default urgency.</summary>
+    public const byte Default = 3;
+
+    public const byte Lowest = 7;
+
+    /// <summary>Number of urgency levels.</summary>
+    public const int Levels = Lowest + 1;
+
+    /// <summary>Throws when <paramref name="urgency"/> is not 0–7.</summary>
+    public static byte Validate(byte urgency) =>
+        urgency <= Lowest ? urgency : throw new ArgumentOutOfRangeException(nameof(urgency), urgency, "urgency is 0 (most urgent) to 7");
 }
 
-/// <summary>Defaults every engine shares (the conformance suite checks them).</summary>
+/// <summary>Defaults every engine shares (the conformance suite checks each of them).</summary>
 public static class TransportDefaults
 {
-    /// <summary>The class of a stream the peer opened, until the application sets one.</summary>
-    public const PriorityClass AcceptedStreamPriority = PriorityClass.Main;
+    /// <summary>The urgency of a stream the peer opened, until the application sets one.</summary>
+    public const byte AcceptedStreamUrgency = StreamUrgency.Default;
+
+    /// <summary>The application error code a stream is aborted with when it is disposed or cancelled without one.</summary>
+    public const long StreamAbortCode = 0;
 }
 
 public enum CongestionControlAlgorithm
@@ -230,25 +241,55 @@ public interface ITransportConnection : IAsyncDisposable
     Task<TransportException> Closed { get; }
 
     /// <summary>Opens a stream; waits while the peer's stream limit is reached.</summary>
-    ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default);
+    ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default);
 
     /// <summary>Next stream the peer opened.</summary>
     ValueTask<ITransportStream> AcceptStreamAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Reads the current statistics. Never blocks the connection's loop for long.</summary>
-    ConnectionStatistics GetStatistics();
-
-    /// <summary>Largest datagram payload that fits now; 0 when the peer or the engine does not support datagrams.</summary>
-    int MaxDatagramPayloadSize { get; }
-
-    /// <summary>Queues an unreliable datagram. False when datagrams are unsupported, too large, or the queue is full.</summary>
-    bool TrySendDatagram(ReadOnlySpan<byte> payload);
-
-    /// <summary>Receives the next datagram into <paramref name="buffer"/> and returns its length (truncated datagrams are dropped).</summary>
-    ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
-
     /// <summary>Graceful close: data already written is delivered first (bounded by <paramref name="cancellationToken"/>), then CONNECTION_CLOSE.</summary>
     ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Optional: connection statistics. A connection that has any implements this; callers test with <c>is</c>.</summary>
+public interface IConnectionStatistics
+{
+    /// <summary>Reads the current statistics (unknown fields are null). Never blocks the connection's loop for long.</summary>
+    ConnectionStatistics GetStatistics();
+}
+
+/// <summary>Optional: RFC 9221 datagrams. Only a connection whose engine sends them implements this.</summary>
+public interface IDatagramConnection
+{
+    /// <summary>Largest datagram payload that fits now; 0 when the peer does not accept datagrams.</summary>
+    int MaxDatagramPayloadSize { get; }
+
+    /// <summary>Queues an unreliable datagram. False when it is too large, the peer does not accept them, or the queue is full.</summary>
+    bool TrySendDatagram(ReadOnlySpan<byte> payload);
+
+    /// <summary>Receives the next datagram into <paramref name="buffer"/> and returns its length (larger datagrams are dropped).</summary>
+    ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A connection that wraps another (to observe it): optional features are looked up on the inner one.</summary>
+public interface ITransportConnectionDecorator
+{
+    ITransportConnection Inner { get; }
+}
+
+/// <summary>Reads optional features through decorators that forward them.</summary>
+public static class TransportFeatures
+{
+    /// <summary>The connection's statistics, or all-unknown when it has none.</summary>
+    public static ConnectionStatistics StatisticsOrDefault(this ITransportConnection connection) =>
+        connection is IConnectionStatistics statistics ? statistics.GetStatistics() : default;
+
+    /// <summary>The connection's datagrams (through decorators), or null when its engine has none.</summary>
+    public static IDatagramConnection? Datagrams(this ITransportConnection connection) => connection switch
+    {
+        IDatagramConnection datagrams => datagrams,
+        ITransportConnectionDecorator decorator => decorator.Inner.Datagrams(),
+        _ => null,
+    };
 }
 
 public interface ITransportStream : IAsyncDisposable
@@ -261,8 +302,8 @@ public interface ITransportStream : IAsyncDisposable
 
     bool CanWrite { get; }
 
-    /// <summary>The stream's class; may change while the stream is open.</summary>
-    PriorityClass Priority { get; set; }
+    /// <summary>The stream's urgency (0 most urgent … 7, see <see cref="StreamUrgency"/>); may change while the stream is open.</summary>
+    byte Urgency { get; set; }
 
     /// <summary>
     /// Reads available data; 0 means the peer finished writing (FIN). Throws <see cref="TransportException"/> on reset.

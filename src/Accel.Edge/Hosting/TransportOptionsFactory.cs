@@ -44,38 +44,36 @@ internal static class TransportOptionsFactory
     public static TransportListenerOptions Listener(EdgeOptions options, EndpointIdentity identity, Accel.Core.Transport.Tls.ReloadablePins clientPins)
     {
         Endpoints.TryParseIpEndPoint(options.Server.Listen, out var listen);
-        var t = options.Transport;
-        return new TransportListenerOptions
+        return Tuned(new TransportListenerOptions
         {
             ListenEndPoint = listen!,
             Identity = identity,
             PeerTrust = Trust([], options.Server.ClientCaFile) with { PinnedSpkiSha256 = clientPins },
-            IdleTimeout = t.IdleTimeout,
-            KeepAliveInterval = t.KeepAliveInterval,
-            HandshakeTimeout = t.HandshakeTimeout,
-            CongestionControl = Congestion(t.CongestionControl),
-            StreamReceiveWindow = t.StreamReceiveWindow,
-            ConnectionReceiveWindow = t.ConnectionReceiveWindow,
-        };
+        }, options.Transport);
     }
 
     public static TransportClientOptions Client(EdgeOptions options, EndpointIdentity identity, ServerEdgeTarget target)
     {
-        var t = options.Transport;
-        return new TransportClientOptions
+        return Tuned(new TransportClientOptions
         {
             RemoteEndPoint = target.Address,
             ServerName = target.ServerName,
             Identity = identity,
             PeerTrust = target.Trust,
+        }, options.Transport);
+    }
+
+    /// <summary>The settings both sides take from the Transport section.</summary>
+    private static T Tuned<T>(T transport, TransportSection t)
+        where T : TransportOptions => (T)((TransportOptions)transport with
+        {
             IdleTimeout = t.IdleTimeout,
             KeepAliveInterval = t.KeepAliveInterval,
             HandshakeTimeout = t.HandshakeTimeout,
             CongestionControl = Congestion(t.CongestionControl),
             StreamReceiveWindow = t.StreamReceiveWindow,
             ConnectionReceiveWindow = t.ConnectionReceiveWindow,
-        };
-    }
+        });
 
     public static async Task<Dictionary<string, ServerEdgeTarget>> TargetsAsync(ClientSection client, CancellationToken cancellationToken)
     {

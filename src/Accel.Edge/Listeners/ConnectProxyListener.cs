@@ -138,11 +138,11 @@ internal sealed partial class ConnectProxyListener(IPEndPoint listen, ClientEdge
 
         if (Endpoints.TryParseHostPort(parts[1], out var host, out var port))
         {
-            request = new EdgeRequest(host, port, PriorityClass.Main, 0);
+            request = new EdgeRequest(host, port, StreamUrgency.Default, 0);
         }
         else if (EdgeRequest.IsValidOpaqueTarget(parts[1]) && !head[..(lineEnd < 0 ? head.Length : lineEnd)].ContainsAnyExceptInRange((byte)' ', (byte)'~'))
         {
-            request = EdgeRequest.ForOpaqueTarget(parts[1], PriorityClass.Main, 0);
+            request = EdgeRequest.ForOpaqueTarget(parts[1], StreamUrgency.Default, 0);
         }
         else
         {

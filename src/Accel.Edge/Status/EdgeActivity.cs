@@ -54,7 +54,7 @@ internal sealed partial class EdgeActivity(EdgeRole role, ILogger<EdgeActivity> 
         var sessions = new List<SessionStatus>();
         foreach (var c in Peers.OrderBy(static c => c.PeerName, StringComparer.Ordinal))
         {
-            var s = c.GetStatistics();
+            var s = c.StatisticsOrDefault();
             peers.Add(new PeerStatus(c.PeerName, c.RemoteEndPoint.ToString() ?? "?", s.SmoothedRtt?.TotalMilliseconds, s.PacketsLost,
                 s.PacketsSent, s.BytesSent, s.BytesReceived, (now - c.Since).TotalSeconds));
             foreach (var group in c.Streams().Where(static s => s.Request is not null).GroupBy(static s => Backend(s.Request!.Value)))

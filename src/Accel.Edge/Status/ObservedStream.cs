@@ -34,10 +34,10 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
 
     public bool CanWrite => inner.CanWrite;
 
-    public PriorityClass Priority
+    public byte Urgency
     {
-        get => inner.Priority;
-        set => inner.Priority = value;
+        get => inner.Urgency;
+        set => inner.Urgency = value;
     }
 
     public long UnacknowledgedBytes => inner.UnacknowledgedBytes;

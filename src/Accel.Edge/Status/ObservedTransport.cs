@@ -36,8 +36,14 @@ internal sealed class ObservedListener(ITransportListener inner, EdgeActivity ac
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
-internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection
+/// <summary>
+/// Forwards <see cref="IConnectionStatistics"/> (both engines have it; an inner connection without it reads as all
+/// unknown); datagrams are reached through <see cref="ITransportConnectionDecorator.Inner"/> (<see cref="TransportFeatures.Datagrams"/>).
+/// </summary>
+internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection, IConnectionStatistics, ITransportConnectionDecorator
 {
+    public ITransportConnection Inner => inner;
+
     private readonly Dictionary<ObservedStream, byte> _streams = [];
 
     public string PeerName { get; } = peerName;
@@ -56,21 +62,15 @@ internal sealed class ObservedConnection(ITransportConnection inner, string peer
 
     public Task<TransportException> Closed => inner.Closed;
 
-    public int MaxDatagramPayloadSize => inner.MaxDatagramPayloadSize;
-
     public bool IsOpen => !inner.Closed.IsCompleted;
 
-    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default)
-        => Add(new ObservedStream(await inner.OpenStreamAsync(direction, priority, cancellationToken).ConfigureAwait(false), requestIsWritten: true, this));
+    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
+        => Add(new ObservedStream(await inner.OpenStreamAsync(direction, urgency, cancellationToken).ConfigureAwait(false), requestIsWritten: true, this));
 
     public async ValueTask<ITransportStream> AcceptStreamAsync(CancellationToken cancellationToken = default)
         => Add(new ObservedStream(await inner.AcceptStreamAsync(cancellationToken).ConfigureAwait(false), requestIsWritten: false, this));
 
-    public ConnectionStatistics GetStatistics() => inner.GetStatistics();
-
-    public bool TrySendDatagram(ReadOnlySpan<byte> payload) => inner.TrySendDatagram(payload);
-
-    public ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReceiveDatagramAsync(buffer, cancellationToken);
+    public ConnectionStatistics GetStatistics() => inner.StatisticsOrDefault();
 
     public ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default) => inner.CloseAsync(applicationErrorCode, cancellationToken);
 

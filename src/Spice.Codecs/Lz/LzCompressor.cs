@@ -44,6 +44,21 @@ internal static class LzCompressor
         CompressSegment<TPixel>(ref w, ref src, count, hashTable);
     }
 
+    /// <summary>Whether the pixel at <paramref name="ip"/> repeats the one at <paramref name="reference"/>; if so, both advance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MatchNext<TPixel>(ref byte src, ref int reference, ref int ip)
+        where TPixel : struct, ILzPixel
+    {
+        if (!TPixel.Same(ref src, reference, ip))
+        {
+            return false;
+        }
+
+        reference++;
+        ip++;
+        return true;
+    }
+
     private static void CompressSegment<TPixel>(ref LzWriter w, ref byte src, int count, Span<int> htab)
         where TPixel : struct, ILzPixel
     {
@@ -82,34 +97,25 @@ internal static class LzCompressor
                 goto Literal;
             }
 
-            if (!TPixel.Same(ref src, reference, ip))
+            if (!MatchNext<TPixel>(ref src, ref reference, ref ip))
             {
                 goto Literal;
             }
 
-            reference++;
-            ip++;
-
             if (TPixel.Kind <= 1)
             {
-                if (!TPixel.Same(ref src, reference, ip))
+                if (!MatchNext<TPixel>(ref src, ref reference, ref ip))
                 {
                     goto Literal;
                 }
-
-                reference++;
-                ip++;
             }
 
             if (oneByte)
             {
-                if (!TPixel.Same(ref src, reference, ip))
+                if (!MatchNext<TPixel>(ref src, ref reference, ref ip))
                 {
                     goto Literal;
                 }
-
-                reference++;
-                ip++;
             }
 
             // Far matches need more matching pixels.
@@ -120,22 +126,16 @@ internal static class LzCompressor
                     goto Literal;
                 }
 
-                if (!TPixel.Same(ref src, reference, ip))
+                if (!MatchNext<TPixel>(ref src, ref reference, ref ip))
                 {
                     goto Literal;
                 }
-
-                reference++;
-                ip++;
                 if (oneByte)
                 {
-                    if (!TPixel.Same(ref src, reference, ip))
+                    if (!MatchNext<TPixel>(ref src, ref reference, ref ip))
                     {
                         goto Literal;
                     }
-
-                    reference++;
-                    ip++;
                 }
             }
 

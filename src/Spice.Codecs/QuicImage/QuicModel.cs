@@ -77,6 +77,26 @@ internal ref struct QuicModel
     /// <summary>Per-context codes, then context rows (see the type's summary).</summary>
     public readonly ref byte Tables => ref MemoryMarshal.GetReference(_tables);
 
+    /// <summary>
+    /// After pixel 0 of a row segment: it counts toward the wait, or, when the wait is over, the model is updated and
+    /// a new wait drawn. Returns the index of the next update given <paramref name="next"/>, the next pixel's index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int AfterFirstPixel(uint waitmask, int next)
+    {
+        if (WaitCount != 0)
+        {
+            WaitCount--;
+        }
+        else
+        {
+            WaitCount = TabRand() & waitmask;
+            UpdateModel(0);
+        }
+
+        return next + (int)WaitCount;
+    }
+
     /// <summary>Called before each row: the context of pixel 0 is the previous row's residual of pixel 0 (0 on row 0).</summary>
     public readonly void BeginRow(bool firstRow)
     {

@@ -207,3 +207,17 @@ internal struct QuicAlpha : IQuicPixel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy(ref byte src, ref byte dst) => Unsafe.Add(ref dst, 3) = Unsafe.Add(ref src, 3);
 }
+
+/// <summary>What the row coders ask of pixels regardless of their layout.</summary>
+internal static class QuicPixels
+{
+    /// <summary>
+    /// A run may start at pixel <paramref name="i"/> (i &gt; 2) when the row above repeats there (i - 1 equals i) and
+    /// the current row repeats just before it (i - 1 equals i - 2).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool RunStartsAt<TPx>(ref byte prev, ref byte cur, int i)
+        where TPx : IQuicPixel =>
+        TPx.Same(ref Unsafe.Add(ref prev, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes)) &&
+        TPx.Same(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 2) * TPx.Bytes));
+}

@@ -71,17 +71,7 @@ internal static class QuicRowDecoder
         {
             Pixel<TPx>(TRow.First ? QuicPredict.Zero : QuicPredict.Above, 0, ref prev, ref cur, ref tables, ref l2u, ref golomb,
                 ref src, limit, ref window, ref avail, ref pos);
-            if (m.WaitCount != 0)
-            {
-                m.WaitCount--;
-            }
-            else
-            {
-                m.WaitCount = m.TabRand() & waitmask;
-                m.UpdateModel(0);
-            }
-
-            stop = ++i + (int)m.WaitCount;
+            stop = m.AfterFirstPixel(waitmask, ++i);
         }
         else
         {
@@ -93,9 +83,7 @@ internal static class QuicRowDecoder
             int last = Math.Min(stop, end - 1);
             for (; i <= last; i++)
             {
-                if (!TRow.First && runIndex != i && i > 2 &&
-                    TPx.Same(ref Unsafe.Add(ref prev, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes)) &&
-                    TPx.Same(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 2) * TPx.Bytes)))
+                if (!TRow.First && runIndex != i && i > 2 && QuicPixels.RunStartsAt<TPx>(ref prev, ref cur, i))
                 {
                     goto Run;
                 }

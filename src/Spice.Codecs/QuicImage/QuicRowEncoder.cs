@@ -91,17 +91,7 @@ internal static class QuicRowEncoder
         if (i == 0)
         {
             Pixel<TPx>(TRow.First ? QuicPredict.Zero : QuicPredict.Above, 0, ref prev, ref cur, ref tables, ref code, ref dst, limit, ref acc, ref bits, ref pos);
-            if (m.WaitCount != 0)
-            {
-                m.WaitCount--;
-            }
-            else
-            {
-                m.WaitCount = m.TabRand() & waitmask;
-                m.UpdateModel(0);
-            }
-
-            stop = ++i + (int)m.WaitCount;
+            stop = m.AfterFirstPixel(waitmask, ++i);
         }
         else
         {
@@ -114,9 +104,7 @@ internal static class QuicRowEncoder
             int last = Math.Min(stop, end - 1);
             for (; i <= last; i++)
             {
-                if (!TRow.First && runIndex != i && i > 2 &&
-                    TPx.Same(ref Unsafe.Add(ref prev, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref prev, (nint)i * TPx.Bytes)) &&
-                    TPx.Same(ref Unsafe.Add(ref cur, (nint)(i - 1) * TPx.Bytes), ref Unsafe.Add(ref cur, (nint)(i - 2) * TPx.Bytes)))
+                if (!TRow.First && runIndex != i && i > 2 && QuicPixels.RunStartsAt<TPx>(ref prev, ref cur, i))
                 {
                     goto Run;
                 }

@@ -15,7 +15,7 @@ public sealed class BackendConnectorTests
     public async Task Connect_OpaqueTargetWithoutUpstream_NotAllowed()
     {
         var connector = new BackendConnector(new ServerEdgeSettings { AllowList = new AllowList(["127.0.0.0/8:*"]) });
-        var result = await connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, PriorityClass.Main, 0), TestContext.Current.CancellationToken);
+        var result = await connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, ChannelClasses.Main, 0), TestContext.Current.CancellationToken);
 
         Assert.Null(result.Socket);
         Assert.Equal(EdgeStatus.NotAllowed, result.Status);
@@ -31,7 +31,7 @@ public sealed class BackendConnectorTests
             AllowList = new AllowList(["127.0.0.1/32:1"]),
             UpstreamProxy = new UpstreamProxy((IPEndPoint)proxy.LocalEndPoint!, new AllowList([])),
         });
-        var result = await connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, PriorityClass.Main, 0), TestContext.Current.CancellationToken);
+        var result = await connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, ChannelClasses.Main, 0), TestContext.Current.CancellationToken);
 
         Assert.Equal(EdgeStatus.NotAllowed, result.Status);
         Assert.Contains("is not in the allow-list", result.Reason, StringComparison.Ordinal);
@@ -54,7 +54,7 @@ public sealed class BackendConnectorTests
             AllowList = new AllowList([$"127.0.0.1/32:{((IPEndPoint)proxy.LocalEndPoint!).Port}"]),
             UpstreamProxy = new UpstreamProxy((IPEndPoint)proxy.LocalEndPoint!, new AllowList([])),
         });
-        var connecting = connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, PriorityClass.Main, 0), ct);
+        var connecting = connector.ConnectAsync(EdgeRequest.ForOpaqueTarget(PveTarget, ChannelClasses.Main, 0), ct);
         using var accepted = await proxy.AcceptAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct);
         var head = await ReadHeadAsync(accepted, ct);
         await accepted.SendAsync(Encoding.ASCII.GetBytes(answer + (expected == EdgeStatus.Ok ? "REDQ" : string.Empty)), SocketFlags.None, ct);
@@ -79,7 +79,7 @@ public sealed class BackendConnectorTests
             AllowList = new AllowList([$"127.0.0.1/32:{proxyPort}", "10.9.8.7/32:5930"]),
             UpstreamProxy = new UpstreamProxy((IPEndPoint)proxy.LocalEndPoint!, new AllowList(["10.0.0.0/8:5900-5999"])),
         });
-        var connecting = connector.ConnectAsync(new EdgeRequest("10.9.8.7", 5930, PriorityClass.Main, 1), ct);
+        var connecting = connector.ConnectAsync(new EdgeRequest("10.9.8.7", 5930, ChannelClasses.Main, 1), ct);
         using var accepted = await proxy.AcceptAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct);
         var head = await ReadHeadAsync(accepted, ct);
         await accepted.SendAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), SocketFlags.None, ct);
@@ -101,7 +101,7 @@ public sealed class BackendConnectorTests
             AllowList = new AllowList([$"127.0.0.1/32:{proxyPort}"]),
             UpstreamProxy = new UpstreamProxy((IPEndPoint)proxy.LocalEndPoint!, new AllowList(["10.0.0.0/8:*"])),
         });
-        var result = await connector.ConnectAsync(new EdgeRequest("10.9.8.7", 22, PriorityClass.Main, 1), TestContext.Current.CancellationToken);
+        var result = await connector.ConnectAsync(new EdgeRequest("10.9.8.7", 22, ChannelClasses.Main, 1), TestContext.Current.CancellationToken);
 
         Assert.Equal(EdgeStatus.NotAllowed, result.Status);
         Assert.False(proxy.Poll(0, SelectMode.SelectRead), "the proxy must not have been contacted");

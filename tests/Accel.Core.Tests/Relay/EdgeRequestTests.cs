@@ -10,7 +10,7 @@ public class EdgeRequestTests
     [Fact]
     public void TryParse_RoundTrip_SplitAtEveryByte_ParsesOnlyWhenComplete()
     {
-        var request = new EdgeRequest("spice.example", 5930, PriorityClass.Input, 3);
+        var request = new EdgeRequest("spice.example", 5930, ChannelClasses.Input, 3);
         var bytes = new byte[EdgeRequest.MaxLength + 5];
         var n = request.Write(bytes);
         "tail!"u8.CopyTo(bytes.AsSpan(n));
@@ -67,7 +67,7 @@ public class EdgeRequestTests
     [Fact]
     public void Write_HostTooLong_Throws()
     {
-        var request = new EdgeRequest(new string('a', 256), 1, PriorityClass.Bulk, 0);
+        var request = new EdgeRequest(new string('a', 256), 1, ChannelClasses.Bulk, 0);
         Assert.Throws<ArgumentException>(() => request.Write(new byte[600]));
     }
 
@@ -75,7 +75,7 @@ public class EdgeRequestTests
     public void TryParse_OpaqueTarget_RoundTripsVerbatimSplitAtEveryByte()
     {
         const string target = "pvespiceproxy:6571ab2c::e3b0c44298fc1c149afbf4c8996fb92427ae41e4:100:pve1:61000";
-        var request = EdgeRequest.ForOpaqueTarget(target, PriorityClass.Main, 0);
+        var request = EdgeRequest.ForOpaqueTarget(target, ChannelClasses.Main, 0);
         var bytes = new byte[EdgeRequest.MaxLength];
         var n = request.Write(bytes);
         for (var cut = 0; cut < n; cut++)
@@ -96,11 +96,11 @@ public class EdgeRequestTests
     public void TryParse_UnknownFlagOrNonPrintableOpaqueTarget_IsMalformed()
     {
         var bytes = new byte[EdgeRequest.MaxLength];
-        var n = new EdgeRequest("10.0.0.1", 5900, PriorityClass.Main, 1, Flags: 0x80).Write(bytes);
+        var n = new EdgeRequest("10.0.0.1", 5900, ChannelClasses.Main, 1, Flags: 0x80).Write(bytes);
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
         Assert.Equal("unknown flags 0x80", error);
 
-        n = new EdgeRequest("a b\u0001", 0, PriorityClass.Main, 0, EdgeRequest.OpaqueTargetFlag).Write(bytes);
+        n = new EdgeRequest("a b\u0001", 0, ChannelClasses.Main, 0, EdgeRequest.OpaqueTargetFlag).Write(bytes);
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out error));
         Assert.Equal("opaque target is not printable ASCII", error);
     }
@@ -109,7 +109,7 @@ public class EdgeRequestTests
     public void TryParse_PlainRequest_StillHasNoFlagsAndIsNotOpaque()
     {
         var bytes = new byte[EdgeRequest.MaxLength];
-        var n = new EdgeRequest("10.0.0.1", 5900, PriorityClass.Main, 1).Write(bytes);
+        var n = new EdgeRequest("10.0.0.1", 5900, ChannelClasses.Main, 1).Write(bytes);
         Assert.Equal(0, bytes[5]);
         Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out _, out _));
         Assert.False(parsed.IsOpaqueTarget);

@@ -1,15 +1,16 @@
 using Accel.Core.Transport.Scheduling;
+using Accel.Core.Edges;
 using Accel.Core.Transport;
 
 namespace Accel.Core.Tests.Scheduling;
 
 public sealed class PrioritySchedulerTests
 {
-    private sealed class Sender(string name, PriorityClass cls)
+    private sealed class Sender(string name, byte cls)
     {
         public string Name { get; } = name;
 
-        public PriorityClass Class { get; } = cls;
+        public byte Class { get; } = cls;
 
         public override string ToString() => Name;
     }
@@ -20,11 +21,11 @@ public sealed class PrioritySchedulerTests
         var scheduler = new PriorityScheduler<Sender>();
         var senders = new[]
         {
-            new Sender("bulk", PriorityClass.Bulk),
-            new Sender("display", PriorityClass.Display),
-            new Sender("cursor", PriorityClass.Cursor),
-            new Sender("input", PriorityClass.Input),
-            new Sender("control", PriorityClass.Control),
+            new Sender("bulk", ChannelClasses.Bulk),
+            new Sender("display", ChannelClasses.Display),
+            new Sender("cursor", ChannelClasses.Cursor),
+            new Sender("input", ChannelClasses.Input),
+            new Sender("control", ChannelClasses.Control),
         };
         foreach (var sender in senders)
         {
@@ -47,7 +48,7 @@ public sealed class PrioritySchedulerTests
     public void TryDequeue_StrictGrant_IsUnlimited()
     {
         var scheduler = new PriorityScheduler<Sender>();
-        scheduler.Enqueue(new Sender("input", PriorityClass.Input), PriorityClass.Input);
+        scheduler.Enqueue(new Sender("input", ChannelClasses.Input), ChannelClasses.Input);
 
         Assert.True(scheduler.TryDequeue(out var grant));
         Assert.Equal(int.MaxValue, grant.Bytes);
@@ -57,11 +58,11 @@ public sealed class PrioritySchedulerTests
     [Fact]
     public void TryDequeue_WeightedClassesBacklogged_ShareBytesByWeightWithinTenPercent()
     {
-        var options = new SchedulerOptions { MainWeight = 4, DisplayWeight = 2, BulkWeight = 1 };
+        var options = new SchedulerOptions { Weights = [4, 2, 1, 1, 1] };
         var scheduler = new PriorityScheduler<Sender>(options);
-        var main = new Sender("main", PriorityClass.Main);
-        var display = new Sender("display", PriorityClass.Display);
-        var bulk = new Sender("bulk", PriorityClass.Bulk);
+        var main = new Sender("main", ChannelClasses.Main);
+        var display = new Sender("display", ChannelClasses.Display);
+        var bulk = new Sender("bulk", ChannelClasses.Bulk);
         scheduler.Enqueue(main, main.Class);
         scheduler.Enqueue(display, display.Class);
         scheduler.Enqueue(bulk, bulk.Class);
@@ -74,9 +75,9 @@ public sealed class PrioritySchedulerTests
             scheduler.Enqueue(grant.Sender, grant.Sender.Class);
         }
 
-        double m = scheduler.BytesSentOf(PriorityClass.Main);
-        double d = scheduler.BytesSentOf(PriorityClass.Display);
-        double b = scheduler.BytesSentOf(PriorityClass.Bulk);
+        double m = scheduler.BytesSentOf(ChannelClasses.Main);
+        double d = scheduler.BytesSentOf(ChannelClasses.Display);
+        double b = scheduler.BytesSentOf(ChannelClasses.Bulk);
         var total = m + d + b;
         Assert.InRange(m / total, 4 / 7.0 * 0.9, 4 / 7.0 * 1.1);
         Assert.InRange(d / total, 2 / 7.0 * 0.9, 2 / 7.0 * 1.1);
@@ -87,7 +88,7 @@ public sealed class PrioritySchedulerTests
     public void TryDequeue_HeavyDisplayAndMain_BulkStillGetsServed()
     {
         var scheduler = new PriorityScheduler<Sender>();
-        var senders = new[] { new Sender("main", PriorityClass.Main), new Sender("display", PriorityClass.Display), new Sender("bulk", PriorityClass.Bulk) };
+        var senders = new[] { new Sender("main", ChannelClasses.Main), new Sender("display", ChannelClasses.Display), new Sender("bulk", ChannelClasses.Bulk) };
         foreach (var sender in senders)
         {
             scheduler.Enqueue(sender, sender.Class);
@@ -97,7 +98,7 @@ public sealed class PrioritySchedulerTests
         for (var i = 0; i < 1000; i++)
         {
             Assert.True(scheduler.TryDequeue(out var grant));
-            if (grant.Class == PriorityClass.Bulk)
+            if (grant.Urgency == ChannelClasses.Bulk)
             {
                 bulkTurns++;
             }
@@ -114,8 +115,8 @@ public sealed class PrioritySchedulerTests
     {
         var options = new SchedulerOptions { StrictBurstBytes = 10_000 };
         var scheduler = new PriorityScheduler<Sender>(options);
-        var input = new Sender("input", PriorityClass.Input);
-        var bulk = new Sender("bulk", PriorityClass.Bulk);
+        var input = new Sender("input", ChannelClasses.Input);
+        var bulk = new Sender("bulk", ChannelClasses.Bulk);
         scheduler.Enqueue(bulk, bulk.Class);
         scheduler.Enqueue(input, input.Class);
 
@@ -123,7 +124,7 @@ public sealed class PrioritySchedulerTests
         while (true)
         {
             Assert.True(scheduler.TryDequeue(out var grant));
-            if (grant.Class == PriorityClass.Bulk)
+            if (grant.Urgency == ChannelClasses.Bulk)
             {
                 break;
             }
@@ -141,14 +142,14 @@ public sealed class PrioritySchedulerTests
     public void TryDequeue_StrictFloodWithGuardDisabled_StarvesWeighted()
     {
         var scheduler = new PriorityScheduler<Sender>(new SchedulerOptions { StrictBurstBytes = 0 });
-        var input = new Sender("input", PriorityClass.Input);
-        scheduler.Enqueue(new Sender("bulk", PriorityClass.Bulk), PriorityClass.Bulk);
+        var input = new Sender("input", ChannelClasses.Input);
+        scheduler.Enqueue(new Sender("bulk", ChannelClasses.Bulk), ChannelClasses.Bulk);
         scheduler.Enqueue(input, input.Class);
 
         for (var i = 0; i < 1000; i++)
         {
             Assert.True(scheduler.TryDequeue(out var grant));
-            Assert.Equal(PriorityClass.Input, grant.Class);
+            Assert.Equal(ChannelClasses.Input, grant.Urgency);
             scheduler.Complete(grant, 1200);
             scheduler.Enqueue(grant.Sender, grant.Sender.Class);
         }
@@ -158,9 +159,9 @@ public sealed class PrioritySchedulerTests
     public void Remove_QueuedSender_IsNeverGrantedAndOthersKeepOrder()
     {
         var scheduler = new PriorityScheduler<Sender>();
-        var a = new Sender("a", PriorityClass.Display);
-        var b = new Sender("b", PriorityClass.Display);
-        var c = new Sender("c", PriorityClass.Display);
+        var a = new Sender("a", ChannelClasses.Display);
+        var b = new Sender("b", ChannelClasses.Display);
+        var c = new Sender("c", ChannelClasses.Display);
         scheduler.Enqueue(a, a.Class);
         scheduler.Enqueue(b, b.Class);
         scheduler.Enqueue(c, c.Class);
@@ -168,7 +169,7 @@ public sealed class PrioritySchedulerTests
         Assert.True(scheduler.Remove(b));
         Assert.False(scheduler.Remove(b));
         Assert.Equal(2, scheduler.Count);
-        Assert.Equal(2, scheduler.CountOf(PriorityClass.Display));
+        Assert.Equal(2, scheduler.CountOf(ChannelClasses.Display));
 
         var order = new List<string>();
         while (scheduler.TryDequeue(out var grant))
@@ -184,7 +185,7 @@ public sealed class PrioritySchedulerTests
     public void Enqueue_ManySendersInOneClass_ServedRoundRobin()
     {
         var scheduler = new PriorityScheduler<Sender>();
-        var senders = Enumerable.Range(0, 10).Select(i => new Sender("s" + i, PriorityClass.Cursor)).ToArray();
+        var senders = Enumerable.Range(0, 10).Select(i => new Sender("s" + i, ChannelClasses.Cursor)).ToArray();
         foreach (var sender in senders)
         {
             scheduler.Enqueue(sender, sender.Class);

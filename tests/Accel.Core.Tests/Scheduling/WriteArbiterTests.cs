@@ -1,4 +1,5 @@
 using Accel.Core.Transport.Scheduling;
+using Accel.Core.Edges;
 using Accel.Core.Transport;
 
 namespace Accel.Core.Tests.Scheduling;
@@ -12,10 +13,10 @@ public class WriteArbiterTests
     {
         var arbiter = new WriteArbiter(writeAheadBytes: 1000);
         var bulk = arbiter.CreateTicket();
-        await bulk.AcquireAsync(PriorityClass.Bulk, 1000, TestContext.Current.CancellationToken);
+        await bulk.AcquireAsync(ChannelClasses.Bulk, 1000, TestContext.Current.CancellationToken);
 
         var input = arbiter.CreateTicket();
-        var task = input.AcquireAsync(PriorityClass.Input, 100, TestContext.Current.CancellationToken);
+        var task = input.AcquireAsync(ChannelClasses.Input, 100, TestContext.Current.CancellationToken);
 
         Assert.True(task.IsCompletedSuccessfully);
         input.Release();
@@ -28,9 +29,9 @@ public class WriteArbiterTests
         var arbiter = new WriteArbiter(writeAheadBytes: 1000);
         var first = arbiter.CreateTicket();
         var second = arbiter.CreateTicket();
-        await first.AcquireAsync(PriorityClass.Display, 800, TestContext.Current.CancellationToken);
+        await first.AcquireAsync(ChannelClasses.Display, 800, TestContext.Current.CancellationToken);
 
-        var waiting = second.AcquireAsync(PriorityClass.Display, 800, TestContext.Current.CancellationToken).AsTask();
+        var waiting = second.AcquireAsync(ChannelClasses.Display, 800, TestContext.Current.CancellationToken).AsTask();
         Assert.False(waiting.IsCompleted);
         Assert.Equal(1, arbiter.Waiting);
 
@@ -46,12 +47,12 @@ public class WriteArbiterTests
     {
         var arbiter = new WriteArbiter(writeAheadBytes: 4000);
         var input = arbiter.CreateTicket();
-        await input.AcquireAsync(PriorityClass.Input, 10, TestContext.Current.CancellationToken);
+        await input.AcquireAsync(ChannelClasses.Input, 10, TestContext.Current.CancellationToken);
 
         var bulk1 = arbiter.CreateTicket();
         var bulk2 = arbiter.CreateTicket();
-        await bulk1.AcquireAsync(PriorityClass.Bulk, 900, TestContext.Current.CancellationToken);
-        var blocked = bulk2.AcquireAsync(PriorityClass.Bulk, 900, TestContext.Current.CancellationToken).AsTask();
+        await bulk1.AcquireAsync(ChannelClasses.Bulk, 900, TestContext.Current.CancellationToken);
+        var blocked = bulk2.AcquireAsync(ChannelClasses.Bulk, 900, TestContext.Current.CancellationToken).AsTask();
 
         // 900 + 900 > 4000 / 4 while an input write is outstanding.
         Assert.False(blocked.IsCompleted);
@@ -66,12 +67,12 @@ public class WriteArbiterTests
     {
         var arbiter = new WriteArbiter(writeAheadBytes: 1200);
         var holder = arbiter.CreateTicket();
-        await holder.AcquireAsync(PriorityClass.Display, 1200, TestContext.Current.CancellationToken);
+        await holder.AcquireAsync(ChannelClasses.Display, 1200, TestContext.Current.CancellationToken);
 
         // Three writers per class keep both classes backlogged; one grant fits the write-ahead at a time.
         const int Rounds = 100;
-        var writers = new List<(WriteArbiter.Ticket Ticket, PriorityClass Class, Task Wait)>();
-        foreach (var cls in new[] { PriorityClass.Main, PriorityClass.Bulk })
+        var writers = new List<(WriteArbiter.Ticket Ticket, byte Class, Task Wait)>();
+        foreach (var cls in new[] { ChannelClasses.Main, ChannelClasses.Bulk })
         {
             for (var i = 0; i < 3; i++)
             {
@@ -88,7 +89,7 @@ public class WriteArbiterTests
             var done = await Task.WhenAny(writers.Select(w => w.Wait)).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
             var index = writers.FindIndex(w => w.Wait == done);
             var (ticket, cls, _) = writers[index];
-            _ = cls == PriorityClass.Main ? mains++ : bulks++;
+            _ = cls == ChannelClasses.Main ? mains++ : bulks++;
             ticket.Release();
             writers[index] = (ticket, cls, ticket.AcquireAsync(cls, 1200, TestContext.Current.CancellationToken).AsTask());
         }
@@ -103,10 +104,10 @@ public class WriteArbiterTests
     {
         var arbiter = new WriteArbiter(writeAheadBytes: 100);
         var holder = arbiter.CreateTicket();
-        await holder.AcquireAsync(PriorityClass.Bulk, 100, TestContext.Current.CancellationToken);
+        await holder.AcquireAsync(ChannelClasses.Bulk, 100, TestContext.Current.CancellationToken);
         using var cts = new CancellationTokenSource();
         var waiter = arbiter.CreateTicket();
-        var task = waiter.AcquireAsync(PriorityClass.Bulk, 100, cts.Token).AsTask();
+        var task = waiter.AcquireAsync(ChannelClasses.Bulk, 100, cts.Token).AsTask();
 
         cts.Cancel();
 

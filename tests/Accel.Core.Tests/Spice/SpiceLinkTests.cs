@@ -250,7 +250,7 @@ public sealed class SpiceLinkTests
         Assert.Equal(SpiceCapabilitySet.FromWords([0x0052]), session.ChannelCaps);
         Assert.True(session.HasChannelCap((int)SpiceDisplayCap.StreamReport));
         Assert.False(session.HasChannelCap((int)SpiceDisplayCap.PrefVideoCodecType));
-        Assert.Equal(PriorityClass.Display, session.ChannelType.ToPriorityClass());
+        Assert.Equal(ChannelClasses.Display, session.ChannelType.ToUrgency());
 
         var noMini = LinkSession.Create(mess with { CommonCaps = SpiceCapabilitySet.FromWords([0x01]) }, reply);
         Assert.False(noMini.UseMiniHeader);

@@ -61,18 +61,18 @@ public sealed class SpiceMessagesTests
     }
 
     [Theory]
-    [InlineData((int)SpiceChannelType.Inputs, PriorityClass.Input)]
-    [InlineData((int)SpiceChannelType.Cursor, PriorityClass.Cursor)]
-    [InlineData((int)SpiceChannelType.Main, PriorityClass.Main)]
-    [InlineData((int)SpiceChannelType.Display, PriorityClass.Display)]
-    [InlineData((int)SpiceChannelType.Playback, PriorityClass.Bulk)]
-    [InlineData((int)SpiceChannelType.Record, PriorityClass.Bulk)]
-    [InlineData((int)SpiceChannelType.UsbRedir, PriorityClass.Bulk)]
-    [InlineData((int)SpiceChannelType.WebDav, PriorityClass.Bulk)]
-    [InlineData(200, PriorityClass.Bulk)]
-    public void ChannelType_ToPriorityClass_FollowsArchitecture(int channel, PriorityClass expected)
+    [InlineData((int)SpiceChannelType.Inputs, ChannelClasses.Input)]
+    [InlineData((int)SpiceChannelType.Cursor, ChannelClasses.Cursor)]
+    [InlineData((int)SpiceChannelType.Main, ChannelClasses.Main)]
+    [InlineData((int)SpiceChannelType.Display, ChannelClasses.Display)]
+    [InlineData((int)SpiceChannelType.Playback, ChannelClasses.Bulk)]
+    [InlineData((int)SpiceChannelType.Record, ChannelClasses.Bulk)]
+    [InlineData((int)SpiceChannelType.UsbRedir, ChannelClasses.Bulk)]
+    [InlineData((int)SpiceChannelType.WebDav, ChannelClasses.Bulk)]
+    [InlineData(200, ChannelClasses.Bulk)]
+    public void ChannelType_ToUrgency_FollowsArchitecture(int channel, byte expected)
     {
-        Assert.Equal(expected, ((SpiceChannelType)channel).ToPriorityClass());
+        Assert.Equal(expected, ((SpiceChannelType)channel).ToUrgency());
     }
 
     [Fact]

@@ -3,13 +3,24 @@ using Accel.Core.Transport.Ngtcp2;
 
 namespace Accel.Core.Tests.Transport;
 
-/// <summary>The conformance suite against ngtcp2. This engine must run here: a missing library fails, not skips.</summary>
-public sealed class Ngtcp2ConformanceTests : TransportConformanceTests
+/// <summary>The ngtcp2 engine under test. It must run here: a missing library fails, not skips.</summary>
+public sealed class Ngtcp2UnderTest : IEngineUnderTest
 {
-    protected override ITransportEngine CreateEngine() => new Ngtcp2Engine();
+    public static ITransportEngine Create() => new Ngtcp2Engine();
 
-    protected override void RequireEngine() => Assert.True(Engine.IsSupported, "ngtcp2 must run on this host: " + Engine.UnsupportedReason);
+    public static bool MustRun => true;
+}
 
+public sealed class Ngtcp2HandshakeConformanceTests : HandshakeConformance<Ngtcp2UnderTest>;
+
+public sealed class Ngtcp2StreamConformanceTests : StreamConformance<Ngtcp2UnderTest>;
+
+public sealed class Ngtcp2StreamAbortConformanceTests : StreamAbortConformance<Ngtcp2UnderTest>;
+
+public sealed class Ngtcp2ConnectionConformanceTests : ConnectionConformance<Ngtcp2UnderTest>;
+
+public sealed class Ngtcp2EngineTests
+{
     [Fact]
     public void Engine_OnThisHost_IsSupportedAndReportsVersions()
     {

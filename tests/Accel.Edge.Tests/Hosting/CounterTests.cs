@@ -41,7 +41,7 @@ public sealed class CounterTests
             AccelMetrics.Track(connection, role);
 
             // 256 KiB across, read to the end on the other side.
-            await using (var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, PriorityClass.Bulk, ct))
+            await using (var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, StreamUrgency.Lowest, ct))
             {
                 await stream.WriteAsync(new byte[256 * 1024], completeWrites: true, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct);
                 await using var received = await accepted.AcceptStreamAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct);

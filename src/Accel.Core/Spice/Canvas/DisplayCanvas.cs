@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Buffers;
+using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Spice.Protocol;
 
@@ -78,22 +79,8 @@ internal sealed class DisplayCanvas : IDisposable
 
     public void Apply(ushort type, in ReadOnlySequence<byte> body)
     {
-        if (body.IsSingleSegment)
-        {
-            Apply(type, body.FirstSpan);
-            return;
-        }
-
-        byte[] rented = ArrayPool<byte>.Shared.Rent((int)body.Length);
-        try
-        {
-            body.CopyTo(rented);
-            Apply(type, rented.AsSpan(0, (int)body.Length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
+        using var contiguous = new ContiguousBody(body);
+        Apply(type, contiguous.Span);
     }
 
     /// <summary>Applies one server → client display message body. Messages that do not change pixels are ignored.</summary>

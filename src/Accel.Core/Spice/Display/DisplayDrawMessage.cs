@@ -1,78 +1,10 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using Spice.Codecs;
+using Accel.Core.Spice.Canvas;
 using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Display;
-
-/// <summary>What an image does in a draw message.</summary>
-internal enum DisplayImageRole : byte
-{
-    Source,
-    Brush,
-    Mask,
-    // Not images: blocks copied verbatim when re-marshalling.
-
-    /// <summary>DRAW_STROKE's Path.</summary>
-    Path,
-    /// <summary>DRAW_STROKE's line style (fixed28_4[style_nseg]).</summary>
-    LineStyle,
-    /// <summary>DRAW_TEXT's String (glyphs).</summary>
-    Text,
-}
-
-/// <summary>The 18-byte SpiceImageDescriptor (brief §4.3).</summary>
-internal readonly record struct SpiceImageDescriptor(ulong Id, SpiceImageType Type, byte Flags, uint Width, uint Height)
-{
-    public const int Size = 18;
-    public const byte CacheMe = 1;
-    public const byte HighBitsSet = 2;
-    public const byte CacheReplaceMe = 4;
-
-    public static SpiceImageDescriptor Read(ReadOnlySpan<byte> s) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(s),
-        (SpiceImageType)s[8],
-        s[9],
-        BinaryPrimitives.ReadUInt32LittleEndian(s[10..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(s[14..]));
-
-    public void Write(Span<byte> s)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(s, Id);
-        s[8] = (byte)Type;
-        s[9] = Flags;
-        BinaryPrimitives.WriteUInt32LittleEndian(s[10..], Width);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[14..], Height);
-    }
-}
-
-/// <summary>
-/// One image a draw message points to. Offsets are relative to the message body. The image's bytes are
-/// [<see cref="Offset"/>, <see cref="Offset"/> + <see cref="Length"/>); a BITMAP or LZ_PLT may point to a palette
-/// elsewhere in the body (<see cref="PaletteSlot"/> is the absolute position of that pointer, -1 if none).
-/// </summary>
-internal readonly record struct DisplayImageRef(
-    DisplayImageRole Role, int Slot, int Offset, int Length, SpiceImageDescriptor Descriptor, int PaletteSlot, int PaletteOffset, int PaletteLength)
-{
-    /// <summary>The payload after the descriptor.</summary>
-    public int PayloadOffset => Offset + SpiceImageDescriptor.Size;
-
-    public int PayloadLength => Length - SpiceImageDescriptor.Size;
-}
-
-/// <summary>An image to put in place of the original when re-marshalling (no palette).</summary>
-internal readonly record struct DisplayImageReplacement(bool Replaced, SpiceImageDescriptor Descriptor, int PayloadStart, int PayloadLength)
-{
-    public static DisplayImageReplacement Keep => default;
-}
-
-[InlineArray(MaxImages)]
-internal struct DisplayImageRefs
-{
-    public const int MaxImages = 3;
-    private DisplayImageRef _element;
-}
 
 /// <summary>
 /// A parsed display draw message that carries images (brief §4.1–§4.3): DRAW_FILL, DRAW_OPAQUE, DRAW_COPY, DRAW_BLEND,
@@ -141,7 +73,7 @@ internal struct DisplayDrawMessage
         }
 
         message.Type = type;
-        var r = new Cursor(body);
+        var r = new CanvasReader(body);
 
         // DisplayBase: u32 surface_id, Rect box, Clip.
         r.Skip(4 + 16);
@@ -329,7 +261,7 @@ internal struct DisplayDrawMessage
         output.Advance(position);
     }
 
-    private static void Pointer(scoped ref Cursor r, DisplayImageRole role, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
+    private static void Pointer(scoped ref CanvasReader r, DisplayImageRole role, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
     {
         slots[count] = r.Position;
         roles[count] = role;
@@ -337,7 +269,7 @@ internal struct DisplayDrawMessage
         r.Skip(4);
     }
 
-    private static void Brush(scoped ref Cursor r, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
+    private static void Brush(scoped ref CanvasReader r, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
     {
         byte type = r.U8();
         switch (type)
@@ -357,7 +289,7 @@ internal struct DisplayDrawMessage
         }
     }
 
-    private static void Mask(scoped ref Cursor r, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
+    private static void Mask(scoped ref CanvasReader r, scoped Span<int> slots, scoped Span<DisplayImageRole> roles, ref int count)
     {
         r.Skip(1 + 8);
         Pointer(ref r, DisplayImageRole.Mask, slots, roles, ref count);
@@ -368,7 +300,7 @@ internal struct DisplayDrawMessage
         image = default;
         int offset = CheckPointer(body, fixedLength, pointer, SpiceImageDescriptor.Size, "an image");
         var descriptor = SpiceImageDescriptor.Read(body[offset..]);
-        var r = new Cursor(body) { Position = offset + SpiceImageDescriptor.Size };
+        var r = new CanvasReader(body, offset + SpiceImageDescriptor.Size);
         int paletteSlot = -1;
         uint palettePointer = 0;
         switch (descriptor.Type)
@@ -391,20 +323,20 @@ internal struct DisplayDrawMessage
                 }
 
                 ulong data = (ulong)stride * height;
-                r.Skip(data > int.MaxValue ? -1 : (long)data, "bitmap data");
+                r.Bytes(data > int.MaxValue ? -1 : (long)data, "the bitmap data");
                 break;
             }
 
             case SpiceImageType.Quic or SpiceImageType.LzRgb or SpiceImageType.GlzRgb or SpiceImageType.Jpeg or SpiceImageType.Lz4:
-                r.Skip(r.U32(), "image data");
+                r.Bytes(r.U32(), "the image data");
                 break;
             case SpiceImageType.ZlibGlzRgb:
                 r.Skip(4);
-                r.Skip(r.U32(), "image data");
+                r.Bytes(r.U32(), "the image data");
                 break;
             case SpiceImageType.JpegAlpha:
                 r.Skip(5);
-                r.Skip(r.U32(), "image data");
+                r.Bytes(r.U32(), "the image data");
                 break;
             case SpiceImageType.LzPlt:
             {
@@ -420,7 +352,7 @@ internal struct DisplayDrawMessage
                     palettePointer = r.U32();
                 }
 
-                r.Skip(size, "image data");
+                r.Bytes(size, "the image data");
                 break;
             }
 
@@ -459,10 +391,10 @@ internal struct DisplayDrawMessage
     {
         block = default;
         int offset = CheckPointer(body, fixedLength, pointer, 0, "a data block");
-        var r = new Cursor(body) { Position = offset };
+        var r = new CanvasReader(body, offset);
         if (role == DisplayImageRole.LineStyle)
         {
-            r.Skip((long)styleSegments * 4, "line style");
+            r.Bytes((long)styleSegments * 4, "the line style");
         }
         else if (role == DisplayImageRole.Path)
         {
@@ -470,7 +402,7 @@ internal struct DisplayDrawMessage
             for (uint i = 0; i < segments; i++)
             {
                 r.Skip(1);
-                r.Skip((long)r.U32() * 8, "path segment");
+                r.Bytes((long)r.U32() * 8, "the path segment");
             }
         }
         else
@@ -494,7 +426,7 @@ internal struct DisplayDrawMessage
                     return false;
                 }
 
-                r.Skip(size, "glyph");
+                r.Bytes(size, "the glyph");
             }
         }
 
@@ -510,65 +442,5 @@ internal struct DisplayDrawMessage
         }
 
         return (int)pointer;
-    }
-
-    /// <summary>Bounds-checked little-endian reader over the body.</summary>
-    private ref struct Cursor
-    {
-        private readonly ReadOnlySpan<byte> _s;
-
-        public Cursor(ReadOnlySpan<byte> s)
-        {
-            _s = s;
-            Position = 0;
-        }
-
-        public int Position { get; set; }
-
-        public byte U8()
-        {
-            Need(1);
-            return _s[Position++];
-        }
-
-        public ushort U16()
-        {
-            Need(2);
-            var v = BinaryPrimitives.ReadUInt16LittleEndian(_s[Position..]);
-            Position += 2;
-            return v;
-        }
-
-        public uint U32()
-        {
-            Need(4);
-            var v = BinaryPrimitives.ReadUInt32LittleEndian(_s[Position..]);
-            Position += 4;
-            return v;
-        }
-
-        public void Skip(int n)
-        {
-            Need(n);
-            Position += n;
-        }
-
-        public void Skip(long n, string what)
-        {
-            if (n < 0 || n > _s.Length - Position)
-            {
-                SpiceThrow.Protocol(SpiceProtocolError.InvalidOffset, $"the {what} of an image extends past the draw message");
-            }
-
-            Position += (int)n;
-        }
-
-        private readonly void Need(int n)
-        {
-            if (n > _s.Length - Position)
-            {
-                SpiceThrow.Truncated("a draw message");
-            }
-        }
     }
 }

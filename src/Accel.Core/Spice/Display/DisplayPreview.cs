@@ -83,7 +83,7 @@ internal interface IDisplayPreviewSender
 }
 
 /// <summary>Previews of one display stream as QUIC datagrams on its connection. Not thread-safe: the canvas policy calls it under its lock.</summary>
-internal sealed class DatagramPreviewSender(ITransportConnection connection, long streamId) : IDisplayPreviewSender
+internal sealed class DatagramPreviewSender(IDatagramConnection connection, long streamId) : IDisplayPreviewSender
 {
     private readonly byte[] _buffer = new byte[2048];
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Diagnostics;
 using Spice.Codecs;
 using Spice.Codecs.Bitmap;
@@ -73,30 +74,8 @@ internal sealed class DisplayTranscoder : IDisposable
     /// </summary>
     public long Transcode(ushort type, in ReadOnlySequence<byte> body, IBufferWriter<byte> output)
     {
-        byte[]? rented = null;
-        try
-        {
-            ReadOnlySpan<byte> span;
-            if (body.IsSingleSegment)
-            {
-                span = body.FirstSpan;
-            }
-            else
-            {
-                rented = ArrayPool<byte>.Shared.Rent((int)body.Length);
-                body.CopyTo(rented);
-                span = rented.AsSpan(0, (int)body.Length);
-            }
-
-            return Transcode(type, span, output);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        using var contiguous = new ContiguousBody(body);
+        return Transcode(type, contiguous.Span, output);
     }
 
     public long Transcode(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)

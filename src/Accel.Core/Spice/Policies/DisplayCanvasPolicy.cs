@@ -190,47 +190,25 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
                 _unflushed += RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
             }
 
-            byte[]? rented = null;
-            try
+            using var contiguous = new ContiguousBody(message.Body);
+            var span = contiguous.Span;
+            _canvas.Apply(message.Type, span);
+            bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
+            var verdict = pixels
+                ? OnPixelMessage(message.Type, span, outstanding)
+                : OnControlMessage(message.Type, span, output);
+            if (pixels && _previews is not null && (outstanding > PreviewAhead || HasDamage))
             {
-                var body = message.Body;
-                ReadOnlySpan<byte> span;
-                if (body.IsSingleSegment)
-                {
-                    span = body.FirstSpan;
-                }
-                else
-                {
-                    rented = ArrayPool<byte>.Shared.Rent((int)body.Length);
-                    body.CopyTo(rented);
-                    span = rented.AsSpan(0, (int)body.Length);
-                }
-
-                _canvas.Apply(message.Type, span);
-                bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
-                var verdict = pixels
-                    ? OnPixelMessage(message.Type, span, outstanding)
-                    : OnControlMessage(message.Type, span, output);
-                if (pixels && _previews is not null && (outstanding > PreviewAhead || HasDamage))
-                {
-                    _unflushed += TryPreview(message.Type, span, output);
-                }
-
-                if (verdict == PolicyVerdict.Forward)
-                {
-                    _unflushed += message.WireLength;
-                }
-
-                UpdateAbsorbClock();
-                return verdict;
+                _unflushed += TryPreview(message.Type, span, output);
             }
-            finally
+
+            if (verdict == PolicyVerdict.Forward)
             {
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
+                _unflushed += message.WireLength;
             }
+
+            UpdateAbsorbClock();
+            return verdict;
         }
     }
 

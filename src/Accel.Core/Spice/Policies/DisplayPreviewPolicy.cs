@@ -99,14 +99,14 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
 /// </summary>
 internal sealed class DisplayPreviewHub
 {
-    private readonly ITransportConnection _connection;
+    private readonly IDatagramConnection _connection;
     private readonly Dictionary<long, DisplayPreviewPolicy> _channels = new();
     private readonly Lock _lock = new();
 
-    private DisplayPreviewHub(ITransportConnection connection) => _connection = connection;
+    private DisplayPreviewHub(IDatagramConnection connection) => _connection = connection;
 
     /// <summary>Starts the hub of a connection (its receive loop runs until the connection ends).</summary>
-    public static DisplayPreviewHub Start(ITransportConnection connection)
+    public static DisplayPreviewHub Start(IDatagramConnection connection)
     {
         var hub = new DisplayPreviewHub(connection);
         _ = hub.ReceiveAsync();

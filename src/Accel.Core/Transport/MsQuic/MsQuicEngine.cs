@@ -54,16 +54,8 @@ public sealed class MsQuicEngine : ITransportEngine
             ListenEndPoint = options.ListenEndPoint,
             ApplicationProtocols = [alpn],
             ListenBacklog = options.AcceptBacklog,
-            ConnectionOptionsCallback = (_, _, _) => ValueTask.FromResult(new QuicServerConnectionOptions
+            ConnectionOptionsCallback = (_, _, _) => ValueTask.FromResult(Common(new QuicServerConnectionOptions
             {
-                DefaultStreamErrorCode = StreamErrorCodes.Default,
-                DefaultCloseErrorCode = StreamErrorCodes.Default,
-                IdleTimeout = options.IdleTimeout,
-                KeepAliveInterval = options.KeepAliveInterval > TimeSpan.Zero ? options.KeepAliveInterval : Timeout.InfiniteTimeSpan,
-                HandshakeTimeout = options.HandshakeTimeout,
-                MaxInboundBidirectionalStreams = options.MaxInboundBidirectionalStreams,
-                MaxInboundUnidirectionalStreams = options.MaxInboundUnidirectionalStreams,
-                InitialReceiveWindowSizes = ReceiveWindows(options),
                 ServerAuthenticationOptions = new SslServerAuthenticationOptions
                 {
                     ApplicationProtocols = [alpn],
@@ -72,7 +64,7 @@ public sealed class MsQuicEngine : ITransportEngine
                     EnabledSslProtocols = SslProtocols.Tls13,
                     RemoteCertificateValidationCallback = validator.Validate,
                 },
-            }),
+            }, options)),
         };
 
         try
@@ -95,18 +87,10 @@ public sealed class MsQuicEngine : ITransportEngine
         var certificate = string.IsNullOrEmpty(options.Identity.CertificatePem) ? null : LoadIdentity(options.Identity);
         var validator = new PeerValidator(options.PeerTrust);
         var alpn = new SslApplicationProtocol(options.Alpn);
-        var connectionOptions = new QuicClientConnectionOptions
+        var connectionOptions = Common(new QuicClientConnectionOptions
         {
             RemoteEndPoint = options.RemoteEndPoint,
             LocalEndPoint = options.LocalEndPoint,
-            DefaultStreamErrorCode = StreamErrorCodes.Default,
-            DefaultCloseErrorCode = StreamErrorCodes.Default,
-            IdleTimeout = options.IdleTimeout,
-            KeepAliveInterval = options.KeepAliveInterval > TimeSpan.Zero ? options.KeepAliveInterval : Timeout.InfiniteTimeSpan,
-            HandshakeTimeout = options.HandshakeTimeout,
-            MaxInboundBidirectionalStreams = options.MaxInboundBidirectionalStreams,
-            MaxInboundUnidirectionalStreams = options.MaxInboundUnidirectionalStreams,
-            InitialReceiveWindowSizes = ReceiveWindows(options),
             ClientAuthenticationOptions = new SslClientAuthenticationOptions
             {
                 ApplicationProtocols = [alpn],
@@ -115,7 +99,7 @@ public sealed class MsQuicEngine : ITransportEngine
                 EnabledSslProtocols = SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = validator.Validate,
             },
-        };
+        }, options);
 
         try
         {
@@ -132,6 +116,21 @@ public sealed class MsQuicEngine : ITransportEngine
             certificate?.Dispose();
             throw new TransportException(TransportError.AuthenticationFailed, "the server edge failed authentication: " + ex.Message, inner: ex);
         }
+    }
+
+    /// <summary>The settings both sides take from <see cref="TransportOptions"/>.</summary>
+    private static T Common<T>(T quic, TransportOptions options)
+        where T : QuicConnectionOptions
+    {
+        quic.DefaultStreamErrorCode = StreamErrorCodes.Default;
+        quic.DefaultCloseErrorCode = StreamErrorCodes.Default;
+        quic.IdleTimeout = options.IdleTimeout;
+        quic.KeepAliveInterval = options.KeepAliveInterval > TimeSpan.Zero ? options.KeepAliveInterval : Timeout.InfiniteTimeSpan;
+        quic.HandshakeTimeout = options.HandshakeTimeout;
+        quic.MaxInboundBidirectionalStreams = options.MaxInboundBidirectionalStreams;
+        quic.MaxInboundUnidirectionalStreams = options.MaxInboundUnidirectionalStreams;
+        quic.InitialReceiveWindowSizes = ReceiveWindows(options);
+        return quic;
     }
 
     private static QuicReceiveWindowSizes ReceiveWindows(TransportOptions options) => new()

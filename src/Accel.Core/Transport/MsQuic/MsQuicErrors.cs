@@ -7,7 +7,7 @@ namespace Accel.Core.Transport.MsQuic;
 internal static class StreamErrorCodes
 {
     /// <summary>The code used when a stream or connection is aborted without an explicit one.</summary>
-    public const long Default = 0x5341; // "SA"
+    public const long Default = TransportDefaults.StreamAbortCode;
 }
 
 [SupportedOSPlatform("linux")]

@@ -11,7 +11,7 @@ namespace Accel.Core.Transport.MsQuic;
 [SupportedOSPlatform("linux")]
 [SupportedOSPlatform("windows")]
 [SupportedOSPlatform("osx")]
-internal sealed class MsQuicTransportConnection : ITransportConnection
+internal sealed class MsQuicTransportConnection : ITransportConnection, IConnectionStatistics
 {
     private readonly QuicConnection _connection;
     private readonly X509Certificate2? _certificate;
@@ -54,15 +54,13 @@ internal sealed class MsQuicTransportConnection : ITransportConnection
 
     public Task<TransportException> Closed => _closed.Task;
 
-    public int MaxDatagramPayloadSize => 0;
-
-    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default)
+    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
         try
         {
             var type = direction == StreamDirection.Bidirectional ? QuicStreamType.Bidirectional : QuicStreamType.Unidirectional;
             var stream = await _connection.OpenOutboundStreamAsync(type, cancellationToken).ConfigureAwait(false);
-            return Track(new MsQuicTransportStream(this, stream, priority));
+            return Track(new MsQuicTransportStream(this, stream, StreamUrgency.Validate(urgency)));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -87,11 +85,6 @@ internal sealed class MsQuicTransportConnection : ITransportConnection
         BytesSent = Interlocked.Read(ref _bytesSent),
         BytesReceived = Interlocked.Read(ref _bytesReceived),
     };
-
-    public bool TrySendDatagram(ReadOnlySpan<byte> payload) => false;
-
-    public ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("System.Net.Quic has no DATAGRAM support; check Capabilities first");
 
     public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
     {
@@ -168,7 +161,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection
             while (true)
             {
                 var stream = await _connection.AcceptInboundStreamAsync().ConfigureAwait(false);
-                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamPriority))).ConfigureAwait(false);
+                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamUrgency))).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

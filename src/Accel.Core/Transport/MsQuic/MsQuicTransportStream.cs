@@ -16,12 +16,13 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private readonly QuicStream _stream;
     private readonly WriteArbiter.Ticket _ticket;
     private long _pendingBytes;
+    private byte _urgency;
 
-    public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, PriorityClass priority)
+    public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, byte urgency)
     {
         _owner = owner;
         _stream = stream;
-        Priority = priority;
+        _urgency = urgency;
         _ticket = owner.Arbiter.CreateTicket();
         WritesClosed = Translate(stream.WritesClosed);
         ReadsClosed = Translate(stream.ReadsClosed);
@@ -35,7 +36,11 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
     public bool CanWrite => _stream.CanWrite;
 
-    public PriorityClass Priority { get; set; }
+    public byte Urgency
+    {
+        get => _urgency;
+        set => _urgency = StreamUrgency.Validate(value);
+    }
 
     public long UnacknowledgedBytes => Interlocked.Read(ref _pendingBytes);
 
@@ -69,10 +74,10 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
             while (!buffer.IsEmpty)
             {
-                var cls = Priority;
-                var chunk = cls < PriorityClass.Main ? buffer : buffer[..Math.Min(ChunkBytes, buffer.Length)];
+                var urgency = _urgency;
+                var chunk = SchedulerOptions.IsStrict(urgency) ? buffer : buffer[..Math.Min(ChunkBytes, buffer.Length)];
                 var last = chunk.Length == buffer.Length;
-                await _ticket.AcquireAsync(cls, chunk.Length, cancellationToken).ConfigureAwait(false);
+                await _ticket.AcquireAsync(urgency, chunk.Length, cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref _pendingBytes, chunk.Length);
                 try
                 {

@@ -1,12 +1,9 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Threading.Channels;
-using Accel.Core.Transport.Scheduling;
 using Accel.Core.Transport.Ngtcp2.Native;
+using Accel.Core.Transport.Scheduling;
 using Microsoft.Extensions.Logging;
 using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 
@@ -15,45 +12,26 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// <summary>
 /// One QUIC connection. A dedicated thread (the loop) owns the <c>ngtcp2_conn</c>: it reads the datagrams the
 /// endpoint routes to it, runs timers, executes commands the application posts, and packs packets with the
-/// <see cref="PriorityScheduler{T}"/>. Application calls never touch ngtcp2 directly.
+/// <see cref="PriorityScheduler{T}"/>. Application calls never touch ngtcp2 directly. The loop's collaborators:
+/// <see cref="Ngtcp2ConnectionLoop"/> (the thread: commands, receive, timers, send), <see cref="Ngtcp2NativeConnection"/>
+/// (native state), <see cref="Ngtcp2StreamTable"/> (streams and what waits on them), <see cref="Ngtcp2PacketWriter"/>
+/// (send path), <see cref="Ngtcp2Datagrams"/> and <see cref="Ngtcp2Callbacks"/>. This type is the application's side
+/// and the handshake's state.
 /// </summary>
-internal sealed partial class Ngtcp2Connection : ITransportConnection
+internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatistics, IDatagramConnection
 {
-    /// <summary>Largest UDP payload we send (ngtcp2's default; PMTUD confirms it before use).</summary>
-    public const int MaxUdpPayloadSize = 1452;
-
-    private const int MaxInboundQueue = 8192;
-    private const int MaxDatagramQueue = 256;
-    private const int DatagramOverhead = 48;
-
     private readonly bool _isServer;
     private readonly TransportOptions _options;
     private readonly UdpEndpoint _endpoint;
     private readonly Ngtcp2Listener? _listener;
     private readonly ILogger _logger;
-    private readonly SocketAddress? _remoteAddress;
-    private GCHandle _self;
-    private readonly unsafe byte* _native;
-    private readonly unsafe ngtcp2_path* _path;
-    private readonly unsafe ngtcp2_crypto_conn_ref* _connRef;
-    private readonly Thread _thread;
-    private readonly ManualResetEventSlim _wake = new(false, 20);
-    private readonly ConcurrentQueue<Inbound> _inbound = new();
-    private readonly ConcurrentQueue<Command> _commands = new();
-    private readonly ConcurrentQueue<Inbound> _datagramsOut = new();
-    private readonly Channel<Inbound> _datagramsIn;
+    private readonly Ngtcp2ConnectionLoop _loop;
     private readonly Channel<Ngtcp2Stream> _acceptedStreams;
     private readonly TaskCompletionSource _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<TransportException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<CidKey> _cids = [];
     private readonly object _statsLock = new();
 
-    private nint _conn;
-    private nint _session;
-    private nint _credentials;
-    private int _inboundCount;
-    private int _datagramsOutCount;
-    private volatile int _maxDatagramPayload;
     private byte[]? _peerSpki;
     private string? _authFailure;
     private string _alpn = string.Empty;
@@ -61,7 +39,7 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
     private ConnectionStatistics _stats;
     private int _disposed;
 
-    private unsafe Ngtcp2Connection(bool isServer, TransportOptions options, UdpEndpoint endpoint, EndPoint remoteEndPoint, SocketAddress? remoteAddress, Ngtcp2Listener? listener, ILogger logger)
+    private Ngtcp2Connection(bool isServer, TransportOptions options, UdpEndpoint endpoint, IPEndPoint remoteEndPoint, SocketAddress? remoteAddress, Ngtcp2Listener? listener, ILogger logger)
     {
         _isServer = isServer;
         _options = options;
@@ -70,37 +48,21 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         _logger = logger;
         RemoteEndPoint = remoteEndPoint;
         LocalEndPoint = endpoint.LocalEndPoint;
-        _remoteAddress = remoteAddress;
         if (isServer)
         {
             // A client endpoint belongs to its one connection; a listener's is shared and reference-counted.
             endpoint.AddRef();
         }
 
-        _self = GCHandle.Alloc(this);
-        _native = (byte*)NativeMemory.AllocZeroed(256);
-        _path = (ngtcp2_path*)(_native + 128);
-        _connRef = (ngtcp2_crypto_conn_ref*)(_native + 192);
-        _path->local.addr = _native;
-        _path->local.addrlen = (uint)WriteSockaddr(endpoint.LocalEndPoint, _native);
-        _path->remote.addr = _native + 64;
-        _path->remote.addrlen = (uint)WriteSockaddr((IPEndPoint)remoteEndPoint, _native + 64);
-        _connRef->get_conn = (delegate* unmanaged<ngtcp2_crypto_conn_ref*, nint>)&GetConnCallback;
-        _connRef->user_data = (void*)GCHandle.ToIntPtr(_self);
-        _datagramsIn = Channel.CreateBounded<Inbound>(new BoundedChannelOptions(MaxDatagramQueue)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
-            SingleWriter = true,
-        });
+        Native = new Ngtcp2NativeConnection(this, options, endpoint.LocalEndPoint, remoteEndPoint);
+        Streams = new Ngtcp2StreamTable(this, isServer);
         _acceptedStreams = Channel.CreateBounded<Ngtcp2Stream>(new BoundedChannelOptions(Math.Max(1, options.MaxInboundBidirectionalStreams + options.MaxInboundUnidirectionalStreams))
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = false,
             SingleWriter = true,
         });
-        _scheduler = new PriorityScheduler<Ngtcp2Stream>();
-        _thread = new Thread(Run) { IsBackground = true, Name = "ngtcp2-conn " + remoteEndPoint };
+        _loop = new Ngtcp2ConnectionLoop(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
     }
 
     public EndPoint RemoteEndPoint { get; }
@@ -115,9 +77,26 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
 
     public Task<TransportException> Closed => _closed.Task;
 
-    public int MaxDatagramPayloadSize => _maxDatagramPayload;
+    public int MaxDatagramPayloadSize => Datagrams.MaxPayloadSize;
 
     internal Task HandshakeTask => _handshake.Task;
+
+    internal Ngtcp2NativeConnection Native { get; }
+
+    internal Ngtcp2StreamTable Streams { get; }
+
+    internal Ngtcp2Datagrams Datagrams { get; } = new();
+
+    internal bool IsServer => _isServer;
+
+    /// <summary>Set by the handshake_completed callback (loop thread).</summary>
+    internal bool HandshakeDone { get; private set; }
+
+    /// <summary>Why the peer's certificate was refused, when it was.</summary>
+    internal string? AuthFailure => _authFailure;
+
+    /// <summary>The first exception a callback caught; it fails the connection.</summary>
+    internal Exception? CallbackException => _callbackException;
 
     // ---- Construction --------------------------------------------------------------------------------------
 
@@ -126,7 +105,7 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         var connection = new Ngtcp2Connection(false, options, endpoint, remote, null, null, logger);
         try
         {
-            connection.InitClient(options.ServerName);
+            connection.Native.InitClient(options.ServerName);
             return connection;
         }
         catch
@@ -144,7 +123,9 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
         try
         {
-            connection.InitServer(hd);
+            connection.Native.InitServer(hd, out var scid);
+            connection.RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
+            connection.RegisterCid(scid.data, (int)scid.datalen);
             return connection;
         }
         catch
@@ -154,115 +135,18 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         }
     }
 
-    private unsafe void InitClient(string serverName)
-    {
-        Ngtcp2Tls.CreateSession(false, _options, serverName, _connRef, out _session, out _credentials);
-        var callbacks = MakeCallbacks(false);
-        ngtcp2_settings settings;
-        ngtcp2_transport_params tp;
-        MakeSettings(&settings, &tp);
-        ngtcp2_cid dcid;
-        ngtcp2_cid scid;
-        dcid.datalen = 18;
-        RandomNumberGenerator.Fill(new Span<byte>(dcid.data, 18));
-        scid.datalen = UdpEndpoint.LocalCidLength;
-        RandomNumberGenerator.Fill(new Span<byte>(scid.data, UdpEndpoint.LocalCidLength));
-        nint conn;
-        var rv = ngtcp2_conn_client_new_versioned(&conn, &dcid, &scid, _path, NGTCP2_PROTO_VER_V1, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, (void*)GCHandle.ToIntPtr(_self));
-        if (rv != 0)
-        {
-            throw new TransportException(TransportError.InternalError, "ngtcp2_conn_client_new: " + ErrorText(rv));
-        }
+    internal void Start() => _loop.Start();
 
-        _conn = conn;
-        ngtcp2_conn_set_tls_native_handle(conn, _session);
-        ApplyKeepAlive();
-    }
+    internal static unsafe Ngtcp2Connection? FromUserData(void* userData) => Ngtcp2NativeConnection.OwnerOf(userData);
 
-    private unsafe void InitServer(ngtcp2_pkt_hd* hd)
-    {
-        Ngtcp2Tls.CreateSession(true, _options, null, _connRef, out _session, out _credentials);
-        var callbacks = MakeCallbacks(true);
-        ngtcp2_settings settings;
-        ngtcp2_transport_params tp;
-        MakeSettings(&settings, &tp);
-        tp.original_dcid = hd->dcid;
-        tp.original_dcid_present = 1;
-        tp.disable_active_migration = 1;
-        ngtcp2_cid scid;
-        scid.datalen = UdpEndpoint.LocalCidLength;
-        RandomNumberGenerator.Fill(new Span<byte>(scid.data, UdpEndpoint.LocalCidLength));
-        nint conn;
-        var rv = ngtcp2_conn_server_new_versioned(&conn, &hd->scid, &scid, _path, hd->version, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, (void*)GCHandle.ToIntPtr(_self));
-        if (rv != 0)
-        {
-            throw new TransportException(TransportError.InternalError, "ngtcp2_conn_server_new: " + ErrorText(rv));
-        }
-
-        _conn = conn;
-        ngtcp2_conn_set_tls_native_handle(conn, _session);
-        ApplyKeepAlive();
-        RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
-        RegisterCid(scid.data, (int)scid.datalen);
-    }
-
-    private unsafe void MakeSettings(ngtcp2_settings* settings, ngtcp2_transport_params* tp)
-    {
-        ngtcp2_settings_default_versioned(NGTCP2_SETTINGS_V2, settings);
-        settings->initial_ts = Ngtcp2Clock.Now();
-        settings->cc_algo = _options.CongestionControl switch
-        {
-            CongestionControlAlgorithm.Cubic => NGTCP2_CC_ALGO_CUBIC,
-            CongestionControlAlgorithm.Reno => NGTCP2_CC_ALGO_RENO,
-            _ => NGTCP2_CC_ALGO_BBR,
-        };
-        settings->max_tx_udp_payload_size = MaxUdpPayloadSize;
-        settings->handshake_timeout = Ngtcp2Clock.ToNanoseconds(_options.HandshakeTimeout);
-        settings->max_stream_window = (ulong)Math.Max(_options.MaxStreamReceiveWindow, _options.StreamReceiveWindow);
-        settings->max_window = (ulong)Math.Max(_options.MaxConnectionReceiveWindow, _options.ConnectionReceiveWindow);
-
-        ngtcp2_transport_params_default_versioned(NGTCP2_TRANSPORT_PARAMS_V1, tp);
-        tp->initial_max_stream_data_bidi_local = (ulong)_options.StreamReceiveWindow;
-        tp->initial_max_stream_data_bidi_remote = (ulong)_options.StreamReceiveWindow;
-        tp->initial_max_stream_data_uni = (ulong)_options.StreamReceiveWindow;
-        tp->initial_max_data = (ulong)_options.ConnectionReceiveWindow;
-        tp->initial_max_streams_bidi = (ulong)Math.Max(0, _options.MaxInboundBidirectionalStreams);
-        tp->initial_max_streams_uni = (ulong)Math.Max(0, _options.MaxInboundUnidirectionalStreams);
-        tp->max_idle_timeout = Ngtcp2Clock.ToNanoseconds(_options.IdleTimeout);
-        tp->max_datagram_frame_size = (ulong)Math.Max(0, _options.MaxDatagramFrameSize);
-        tp->active_connection_id_limit = 4;
-    }
-
-    private void ApplyKeepAlive()
-    {
-        if (_options.KeepAliveInterval > TimeSpan.Zero)
-        {
-            ngtcp2_conn_set_keep_alive_timeout(_conn, Ngtcp2Clock.ToNanoseconds(_options.KeepAliveInterval));
-        }
-    }
-
-    internal void Start() => _thread.Start();
-
-    internal static unsafe Ngtcp2Connection? FromUserData(void* userData) =>
-        userData == null ? null : GCHandle.FromIntPtr((nint)userData).Target as Ngtcp2Connection;
-
-    private static unsafe int WriteSockaddr(IPEndPoint endPoint, byte* dest)
-    {
-        var address = endPoint.Serialize();
-        var span = address.Buffer.Span[..address.Size];
-        span.CopyTo(new Span<byte>(dest, 64));
-        // SocketAddress carries the platform layout already (Linux: family in host order in the first two bytes).
-        return address.Size;
-    }
-
-    private unsafe void RegisterCid(byte* data, int length)
+    internal unsafe void RegisterCid(byte* data, int length)
     {
         var key = new CidKey(data, length);
         _cids.Add(key);
         _endpoint.Register(key, this);
     }
 
-    private unsafe void UnregisterCid(byte* data, int length)
+    internal unsafe void UnregisterCid(byte* data, int length)
     {
         var key = new CidKey(data, length);
         _cids.Remove(key);
@@ -271,10 +155,10 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
 
     // ---- Application API -----------------------------------------------------------------------------------
 
-    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, PriorityClass priority, CancellationToken cancellationToken = default)
+    public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
-        var request = new OpenRequest(direction, priority);
-        Post(new Command(CommandKind.Open, null, 0, request));
+        var request = new Ngtcp2OpenRequest(direction, StreamUrgency.Validate(urgency));
+        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Open, null, 0, request));
         try
         {
             return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -310,66 +194,40 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         }
     }
 
+    /// <summary>The loop's latest snapshot.</summary>
+    internal void Publish(in ConnectionStatistics stats)
+    {
+        lock (_statsLock)
+        {
+            _stats = stats;
+        }
+    }
+
     public bool TrySendDatagram(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > _maxDatagramPayload || _closed.Task.IsCompleted)
+        if (_closed.Task.IsCompleted || !Datagrams.TryEnqueue(payload))
         {
             return false;
         }
 
-        if (Interlocked.Increment(ref _datagramsOutCount) > MaxDatagramQueue)
-        {
-            Interlocked.Decrement(ref _datagramsOutCount);
-            return false;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(payload.Length);
-        payload.CopyTo(buffer);
-        _datagramsOut.Enqueue(new Inbound(buffer, payload.Length));
-        Wake();
+        _loop.Wake();
         return true;
     }
 
-    public async ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            Inbound datagram;
-            try
-            {
-                datagram = await _datagramsIn.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException)
-            {
-                throw CloseErrorCopy();
-            }
-
-            try
-            {
-                if (datagram.Length <= buffer.Length)
-                {
-                    datagram.Buffer.AsSpan(0, datagram.Length).CopyTo(buffer.Span);
-                    return datagram.Length;
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(datagram.Buffer);
-            }
-        }
-    }
+    public ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Datagrams.ReceiveAsync(buffer, CloseErrorCopy, cancellationToken);
 
     public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(new Command(CommandKind.Close, null, applicationErrorCode, done));
+        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Close, null, applicationErrorCode, done));
         try
         {
             await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Post(new Command(CommandKind.Abort, null, applicationErrorCode, null));
+            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, applicationErrorCode, null));
             throw;
         }
     }
@@ -381,45 +239,28 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
             return;
         }
 
-        Post(new Command(CommandKind.Abort, null, 0, null));
-        if (_thread.IsAlive || _thread.ThreadState == ThreadState.Unstarted)
+        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, 0, null));
+        if (!_loop.Started)
         {
-            if (_thread.ThreadState == ThreadState.Unstarted)
-            {
-                Teardown(new TransportException(TransportError.ConnectionClosed, "The connection was disposed."));
-                return;
-            }
+            Teardown(new TransportException(TransportError.ConnectionClosed, "The connection was disposed."));
+            return;
+        }
 
+        if (_loop.IsAlive)
+        {
             await _closed.Task.ConfigureAwait(false);
         }
     }
 
     // ---- Posting from other threads ------------------------------------------------------------------------
 
-    internal void EnqueueInbound(byte[] buffer, int length)
-    {
-        if (length <= 0)
-        {
-            _endpoint.ReturnBuffer(buffer);
-            return;
-        }
-
-        if (Interlocked.Increment(ref _inboundCount) > MaxInboundQueue || _closed.Task.IsCompleted)
-        {
-            Interlocked.Decrement(ref _inboundCount);
-            _endpoint.ReturnBuffer(buffer);
-            return;
-        }
-
-        _inbound.Enqueue(new Inbound(buffer, length));
-        Wake();
-    }
+    internal void EnqueueInbound(byte[] buffer, int length) => _loop.EnqueueInbound(buffer, length, _closed.Task.IsCompleted);
 
     internal void SignalData(Ngtcp2Stream stream)
     {
         if (Interlocked.Exchange(ref stream.DataSignaled, 1) == 0)
         {
-            Post(new Command(CommandKind.Data, stream, 0, null));
+            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Data, stream, 0, null));
         }
     }
 
@@ -427,26 +268,12 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
     {
         if (Interlocked.Exchange(ref stream.CreditSignaled, 1) == 0)
         {
-            Post(new Command(CommandKind.Credit, stream, 0, null));
+            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Credit, stream, 0, null));
         }
     }
 
     internal void PostAbort(Ngtcp2Stream stream, AbortDirection direction, long code) =>
-        Post(new Command(direction == AbortDirection.Write ? CommandKind.AbortWrite : CommandKind.AbortRead, stream, code, null));
-
-    private void Post(in Command command)
-    {
-        _commands.Enqueue(command);
-        Wake();
-    }
-
-    private void Wake()
-    {
-        if (!_wake.IsSet)
-        {
-            _wake.Set();
-        }
-    }
+        _loop.Post(new Ngtcp2Command(direction == AbortDirection.Write ? Ngtcp2CommandKind.AbortWrite : Ngtcp2CommandKind.AbortRead, stream, code, null));
 
     private TransportException CloseErrorCopy()
     {
@@ -459,27 +286,107 @@ internal sealed partial class Ngtcp2Connection : ITransportConnection
         return new TransportException(TransportError.ConnectionClosed, "The connection is closed.");
     }
 
-    private enum CommandKind
+    // ---- Callback hooks (loop thread, inside ngtcp2 calls) ---------------------------------------------------
+
+    internal int Failed(Exception e, string callback)
     {
-        Data,
-        Credit,
-        AbortWrite,
-        AbortRead,
-        Open,
-        Close,
-        Abort,
+        _callbackException ??= e;
+        Ngtcp2Log.CallbackFailed(_logger, e, callback);
+        return NGTCP2_ERR_CALLBACK_FAILURE;
     }
 
-    private readonly record struct Command(CommandKind Kind, Ngtcp2Stream? Stream, long Code, object? State);
-
-    private readonly record struct Inbound(byte[] Buffer, int Length);
-
-    private sealed class OpenRequest(StreamDirection direction, PriorityClass priority)
+    /// <summary>GnuTLS verify hook (loop thread, inside read_pkt): authenticates the peer's certificate.</summary>
+    internal bool OnVerifyPeer(nint session)
     {
-        public StreamDirection Direction { get; } = direction;
+        _peerSpki = Ngtcp2Tls.Authenticate(session, _options.PeerTrust, out var failure);
+        if (_peerSpki is null)
+        {
+            _authFailure = failure;
+            Ngtcp2Log.PeerRejected(_logger, RemoteEndPoint, failure ?? "unknown");
+            return false;
+        }
 
-        public PriorityClass Priority { get; } = priority;
-
-        public TaskCompletionSource<ITransportStream> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        return true;
     }
+
+    internal unsafe int OnHandshakeCompleted(nint conn)
+    {
+        if (_peerSpki is null)
+        {
+            _authFailure ??= "the peer was not authenticated";
+            _callbackException = new TransportException(TransportError.AuthenticationFailed, "TLS authentication failed: " + _authFailure);
+            return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
+
+        HandshakeDone = true;
+        _alpn = Ngtcp2Tls.SelectedAlpn(Native.Session) ?? string.Empty;
+        var remote = ngtcp2_conn_get_remote_transport_params(conn);
+        Datagrams.OnHandshake(remote == null ? 0 : (long)Math.Min(remote->max_datagram_frame_size, int.MaxValue), _options.MaxDatagramFrameSize);
+        if (_isServer)
+        {
+            Ngtcp2Log.HandshakeCompleted(_logger, RemoteEndPoint, true, _alpn);
+            if (!_listener!.OnAuthenticated(this))
+            {
+                _callbackException = new TransportException(TransportError.ConnectionRefused, "The listener's accept backlog is full.");
+                return NGTCP2_ERR_CALLBACK_FAILURE;
+            }
+
+            _handshake.TrySetResult();
+        }
+
+        return 0;
+    }
+
+    internal void OnHandshakeConfirmed()
+    {
+        if (!_isServer)
+        {
+            // The server has checked our certificate once it confirms the handshake (HANDSHAKE_DONE).
+            Ngtcp2Log.HandshakeCompleted(_logger, RemoteEndPoint, false, _alpn);
+            _handshake.TrySetResult();
+        }
+    }
+
+    internal void OnStreamOpened(long streamId)
+    {
+        if (!_acceptedStreams.Writer.TryWrite(Streams.OnOpenedByPeer(streamId)))
+        {
+            throw new InvalidOperationException("The accept queue is full although the peer is bounded by the stream limit.");
+        }
+    }
+
+    /// <summary>Releases everything; runs once, on the loop thread at its end (or from Dispose if it never started).</summary>
+    internal void Teardown(TransportException error)
+    {
+
+        foreach (var key in _cids)
+        {
+            _endpoint.Unregister(key);
+        }
+
+        _cids.Clear();
+        Streams.Fail(error);
+        _loop.Drain(error);
+        if (_handshake.TrySetException(error))
+        {
+            _ = _handshake.Task.Exception;
+        }
+
+        _acceptedStreams.Writer.TryComplete();
+        Datagrams.Close();
+        if (HandshakeDone || !_isServer)
+        {
+            Ngtcp2Log.ConnectionClosed(_logger, RemoteEndPoint, error.Error, error.Message);
+        }
+
+        FreeNative();
+        _closed.TrySetResult(error);
+    }
+
+    private void FreeNative()
+    {
+        Native.Free();
+        _endpoint.Release();
+    }
+
 }

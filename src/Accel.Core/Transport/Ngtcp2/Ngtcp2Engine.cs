@@ -30,8 +30,7 @@ namespace Accel.Core.Transport.Ngtcp2;
 public sealed class Ngtcp2Engine : ITransportEngine
 {
     internal const TransportCapabilities EngineCapabilities =
-        TransportCapabilities.Datagrams | TransportCapabilities.StreamPriority |
-        TransportCapabilities.ConnectionStatistics | TransportCapabilities.CongestionControlChoice;
+        TransportCapabilities.StreamPriority | TransportCapabilities.CongestionStatistics | TransportCapabilities.CongestionControlChoice;
 
     private static readonly Lazy<(bool Supported, string? Reason, string Version)> s_probe = new(Probe);
 

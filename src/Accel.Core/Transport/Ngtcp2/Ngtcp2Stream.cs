@@ -13,43 +13,38 @@ internal sealed class Ngtcp2Stream : ITransportStream
     /// <summary>Per-stream send buffer bound: one BDP of 250 ms × 100 Mbit/s, rounded up.</summary>
     internal const long SendBufferLimit = 4 * 1024 * 1024;
 
-    internal const long DefaultAbortCode = 0;
-
     private readonly Ngtcp2Connection _connection;
     private readonly object _lock = new();
     private readonly StreamSendBuffer _send = new();
     private readonly StreamReceiveBuffer _receive = new();
-    private readonly TaskCompletionSource _writesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _readsClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StreamSide _read;
+    private readonly StreamSide _write;
 
     private bool _finRequested;
     private bool _finReceived;
-    private TransportException? _writeError;
-    private TransportException? _readError;
-    private readonly StreamWaiter _readWaiter;
-    private readonly StreamWaiter _writeWaiter;
     private long _pendingCredit;
     private bool _disposed;
+    private byte _urgency;
 
-    internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, PriorityClass priority)
+    internal Ngtcp2Stream(Ngtcp2Connection connection, long id, bool isServer, byte urgency)
     {
         _connection = connection;
-        _readWaiter = new StreamWaiter(_lock);
-        _writeWaiter = new StreamWaiter(_lock);
+        _read = new StreamSide(_lock);
+        _write = new StreamSide(_lock);
         Id = id;
-        Priority = priority;
+        _urgency = StreamUrgency.Validate(urgency);
         Direction = (id & 2) != 0 ? StreamDirection.Unidirectional : StreamDirection.Bidirectional;
         var local = ((id & 1) != 0) == isServer;
         CanRead = Direction == StreamDirection.Bidirectional || !local;
         CanWrite = Direction == StreamDirection.Bidirectional || local;
         if (!CanRead)
         {
-            _readsClosed.TrySetResult();
+            _read.Complete();
         }
 
         if (!CanWrite)
         {
-            _writesClosed.TrySetResult();
+            _write.Complete();
         }
     }
 
@@ -61,11 +56,11 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
     public bool CanWrite { get; }
 
-    public PriorityClass Priority { get; set; }
+    public byte Urgency { get => _urgency; set => _urgency = StreamUrgency.Validate(value); }
 
-    public Task WritesClosed => _writesClosed.Task;
+    public Task WritesClosed => _write.Closed;
 
-    public Task ReadsClosed => _readsClosed.Task;
+    public Task ReadsClosed => _read.Closed;
 
     public long UnacknowledgedBytes
     {
@@ -134,7 +129,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
         lock (_lock)
         {
-            if (_finRequested || _writeError is not null)
+            if (_finRequested || _write.Error is not null)
             {
                 return;
             }
@@ -152,11 +147,10 @@ internal sealed class Ngtcp2Stream : ITransportStream
             bool post;
             lock (_lock)
             {
-                post = _writeError is null && !_writesClosed.Task.IsCompleted;
+                post = _write.Error is null && !_write.IsClosed;
                 if (post)
                 {
-                    _writeError = new TransportException(TransportError.OperationAborted, "The write side was aborted locally.", errorCode);
-                    FailWritesLocked(_writeError);
+                    _write.Fail(new TransportException(TransportError.OperationAborted, "The write side was aborted locally.", errorCode));
                 }
             }
 
@@ -172,13 +166,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
             long discarded = 0;
             lock (_lock)
             {
-                post = _readError is null && !_readsClosed.Task.IsCompleted;
+                post = _read.Error is null && !_read.IsClosed;
                 if (post)
                 {
-                    _readError = new TransportException(TransportError.OperationAborted, "The read side was aborted locally.", errorCode);
                     discarded = _receive.Length;
                     _receive.Dispose();
-                    FailReadsLocked(_readError);
+                    _read.Fail(new TransportException(TransportError.OperationAborted, "The read side was aborted locally.", errorCode));
                 }
             }
 
@@ -206,13 +199,13 @@ internal sealed class Ngtcp2Stream : ITransportStream
             }
 
             _disposed = true;
-            abortRead = CanRead && _readError is null && !_readsClosed.Task.IsCompleted && !_finReceived;
-            completeWrite = CanWrite && _writeError is null && !_finRequested;
+            abortRead = CanRead && _read.Error is null && !_read.IsClosed && !_finReceived;
+            completeWrite = CanWrite && _write.Error is null && !_finRequested;
         }
 
         if (abortRead)
         {
-            Abort(AbortDirection.Read, DefaultAbortCode);
+            Abort(AbortDirection.Read, TransportDefaults.StreamAbortCode);
         }
 
         if (completeWrite)
@@ -233,18 +226,18 @@ internal sealed class Ngtcp2Stream : ITransportStream
             {
                 read = _receive.Read(destination);
             }
-            else if (_readError is not null)
+            else if (_read.Error is not null)
             {
-                throw Clone(_readError);
+                throw Clone(_read.Error);
             }
             else if (_finReceived)
             {
-                _readsClosed.TrySetResult();
+                _read.Complete();
                 return true;
             }
             else
             {
-                waiter = _readWaiter.Arm();
+                waiter = _read.Waiter.Arm();
                 return false;
             }
         }
@@ -269,14 +262,14 @@ internal sealed class Ngtcp2Stream : ITransportStream
 
             try
             {
-                using (_readWaiter.RegisterCancellation(cancellationToken))
+                using (_read.Waiter.RegisterCancellation(cancellationToken))
                 {
                     await waiter.ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Abort(AbortDirection.Read, DefaultAbortCode);
+                Abort(AbortDirection.Read, TransportDefaults.StreamAbortCode);
                 throw;
             }
         }
@@ -299,9 +292,9 @@ internal sealed class Ngtcp2Stream : ITransportStream
         waiter = default;
         lock (_lock)
         {
-            if (_writeError is not null)
+            if (_write.Error is not null)
             {
-                throw Clone(_writeError);
+                throw Clone(_write.Error);
             }
 
             if (_finRequested)
@@ -317,7 +310,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
                 return true;
             }
 
-            waiter = _writeWaiter.Arm();
+            waiter = _write.Waiter.Arm();
             return false;
         }
     }
@@ -336,14 +329,14 @@ internal sealed class Ngtcp2Stream : ITransportStream
             _connection.SignalData(this);
             try
             {
-                using (_writeWaiter.RegisterCancellation(cancellationToken))
+                using (_write.Waiter.RegisterCancellation(cancellationToken))
                 {
                     await waiter.ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Abort(AbortDirection.Write, DefaultAbortCode);
+                Abort(AbortDirection.Write, TransportDefaults.StreamAbortCode);
                 throw;
             }
         }
@@ -356,7 +349,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            return _writeError is null && (SentOffset < _send.Appended || (_finRequested && !FinSent));
+            return _write.Error is null && (SentOffset < _send.Appended || (_finRequested && !FinSent));
         }
     }
 
@@ -365,7 +358,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            return _writeError is not null || (SentOffset == _send.Appended && _send.Acknowledged == _send.Appended && (!_finRequested || FinSent));
+            return _write.Error is not null || (SentOffset == _send.Appended && _send.Acknowledged == _send.Appended && (!_finRequested || FinSent));
         }
     }
 
@@ -397,12 +390,12 @@ internal sealed class Ngtcp2Stream : ITransportStream
             if (_send.Buffered <= SendBufferLimit / 2)
             {
                 // Hysteresis: a blocked writer resumes once half the buffer is free, not on every ACK.
-                WakeWriterLocked();
+                _write.Waiter.Signal();
             }
 
             if (_finRequested && FinSent && _send.Acknowledged == _send.Appended)
             {
-                _writesClosed.TrySetResult();
+                _write.Complete();
             }
         }
     }
@@ -412,7 +405,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (_readError is not null)
+            if (_read.Error is not null)
             {
                 return data.Length;
             }
@@ -423,7 +416,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
                 _finReceived = true;
             }
 
-            WakeReaderLocked();
+            _read.Waiter.Signal();
             return 0;
         }
     }
@@ -432,11 +425,10 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (_readError is null && !_readsClosed.Task.IsCompleted)
+            if (_read.Error is null && !_read.IsClosed)
             {
-                _readError = new TransportException(TransportError.StreamAborted, "The peer reset the stream.", code);
                 _receive.Dispose();
-                FailReadsLocked(_readError);
+                _read.Fail(new TransportException(TransportError.StreamAborted, "The peer reset the stream.", code));
             }
         }
     }
@@ -446,10 +438,9 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (_writeError is null && !_writesClosed.Task.IsCompleted)
+            if (_write.Error is null && !_write.IsClosed)
             {
-                _writeError = new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING); its code is known once the stream closes.");
-                FailWritesLocked(_writeError);
+                _write.Fail(new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING); its code is known once the stream closes."));
             }
         }
     }
@@ -459,22 +450,21 @@ internal sealed class Ngtcp2Stream : ITransportStream
         NativeClosed = true;
         lock (_lock)
         {
-            if (CanWrite && !_writesClosed.Task.IsCompleted)
+            if (CanWrite && !_write.IsClosed)
             {
-                if (_finRequested && FinSent && _writeError is null)
+                if (_finRequested && FinSent && _write.Error is null)
                 {
-                    _writesClosed.TrySetResult();
+                    _write.Complete();
                 }
                 else
                 {
-                    _writeError ??= new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code);
-                    FailWritesLocked(_writeError);
+                    _write.Fail(_write.Error ?? new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code));
                 }
             }
-            else if (_writeError is { Error: TransportError.StreamAborted, ApplicationErrorCode: null } && code is not null)
+            else if (_write.Error is { Error: TransportError.StreamAborted, ApplicationErrorCode: null } && code is not null)
             {
                 // The write side was found shut before the code was known; later writes report the code.
-                _writeError = new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code);
+                _write.Error = new TransportException(TransportError.StreamAborted, "The peer stopped the stream (STOP_SENDING).", code);
             }
 
             _send.Dispose();
@@ -485,54 +475,22 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (!_writesClosed.Task.IsCompleted)
+            if (!_write.IsClosed)
             {
-                _writeError ??= error;
-                FailWritesLocked(error);
+                _write.Fail(error);
             }
 
-            if (!_readsClosed.Task.IsCompleted && !_finReceived)
+            if (!_read.IsClosed && !_finReceived)
             {
-                _readError ??= error;
-                FailReadsLocked(error);
+                _read.Fail(error);
             }
             else
             {
-                WakeReaderLocked();
+                _read.Waiter.Signal();
             }
 
             _send.Dispose();
         }
-    }
-
-    private void FailWritesLocked(TransportException error)
-    {
-        if (_writesClosed.TrySetException(error))
-        {
-            _ = _writesClosed.Task.Exception;
-        }
-
-        WakeWriterLocked();
-    }
-
-    private void FailReadsLocked(TransportException error)
-    {
-        if (_readsClosed.TrySetException(error))
-        {
-            _ = _readsClosed.Task.Exception;
-        }
-
-        WakeReaderLocked();
-    }
-
-    private void WakeReaderLocked()
-    {
-        _readWaiter.Signal();
-    }
-
-    private void WakeWriterLocked()
-    {
-        _writeWaiter.Signal();
     }
 
     private static TransportException Clone(TransportException e) => new(e.Error, e.Message, e.ApplicationErrorCode, e);

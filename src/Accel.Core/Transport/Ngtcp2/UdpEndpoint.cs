@@ -46,7 +46,7 @@ internal sealed unsafe class UdpEndpoint
         _logger = logger;
         TuneBuffers(socket);
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
-        GsoSegmentSize = TryEnableGso(socket, Ngtcp2Connection.MaxUdpPayloadSize) ? Ngtcp2Connection.MaxUdpPayloadSize : 0;
+        GsoSegmentSize = TryEnableGso(socket, Ngtcp2PacketWriter.MaxUdpPayloadSize) ? Ngtcp2PacketWriter.MaxUdpPayloadSize : 0;
         _thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "ngtcp2-rx " + LocalEndPoint };
     }
 

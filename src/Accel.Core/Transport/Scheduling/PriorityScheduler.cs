@@ -9,17 +9,17 @@ namespace Accel.Core.Transport.Scheduling;
 /// <remarks>
 /// A sender (a stream with data to send) is registered with <see cref="Enqueue"/> and stays queued until
 /// <see cref="TryDequeue"/> hands it out. The caller sends at most <see cref="Grant.Bytes"/> from it, reports what it
-/// sent with <see cref="Complete"/>, and re-enqueues it if it still has data. Strict classes (Control, Input, Cursor)
-/// always go first, lowest rank first. Main, Display and Bulk share by deficit round-robin with their weights,
-/// so each gets its weighted share of whatever strict traffic leaves, and Bulk never starves.
-/// Within a class, senders are served round-robin. Steady state allocates nothing: queues are rings that grow
+/// sent with <see cref="Complete"/>, and re-enqueues it if it still has data. Strict urgencies (0–2) always go
+/// first, most urgent first. Urgencies 3–7 share by deficit round-robin with their weights (<see cref="SchedulerOptions"/>),
+/// so each gets its weighted share of whatever strict traffic leaves, and none starves.
+/// Within an urgency, senders are served round-robin (RFC 9218's incremental). Steady state allocates nothing: queues are rings that grow
 /// only when more senders are ready at once than ever before.
 /// </remarks>
 public sealed class PriorityScheduler<T>
     where T : class
 {
-    private const int ClassCount = (int)PriorityClass.Bulk + 1;
-    private const int FirstWeighted = (int)PriorityClass.Main;
+    private const int ClassCount = StreamUrgency.Levels;
+    private const int FirstWeighted = SchedulerOptions.FirstWeightedUrgency;
 
     private readonly SchedulerOptions _options;
     private readonly Ring[] _queues = new Ring[ClassCount];
@@ -42,17 +42,17 @@ public sealed class PriorityScheduler<T>
     /// <summary>Number of queued senders.</summary>
     public int Count => _count;
 
-    /// <summary>Queued senders of one class (a gauge for metrics).</summary>
-    public int CountOf(PriorityClass cls) => _queues[(int)cls].Count;
+    /// <summary>Queued senders of one urgency (a gauge for metrics).</summary>
+    public int CountOf(byte urgency) => _queues[urgency].Count;
 
-    /// <summary>Total bytes reported through <see cref="Complete"/> for a class.</summary>
-    public long BytesSentOf(PriorityClass cls) => _bytesSent[(int)cls];
+    /// <summary>Total bytes reported through <see cref="Complete"/> for an urgency.</summary>
+    public long BytesSentOf(byte urgency) => _bytesSent[urgency];
 
     /// <summary>Queues a sender that has data. Queuing the same sender twice is the caller's bug.</summary>
-    public void Enqueue(T sender, PriorityClass cls)
+    public void Enqueue(T sender, byte urgency)
     {
         ArgumentNullException.ThrowIfNull(sender);
-        _queues[(int)cls].Push(sender);
+        _queues[StreamUrgency.Validate(urgency)].Push(sender);
         _count++;
     }
 
@@ -89,7 +89,7 @@ public sealed class PriorityScheduler<T>
             {
                 if (_queues[c].Count > 0)
                 {
-                    grant = new Grant(_queues[c].Pop(), (PriorityClass)c, int.MaxValue);
+                    grant = new Grant(_queues[c].Pop(), (byte)c, int.MaxValue);
                     _count--;
                     return true;
                 }
@@ -99,7 +99,7 @@ public sealed class PriorityScheduler<T>
         Debug.Assert(weightedWaiting, "count > 0 and no strict sender means a weighted one waits");
         _strictRun = 0;
 
-        // Deficit round-robin over Main, Display, Bulk: a class with a positive deficit is served; otherwise
+        // Deficit round-robin over the weighted urgencies: a class with a positive deficit is served; otherwise
         // every backlogged class earns its quantum and the cursor moves on.
         while (true)
         {
@@ -108,7 +108,7 @@ public sealed class PriorityScheduler<T>
                 var c = _rrCursor;
                 if (_queues[c].Count > 0 && _deficit[c] > 0)
                 {
-                    grant = new Grant(_queues[c].Pop(), (PriorityClass)c, (int)Math.Min(_deficit[c], int.MaxValue));
+                    grant = new Grant(_queues[c].Pop(), (byte)c, (int)Math.Min(_deficit[c], int.MaxValue));
                     _count--;
                     return true;
                 }
@@ -120,7 +120,7 @@ public sealed class PriorityScheduler<T>
             {
                 if (_queues[c].Count > 0)
                 {
-                    _deficit[c] += (long)_options.WeightOf((PriorityClass)c) * _options.QuantumBytes;
+                    _deficit[c] += (long)_options.WeightOf(c) * _options.QuantumBytes;
                 }
                 else
                 {
@@ -134,7 +134,7 @@ public sealed class PriorityScheduler<T>
     public void Complete(in Grant grant, int bytesSent)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytesSent);
-        var c = (int)grant.Class;
+        var c = (int)grant.Urgency;
         _bytesSent[c] += bytesSent;
         if (c < FirstWeighted)
         {
@@ -173,8 +173,8 @@ public sealed class PriorityScheduler<T>
 
     private void AdvanceCursor() => _rrCursor = _rrCursor + 1 >= ClassCount ? FirstWeighted : _rrCursor + 1;
 
-    /// <summary>A sender, its class, and how many bytes it may send in this turn.</summary>
-    public readonly record struct Grant(T Sender, PriorityClass Class, int Bytes);
+    /// <summary>A sender, its urgency, and how many bytes it may send in this turn.</summary>
+    public readonly record struct Grant(T Sender, byte Urgency, int Bytes);
 
     private sealed class Ring
     {

@@ -99,20 +99,20 @@ public sealed class WriteArbiter
 
         internal int Bytes { get; private set; }
 
-        internal PriorityClass Class { get; private set; }
+        internal byte Urgency { get; private set; }
 
         internal bool Granted { get; set; }
 
-        /// <summary>Waits until <paramref name="bytes"/> of class <paramref name="cls"/> may be handed to the engine.</summary>
-        public ValueTask AcquireAsync(PriorityClass cls, int bytes, CancellationToken cancellationToken)
+        /// <summary>Waits until <paramref name="bytes"/> of urgency <paramref name="urgency"/> may be handed to the engine.</summary>
+        public ValueTask AcquireAsync(byte urgency, int bytes, CancellationToken cancellationToken)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(bytes);
             var owner = _owner;
             lock (owner._lock)
             {
-                Class = cls;
+                Urgency = urgency;
                 Bytes = bytes;
-                if (cls < PriorityClass.Main)
+                if (SchedulerOptions.IsStrict(urgency))
                 {
                     owner._strictOutstanding++;
                     Granted = true;
@@ -128,7 +128,7 @@ public sealed class WriteArbiter
 
                 Granted = false;
                 Core.Reset();
-                owner._scheduler.Enqueue(this, cls);
+                owner._scheduler.Enqueue(this, urgency);
             }
 
             if (cancellationToken.CanBeCanceled)
@@ -164,7 +164,7 @@ public sealed class WriteArbiter
                 }
 
                 Granted = false;
-                if (Class < PriorityClass.Main)
+                if (SchedulerOptions.IsStrict(Urgency))
                 {
                     owner._strictOutstanding--;
                 }

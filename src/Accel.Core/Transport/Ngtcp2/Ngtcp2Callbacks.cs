@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Accel.Core.Transport.Ngtcp2.Native;
@@ -11,7 +10,7 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// everything: an exception must not cross into native code. A failure is recorded and the call returns
 /// NGTCP2_ERR_CALLBACK_FAILURE, which makes ngtcp2 fail the connection.
 /// </summary>
-internal sealed unsafe partial class Ngtcp2Connection
+internal static unsafe class Ngtcp2Callbacks
 {
     private static nint s_cryptoLibrary;
 
@@ -25,7 +24,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         return NativeLibrary.GetExport(s_cryptoLibrary, name);
     }
 
-    private static ngtcp2_callbacks MakeCallbacks(bool server)
+    public static ngtcp2_callbacks Make(bool server)
     {
         var cb = default(ngtcp2_callbacks);
         if (server)
@@ -65,27 +64,7 @@ internal sealed unsafe partial class Ngtcp2Connection
         return cb;
     }
 
-    private static Ngtcp2Connection Of(void* userData) => (Ngtcp2Connection)GCHandle.FromIntPtr((nint)userData).Target!;
-
-    private int Failed(Exception e, string callback)
-    {
-        _callbackException ??= e;
-        Ngtcp2Log.CallbackFailed(_logger, e, callback);
-        return NGTCP2_ERR_CALLBACK_FAILURE;
-    }
-
-    [UnmanagedCallersOnly]
-    private static nint GetConnCallback(ngtcp2_crypto_conn_ref* connRef)
-    {
-        try
-        {
-            return Of(connRef->user_data)._conn;
-        }
-        catch
-        {
-            return 0;
-        }
-    }
+    private static Ngtcp2Connection Owner(void* userData) => Ngtcp2NativeConnection.OwnerOf(userData)!;
 
     [UnmanagedCallersOnly]
     private static void RandCallback(byte* dest, nuint length, void* randCtx)
@@ -106,11 +85,11 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
+            self = Owner(userData);
             RandomNumberGenerator.Fill(new Span<byte>(cid->data, (int)cidlen));
             cid->datalen = cidlen;
             RandomNumberGenerator.Fill(new Span<byte>(token, 16));
-            if (self._isServer)
+            if (self.IsServer)
             {
                 self.RegisterCid(cid->data, (int)cidlen);
             }
@@ -129,8 +108,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._isServer)
+            self = Owner(userData);
+            if (self.IsServer)
             {
                 self.UnregisterCid(cid->data, (int)cid->datalen);
             }
@@ -143,54 +122,14 @@ internal sealed unsafe partial class Ngtcp2Connection
         }
     }
 
-    /// <summary>GnuTLS verify hook (loop thread, inside read_pkt): authenticates the peer's certificate.</summary>
-    internal bool OnVerifyPeer(nint session)
-    {
-        _peerSpki = Ngtcp2Tls.Authenticate(session, _options.PeerTrust, out var failure);
-        if (_peerSpki is null)
-        {
-            _authFailure = failure;
-            Ngtcp2Log.PeerRejected(_logger, RemoteEndPoint, failure ?? "unknown");
-            return false;
-        }
-
-        return true;
-    }
-
     [UnmanagedCallersOnly]
     private static int HandshakeCompletedCallback(nint conn, void* userData)
     {
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._peerSpki is null)
-            {
-                self._authFailure ??= "the peer was not authenticated";
-                self._callbackException = new TransportException(TransportError.AuthenticationFailed, "TLS authentication failed: " + self._authFailure);
-                return NGTCP2_ERR_CALLBACK_FAILURE;
-            }
-
-            self._handshakeDone = true;
-            self._alpn = Ngtcp2Tls.SelectedAlpn(self._session) ?? string.Empty;
-            var remote = ngtcp2_conn_get_remote_transport_params(conn);
-            var peerMax = remote == null ? 0 : (long)Math.Min(remote->max_datagram_frame_size, int.MaxValue);
-            self._maxDatagramPayload = self._options.MaxDatagramFrameSize <= 0 || peerMax <= 3
-                ? 0
-                : (int)Math.Min(peerMax - 3, 1200 - DatagramOverhead);
-            if (self._isServer)
-            {
-                Ngtcp2Log.HandshakeCompleted(self._logger, self.RemoteEndPoint, true, self._alpn);
-                if (!self._listener!.OnAuthenticated(self))
-                {
-                    self._callbackException = new TransportException(TransportError.ConnectionRefused, "The listener's accept backlog is full.");
-                    return NGTCP2_ERR_CALLBACK_FAILURE;
-                }
-
-                self._handshake.TrySetResult();
-            }
-
-            return 0;
+            self = Owner(userData);
+            return self.OnHandshakeCompleted(conn);
         }
         catch (Exception e)
         {
@@ -204,14 +143,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (!self._isServer)
-            {
-                // The server has checked our certificate once it confirms the handshake (HANDSHAKE_DONE).
-                Ngtcp2Log.HandshakeCompleted(self._logger, self.RemoteEndPoint, false, self._alpn);
-                self._handshake.TrySetResult();
-            }
-
+            self = Owner(userData);
+            self.OnHandshakeConfirmed();
             return 0;
         }
         catch (Exception e)
@@ -226,21 +159,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._streams.TryGetValue(streamId, out var stream))
-            {
-                var discarded = stream.OnReceived(new ReadOnlySpan<byte>(data, (int)datalen), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
-                if (discarded > 0)
-                {
-                    stream.AddCredit(discarded);
-                    self.SignalCredit(stream);
-                }
-            }
-            else if (datalen > 0)
-            {
-                self._orphanCredit += (long)datalen;
-            }
-
+            self = Owner(userData);
+            self.Streams.OnReceived(streamId, new ReadOnlySpan<byte>(data, (int)datalen), (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
             return 0;
         }
         catch (Exception e)
@@ -255,12 +175,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._streams.TryGetValue(streamId, out var stream))
-            {
-                stream.OnAcked((long)offset, (long)datalen);
-            }
-
+            self = Owner(userData);
+            self.Streams.OnAcked(streamId, (long)offset, (long)datalen);
             return 0;
         }
         catch (Exception e)
@@ -275,14 +191,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            var stream = new Ngtcp2Stream(self, streamId, self._isServer, TransportDefaults.AcceptedStreamPriority);
-            self._streams[streamId] = stream;
-            if (!self._acceptedStreams.Writer.TryWrite(stream))
-            {
-                throw new InvalidOperationException("The accept queue is full although the peer is bounded by the stream limit.");
-            }
-
+            self = Owner(userData);
+            self.OnStreamOpened(streamId);
             return 0;
         }
         catch (Exception e)
@@ -297,25 +207,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._streams.Remove(streamId, out var stream))
-            {
-                self.Unschedule(stream);
-                stream.OnNativeClosed((flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 ? (long)appErrorCode : null);
-                var remote = ((streamId & 1) != 0) != self._isServer;
-                if (remote)
-                {
-                    if ((streamId & 2) != 0)
-                    {
-                        self._remoteUniClosed++;
-                    }
-                    else
-                    {
-                        self._remoteBidiClosed++;
-                    }
-                }
-            }
-
+            self = Owner(userData);
+            self.Streams.OnClosed(streamId, (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0 ? (long)appErrorCode : null);
             return 0;
         }
         catch (Exception e)
@@ -330,12 +223,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._streams.TryGetValue(streamId, out var stream))
-            {
-                stream.OnReset((long)appErrorCode);
-            }
-
+            self = Owner(userData);
+            self.Streams.OnReset(streamId, (long)appErrorCode);
             return 0;
         }
         catch (Exception e)
@@ -349,7 +238,7 @@ internal sealed unsafe partial class Ngtcp2Connection
     {
         try
         {
-            Of(userData)._retryOpens = true;
+            Owner(userData).Streams.OnMaxLocalStreamsExtended();
             return 0;
         }
         catch
@@ -364,14 +253,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            if (self._streams.TryGetValue(streamId, out var stream) && stream.Blocked)
-            {
-                stream.Blocked = false;
-                self._blocked.Remove(stream);
-                self.ScheduleIfReady(stream);
-            }
-
+            self = Owner(userData);
+            self.Streams.OnMaxStreamDataExtended(streamId);
             return 0;
         }
         catch (Exception e)
@@ -386,15 +269,8 @@ internal sealed unsafe partial class Ngtcp2Connection
         Ngtcp2Connection? self = null;
         try
         {
-            self = Of(userData);
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)datalen));
-            new ReadOnlySpan<byte>(data, (int)datalen).CopyTo(buffer);
-            if (!self._datagramsIn.Writer.TryWrite(new Inbound(buffer, (int)datalen)))
-            {
-                // Unreliable by definition: a full queue drops the newest.
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
+            self = Owner(userData);
+            self.Datagrams.OnReceived(new ReadOnlySpan<byte>(data, (int)datalen));
             return 0;
         }
         catch (Exception e)

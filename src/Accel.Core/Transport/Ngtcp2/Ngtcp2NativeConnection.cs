@@ -1,0 +1,189 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Accel.Core.Transport.Ngtcp2.Native;
+using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// The native half of one connection: the <c>ngtcp2_conn</c>, its GnuTLS session and credentials, the path and
+/// crypto conn_ref they point into, and the GC handle that lets callbacks find the managed connection. Created on
+/// the thread that creates the connection, then used and freed only by the connection's loop.
+/// </summary>
+internal sealed unsafe class Ngtcp2NativeConnection
+{
+    private readonly TransportOptions _options;
+    private GCHandle _owner;
+    private byte* _memory;
+    private nint _credentials;
+
+    public Ngtcp2NativeConnection(Ngtcp2Connection owner, TransportOptions options, IPEndPoint local, IPEndPoint remote)
+    {
+        _options = options;
+        _owner = GCHandle.Alloc(owner);
+        _memory = (byte*)NativeMemory.AllocZeroed(256);
+        Path = (ngtcp2_path*)(_memory + 128);
+        ConnRef = (ngtcp2_crypto_conn_ref*)(_memory + 192);
+        Path->local.addr = _memory;
+        Path->local.addrlen = (uint)WriteSockaddr(local, _memory);
+        Path->remote.addr = _memory + 64;
+        Path->remote.addrlen = (uint)WriteSockaddr(remote, _memory + 64);
+        ConnRef->get_conn = (delegate* unmanaged<ngtcp2_crypto_conn_ref*, nint>)&GetConnCallback;
+        ConnRef->user_data = UserData;
+    }
+
+    /// <summary>The <c>ngtcp2_conn*</c>; 0 before init and after <see cref="Free"/>.</summary>
+    public nint Conn { get; private set; }
+
+    /// <summary>The GnuTLS session (for the ALPN and the peer's certificate).</summary>
+    public nint Session { get; private set; }
+
+    public ngtcp2_path* Path { get; }
+
+    public ngtcp2_crypto_conn_ref* ConnRef { get; }
+
+    /// <summary>The user data every callback receives: a handle to the managed connection.</summary>
+    public void* UserData => (void*)GCHandle.ToIntPtr(_owner);
+
+    /// <summary>The managed connection behind a callback's user data.</summary>
+    public static Ngtcp2Connection? OwnerOf(void* userData) =>
+        userData == null ? null : GCHandle.FromIntPtr((nint)userData).Target as Ngtcp2Connection;
+
+    public void InitClient(string serverName)
+    {
+        var callbacks = CreateSession(false, serverName);
+        ngtcp2_settings settings;
+        ngtcp2_transport_params tp;
+        MakeSettings(&settings, &tp);
+        ngtcp2_cid dcid;
+        ngtcp2_cid scid;
+        dcid.datalen = 18;
+        RandomNumberGenerator.Fill(new Span<byte>(dcid.data, 18));
+        scid.datalen = UdpEndpoint.LocalCidLength;
+        RandomNumberGenerator.Fill(new Span<byte>(scid.data, UdpEndpoint.LocalCidLength));
+        nint conn;
+        var rv = ngtcp2_conn_client_new_versioned(&conn, &dcid, &scid, Path, NGTCP2_PROTO_VER_V1, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, UserData);
+        Created(rv, conn, "ngtcp2_conn_client_new");
+    }
+
+    /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
+    public void InitServer(ngtcp2_pkt_hd* hd, out ngtcp2_cid scid)
+    {
+        var callbacks = CreateSession(true, null);
+        ngtcp2_settings settings;
+        ngtcp2_transport_params tp;
+        MakeSettings(&settings, &tp);
+        tp.original_dcid = hd->dcid;
+        tp.original_dcid_present = 1;
+        tp.disable_active_migration = 1;
+        ngtcp2_cid local;
+        local.datalen = UdpEndpoint.LocalCidLength;
+        RandomNumberGenerator.Fill(new Span<byte>(local.data, UdpEndpoint.LocalCidLength));
+        scid = local;
+        nint conn;
+        var rv = ngtcp2_conn_server_new_versioned(&conn, &hd->scid, &local, Path, hd->version, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, UserData);
+        Created(rv, conn, "ngtcp2_conn_server_new");
+    }
+
+    /// <summary>Frees the connection, the TLS session and credentials, the path memory and the handle. Idempotent.</summary>
+    public void Free()
+    {
+        if (Conn != 0)
+        {
+            ngtcp2_conn_del(Conn);
+            Conn = 0;
+        }
+
+        if (Session != 0)
+        {
+            gnutls_deinit(Session);
+            Session = 0;
+        }
+
+        if (_credentials != 0)
+        {
+            gnutls_certificate_free_credentials(_credentials);
+            _credentials = 0;
+        }
+
+        if (_owner.IsAllocated)
+        {
+            NativeMemory.Free(_memory);
+            _memory = null;
+            _owner.Free();
+        }
+    }
+
+    /// <summary>Creates the GnuTLS session and credentials for this side; returns the ngtcp2 callbacks for it.</summary>
+    private ngtcp2_callbacks CreateSession(bool isServer, string? serverName)
+    {
+        Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, out var session, out _credentials);
+        Session = session;
+        return Ngtcp2Callbacks.Make(isServer);
+    }
+
+    private void Created(int rv, nint conn, string what)
+    {
+        if (rv != 0)
+        {
+            throw new TransportException(TransportError.InternalError, what + ": " + ErrorText(rv));
+        }
+
+        Conn = conn;
+        ngtcp2_conn_set_tls_native_handle(conn, Session);
+        if (_options.KeepAliveInterval > TimeSpan.Zero)
+        {
+            ngtcp2_conn_set_keep_alive_timeout(conn, Ngtcp2Clock.ToNanoseconds(_options.KeepAliveInterval));
+        }
+    }
+
+    private void MakeSettings(ngtcp2_settings* settings, ngtcp2_transport_params* tp)
+    {
+        ngtcp2_settings_default_versioned(NGTCP2_SETTINGS_V2, settings);
+        settings->initial_ts = Ngtcp2Clock.Now();
+        settings->cc_algo = _options.CongestionControl switch
+        {
+            CongestionControlAlgorithm.Cubic => NGTCP2_CC_ALGO_CUBIC,
+            CongestionControlAlgorithm.Reno => NGTCP2_CC_ALGO_RENO,
+            _ => NGTCP2_CC_ALGO_BBR,
+        };
+        settings->max_tx_udp_payload_size = Ngtcp2PacketWriter.MaxUdpPayloadSize;
+        settings->handshake_timeout = Ngtcp2Clock.ToNanoseconds(_options.HandshakeTimeout);
+        settings->max_stream_window = (ulong)Math.Max(_options.MaxStreamReceiveWindow, _options.StreamReceiveWindow);
+        settings->max_window = (ulong)Math.Max(_options.MaxConnectionReceiveWindow, _options.ConnectionReceiveWindow);
+
+        ngtcp2_transport_params_default_versioned(NGTCP2_TRANSPORT_PARAMS_V1, tp);
+        tp->initial_max_stream_data_bidi_local = (ulong)_options.StreamReceiveWindow;
+        tp->initial_max_stream_data_bidi_remote = (ulong)_options.StreamReceiveWindow;
+        tp->initial_max_stream_data_uni = (ulong)_options.StreamReceiveWindow;
+        tp->initial_max_data = (ulong)_options.ConnectionReceiveWindow;
+        tp->initial_max_streams_bidi = (ulong)Math.Max(0, _options.MaxInboundBidirectionalStreams);
+        tp->initial_max_streams_uni = (ulong)Math.Max(0, _options.MaxInboundUnidirectionalStreams);
+        tp->max_idle_timeout = Ngtcp2Clock.ToNanoseconds(_options.IdleTimeout);
+        tp->max_datagram_frame_size = (ulong)Math.Max(0, _options.MaxDatagramFrameSize);
+        tp->active_connection_id_limit = 4;
+    }
+
+    private static int WriteSockaddr(IPEndPoint endPoint, byte* dest)
+    {
+        var address = endPoint.Serialize();
+        var span = address.Buffer.Span[..address.Size];
+        span.CopyTo(new Span<byte>(dest, 64));
+        // SocketAddress carries the platform layout already (Linux: family in host order in the first two bytes).
+        return address.Size;
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint GetConnCallback(ngtcp2_crypto_conn_ref* connRef)
+    {
+        try
+        {
+            return OwnerOf(connRef->user_data)?.Native.Conn ?? 0;
+        }
+        catch
+        {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using Accel.Core.Transport.Ngtcp2.Native;
+using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
+
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// The send path of one connection (loop thread): packs packets from queued datagrams and from the streams the
+/// scheduler grants, batches equal-size packets for GSO, and writes CONNECTION_CLOSE. Owns the pinned send buffer.
+/// </summary>
+internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddress? remoteAddress)
+{
+    /// <summary>Largest UDP payload we send (ngtcp2's default; PMTUD confirms it before use).</summary>
+    public const int MaxUdpPayloadSize = 1452;
+
+    private const int MaxVecs = 4;
+    private const int SendBatchBytes = 64 * 1024;
+
+    private readonly byte[] _buffer = GC.AllocateArray<byte>(SendBatchBytes, pinned: true);
+
+    public long BytesSent { get; private set; }
+
+    public long PacketsSent { get; private set; }
+
+    /// <summary>
+    /// Packs and sends packets up to the send quantum. Returns true when it stopped because the quantum was used up;
+    /// <paramref name="failure"/> is an ngtcp2 error (negative) when writing failed, else 0. Streams the peer stopped
+    /// get <paramref name="shutGrace"/> (ngtcp2 clock) before their writers fail.
+    /// </summary>
+    public bool WritePackets(nint conn, ngtcp2_path* path, Ngtcp2StreamTable streams, Ngtcp2Datagrams datagrams, bool handshakeDone, ulong shutGrace, out int failure)
+    {
+        failure = 0;
+        var ts = Ngtcp2Clock.Now();
+        var quantum = (int)ngtcp2_conn_get_send_quantum(conn);
+        var maxPackets = Math.Clamp(quantum / MaxUdpPayloadSize, 1, 64);
+        var gso = endpoint.GsoSegmentSize;
+        var vecs = stackalloc ngtcp2_vec[MaxVecs];
+        ngtcp2_pkt_info pi = default;
+        var packets = 0;
+        var batchLength = 0;
+        var batchCount = 0;
+
+        fixed (byte* buffer = _buffer)
+        {
+            while (packets < maxPackets)
+            {
+                var dest = buffer + batchLength;
+                var room = (nuint)MaxUdpPayloadSize;
+                nint nwrite;
+                nint ndatalen = -1;
+
+                if (handshakeDone && datagrams.TryPeekOutgoing(out var dgram))
+                {
+                    int accepted = 0;
+                    fixed (byte* d = dgram.Buffer)
+                    {
+                        var vec = new ngtcp2_vec { @base = d, len = (nuint)dgram.Length };
+                        nwrite = ngtcp2_conn_writev_datagram_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, dest, room, &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &vec, 1, ts);
+                    }
+
+                    var refused = nwrite is NGTCP2_ERR_INVALID_STATE or NGTCP2_ERR_INVALID_ARGUMENT;
+                    if (accepted != 0 || refused)
+                    {
+                        datagrams.DropOutgoing();
+                    }
+
+                    if (nwrite == NGTCP2_ERR_WRITE_MORE || refused)
+                    {
+                        continue;
+                    }
+                }
+                else if (handshakeDone && streams.Scheduler.TryDequeue(out var grant))
+                {
+                    var stream = grant.Sender;
+                    stream.Queued = false;
+                    var count = stream.PrepareSend(vecs, MaxVecs, grant.Bytes, out var bytes, out var fin);
+                    var flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
+                    nwrite = ngtcp2_conn_writev_stream_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, dest, room, &ndatalen, flags, stream.Id, vecs, (nuint)count, ts);
+                    if (ndatalen >= 0)
+                    {
+                        stream.OnSent(ndatalen, fin && ndatalen == bytes);
+                    }
+
+                    streams.Scheduler.Complete(grant, (int)Math.Max(0, ndatalen));
+                    switch (nwrite)
+                    {
+                        case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+                            streams.OnBlocked(stream);
+                            continue;
+                        case NGTCP2_ERR_STREAM_SHUT_WR:
+                        case NGTCP2_ERR_STREAM_NOT_FOUND:
+                            // ngtcp2 1.11 has no callback for a received STOP_SENDING: it answers with RESET_STREAM
+                            // itself, and the write side is found shut here. The code arrives with stream_close once
+                            // the peer acknowledges that reset, so the writer is failed then (or after a grace period).
+                            streams.MarkWriteShut(stream, ts, shutGrace);
+                            continue;
+                        case NGTCP2_ERR_WRITE_MORE:
+                            streams.ScheduleIfReady(stream);
+                            continue;
+                    }
+
+                    streams.ScheduleIfReady(stream);
+                }
+                else
+                {
+                    nwrite = ngtcp2_conn_writev_stream_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, dest, room, &ndatalen, 0, -1, null, 0, ts);
+                }
+
+                if (nwrite < 0)
+                {
+                    failure = (int)nwrite;
+                    return false;
+                }
+
+                if (nwrite == 0)
+                {
+                    break;
+                }
+
+                packets++;
+                PacketsSent++;
+                BytesSent += nwrite;
+
+                // GSO: packets of exactly the segment size are batched into one send; a shorter one ends the batch.
+                if (gso == 0)
+                {
+                    endpoint.Send(new ReadOnlySpan<byte>(dest, (int)nwrite), remoteAddress);
+                    continue;
+                }
+
+                batchLength += (int)nwrite;
+                batchCount++;
+                if (nwrite != gso || batchLength + MaxUdpPayloadSize > SendBatchBytes || batchCount >= 64)
+                {
+                    endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), remoteAddress);
+                    batchLength = 0;
+                    batchCount = 0;
+                }
+            }
+
+            if (batchLength > 0)
+            {
+                endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), remoteAddress);
+            }
+        }
+
+        ngtcp2_conn_update_pkt_tx_time(conn, ts);
+        return packets >= maxPackets;
+    }
+
+    /// <summary>Writes and sends CONNECTION_CLOSE with <paramref name="ccerr"/>, unless the connection is already closing or draining.</summary>
+    public void WriteClose(nint conn, ngtcp2_path* path, ngtcp2_ccerr* ccerr)
+    {
+        if (conn == 0 || ngtcp2_conn_in_closing_period(conn) != 0 || ngtcp2_conn_in_draining_period(conn) != 0)
+        {
+            return;
+        }
+
+        ngtcp2_pkt_info pi = default;
+        fixed (byte* buffer = _buffer)
+        {
+            var n = ngtcp2_conn_write_connection_close_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, buffer, MaxUdpPayloadSize, ccerr, Ngtcp2Clock.Now());
+            if (n > 0)
+            {
+                endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), remoteAddress);
+            }
+        }
+    }
+}

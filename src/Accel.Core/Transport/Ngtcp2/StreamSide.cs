@@ -1,0 +1,37 @@
+namespace Accel.Core.Transport.Ngtcp2;
+
+/// <summary>
+/// One direction of a stream (its read side or its write side): the error that ended it, the task that completes
+/// when it is finished, and the waiter of its one pending call. Used under the stream's lock.
+/// </summary>
+internal sealed class StreamSide(object gate)
+{
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Why this side ended, when it failed; later calls rethrow a copy.</summary>
+    public TransportException? Error { get; set; }
+
+    public StreamWaiter Waiter { get; } = new(gate);
+
+    public Task Closed => _closed.Task;
+
+    public bool IsClosed => _closed.Task.IsCompleted;
+
+    /// <summary>The side finished cleanly (FIN consumed, or everything acknowledged after FIN).</summary>
+    public void Complete() => _closed.TrySetResult();
+
+    /// <summary>
+    /// The side failed: <see cref="Error"/> keeps the first error, <see cref="Closed"/> faults with
+    /// <paramref name="error"/> (observed) and a pending call wakes.
+    /// </summary>
+    public void Fail(TransportException error)
+    {
+        Error ??= error;
+        if (_closed.TrySetException(error))
+        {
+            _ = _closed.Task.Exception;
+        }
+
+        Waiter.Signal();
+    }
+}
