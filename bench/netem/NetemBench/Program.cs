@@ -3,7 +3,17 @@ using NetemBench;
 using NetemLink;
 
 var verb = args.Length > 0 ? args[0] : "help";
-var opts = ParseArgs(args.Skip(1).ToArray());
+Dictionary<string, string> opts;
+try
+{
+    opts = ParseArgs(args.Skip(1).ToArray());
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"NetemBench: {ex.Message} (NetemBench help lists the options)");
+    return 2;
+}
+
 var root = FindBenchDir();
 
 switch (verb)
@@ -150,6 +160,11 @@ string Get(string key, string fallback) => opts.TryGetValue(key, out var v) && v
 
 static Dictionary<string, string> ParseArgs(string[] a)
 {
+    // Options that take a value take the next argument even when it starts with "--" (server arguments do); an
+    // unknown option is an error, not silently a setting nobody reads.
+    string[] valued = ["profiles", "contenders", "workloads", "repeat", "out", "profile-dir", "spiceaccel-server", "spiceaccel-client",
+        "spiceaccel-server-args", "host", "port", "ns", "keys", "region", "pointer-seconds", "watch-seconds"];
+    string[] flags = ["quick", "all", "trace"];
     var d = new Dictionary<string, string>();
     for (var i = 0; i < a.Length; i++)
     {
@@ -158,16 +173,25 @@ static Dictionary<string, string> ParseArgs(string[] a)
             throw new ArgumentException($"unexpected argument {a[i]}");
         }
 
-        // --key=value (a value that itself starts with "--") or --key value.
         var eq = a[i].IndexOf('=', StringComparison.Ordinal);
-        if (eq > 2)
+        var key = eq > 2 ? a[i][2..eq] : a[i][2..];
+        if (!valued.Contains(key) && !flags.Contains(key))
         {
-            d[a[i][2..eq]] = a[i][(eq + 1)..];
-            continue;
+            throw new ArgumentException($"unknown option --{key}");
         }
 
-        var key = a[i][2..];
-        d[key] = i + 1 < a.Length && !a[i + 1].StartsWith("--", StringComparison.Ordinal) ? a[++i] : "";
+        if (eq > 2)
+        {
+            d[key] = a[i][(eq + 1)..];
+        }
+        else if (valued.Contains(key))
+        {
+            d[key] = i + 1 < a.Length ? a[++i] : throw new ArgumentException($"--{key} needs a value");
+        }
+        else
+        {
+            d[key] = "";
+        }
     }
 
     return d;

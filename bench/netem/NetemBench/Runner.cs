@@ -102,25 +102,23 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                         continue;
                     }
 
-                    ContenderSession session;
-                    try
+                    // A fresh contender session per workload: a tunnel wedged by one workload's load (kcptun after a
+                    // flood) must not fail the next, and no workload inherits another's queues.
+                    foreach (var workload in options.Workloads)
                     {
-                        session = await contender.StartAsync(new ContenderContext(topology, XspiceServer.SpicePort, options.ReportDir), ct);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        foreach (var w in options.Workloads)
+                        ContenderSession session;
+                        try
                         {
-                            rows.Add(new ResultRow(profile.Name, contender.Name, w, "failed to start: " + ex.Message, 0, options.Repeat, null, null, null, null, 0, 0, [], [ex.Message]));
-                            clock.Skipped(w, options.Repeat);
+                            session = await contender.StartAsync(new ContenderContext(topology, XspiceServer.SpicePort, options.ReportDir), ct);
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        {
+                            rows.Add(new ResultRow(profile.Name, contender.Name, workload, "failed to start: " + ex.Message, 0, options.Repeat, null, null, null, null, 0, 0, [], [ex.Message]));
+                            clock.Skipped(workload, options.Repeat);
+                            continue;
                         }
 
-                        continue;
-                    }
-
-                    using (session)
-                    {
-                        foreach (var workload in options.Workloads)
+                        using (session)
                         {
                             var samples = new List<Sample>();
                             var up0 = topology.Up.Counters.Snapshot();

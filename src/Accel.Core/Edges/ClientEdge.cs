@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Accel.Core.Diagnostics;
 using Accel.Core.Relay;
 using Accel.Core.Spice.Policies;
@@ -46,6 +47,9 @@ public sealed record ClientEdgeSettings
 
     /// <summary>How long a channel may wait for the server edge's answer.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Ask the server edge for display previews (<see cref="EdgeRequest.PreviewsFlag"/>).</summary>
+    public bool DisplayPreviews { get; init; } = true;
 }
 
 /// <summary>
@@ -59,6 +63,8 @@ public sealed class ClientEdge : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _connectPipeline;
+    private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
+    private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
 
     public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
     {
@@ -176,7 +182,8 @@ public sealed class ClientEdge : IAsyncDisposable
         var setup = new PumpSetup
         {
             Settings = _settings.Relay,
-            Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger),
+            Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger,
+                _previewHubs.TryGetValue(stream, out var hub) ? toClient => hub.Register(stream.Id, toClient) : null),
             ClientLink = first.Link,
             Opaque = first.Link is null,
         };
@@ -278,6 +285,12 @@ public sealed class ClientEdge : IAsyncDisposable
         var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, timeout.Token).ConfigureAwait(false);
         try
         {
+            if (_settings.DisplayPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams)
+            {
+                request = request with { Flags = (byte)(request.Flags | EdgeRequest.PreviewsFlag) };
+                _previewHubs.Add(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
+            }
+
             var head = new byte[EdgeRequest.MaxLength + early.Length];
             var n = request.Write(head);
             early.Span.CopyTo(head.AsSpan(n));

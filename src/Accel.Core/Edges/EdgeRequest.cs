@@ -34,15 +34,20 @@ public enum EdgeStatus : byte
 /// <para>
 /// Flags: <see cref="OpaqueTargetFlag"/> (0x01) says the host field is an HTTP CONNECT target the client edge could
 /// not read as host:port (Proxmox's <c>pvespiceproxy:…:61000</c>), to be passed verbatim to the server edge's upstream
-/// proxy; the port field is then its trailing number, or 0. Requests without flags are what every version sends and
-/// parses; a server edge refuses flag bits it does not know.
+/// proxy; the port field is then its trailing number, or 0. <see cref="PreviewsFlag"/> (0x02) says the client edge takes
+/// display previews (datagrams and stream markers, <see cref="Spice.Display.DisplayPreviewWire"/>). Requests without
+/// flags are what every version sends and parses; a server edge refuses flag bits it does not know (so client edges
+/// that ask for previews need server edges of this version or later, or <c>Client:DisplayPreviews=false</c>).
 /// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
 {
     /// <summary>The host field is an opaque CONNECT target for the upstream proxy.</summary>
     public const byte OpaqueTargetFlag = 0x01;
-    private const byte KnownFlags = OpaqueTargetFlag;
+
+    /// <summary>The client edge strips display preview markers and shows preview datagrams.</summary>
+    public const byte PreviewsFlag = 0x02;
+    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag;
 
     public const int MaxHostLength = 255;
     public const int FixedLength = 11;
@@ -53,6 +58,9 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
 
     /// <summary>True when <see cref="Host"/> is an opaque CONNECT target rather than a host name or address.</summary>
     public bool IsOpaqueTarget => (Flags & OpaqueTargetFlag) != 0;
+
+    /// <summary>True when the client edge takes display previews.</summary>
+    public bool TakesPreviews => (Flags & PreviewsFlag) != 0;
 
     /// <summary>
     /// The host for log lines: an opaque target is cut to its first field (<c>pvespiceproxy:…</c>), since Proxmox's

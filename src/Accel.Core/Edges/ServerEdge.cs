@@ -382,7 +382,10 @@ public sealed class ServerEdge
                     Settings = relay,
                     Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                         relay.DisplayCanvas
-                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient)
+                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient,
+                                lossy: relay.DisplayCanvasLossy,
+                                previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
+                                    ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
                             : null),
                     Opaque = opaque,
                     OnChannel = type => stream.Urgency = type.ToUrgency(),

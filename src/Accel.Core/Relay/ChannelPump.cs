@@ -86,6 +86,11 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
             await serverSide.DisposeAsync().ConfigureAwait(false);
             foreach (var policy in _policies)
             {
+                if (policy is ISummarizingPolicy { Summary: { } summary })
+                {
+                    PumpLog.PolicySummary(logger, _label, summary);
+                }
+
                 (policy as IDisposable)?.Dispose();
             }
         }

@@ -13,8 +13,11 @@ internal static partial class PumpLog
     [LoggerMessage(1203, LogLevel.Debug, "SPICE {Channel} channel linked (mini header {MiniHeader})")]
     public static partial void Linked(ILogger logger, string channel, bool miniHeader);
 
-    [LoggerMessage(1205, LogLevel.Warning, "SPICE {Channel} channel closed by the {Edge}: {Reason}; other channels go on")]
+    [LoggerMessage(1208, LogLevel.Warning, "SPICE {Channel} channel closed by the {Edge}: {Reason}; other channels go on")]
     public static partial void TimedOut(ILogger logger, string channel, string edge, string reason);
+
+    [LoggerMessage(1207, LogLevel.Information, "SPICE {Channel} channel ended: {Summary}")]
+    public static partial void PolicySummary(ILogger logger, string channel, string summary);
 
     [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
     public static partial void LinkRefused(ILogger logger, string channel, string error);

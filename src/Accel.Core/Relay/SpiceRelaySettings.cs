@@ -54,6 +54,9 @@ public sealed record SpiceRelaySettings
     /// </summary>
     public bool DisplayCanvas { get; init; }
 
+    /// <summary>With <see cref="DisplayCanvas"/>: photo-like refreshes that would hold the link longer than 50 ms go as JPEG (refined losslessly once settled).</summary>
+    public bool DisplayCanvasLossy { get; init; } = true;
+
     /// <summary>The server edge's display budget (ACK pacing toward spice-server). Ignored at the client edge.</summary>
     public DisplayBudgetSettings DisplayBudget { get; init; } = DisplayBudgetSettings.Default;
 }

@@ -270,12 +270,26 @@ public interface IDatagramConnection
     ValueTask<int> ReceiveDatagramAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
 }
 
+/// <summary>A connection that wraps another (to observe it): optional features are looked up on the inner one.</summary>
+public interface ITransportConnectionDecorator
+{
+    ITransportConnection Inner { get; }
+}
+
 /// <summary>Reads optional features through decorators that forward them.</summary>
 public static class TransportFeatures
 {
     /// <summary>The connection's statistics, or all-unknown when it has none.</summary>
     public static ConnectionStatistics StatisticsOrDefault(this ITransportConnection connection) =>
         connection is IConnectionStatistics statistics ? statistics.GetStatistics() : default;
+
+    /// <summary>The connection's datagrams (through decorators), or null when its engine has none.</summary>
+    public static IDatagramConnection? Datagrams(this ITransportConnection connection) => connection switch
+    {
+        IDatagramConnection datagrams => datagrams,
+        ITransportConnectionDecorator decorator => decorator.Inner.Datagrams(),
+        _ => null,
+    };
 }
 
 public interface ITransportStream : IAsyncDisposable

@@ -48,6 +48,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             ClientOptions = target => TransportOptionsFactory.Client(o, identity, target),
             LinkTimeout = o.Limits.LinkTimeout,
             Relay = SpiceRelaySettings.Default with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
+            DisplayPreviews = o.Client.DisplayPreviews,
         }, loggerFactory.CreateLogger<ClientEdge>());
 
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.

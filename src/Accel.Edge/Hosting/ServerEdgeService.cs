@@ -100,6 +100,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         DisplayCodec = DisplayCodecs.TryParse(server.DisplayCodec, out var codec) ? codec : DisplayCodec.Off,
         DisplayBudget = SpiceRelaySettings.Default.DisplayBudget with { Enabled = server.DisplayBudget.Enabled },
         DisplayCanvas = server.DisplayCanvas,
+        DisplayCanvasLossy = server.DisplayCanvasLossy,
     };
 
     [LoggerMessage(2001, LogLevel.Information, "Server edge listening on udp {Listen} ({Engine}: {Version}); {Rules} allow-list entries")]

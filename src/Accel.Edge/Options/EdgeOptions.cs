@@ -122,6 +122,12 @@ public sealed class ServerSection
     /// </summary>
     public bool DisplayCanvas { get; set; }
 
+    /// <summary>
+    /// With <see cref="DisplayCanvas"/>: photo-like areas that would hold the link longer than 50 ms losslessly are sent
+    /// as JPEG at a quality chosen from the measured delivery rate, then again losslessly once they have settled.
+    /// </summary>
+    public bool DisplayCanvasLossy { get; set; } = true;
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 
@@ -172,6 +178,12 @@ public sealed class ClientSection
 
     /// <summary>Ways in for remote-viewer.</summary>
     public List<ListenerSection> Listeners { get; set; } = [];
+
+    /// <summary>
+    /// Ask server edges for display previews (small updates such as key echoes also sent as datagrams that overtake the
+    /// display queue). Needs server edges of the same version or later; false for older ones.
+    /// </summary>
+    public bool DisplayPreviews { get; set; } = true;
 }
 
 public sealed class ServerEdgeSection

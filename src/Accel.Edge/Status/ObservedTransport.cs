@@ -38,10 +38,12 @@ internal sealed class ObservedListener(ITransportListener inner, EdgeActivity ac
 
 /// <summary>
 /// Forwards <see cref="IConnectionStatistics"/> (both engines have it; an inner connection without it reads as all
-/// unknown). Datagrams are not forwarded: the edges do not use them.
+/// unknown); datagrams are reached through <see cref="ITransportConnectionDecorator.Inner"/> (<see cref="TransportFeatures.Datagrams"/>).
 /// </summary>
-internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection, IConnectionStatistics
+internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection, IConnectionStatistics, ITransportConnectionDecorator
 {
+    public ITransportConnection Inner => inner;
+
     private readonly Dictionary<ObservedStream, byte> _streams = [];
 
     public string PeerName { get; } = peerName;

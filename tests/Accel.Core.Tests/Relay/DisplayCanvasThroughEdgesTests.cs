@@ -14,7 +14,8 @@ namespace Accel.Core.Tests.Relay;
 /// The server edge's canvas coalescing on a real desktop: Xspice ← edge pair (display canvas on, budget forced to
 /// 16 KiB so draws are absorbed) ← spicy (spice-gtk) under its own Xvfb for the whole busy session (typing, scrolling,
 /// window moves). When the desktop is quiet, the picture spice-gtk shows (grabbed from spicy's Xvfb) must equal a direct
-/// spicy-screenshot of Xspice pixel for pixel, and draws must have been absorbed and refreshed.
+/// spicy-screenshot of Xspice pixel for pixel, and draws must have been absorbed and refreshed, and small ones sent ahead
+/// as preview datagrams.
 /// </summary>
 [Collection(DisplayMetricsCollection.Name)]
 public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
@@ -58,7 +59,7 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         }
 
         var direct = await DisplayDesktopFixture.StableCaptureAsync(xspice.Port, ct);
-        output.WriteLine($"absorbed {counters.Absorbed} draws, refreshed {counters.RefreshRects} rects / {counters.RefreshBytes} B");
+        output.WriteLine($"absorbed {counters.Absorbed} draws, refreshed {counters.RefreshRects} rects / {counters.RefreshBytes} B; previews sent {counters.PreviewsSent}, received {counters.PreviewsReceived}");
         // The marker's first pixel in the direct capture (past the window's border) gives the guest's origin on spicy's screen.
         int directMarker = 0;
         while (directMarker < direct.Width * direct.Height
@@ -96,6 +97,9 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         Assert.True(differing == 0, $"{differing} pixels of spicy's picture differ from the direct capture; first {first}");
         Assert.True(counters.Absorbed > 0, "no draw was absorbed");
         Assert.True(counters.RefreshRects > 0 && counters.RefreshBytes > 0, "nothing was refreshed from the canvas");
+        // Typing behind a backlog: small draws went ahead as preview datagrams, the client edge took them (shown or, once
+        // the stream had passed their marker, dropped), and the picture above is still exact.
+        Assert.True(counters.PreviewsSent > 0 && counters.PreviewsReceived > 0, $"previews sent {counters.PreviewsSent}, received {counters.PreviewsReceived}");
     }
 
     private sealed record Grab(int Width, int Height, uint[] Pixels, (int X, int Y)? Origin);
@@ -149,13 +153,14 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
     private sealed class CanvasCounters : IDisposable
     {
         private readonly MeterListener _listener = new();
-        private long _absorbed, _rects, _bytes;
+        private long _absorbed, _rects, _bytes, _previews, _shownOrLate;
 
         public CanvasCounters()
         {
             _listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == AccelMetrics.MeterName && instrument.Name is "spiceaccel.display.draws_absorbed" or "spiceaccel.display.refresh_rects" or "spiceaccel.display.refresh_bytes")
+                if (instrument.Meter.Name == AccelMetrics.MeterName && instrument.Name is "spiceaccel.display.draws_absorbed" or "spiceaccel.display.refresh_rects"
+                    or "spiceaccel.display.refresh_bytes" or "spiceaccel.display.previews_sent" or "spiceaccel.display.previews_shown" or "spiceaccel.display.previews_late")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
@@ -170,6 +175,12 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
                     case "spiceaccel.display.refresh_rects":
                         Interlocked.Add(ref _rects, value);
                         break;
+                    case "spiceaccel.display.previews_sent":
+                        Interlocked.Add(ref _previews, value);
+                        break;
+                    case "spiceaccel.display.previews_shown" or "spiceaccel.display.previews_late":
+                        Interlocked.Add(ref _shownOrLate, value);
+                        break;
                     default:
                         Interlocked.Add(ref _bytes, value);
                         break;
@@ -183,6 +194,11 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         public long RefreshRects => Interlocked.Read(ref _rects);
 
         public long RefreshBytes => Interlocked.Read(ref _bytes);
+
+        public long PreviewsSent => Interlocked.Read(ref _previews);
+
+        /// <summary>Preview datagrams the client edge received and either showed or found late.</summary>
+        public long PreviewsReceived => Interlocked.Read(ref _shownOrLate);
 
         public void Dispose() => _listener.Dispose();
     }

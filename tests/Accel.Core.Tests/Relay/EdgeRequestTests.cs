@@ -27,6 +27,21 @@ public class EdgeRequestTests
     }
 
     [Fact]
+    public void PreviewsFlag_RoundTrips_AndAnUnknownFlagIsRefused()
+    {
+        var request = new EdgeRequest("spice.example", 5930, ChannelClasses.Input, 2, EdgeRequest.PreviewsFlag);
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var n = request.Write(bytes);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out _, out _));
+        Assert.True(parsed.TakesPreviews);
+        Assert.False(parsed.IsOpaqueTarget);
+
+        bytes[5] = 0x04; // a flag no version knows
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
+        Assert.Contains("unknown flags", error);
+    }
+
+    [Fact]
     public void TryParse_Garbage_ReportsErrorAndNeverThrows()
     {
         var random = new Random(1234);

@@ -233,10 +233,27 @@ internal sealed class ProbeChannel : IAsyncDisposable
         {
         }
 
-        await Input.CompleteAsync();
-        await Output.CompleteAsync();
+        // A sender may still be inside SendAsync (a key typed as the run ends): wait for it briefly, so the writer is not
+        // completed under it, and never dispose the lock it will release (ObjectDisposedException in the fence test).
+        bool locked = await _writeLock.WaitAsync(TimeSpan.FromSeconds(2));
+        try
+        {
+            await Input.CompleteAsync();
+            await Output.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The socket is shut down already: nothing left to flush.
+        }
+        finally
+        {
+            if (locked)
+            {
+                _writeLock.Release();
+            }
+        }
+
         await _stream.DisposeAsync();
         _socket.Dispose();
-        _writeLock.Dispose();
     }
 }

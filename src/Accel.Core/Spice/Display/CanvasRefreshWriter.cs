@@ -7,12 +7,21 @@ using Accel.Core.Spice.Protocol;
 namespace Accel.Core.Spice.Display;
 
 /// <summary>
-/// Writes DRAW_COPY messages whose source image is a rectangle of the server edge's canvas, encoded losslessly: QUIC
-/// for photo-like pixels, LZ_RGB otherwise (the transcoder's choice, <see cref="DisplayTranscoder.IsPhotoLike"/>);
-/// rop PUT, no clip, no mask, no cache flags. Only 32-bit surfaces (the alpha byte is not sent: 32BIT, not RGBA).
+/// Writes DRAW_COPY messages whose source image is a rectangle of the server edge's canvas: QUIC for photo-like pixels
+/// (the transcoder's choice, <see cref="DisplayTranscoder.IsPhotoLike"/>), or JPEG at a given quality when the caller
+/// allows lossy, LZ_RGB otherwise; rop PUT, no clip, no mask, no cache flags. Only 32-bit surfaces (the alpha byte is
+/// not sent: 32BIT, not RGBA).
 /// </summary>
 internal static class CanvasRefreshWriter
 {
+    /// <summary>JPEG qualities the refresh uses (<see cref="QualityFor"/>), best first.</summary>
+    public static readonly int[] Ladder = [85, 75, 60, 45, 30];
+
+    /// <summary>Delivery rates (bytes/s) from which each step of <see cref="Ladder"/> is used (the last: below the one before).</summary>
+    private static readonly long[] s_ladderRates = [2_500_000, 1_200_000, 600_000, 300_000, 0];
+
+    private static readonly SpiceImageEncoderOptions[] s_ladderOptions = Array.ConvertAll(Ladder, q => new SpiceImageEncoderOptions { JpegQuality = q });
+
     /// <summary>DisplayBase (21) + src pointer (4) + src_area (16) + rop (2) + scale mode (1) + QMask (13).</summary>
     private const int FixedLength = 57;
     private const ushort DrawCopy = DisplayDrawMessage.DrawCopy;
@@ -20,8 +29,24 @@ internal static class CanvasRefreshWriter
     /// <summary>Whether a surface of this pixman format can be refreshed (32 bpp).</summary>
     public static bool Supports(PixmanImage surface) => surface.Bpp == 32;
 
-    /// <summary>Writes one DRAW_COPY (mini header and body) of <paramref name="rect"/> (inside the surface). Returns the bytes written.</summary>
-    public static long Write(IBufferWriter<byte> output, uint surfaceId, PixmanImage surface, DamageRect rect)
+    /// <summary>The JPEG quality for a path delivering <paramref name="bytesPerSecond"/>: 85 from 20 Mbit/s down to 30 below 2.4 Mbit/s.</summary>
+    public static int QualityFor(long bytesPerSecond)
+    {
+        int i = 0;
+        while (bytesPerSecond < s_ladderRates[i])
+        {
+            i++;
+        }
+
+        return Ladder[i];
+    }
+
+    /// <summary>
+    /// Writes one DRAW_COPY (mini header and body) of <paramref name="rect"/> (inside the surface). Photo-like pixels
+    /// go as JPEG at <paramref name="jpegQuality"/> (a step of <see cref="Ladder"/>; 0: lossless QUIC), others as
+    /// LZ_RGB. Returns the bytes written; <paramref name="lossy"/> tells whether JPEG was used.
+    /// </summary>
+    public static long Write(IBufferWriter<byte> output, uint surfaceId, PixmanImage surface, DamageRect rect, int jpegQuality, out bool lossy)
     {
         int width = rect.Width, height = rect.Height;
         int rowBytes = width * 4;
@@ -37,9 +62,13 @@ internal static class CanvasRefreshWriter
 
             var source = pixels.AsSpan(0, pixelsLength);
             var bitmap = new BitmapDescriptor(width, height, rowBytes, SpiceBitmapFormat.ThirtyTwoBit);
-            var type = DisplayTranscoder.IsPhotoLike(source, width, height) ? SpiceImageType.Quic : SpiceImageType.LzRgb;
+            bool photo = DisplayTranscoder.IsPhotoLike(source, width, height);
+            int step = Array.IndexOf(Ladder, jpegQuality);
+            lossy = photo && step >= 0;
+            var type = lossy ? SpiceImageType.Jpeg : photo ? SpiceImageType.Quic : SpiceImageType.LzRgb;
+            var options = lossy ? s_ladderOptions[step] : null;
             encoded = ArrayPool<byte>.Shared.Rent(SpiceImageEncoder.GetMaxPayloadLength(type, width, height, bitmap.Format));
-            if (SpiceImageEncoder.Encode(type, source, bitmap, encoded, out int written, out var actual) != OperationStatus.Done)
+            if (SpiceImageEncoder.Encode(type, source, bitmap, encoded, out int written, out var actual, options: options) != OperationStatus.Done)
             {
                 SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"the canvas refresh of {width}x{height} did not encode as {type}");
             }

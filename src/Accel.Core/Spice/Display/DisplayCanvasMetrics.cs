@@ -15,6 +15,27 @@ internal static class DisplayCanvasMetrics
     public static readonly Counter<long> RefreshBytes = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.display.refresh_bytes", "By", "Bytes of the DRAW_COPY messages the server edge wrote from its canvas");
 
+    public static readonly Counter<long> LossyRects = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.refresh_lossy_rects", "{rect}", "Canvas refresh rectangles sent as JPEG to fit the link (each is sent again losslessly once settled)");
+
+    public static readonly Histogram<int> Quality = AccelMetrics.Meter.CreateHistogram<int>(
+        "spiceaccel.display.refresh_jpeg_quality", "1", "JPEG quality chosen for lossy canvas refreshes from the measured delivery rate");
+
+    public static readonly Counter<long> PreviewsSent = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.previews_sent", "{message}", "Small display updates the server edge also sent as a datagram ahead of the display stream");
+
+    public static readonly Counter<long> PreviewBytes = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.preview_bytes", "By", "Bytes of preview datagrams (the redundancy they cost)");
+
+    public static readonly Counter<long> PreviewsShown = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.previews_shown", "{message}", "Preview datagrams the client edge showed before the stream caught up");
+
+    public static readonly Counter<long> PreviewsLate = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.previews_late", "{message}", "Preview datagrams the client edge dropped because the stream had delivered their moment already");
+
+    public static readonly Counter<long> PreviewsMalformed = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.previews_malformed", "{datagram}", "Datagrams the client edge could not read as a display preview (dropped)");
+
     public static readonly Counter<double> AbsorbTime = AccelMetrics.Meter.CreateCounter<double>(
         "spiceaccel.display.absorb_time", "s", "Time display channels spent absorbing draws (damage pending)");
 }

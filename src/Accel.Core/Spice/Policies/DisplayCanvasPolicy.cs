@@ -24,27 +24,51 @@ internal interface IInjectionBacklog
 /// <item>Absorb otherwise: draws, COPY_BITS and stream frames are not forwarded; their bounding box (clipped to the
 /// surface) becomes damage of their surface (<see cref="DisplayDamage"/>). Control messages are forwarded in order.
 /// A draw that depends on what the client lacks (<see cref="ClientDisplayState"/>) is absorbed in any mode.</item>
-/// <item>Refresh once outstanding ≤ B/2: each damaged rectangle is written as a lossless DRAW_COPY of the canvas
-/// (<see cref="CanvasRefreshWriter"/>), before the next message, or by a 5 ms sampler in pieces through the injector
-/// when spice-server is quiet. Pass-through resumes only when no damage is left, so every forwarded draw reads client
-/// pixels equal to the canvas.</item>
+/// <item>Refresh once outstanding ≤ B/2, up to B: damaged rectangles are written as DRAW_COPY of the canvas
+/// (<see cref="CanvasRefreshWriter"/>) in the order of <see cref="CanvasRefreshQueue"/> (smallest first, so an echo
+/// overtakes a busy region), before the next message, or by a 5 ms sampler in pieces through the injector when
+/// spice-server is quiet. Photo-like pixels that would hold the link longer than 50 ms losslessly go as JPEG at a
+/// quality chosen from the measured delivery rate, and are sent again losslessly once settled (300 ms). Pass-through
+/// resumes only when nothing fresh or lossy is left, so every forwarded draw reads client pixels equal to the
+/// canvas.</item>
 /// </list>
 /// A surface that is not 32 bits per pixel ends the coalescing for the channel (damage is refreshed first, then
 /// everything passes through).
 /// </summary>
-internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IDisposable
+internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ISummarizingPolicy, IDisposable
 {
     /// <summary>Largest refresh written before a message, in pixels per DRAW_COPY (a taller rectangle is cut in bands).</summary>
-    private const int MaxPixelsPerCopy = 1 << 20;
+    private const int MaxPixelsPerCopy = 1 << 16;
 
-    /// <summary>Pixels per piece the sampler injects (the injector holds at most 64 KiB).</summary>
-    private const int PiecePixels = 4096;
+    /// <summary>Pixels per piece the sampler injects (the injector holds at most 64 KiB: 24 KiB + one 32 KiB piece).</summary>
+    private const int PiecePixels = 8192;
     private const int MaxInjectBacklog = 24 * 1024;
     private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>Photo-like pixels go lossy when lossless (about 2 bytes a pixel) would hold the link longer than this.</summary>
+    private static readonly TimeSpan s_lossyHorizon = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>A lossy rectangle untouched this long is sent again losslessly.</summary>
+    private static readonly TimeSpan s_refineDelay = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Draws up to this many pixels (a few glyphs: an echo) get a preview datagram when data waits ahead of them.</summary>
+    private const int PreviewMaxPixels = 4096;
+
+    /// <summary>Display bytes between the edges below which a preview would not arrive sooner than the stream.</summary>
+    private const long PreviewAhead = 4 * 1024;
+
+    /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
+    private const double LargeShareInverse = 4;
+
+    /// <summary>The longest a large refresh waits for its pace.</summary>
+    private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Previews per second at most (token bucket), and the burst.</summary>
+    private const double PreviewRate = 100, PreviewBurst = 20;
+
     private readonly DisplayCanvas _canvas;
     private readonly ClientDisplayState _client = new();
-    private readonly Dictionary<uint, DisplayDamage> _damage = new();
+    private readonly CanvasRefreshQueue _queue = new();
     private readonly DisplayBudget _budget;
     private readonly Func<long> _unacknowledgedBytes;
     private readonly Func<TimeSpan?> _minRtt;
@@ -52,14 +76,29 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _lossy;
+    private readonly Func<long>? _deliveryRate;
+    private readonly IDisplayPreviewSender? _previews;
+    private readonly ArrayBufferWriter<byte> _previewScratch = new(2048);
+    private double _previewTokens = PreviewBurst;
+    private long _previewStamp;
+    private uint _previewNumber;
+    private long _nextLarge;
+    private readonly long _refineDelay;
     private long _unflushed;
+    private long _pieceBytes;
     private long _absorbSince;
     private bool _disabled;
     private bool _disposed;
 
     public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<TimeSpan?> minRtt,
-        IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true)
+        IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true, bool lossy = true, Func<long>? deliveryRate = null,
+        IDisplayPreviewSender? previews = null)
     {
+        _lossy = lossy;
+        _previews = previews;
+        _deliveryRate = deliveryRate;
+        _refineDelay = (long)(s_refineDelay.TotalSeconds * time.TimestampFrequency);
         _canvas = new DisplayCanvas(limits);
         _budget = new DisplayBudget(settings, time);
         _time = time;
@@ -78,6 +117,26 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
 
     public long RefreshBytes { get; private set; }
 
+    /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
+    public long PreviewsSent { get; private set; }
+
+    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews";
+
+    /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
+    public long LossyRects { get; private set; }
+
+    /// <summary>Lossy rectangles waiting for their lossless refresh.</summary>
+    public int LossyPending
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.LossyCount;
+            }
+        }
+    }
+
     /// <summary>True while damage is pending (draws are absorbed).</summary>
     public bool Absorbing
     {
@@ -93,7 +152,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     /// <summary>The canvas (tests; read it under no concurrent message).</summary>
     internal DisplayCanvas Canvas => _canvas;
 
-    private bool HasDamage => _damage.Count > 0;
+    private bool HasDamage => !_queue.IsEmpty;
 
     public BodyNeed Examine(SpiceDirection direction, ushort type, uint size)
     {
@@ -128,15 +187,21 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
             long outstanding = Observe();
             if (HasDamage && outstanding <= _budget.Target / 2)
             {
-                _unflushed += RefreshAll(output, MaxPixelsPerCopy);
+                _unflushed += RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
             }
 
             using var contiguous = new ContiguousBody(message.Body);
             var span = contiguous.Span;
             _canvas.Apply(message.Type, span);
-            var verdict = ClientDisplayState.IsPixelMessage(message.Type)
+            bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
+            var verdict = pixels
                 ? OnPixelMessage(message.Type, span, outstanding)
                 : OnControlMessage(message.Type, span, output);
+            if (pixels && _previews is not null && (outstanding > PreviewAhead || HasDamage))
+            {
+                _unflushed += TryPreview(message.Type, span, output);
+            }
+
             if (verdict == PolicyVerdict.Forward)
             {
                 _unflushed += message.WireLength;
@@ -169,7 +234,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
             if (!_disposed)
             {
                 _disposed = true;
-                _damage.Clear();
+                _queue.Clear();
                 UpdateAbsorbClock();
                 _budget.Dispose();
                 _canvas.Dispose();
@@ -184,16 +249,20 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
     {
         lock (_lock)
         {
-            if (_disposed || _disabled || !HasDamage || Observe() > _budget.Target / 2)
+            long outstanding;
+            if (_disposed || _disabled || !HasDamage || (outstanding = Observe()) > _budget.Target / 2)
             {
                 return;
             }
 
+            long allowance = _budget.Target - outstanding;
             do
             {
+                _pieceBytes = -1;
                 _toClient.Inject(this, static (self, _, output) => self.WritePiece(output));
+                allowance -= _pieceBytes;
             }
-            while (HasDamage && _toClient is IInjectionBacklog backlog && backlog.PendingBytes < MaxInjectBacklog);
+            while (_pieceBytes >= 0 && allowance > 0 && HasDamage && _toClient is IInjectionBacklog backlog && backlog.PendingBytes < MaxInjectBacklog);
 
             UpdateAbsorbClock();
         }
@@ -226,16 +295,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
 
         if (_client.TryGetTarget(type, body, out uint surface, out var box) && _canvas.TryGetSurface(surface, out var image))
         {
-            var clipped = box.Intersect(image.Width, image.Height);
-            if (!clipped.IsEmpty)
-            {
-                if (!_damage.TryGetValue(surface, out var damage))
-                {
-                    _damage[surface] = damage = new DisplayDamage();
-                }
-
-                damage.Add(clipped);
-            }
+            _queue.AddFresh(surface, box.Intersect(image.Width, image.Height));
         }
 
         DrawsAbsorbed++;
@@ -250,7 +310,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
             case ClientDisplayState.MsgSurfaceCreate when body.Length >= 4:
             {
                 uint id = BinaryPrimitives.ReadUInt32LittleEndian(body);
-                _damage.Remove(id);
+                _queue.Remove(id);
                 if (_canvas.TryGetSurface(id, out var surface) && !CanvasRefreshWriter.Supports(surface))
                 {
                     // The refresh writes 32-bit images only: make the client whole now and stop coalescing.
@@ -262,10 +322,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
             }
 
             case ClientDisplayState.MsgSurfaceDestroy when body.Length >= 4:
-                _damage.Remove(BinaryPrimitives.ReadUInt32LittleEndian(body));
+                _queue.Remove(BinaryPrimitives.ReadUInt32LittleEndian(body));
                 break;
             case ClientDisplayState.MsgReset:
-                _damage.Clear();
+                _queue.Clear();
                 break;
         }
 
@@ -279,53 +339,151 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ID
         return _budget.Outstanding + _unflushed;
     }
 
-    /// <summary>Writes every damaged rectangle (cut in bands of at most <paramref name="maxPixels"/>) and clears the damage.</summary>
+    /// <summary>Writes everything pending losslessly (cut in bands of at most <paramref name="maxPixels"/>): the client ends equal to the canvas.</summary>
     private long RefreshAll(IBufferWriter<byte> output, int maxPixels)
     {
         long written = 0;
-        while (HasDamage)
+        for (long n; (n = WriteBand(output, maxPixels, final: true)) >= 0;)
         {
-            written += WriteBand(output, maxPixels);
+            written += n;
         }
 
         return written;
     }
 
-    private long WritePiece(IBufferWriter<byte> output)
+    /// <summary>Writes bands in the queue's order until about <paramref name="allowance"/> bytes are written (at least one band).</summary>
+    private long RefreshWithin(IBufferWriter<byte> output, long allowance, int maxPixels)
     {
-        long n = WriteBand(output, PiecePixels);
-        _budget.OnForwarded(n);
+        long written = 0;
+        for (long n; written < allowance && (n = WriteBand(output, maxPixels, final: false)) >= 0;)
+        {
+            written += n;
+        }
+
+        return written;
+    }
+
+    private void WritePiece(IBufferWriter<byte> output)
+    {
+        long n = WriteBand(output, PiecePixels, final: false);
+        if (n > 0)
+        {
+            _budget.OnForwarded(n);
+        }
+
+        _pieceBytes = n;
+    }
+
+    /// <summary>
+    /// Writes the next band the queue gives and records it; -1 when nothing is ready to send (nothing pending, or only
+    /// lossy rectangles that have not settled yet; <paramref name="final"/> takes those too, losslessly).
+    /// </summary>
+    private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
+    {
+        long now = _time.GetTimestamp();
+        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
+        {
+            return -1;
+        }
+
+        if (!_canvas.TryGetSurface(id, out var surface) || !CanvasRefreshWriter.Supports(surface))
+        {
+            return 0;
+        }
+
+        int quality = final || refine ? 0 : LossyQuality(rectArea);
+        long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy);
+        _queue.OnWritten(id, band, lossy, now);
+        RefreshRects++;
+        RefreshBytes += n;
+        DisplayCanvasMetrics.RefreshRects.Add(1);
+        DisplayCanvasMetrics.RefreshBytes.Add(n);
+        if (lossy)
+        {
+            LossyRects++;
+            DisplayCanvasMetrics.LossyRects.Add(1);
+        }
+
+        long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+        if (large && rate > 0)
+        {
+            // Large updates (a scrolling terminal, an animation) take at most 1 / LargeShareInverse of the link: the
+            // next waits until this one would have left at that share. Small ones (echoes) are never paced.
+            // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
+            double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
+            _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));
+        }
+
         return n;
     }
 
-    /// <summary>Writes the top band of the first damaged rectangle and removes it from the damage.</summary>
-    private long WriteBand(IBufferWriter<byte> output, int maxPixels)
+    /// <summary>
+    /// The JPEG quality for a band of a fresh rectangle of <paramref name="rectArea"/> pixels (0: lossless): lossy only
+    /// when sending the rectangle losslessly (about 2 bytes a photo pixel) would take the measured delivery rate longer
+    /// than the lossy horizon; the quality follows that rate.
+    /// </summary>
+    private int LossyQuality(long rectArea)
     {
-        foreach (var (id, damage) in _damage)
+        long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+        if (!_lossy || rate <= 0 || rectArea * 2 <= rate * s_lossyHorizon.TotalSeconds)
         {
-            var rect = damage[0];
-            int rows = Math.Clamp(maxPixels / Math.Max(1, rect.Width), 1, rect.Height);
-            var band = rect with { Bottom = rect.Top + rows };
-            damage.ReplaceAt(0, rect with { Top = band.Bottom });
-            if (damage.IsEmpty)
-            {
-                _damage.Remove(id);
-            }
-
-            if (!_canvas.TryGetSurface(id, out var surface) || !CanvasRefreshWriter.Supports(surface))
-            {
-                return 0;
-            }
-
-            long n = CanvasRefreshWriter.Write(output, id, surface, band);
-            RefreshRects++;
-            RefreshBytes += n;
-            DisplayCanvasMetrics.RefreshRects.Add(1);
-            DisplayCanvasMetrics.RefreshBytes.Add(n);
-            return n;
+            return 0;
         }
 
-        return 0;
+        int quality = CanvasRefreshWriter.QualityFor(rate);
+        DisplayCanvasMetrics.Quality.Record(quality);
+        return quality;
+    }
+
+    /// <summary>
+    /// Sends a small draw's area as a preview datagram (a lossless DRAW_COPY of the canvas, which already holds the draw)
+    /// and writes its marker on the stream, before the draw if it is forwarded. Returns the marker's bytes (0: none).
+    /// </summary>
+    private long TryPreview(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    {
+        if (!_client.TryGetTarget(type, body, out uint surface, out var box) || surface != 0
+            || !_canvas.TryGetSurface(0, out var image) || !CanvasRefreshWriter.Supports(image))
+        {
+            return 0;
+        }
+
+        var rect = box.Intersect(image.Width, image.Height);
+        int max = _previews!.MaxMessageLength;
+        if (rect.IsEmpty || rect.Area > PreviewMaxPixels || max < 128 || !TakePreviewToken())
+        {
+            return 0;
+        }
+
+        _previewScratch.ResetWrittenCount();
+        CanvasRefreshWriter.Write(_previewScratch, 0, image, rect, 0, out _);
+        if (_previewScratch.WrittenCount > max || !_previews.TrySend(++_previewNumber, _previewScratch.WrittenSpan))
+        {
+            return 0;
+        }
+
+        DisplayPreviewWire.WriteMarker(output, _previewNumber);
+        PreviewsSent++;
+        DisplayCanvasMetrics.PreviewsSent.Add(1);
+        DisplayCanvasMetrics.PreviewBytes.Add(_previewScratch.WrittenCount + DisplayPreviewWire.DatagramHeaderLength);
+        return DisplayPreviewWire.MarkerLength;
+    }
+
+    private bool TakePreviewToken()
+    {
+        long now = _time.GetTimestamp();
+        if (_previewStamp != 0)
+        {
+            _previewTokens = Math.Min(PreviewBurst, _previewTokens + (now - _previewStamp) * PreviewRate / _time.TimestampFrequency);
+        }
+
+        _previewStamp = now;
+        if (_previewTokens < 1)
+        {
+            return false;
+        }
+
+        _previewTokens--;
+        return true;
     }
 
     private void UpdateAbsorbClock()

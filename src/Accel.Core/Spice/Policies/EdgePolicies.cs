@@ -9,12 +9,14 @@ namespace Accel.Core.Spice.Policies;
 /// The client edge's policies: its own ACK window toward the client (display, cursor), GL messages dropped
 /// (display), motion ACKs answered at once (inputs), migration destinations rewritten (main).
 /// </summary>
-internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarget, SpiceMigrationTarget?>? migrationRewrite, ILogger logger) : IChannelPolicyFactory
+internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarget, SpiceMigrationTarget?>? migrationRewrite, ILogger logger,
+    Func<IMessageInjector, DisplayPreviewPolicy>? displayPreview = null) : IChannelPolicyFactory
 {
     public string EdgeName => "client edge";
 
     public IChannelPolicy[] Create(in LinkedChannel channel, IMessageInjector toClient, IMessageInjector toServer) => channel.Type switch
     {
+        SpiceChannelType.Display when displayPreview is not null => [displayPreview(toClient), new ClientLegAckPolicy(toClient, ackWindow), new GlFilterPolicy()],
         SpiceChannelType.Display => [new ClientLegAckPolicy(toClient, ackWindow), new GlFilterPolicy()],
         SpiceChannelType.Cursor => [new ClientLegAckPolicy(toClient, ackWindow)],
         SpiceChannelType.Inputs => [new MotionAckPolicy(toClient)],

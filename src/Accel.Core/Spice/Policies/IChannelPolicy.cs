@@ -84,3 +84,10 @@ internal interface IChannelPolicyFactory
     /// <summary>The channel's policies in the order they see each message (ACK accounting first).</summary>
     IChannelPolicy[] Create(in LinkedChannel channel, IMessageInjector toClient, IMessageInjector toServer);
 }
+
+/// <summary>A policy with something to say when its channel ends (one log line: what it did).</summary>
+internal interface ISummarizingPolicy
+{
+    /// <summary>What the policy did on the channel; null: nothing worth a line.</summary>
+    string? Summary { get; }
+}

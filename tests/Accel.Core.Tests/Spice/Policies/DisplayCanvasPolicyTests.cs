@@ -90,6 +90,134 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     [Fact]
+    public void Refresh_SmallestDamageFirst_AnEchoOvertakesABusyRegion()
+    {
+        using var h = new Harness(width: 300, height: 200);
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // the busy region, first
+        h.Send(Fill, SolidFill(0, 250, 150, 258, 166, 0xABCDEF));                   // the echo: one glyph, later
+        h.Backlog(0);
+        h.Send(Mark, []);
+        Assert.True(h.ClientCopies.Count >= 2);
+        Assert.Equal((250, 150, 258, 166), h.ClientCopies[0]);
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void Refresh_StopsAtTheBudget_TheRestWaitsForRoom()
+    {
+        using var h = new Harness(width: 600, height: 400, deliveryRate: () => 50_000_000); // fast: lossless
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 580, 380, Pattern), 0, 0, 580, 380)); // ~220k pixels: several bands
+        h.Backlog(7 * 1024);                                                     // under half the budget (16 KiB): room for ~9 KiB
+        h.Send(Mark, []);
+        long first = h.Policy.RefreshRects;
+        Assert.Equal(1, first); // one band goes even when it is larger than the room
+        Assert.True(h.Policy.Absorbing);
+        h.Backlog(0);
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        Assert.False(h.Policy.Absorbing);
+        Assert.True(h.Policy.RefreshRects > first);
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void SlowPath_PhotoGoesAsJpeg_ThenLosslessOnceSettled_ClientEndsExact()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var h = new Harness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // photo-like: 40 KB lossless ≫ 50 ms
+        h.Backlog(0);
+        h.Send(Mark, []);
+        Assert.True(h.Policy.LossyRects >= 1);
+        Assert.True(h.Policy.LossyPending >= 1);
+        Assert.True(h.DifferingPixels() > 0, "JPEG is lossy");
+        Assert.False(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "no pass-through while the client is lossy");
+        Assert.True(h.Policy.LossyPending >= 1, "not settled yet: no lossless refresh before the delay");
+
+        time.Advance(TimeSpan.FromMilliseconds(350));
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        Assert.Equal(0, h.Policy.LossyPending);
+        Assert.False(h.Policy.Absorbing);
+        h.AssertClientEqualsCanvas();
+        Assert.True(h.Send(Fill, SolidFill(0, 0, 0, 4, 4, 0x777777)));
+    }
+
+    [Fact]
+    public void FastPath_PhotoStaysLossless()
+    {
+        using var h = new Harness(width: 300, height: 200, deliveryRate: () => 50_000_000); // 400 Mbit/s
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110));
+        h.Backlog(0);
+        h.Send(Mark, []);
+        Assert.Equal(0, h.Policy.LossyRects);
+        Assert.False(h.Policy.Absorbing);
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void SmallDrawBehindABacklog_GoesAsPreviewDatagram_WithItsMarkerOnTheStream()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // large: no preview
+        Assert.Empty(sender.Sent);
+        h.Send(Fill, SolidFill(0, 250, 150, 258, 166, 0xABCDEF));                   // the echo
+        var (number, message) = Assert.Single(sender.Sent);
+        Assert.Equal([number], h.Markers);
+        Assert.Equal(1, h.Policy.PreviewsSent);
+
+        // The datagram alone brings the echo's pixels to the client, before the backlog has drained.
+        h.ApplyToClient(message);
+        Assert.Equal((250, 150, 258, 166), h.ClientCopies[^1]);
+        Assert.True(h.Policy.Canvas.TryGetSurface(0, out var edge));
+        Assert.True(h.Client.TryGetSurface(0, out var client));
+        for (int y = 150; y < 166; y++)
+        {
+            Assert.True(edge.Row(y).Slice(250 * 4, 8 * 4).SequenceEqual(client.Row(y).Slice(250 * 4, 8 * 4)));
+        }
+
+        // And the stream still makes the whole picture exact, in order.
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void NothingAhead_NoPreview()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 64, height: 64, previews: sender);
+        Assert.True(h.Send(Fill, SolidFill(0, 1, 1, 9, 17, 0xABCDEF)));
+        Assert.Empty(sender.Sent);
+        Assert.Empty(h.Markers);
+    }
+
+    [Theory]
+    [InlineData(10_000_000, 85)]
+    [InlineData(1_250_000, 75)]
+    [InlineData(700_000, 60)]
+    [InlineData(300_000, 45)]
+    [InlineData(100_000, 30)]
+    public void Quality_FollowsTheDeliveryRate(long bytesPerSecond, int quality) =>
+        Assert.Equal(quality, CanvasRefreshWriter.QualityFor(bytesPerSecond));
+
+    [Fact]
     public void CachedImageTheClientNeverGot_IsAbsorbed_OneItGot_Passes()
     {
         using var h = new Harness();
@@ -227,10 +355,11 @@ public sealed class DisplayCanvasPolicyTests
         private readonly Injector _injector = new();
         private long _backlog;
 
-        public Harness(int width = 32, int height = 32)
+        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
         {
             var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
-            Policy = new DisplayCanvasPolicy(settings, TimeProvider.System, () => _backlog, () => null, _injector, sample: false);
+            Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => null, _injector, sample: false,
+                deliveryRate: deliveryRate ?? (() => 0), previews: previews); // unknown rate: lossless unless a test sets one
             Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
             Send(SurfaceCreate, B.SurfaceCreate(0, width, height));
         }
@@ -240,6 +369,31 @@ public sealed class DisplayCanvasPolicyTests
         public DisplayCanvas Client { get; } = new();
 
         public List<ushort> ClientTypes { get; } = [];
+
+        /// <summary>Preview markers the stream carried (stripped before the client, as the client edge does).</summary>
+        public List<uint> Markers { get; } = [];
+
+        /// <summary>The destination box (left, top, right, bottom) of every DRAW_COPY the client got, in order.</summary>
+        public List<(int L, int T, int R, int B)> ClientCopies { get; } = [];
+
+        /// <summary>Pixels where the client differs from the canvas (surface 0).</summary>
+        public int DifferingPixels()
+        {
+            Assert.True(Policy.Canvas.TryGetSurface(0, out var edge));
+            Assert.True(Client.TryGetSurface(0, out var client));
+            int n = 0;
+            for (int y = 0; y < edge.Height; y++)
+            {
+                var a = MemoryMarshal.Cast<byte, uint>(edge.Row(y));
+                var b = MemoryMarshal.Cast<byte, uint>(client.Row(y));
+                for (int x = 0; x < edge.Width; x++)
+                {
+                    n += (a[x] & 0xFFFFFF) == (b[x] & 0xFFFFFF) ? 0 : 1;
+                }
+            }
+
+            return n;
+        }
 
         public void Backlog(long bytes) => _backlog = bytes;
 
@@ -259,11 +413,19 @@ public sealed class DisplayCanvasPolicyTests
             }
 
             Deliver(_output.WrittenMemory.ToArray());
+            if (_output.WrittenCount > 0)
+            {
+                Policy.OnForwarded(SpiceDirection.ServerToClient, _output.WrittenCount); // the pump's flush report
+            }
+
             _output.ResetWrittenCount();
             return forwarded;
         }
 
         public void DrainInjected() => Deliver(_injector.Take());
+
+        /// <summary>Applies one framed message (a preview's DRAW_COPY) to the client, as the client edge injects it.</summary>
+        public void ApplyToClient(byte[] framed) => Deliver(framed);
 
         public void AssertClientEqualsCanvas()
         {
@@ -290,9 +452,35 @@ public sealed class DisplayCanvasPolicyTests
         {
             foreach (var (type, body) in PolicyTestKit.Frame(bytes))
             {
+                if (type == DisplayPreviewWire.MarkerType)
+                {
+                    Markers.Add(BitConverter.ToUInt32(body));
+                    continue;
+                }
+
                 ClientTypes.Add(type);
+                if (type == Copy)
+                {
+                    // DisplayBase: surface id, then the box as top, left, bottom, right.
+                    var s = body.AsSpan();
+                    ClientCopies.Add((BitConverter.ToInt32(s[8..]), BitConverter.ToInt32(s[4..]), BitConverter.ToInt32(s[16..]), BitConverter.ToInt32(s[12..])));
+                }
+
                 Client.Apply(type, body);
             }
+        }
+    }
+
+    private sealed class RecordingPreviewSender : IDisplayPreviewSender
+    {
+        public List<(uint Number, byte[] Message)> Sent { get; } = [];
+
+        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramHeaderLength;
+
+        public bool TrySend(uint number, ReadOnlySpan<byte> message)
+        {
+            Sent.Add((number, message.ToArray()));
+            return true;
         }
     }
 

@@ -1,0 +1,178 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Transport;
+
+namespace Accel.Core.Spice.Policies;
+
+/// <summary>
+/// Client edge, display channels: strips the server edge's preview markers from the stream and shows a preview
+/// datagram (a DRAW_COPY of canvas pixels) to remote-viewer at once, between relayed messages, while the stream has
+/// not delivered that preview's marker yet — after it, the stream may already carry newer pixels of that area, so the
+/// datagram is dropped. Shown early, a preview can be overdrawn by older stream messages still on their way; the
+/// stream then brings that area up to date in order (its own copy follows the marker), so the picture ends as if
+/// previews did not exist.
+/// </summary>
+internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy, IDisposable
+{
+    private readonly IMessageInjector _toClient;
+    private readonly Action<DisplayPreviewPolicy>? _unregister;
+    private readonly Lock _lock = new();
+    private readonly byte[] _scratch = new byte[2048];
+    private uint _streamMarker;
+
+    public DisplayPreviewPolicy(IMessageInjector toClient, Action<DisplayPreviewPolicy>? unregister = null)
+    {
+        _toClient = toClient;
+        _unregister = unregister;
+    }
+
+    public long Shown { get; private set; }
+
+    public long Late { get; private set; }
+
+    public string? Summary => Shown + Late == 0 ? null : $"{Shown} display previews shown ahead of the stream, {Late} late (dropped)";
+
+    public BodyNeed Examine(SpiceDirection direction, ushort type, uint size) =>
+        direction == SpiceDirection.ServerToClient && type == DisplayPreviewWire.MarkerType ? BodyNeed.Inspect : BodyNeed.None;
+
+    public void OnStreamed(SpiceDirection direction, ushort type)
+    {
+    }
+
+    public PolicyVerdict OnMessage(SpiceDirection direction, in SpiceMessage message, IBufferWriter<byte> output)
+    {
+        if (direction != SpiceDirection.ServerToClient || message.Type != DisplayPreviewWire.MarkerType)
+        {
+            return PolicyVerdict.Forward; // read whole for another policy
+        }
+
+        if (message.Body.Length != 4)
+        {
+            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a display preview marker of {message.Body.Length} bytes (4 expected)");
+        }
+
+        Span<byte> n = stackalloc byte[4];
+        message.Body.CopyTo(n);
+        lock (_lock)
+        {
+            _streamMarker = Math.Max(_streamMarker, BinaryPrimitives.ReadUInt32LittleEndian(n));
+        }
+
+        return PolicyVerdict.Drop;
+    }
+
+    /// <summary>A preview datagram for this channel (<paramref name="message"/>: one DRAW_COPY with its mini header).</summary>
+    public void Offer(uint number, ReadOnlySpan<byte> message)
+    {
+        lock (_lock)
+        {
+            if (number <= _streamMarker)
+            {
+                Late++;
+                DisplayCanvasMetrics.PreviewsLate.Add(1);
+                return;
+            }
+
+            // Under the lock: the marker cannot pass between the check and the queueing, so the injected copy is
+            // written before anything the stream delivers after the marker.
+            if (message.Length > _scratch.Length)
+            {
+                return;
+            }
+
+            message.CopyTo(_scratch);
+            _toClient.Inject((_scratch, message.Length), static (p, _, output) => output.Write(p._scratch.AsSpan(0, p.Length)));
+            Shown++;
+            DisplayCanvasMetrics.PreviewsShown.Add(1);
+        }
+    }
+
+    public void Dispose() => _unregister?.Invoke(this);
+}
+
+/// <summary>
+/// The client edge's preview datagrams of one edge connection: one receive loop, dispatched by stream id to the display
+/// channels' <see cref="DisplayPreviewPolicy"/>. Ends with the connection.
+/// </summary>
+internal sealed class DisplayPreviewHub
+{
+    private readonly IDatagramConnection _connection;
+    private readonly Dictionary<long, DisplayPreviewPolicy> _channels = new();
+    private readonly Lock _lock = new();
+
+    private DisplayPreviewHub(IDatagramConnection connection) => _connection = connection;
+
+    /// <summary>Starts the hub of a connection (its receive loop runs until the connection ends).</summary>
+    public static DisplayPreviewHub Start(IDatagramConnection connection)
+    {
+        var hub = new DisplayPreviewHub(connection);
+        _ = hub.ReceiveAsync();
+        return hub;
+    }
+
+    /// <summary>The preview policy of the display channel on stream <paramref name="streamId"/>.</summary>
+    public DisplayPreviewPolicy Register(long streamId, IMessageInjector toClient)
+    {
+        DisplayPreviewPolicy? policy = null;
+        policy = new DisplayPreviewPolicy(toClient, p =>
+        {
+            lock (_lock)
+            {
+                if (_channels.TryGetValue(streamId, out var current) && ReferenceEquals(current, p))
+                {
+                    _channels.Remove(streamId);
+                }
+            }
+        });
+        lock (_lock)
+        {
+            _channels[streamId] = policy;
+        }
+
+        return policy;
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var buffer = new byte[2048];
+        try
+        {
+            while (true)
+            {
+                int n = await _connection.ReceiveDatagramAsync(buffer).ConfigureAwait(false);
+                Dispatch(buffer.AsSpan(0, n));
+            }
+        }
+        catch (Exception)
+        {
+            // The connection ended (or has no datagrams): nothing more to show.
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> datagram)
+    {
+        if (!DisplayPreviewWire.TryParseDatagram(datagram, out long streamId, out uint number, out var message))
+        {
+            DisplayCanvasMetrics.PreviewsMalformed.Add(1);
+            return;
+        }
+
+        DisplayPreviewPolicy? policy;
+        lock (_lock)
+        {
+            _channels.TryGetValue(streamId, out policy);
+        }
+
+        try
+        {
+            policy?.Offer(number, message);
+        }
+        catch (SpiceProtocolException)
+        {
+            // That channel's injector is full (remote-viewer does not read): its own loops end it.
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Policies;
+using Accel.Core.Spice.Protocol;
+using Accel.Core.Spice.Protocol.Framing;
+
+namespace Accel.Core.Tests.Spice.Policies;
+
+public sealed class DisplayPreviewPolicyTests
+{
+    private static byte[] DrawCopyMessage(int bodyLength)
+    {
+        var m = new byte[6 + bodyLength];
+        BinaryPrimitives.WriteUInt16LittleEndian(m, DisplayPreviewWire.PreviewMessageType);
+        BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(2), (uint)bodyLength);
+        m.AsSpan(6).Fill(0x5A);
+        return m;
+    }
+
+    private static byte[] Datagram(long streamId, uint number, byte[] message, byte kind = DisplayPreviewWire.DatagramKind)
+    {
+        var d = new byte[DisplayPreviewWire.DatagramHeaderLength + message.Length];
+        d[0] = kind;
+        BinaryPrimitives.WriteUInt64LittleEndian(d.AsSpan(1), (ulong)streamId);
+        BinaryPrimitives.WriteUInt32LittleEndian(d.AsSpan(9), number);
+        message.CopyTo(d, DisplayPreviewWire.DatagramHeaderLength);
+        return d;
+    }
+
+    private static SpiceMessage Marker(uint number)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        DisplayPreviewWire.WriteMarker(w, number);
+        var framed = w.WrittenSpan.ToArray();
+        Assert.Equal(DisplayPreviewWire.MarkerLength, framed.Length);
+        Assert.Equal(DisplayPreviewWire.MarkerType, BinaryPrimitives.ReadUInt16LittleEndian(framed));
+        return new SpiceMessage(DisplayPreviewWire.MarkerType, 1, new ReadOnlySequence<byte>(framed, 6, 4), 0, SpiceDataHeader.MiniLength);
+    }
+
+    [Fact]
+    public void Datagram_RoundTrips_AndMalformedOnesAreRefused()
+    {
+        var message = DrawCopyMessage(40);
+        Assert.True(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message), out var id, out var n, out var m));
+        Assert.Equal(8, id);
+        Assert.Equal(7u, n);
+        Assert.True(m.SequenceEqual(message));
+
+        Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message, kind: 2), out _, out _, out _));
+        Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message)[..^1], out _, out _, out _), "size field disagrees");
+        var fill = DrawCopyMessage(40);
+        BinaryPrimitives.WriteUInt16LittleEndian(fill, 302);
+        Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, fill), out _, out _, out _), "only DRAW_COPY");
+        Assert.False(DisplayPreviewWire.TryParseDatagram(new byte[5], out _, out _, out _));
+        var huge = Datagram(8, 7, message);
+        BinaryPrimitives.WriteUInt64LittleEndian(huge.AsSpan(1), ulong.MaxValue);
+        Assert.False(DisplayPreviewWire.TryParseDatagram(huge, out _, out _, out _));
+    }
+
+    [Fact]
+    public void PreviewBeforeItsMarker_IsShown_AfterIt_IsDropped_MarkerNeverReachesTheClient()
+    {
+        var injector = new Injector();
+        using var policy = new DisplayPreviewPolicy(injector);
+        var message = DrawCopyMessage(30);
+
+        policy.Offer(1, message);
+        Assert.Equal(message, injector.Take());
+        Assert.Equal(BodyNeed.Inspect, policy.Examine(SpiceDirection.ServerToClient, DisplayPreviewWire.MarkerType, 4));
+        Assert.Equal(BodyNeed.None, policy.Examine(SpiceDirection.ServerToClient, 304, 100));
+        var other = new SpiceMessage(304, 1, new ReadOnlySequence<byte>(new byte[3]), 0, SpiceDataHeader.MiniLength);
+        Assert.Equal(PolicyVerdict.Forward, policy.OnMessage(SpiceDirection.ServerToClient, other, new ArrayBufferWriter<byte>())); // read for another policy
+        Assert.Equal(PolicyVerdict.Drop, policy.OnMessage(SpiceDirection.ServerToClient, Marker(1), new ArrayBufferWriter<byte>()));
+
+        policy.Offer(2, message); // its marker not yet on the stream: shown
+        Assert.Equal(message, injector.Take());
+        Assert.Equal(PolicyVerdict.Drop, policy.OnMessage(SpiceDirection.ServerToClient, Marker(3), new ArrayBufferWriter<byte>()));
+        policy.Offer(3, message); // late: the stream passed its moment
+        policy.Offer(2, message); // reordered and late
+        Assert.Empty(injector.Take());
+        Assert.Equal(2, policy.Shown);
+        Assert.Equal(2, policy.Late);
+    }
+
+    [Fact]
+    public void MarkerOfWrongSize_IsAProtocolError()
+    {
+        using var policy = new DisplayPreviewPolicy(new Injector());
+        var bad = new SpiceMessage(DisplayPreviewWire.MarkerType, 1, new ReadOnlySequence<byte>(new byte[3]), 0, SpiceDataHeader.MiniLength);
+        Assert.Throws<SpiceProtocolException>(() => policy.OnMessage(SpiceDirection.ServerToClient, bad, new ArrayBufferWriter<byte>()));
+    }
+
+    private sealed class Injector : IMessageInjector
+    {
+        private readonly ArrayBufferWriter<byte> _bytes = new();
+        private readonly SpiceMessageWriter _writer = new(miniHeader: true);
+
+        public void Inject<TState>(TState state, InjectWriter<TState> write) => write(state, _writer, _bytes);
+
+        public byte[] Take()
+        {
+            var bytes = _bytes.WrittenMemory.ToArray();
+            _bytes.ResetWrittenCount();
+            return bytes;
+        }
+    }
+}
