@@ -51,20 +51,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>A lossy rectangle untouched this long is sent again losslessly.</summary>
     private static readonly TimeSpan s_refineDelay = TimeSpan.FromMilliseconds(300);
 
-    /// <summary>Draws up to this many pixels (a few glyphs: an echo) get a preview datagram when data waits ahead of them.</summary>
-    private const int PreviewMaxPixels = 4096;
-
-    /// <summary>Display bytes between the edges below which a preview would not arrive sooner than the stream.</summary>
-    private const long PreviewAhead = 4 * 1024;
-
     /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
     private const double LargeShareInverse = 4;
 
     /// <summary>The longest a large refresh waits for its pace.</summary>
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Previews per second at most (token bucket), and the burst.</summary>
-    private const double PreviewRate = 100, PreviewBurst = 20;
 
     private readonly DisplayCanvas _canvas;
     private readonly ClientDisplayState _client = new();
@@ -78,11 +69,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly CancellationTokenSource _stop = new();
     private readonly bool _lossy;
     private readonly Func<long>? _deliveryRate;
-    private readonly IDisplayPreviewSender? _previews;
-    private readonly ArrayBufferWriter<byte> _previewScratch = new(2048);
-    private double _previewTokens = PreviewBurst;
-    private long _previewStamp;
-    private uint _previewNumber;
+    private readonly CanvasPreviewer? _previews;
     private long _nextLarge;
     private readonly long _refineDelay;
     private long _unflushed;
@@ -96,7 +83,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         IDisplayPreviewSender? previews = null)
     {
         _lossy = lossy;
-        _previews = previews;
+        _previews = previews is null ? null : new CanvasPreviewer(previews, time);
         _deliveryRate = deliveryRate;
         _refineDelay = (long)(s_refineDelay.TotalSeconds * time.TimestampFrequency);
         _canvas = new DisplayCanvas(limits);
@@ -118,7 +105,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     public long RefreshBytes { get; private set; }
 
     /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
-    public long PreviewsSent { get; private set; }
+    public long PreviewsSent => _previews?.Sent ?? 0;
 
     public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews";
 
@@ -197,9 +184,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             var verdict = pixels
                 ? OnPixelMessage(message.Type, span, outstanding)
                 : OnControlMessage(message.Type, span, output);
-            if (pixels && _previews is not null && (outstanding > PreviewAhead || HasDamage))
+            if (pixels && _previews is not null && (outstanding > CanvasPreviewer.Ahead || HasDamage))
             {
-                _unflushed += TryPreview(message.Type, span, output);
+                _unflushed += _previews.TryPreview(_canvas, _client, message.Type, span, output);
             }
 
             if (verdict == PolicyVerdict.Forward)
@@ -433,57 +420,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         int quality = CanvasRefreshWriter.QualityFor(rate);
         DisplayCanvasMetrics.Quality.Record(quality);
         return quality;
-    }
-
-    /// <summary>
-    /// Sends a small draw's area as a preview datagram (a lossless DRAW_COPY of the canvas, which already holds the draw)
-    /// and writes its marker on the stream, before the draw if it is forwarded. Returns the marker's bytes (0: none).
-    /// </summary>
-    private long TryPreview(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
-    {
-        if (!_client.TryGetTarget(type, body, out uint surface, out var box) || surface != 0
-            || !_canvas.TryGetSurface(0, out var image) || !CanvasRefreshWriter.Supports(image))
-        {
-            return 0;
-        }
-
-        var rect = box.Intersect(image.Width, image.Height);
-        int max = _previews!.MaxMessageLength;
-        if (rect.IsEmpty || rect.Area > PreviewMaxPixels || max < 128 || !TakePreviewToken())
-        {
-            return 0;
-        }
-
-        _previewScratch.ResetWrittenCount();
-        CanvasRefreshWriter.Write(_previewScratch, 0, image, rect, 0, out _);
-        if (_previewScratch.WrittenCount > max || !_previews.TrySend(++_previewNumber, _previewScratch.WrittenSpan))
-        {
-            return 0;
-        }
-
-        DisplayPreviewWire.WriteMarker(output, _previewNumber);
-        PreviewsSent++;
-        DisplayCanvasMetrics.PreviewsSent.Add(1);
-        DisplayCanvasMetrics.PreviewBytes.Add(_previewScratch.WrittenCount + DisplayPreviewWire.DatagramHeaderLength);
-        return DisplayPreviewWire.MarkerLength;
-    }
-
-    private bool TakePreviewToken()
-    {
-        long now = _time.GetTimestamp();
-        if (_previewStamp != 0)
-        {
-            _previewTokens = Math.Min(PreviewBurst, _previewTokens + (now - _previewStamp) * PreviewRate / _time.TimestampFrequency);
-        }
-
-        _previewStamp = now;
-        if (_previewTokens < 1)
-        {
-            return false;
-        }
-
-        _previewTokens--;
-        return true;
     }
 
     private void UpdateAbsorbClock()

@@ -208,15 +208,6 @@ public sealed class DisplayCanvasPolicyTests
         Assert.Empty(h.Markers);
     }
 
-    [Theory]
-    [InlineData(10_000_000, 85)]
-    [InlineData(1_250_000, 75)]
-    [InlineData(700_000, 60)]
-    [InlineData(300_000, 45)]
-    [InlineData(100_000, 30)]
-    public void Quality_FollowsTheDeliveryRate(long bytesPerSecond, int quality) =>
-        Assert.Equal(quality, CanvasRefreshWriter.QualityFor(bytesPerSecond));
-
     [Fact]
     public void CachedImageTheClientNeverGot_IsAbsorbed_OneItGot_Passes()
     {
