@@ -4,11 +4,24 @@ using Accel.Core.Transport.MsQuic;
 namespace Accel.Core.Tests.Transport;
 
 /// <summary>
-/// The same conformance suite against System.Net.Quic (MsQuic). Every test skips, with the reason, where libmsquic
-/// is not installed (Debian does not package it); none is ever reported as passed without running.
+/// The same conformance suite against System.Net.Quic (MsQuic). It runs wherever a libmsquic is found: Microsoft's
+/// package on the default library path, or one built from source named by SPICEACCEL_MSQUIC_DIR (docs/msquic.md).
+/// Where none is, every test skips with the reason (Debian does not package libmsquic); none is ever reported as
+/// passed without running. A directory that is named but does not load fails the tests instead of skipping them.
 /// </summary>
 public sealed class MsQuicConformanceTests : TransportConformanceTests
 {
+    protected override void RequireEngine()
+    {
+        if (MsQuicLibrary.ConfiguredDirectory is not null)
+        {
+            Assert.True(Engine.IsSupported, "libmsquic was named by " + MsQuicLibrary.DirectoryVariable + " but is not usable: " + Engine.UnsupportedReason);
+            return;
+        }
+
+        base.RequireEngine();
+    }
+
     protected override ITransportEngine CreateEngine()
     {
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS())
@@ -29,6 +42,15 @@ public sealed class MsQuicConformanceTests : TransportConformanceTests
         if (!engine.IsSupported)
         {
             Assert.Contains("libmsquic", engine.UnsupportedReason, StringComparison.Ordinal);
+            Assert.Equal("unavailable", engine.Version);
+            return;
+        }
+
+        // The version names the libmsquic actually loaded, asked from the library itself, and where it came from.
+        Assert.Matches(@"libmsquic 2\.\d+\.\d+ at /\S*libmsquic\.so", engine.Version);
+        if (MsQuicLibrary.ConfiguredDirectory is { } dir)
+        {
+            Assert.Contains(Path.GetFullPath(dir).TrimEnd('/') + "/libmsquic.so", engine.Version, StringComparison.Ordinal);
         }
     }
 }

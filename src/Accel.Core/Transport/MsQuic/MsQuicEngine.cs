@@ -32,13 +32,16 @@ public sealed class MsQuicEngine : ITransportEngine
 
     public string Name => "msquic";
 
-    public bool IsSupported => QuicConnection.IsSupported && QuicListener.IsSupported;
+    public bool IsSupported => MsQuicLibrary.EnsureLoaded() is null && QuicConnection.IsSupported && QuicListener.IsSupported;
 
-    public string? UnsupportedReason => IsSupported
+    public string? UnsupportedReason => MsQuicLibrary.EnsureLoaded() ?? (IsSupported
         ? null
-        : "System.Net.Quic is not supported on this host: libmsquic (>= 2.2.2, from Microsoft's package repository) is not installed";
+        : "System.Net.Quic is not supported on this host: libmsquic (>= 2.2.2) is not installed (Microsoft's package, " +
+          $"or one built from source named by {MsQuicLibrary.DirectoryVariable}=DIR, see docs/msquic.md)");
 
-    public string Version => IsSupported ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version} (libmsquic)" : "unavailable";
+    public string Version => IsSupported
+        ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version}, {MsQuicLibrary.Describe() ?? "libmsquic"}"
+        : "unavailable";
 
     public TransportCapabilities Capabilities => TransportCapabilities.None;
 
@@ -117,10 +120,29 @@ public sealed class MsQuicEngine : ITransportEngine
             },
         };
 
+        // MsQuic stretches the handshake idle timeout to three probe timeouts (about 3 s before any RTT sample):
+        // the engine bounds the attempt itself so HandshakeTimeout means the same as with ngtcp2.
+        // Its cancellation then waits for the connection's closing period, so the attempt is abandoned at the
+        // deadline and cleaned up in the background.
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var connect = QuicConnection.ConnectAsync(connectionOptions, handshake.Token).AsTask();
         try
         {
-            var connection = await QuicConnection.ConnectAsync(connectionOptions, cancellationToken).ConfigureAwait(false);
+            var deadline = options.HandshakeTimeout > TimeSpan.Zero ? options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
+            var connection = await connect.WaitAsync(deadline, cancellationToken).ConfigureAwait(false);
             return new MsQuicTransportConnection(connection, certificate, _writeAheadBytes);
+        }
+        catch (TimeoutException ex)
+        {
+            await handshake.CancelAsync().ConfigureAwait(false);
+            _ = DisposeLateAsync(connect);
+            certificate?.Dispose();
+            throw new TransportException(TransportError.ConnectionRefused, $"the peer did not answer the handshake within {options.HandshakeTimeout}", inner: ex);
+        }
+        catch (QuicException ex) when (ex.QuicError is QuicError.ConnectionIdle or QuicError.ConnectionTimeout)
+        {
+            certificate?.Dispose();
+            throw new TransportException(TransportError.ConnectionRefused, "the peer did not answer the handshake", inner: ex);
         }
         catch (QuicException ex)
         {
@@ -131,6 +153,19 @@ public sealed class MsQuicEngine : ITransportEngine
         {
             certificate?.Dispose();
             throw new TransportException(TransportError.AuthenticationFailed, "the server edge failed authentication: " + ex.Message, inner: ex);
+        }
+    }
+
+    /// <summary>A connect abandoned at its deadline: dispose the connection should it complete anyway.</summary>
+    private static async Task DisposeLateAsync(Task<QuicConnection> connect)
+    {
+        try
+        {
+            await (await connect.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Failed or cancelled, as expected: nothing to clean up.
         }
     }
 

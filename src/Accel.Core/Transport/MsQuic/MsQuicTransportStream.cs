@@ -16,6 +16,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private readonly QuicStream _stream;
     private readonly WriteArbiter.Ticket _ticket;
     private long _pendingBytes;
+    private int _released;
 
     public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, PriorityClass priority)
     {
@@ -25,6 +26,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
         _ticket = owner.Arbiter.CreateTicket();
         WritesClosed = Translate(stream.WritesClosed);
         ReadsClosed = Translate(stream.ReadsClosed);
+        _ = ReleaseWhenClosedAsync();
     }
 
     public long Id => _stream.Id;
@@ -54,6 +56,11 @@ internal sealed class MsQuicTransportStream : ITransportStream
         catch (QuicException ex)
         {
             throw MsQuicErrors.Translate(ex);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0 && _stream.ReadsClosed.IsCompleted)
+        {
+            // Released once both directions finished: the end of the stream again, or how it ended.
+            return _stream.ReadsClosed.IsCompletedSuccessfully ? 0 : throw MsQuicErrors.Translate(_stream.ReadsClosed.Exception!.InnerException!);
         }
     }
 
@@ -92,6 +99,10 @@ internal sealed class MsQuicTransportStream : ITransportStream
         {
             throw MsQuicErrors.Translate(ex);
         }
+        catch (ObjectDisposedException ex) when (Volatile.Read(ref _released) != 0 && _stream.WritesClosed.IsFaulted)
+        {
+            throw MsQuicErrors.Translate(_stream.WritesClosed.Exception!.InnerException ?? ex);
+        }
     }
 
     public void CompleteWrites()
@@ -104,6 +115,11 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
     public void Abort(AbortDirection direction, long errorCode)
     {
+        if (Volatile.Read(ref _released) != 0)
+        {
+            return;
+        }
+
         var quicDirection = direction switch
         {
             AbortDirection.Read => QuicAbortDirection.Read,
@@ -115,8 +131,27 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _released, 1);
         _owner.Untrack(this);
         await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// MsQuic grants the peer a new stream (MAX_STREAMS) only once the stream's handle is closed, not when both
+    /// directions are finished as ngtcp2 does: release the handle as soon as both are, so the seam behaves alike.
+    /// </summary>
+    private async Task ReleaseWhenClosedAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_stream.ReadsClosed, _stream.WritesClosed).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Aborted or reset: the stream is just as finished.
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     private static async Task Translate(Task task)
