@@ -60,6 +60,17 @@ public sealed class CliTests : IDisposable
         Assert.Contains("engine msquic: unavailable (SPICEACCEL_MSQUIC_DIR=/nonexistent-msquic, but /nonexistent-msquic/libmsquic.so.2 does not exist)", missing.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Check_MsQuicDirInTheEnvironment_IsNotTakenForAnUnknownKey()
+    {
+        var file = WriteConfig("ok.json", ServerConfig());
+
+        var r = await CliProcess.RunAsync(["check", "--config", file], env: new Dictionary<string, string> { ["SPICEACCEL_MSQUIC_DIR"] = "/nonexistent-msquic" });
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Error);
+        Assert.DoesNotContain("MSQUIC_DIR", r.Out + r.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("keygen", "--out", "x", "--bogus")]
     [InlineData("server", "--config", "x.json", "--verbose")]
