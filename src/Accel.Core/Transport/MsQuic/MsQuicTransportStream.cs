@@ -107,9 +107,16 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
     public void CompleteWrites()
     {
-        if (_stream.CanWrite)
+        try
         {
-            _stream.CompleteWrites();
+            if (_stream.CanWrite)
+            {
+                _stream.CompleteWrites();
+            }
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0)
+        {
+            // Released in between: both directions had finished already.
         }
     }
 
@@ -126,7 +133,14 @@ internal sealed class MsQuicTransportStream : ITransportStream
             AbortDirection.Write => QuicAbortDirection.Write,
             _ => QuicAbortDirection.Both,
         };
-        _stream.Abort(quicDirection, errorCode);
+        try
+        {
+            _stream.Abort(quicDirection, errorCode);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0)
+        {
+            // Released in between: nothing left to abort.
+        }
     }
 
     public async ValueTask DisposeAsync()
