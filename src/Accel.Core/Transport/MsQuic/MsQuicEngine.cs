@@ -10,10 +10,11 @@ using Accel.Core.Transport.Tls;
 namespace Accel.Core.Transport.MsQuic;
 
 /// <summary>
-/// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2). System.Net.Quic exposes no DATAGRAM,
-/// no stream priority, no statistics and no congestion-control choice, so <see cref="Capabilities"/> is empty:
-/// priority is applied above the engine by a <see cref="WriteArbiter"/> per connection, and RTT/bandwidth must be
-/// measured by the edges themselves.
+/// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2; <see cref="MsQuicLibrary"/> says where it comes
+/// from). System.Net.Quic exposes no DATAGRAM, no stream priority and no congestion-control choice, so the engine's
+/// <see cref="Capabilities"/> are empty: priority is applied above the engine by a <see cref="WriteArbiter"/> per
+/// connection. Statistics are not guaranteed either, but each connection reads them from libmsquic where it can
+/// (<see cref="MsQuicStatistics"/>) and then says so in its own capabilities.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [SupportedOSPlatform("windows")]
