@@ -67,11 +67,13 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
 
     public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
+        // Refused before a stream is opened (not translated, nothing left open).
+        StreamUrgency.Validate(urgency);
         try
         {
             var type = direction == StreamDirection.Bidirectional ? QuicStreamType.Bidirectional : QuicStreamType.Unidirectional;
             var stream = await _connection.OpenOutboundStreamAsync(type, cancellationToken).ConfigureAwait(false);
-            return Track(new MsQuicTransportStream(this, stream, StreamUrgency.Validate(urgency)));
+            return Track(new MsQuicTransportStream(this, stream, urgency));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
