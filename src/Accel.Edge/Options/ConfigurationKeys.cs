@@ -12,8 +12,11 @@ namespace Accel.Edge.Options;
 /// </summary>
 internal static class ConfigurationKeys
 {
-    /// <summary>Top-level sections that belong to the host, not to <see cref="EdgeOptions"/>.</summary>
-    private static readonly string[] s_hostSections = ["Logging"];
+    /// <summary>
+    /// Top-level keys that belong to the host, not to <see cref="EdgeOptions"/>: Logging, and MSQUIC_DIR (the
+    /// environment variable SPICEACCEL_MSQUIC_DIR, read by the MsQuic engine itself, lands here through the prefix).
+    /// </summary>
+    private static readonly string[] s_hostSections = ["Logging", "MSQUIC_DIR"];
 
     public static List<string> Check(IConfiguration configuration)
     {

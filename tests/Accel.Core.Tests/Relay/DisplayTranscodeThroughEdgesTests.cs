@@ -9,7 +9,6 @@ using Accel.Core.Spice.Display;
 using Accel.Core.Tests.Spice;
 using Accel.Core.Tests.Spice.Display;
 using Accel.Core.Transport;
-using Accel.Core.Transport.Ngtcp2;
 using Accel.Core.Edges;
 using Accel.Core.Transport.Tls;
 
@@ -310,12 +309,12 @@ internal sealed class EdgePair : IAsyncDisposable
 
     public static async Task<EdgePair> StartAsync(int backendPort, SpiceRelaySettings serverRelay, CancellationToken ct)
     {
-        var engine = new Ngtcp2Engine();
-        Assert.True(engine.IsSupported, "the ngtcp2 engine must run here: " + engine.UnsupportedReason);
+        var serverEngine = EdgePairFixture.Engine("E2E_SERVER_ENGINE");
+        var engine = EdgePairFixture.Engine("E2E_CLIENT_ENGINE");
         var pair = new EdgePair { _backendPort = backendPort };
         var server = EndpointIdentities.CreateSelfSigned("server");
         var client = EndpointIdentities.CreateSelfSigned("client");
-        pair._listener = await engine.ListenAsync(new TransportListenerOptions
+        pair._listener = await serverEngine.ListenAsync(new TransportListenerOptions
         {
             ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             Identity = server,

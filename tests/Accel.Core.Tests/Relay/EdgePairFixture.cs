@@ -31,13 +31,14 @@ public sealed class EdgePairFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var ct = TestContext.Current.CancellationToken;
-        var engine = new Ngtcp2Engine();
-        Assert.True(engine.IsSupported, "the ngtcp2 engine must run here: " + engine.UnsupportedReason);
+        // ngtcp2 at both edges unless E2E_SERVER_ENGINE / E2E_CLIENT_ENGINE name another (msquic, or a mixed pair).
+        var serverEngine = Engine("E2E_SERVER_ENGINE");
+        var engine = Engine("E2E_CLIENT_ENGINE");
         Xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         var server = EndpointIdentities.CreateSelfSigned("server");
         var client = EndpointIdentities.CreateSelfSigned("client");
-        _listener = await engine.ListenAsync(new TransportListenerOptions
+        _listener = await serverEngine.ListenAsync(new TransportListenerOptions
         {
             ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
             Identity = server,
@@ -59,6 +60,15 @@ public sealed class EdgePairFixture : IAsyncLifetime
         _accept.Listen(64);
         EndPoint = (IPEndPoint)_accept.LocalEndPoint!;
         _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>The engine an in-process test edge uses: the one the variable names, else ngtcp2; it must run.</summary>
+    internal static ITransportEngine Engine(string variable)
+    {
+        var name = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } named ? named : "ngtcp2";
+        var engine = name == "ngtcp2" ? new Ngtcp2Engine() : TransportEngines.Resolve(name);
+        Assert.True(engine.IsSupported, $"the {engine.Name} engine must run here: {engine.UnsupportedReason}");
+        return engine;
     }
 
     private async Task AcceptLoopAsync()

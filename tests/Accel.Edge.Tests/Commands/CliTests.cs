@@ -37,6 +37,40 @@ public sealed class CliTests : IDisposable
         Assert.Matches(@"^\d+\.\d+\.\d+\+[0-9a-f]{7,40}\s*$", r.Out);
     }
 
+    [Fact]
+    public async Task Version_NamesTheLibmsquicItLoaded_OrWhyNone()
+    {
+        var r = await CliProcess.RunAsync(["version"]);
+
+        Assert.Equal(0, r.ExitCode);
+        var line = r.Out.Split('\n').Single(l => l.Contains("engine msquic:", StringComparison.Ordinal));
+        if (Environment.GetEnvironmentVariable("SPICEACCEL_MSQUIC_DIR") is { Length: > 0 } dir)
+        {
+            // A libmsquic built from source (docs/msquic.md): its version, asked from the library, and its file.
+            Assert.Matches(@"libmsquic 2\.\d+\.\d+ at \S+/libmsquic\.so\.2", line);
+            Assert.Contains(Path.GetFullPath(dir).TrimEnd('/') + "/", line, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Matches(@"libmsquic 2\.\d+\.\d+ at /|unavailable \(.*libmsquic", line);
+        }
+
+        var missing = await CliProcess.RunAsync(["version"], env: new Dictionary<string, string> { ["SPICEACCEL_MSQUIC_DIR"] = "/nonexistent-msquic" });
+        Assert.Equal(0, missing.ExitCode);
+        Assert.Contains("engine msquic: unavailable (SPICEACCEL_MSQUIC_DIR=/nonexistent-msquic, but /nonexistent-msquic/libmsquic.so.2 does not exist)", missing.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_MsQuicDirInTheEnvironment_IsNotTakenForAnUnknownKey()
+    {
+        var file = WriteConfig("ok.json", ServerConfig());
+
+        var r = await CliProcess.RunAsync(["check", "--config", file], env: new Dictionary<string, string> { ["SPICEACCEL_MSQUIC_DIR"] = "/nonexistent-msquic" });
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Error);
+        Assert.DoesNotContain("MSQUIC_DIR", r.Out + r.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("keygen", "--out", "x", "--bogus")]
     [InlineData("server", "--config", "x.json", "--verbose")]

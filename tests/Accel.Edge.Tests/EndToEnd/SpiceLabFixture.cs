@@ -89,6 +89,7 @@ public sealed class SpiceLabFixture : IAsyncLifetime
                 TlsBackends = new[] { new { Match = $"{_lab.BackendIp}/32:{TlsPort}", CaFile = Path.Combine(Dir, "spice-ca.pem") } },
             },
             Metrics = new { Listen = $"127.0.0.1:{MetricsPort}" },
+            Transport = new { Engine = EngineFor("E2E_SERVER_ENGINE") },
         }));
         Write("client.json", ClientConfig(clientPins: [ServerPin]));
 
@@ -121,8 +122,16 @@ public sealed class SpiceLabFixture : IAsyncLifetime
                 Listeners = listeners,
             },
             Metrics = new { Listen = allListeners ? $"127.0.0.1:{MetricsPort}" : string.Empty },
+            Transport = new { Engine = EngineFor("E2E_CLIENT_ENGINE") },
         });
     }
+
+    /// <summary>
+    /// The QUIC engine of one edge: "auto" unless E2E_SERVER_ENGINE / E2E_CLIENT_ENGINE name one, so the same tests
+    /// run on msquic at both edges or on a mixed pair (docs/msquic.md). Not SPICEACCEL_-prefixed: the edges inherit
+    /// the environment and would read such a variable as configuration.
+    /// </summary>
+    private static string EngineFor(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } engine ? engine : "auto";
 
     public void Write(string name, string text) => File.WriteAllText(Path.Combine(Dir, name), text);
 

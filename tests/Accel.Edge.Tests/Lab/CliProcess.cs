@@ -11,7 +11,7 @@ internal static class CliProcess
     }
 
     /// <summary>Runs `spiceaccel ARGS` (as <paramref name="user"/> through setpriv when given) with a deadline.</summary>
-    public static async Task<Result> RunAsync(string[] args, string? user = null, string? stdin = null, string? workingDirectory = null)
+    public static async Task<Result> RunAsync(string[] args, string? user = null, string? stdin = null, string? workingDirectory = null, IReadOnlyDictionary<string, string>? env = null)
     {
         var group = user is null ? null : (await Shell.RunAsync("id", ["-gn", user])).Trim();
         var prefix = user is null ? [] : new[] { "setpriv", $"--reuid={user}", $"--regid={group}", "--clear-groups" };
@@ -31,6 +31,11 @@ internal static class CliProcess
 
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment.Remove("NOTIFY_SOCKET");
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start spiceaccel");
         if (stdin is not null)
         {

@@ -10,10 +10,11 @@ using Accel.Core.Transport.Tls;
 namespace Accel.Core.Transport.MsQuic;
 
 /// <summary>
-/// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2). System.Net.Quic exposes no DATAGRAM,
-/// no stream priority, no statistics and no congestion-control choice, so <see cref="Capabilities"/> is empty:
-/// priority is applied above the engine by a <see cref="WriteArbiter"/> per connection, and RTT/bandwidth must be
-/// measured by the edges themselves.
+/// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2; <see cref="MsQuicLibrary"/> says where it comes
+/// from). System.Net.Quic exposes no DATAGRAM, no stream priority and no congestion-control choice, so the engine's
+/// <see cref="Capabilities"/> are empty: priority is applied above the engine by a <see cref="WriteArbiter"/> per
+/// connection. Statistics are not guaranteed either, but each connection reads them from libmsquic where it can
+/// (<see cref="MsQuicStatistics"/>) and then says so in its own capabilities.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [SupportedOSPlatform("windows")]
@@ -32,13 +33,16 @@ public sealed class MsQuicEngine : ITransportEngine
 
     public string Name => "msquic";
 
-    public bool IsSupported => QuicConnection.IsSupported && QuicListener.IsSupported;
+    public bool IsSupported => MsQuicLibrary.EnsureLoaded() is null && QuicConnection.IsSupported && QuicListener.IsSupported;
 
-    public string? UnsupportedReason => IsSupported
+    public string? UnsupportedReason => MsQuicLibrary.EnsureLoaded() ?? (IsSupported
         ? null
-        : "System.Net.Quic is not supported on this host: libmsquic (>= 2.2.2, from Microsoft's package repository) is not installed";
+        : "System.Net.Quic is not supported on this host: libmsquic (>= 2.2.2) is not installed (Microsoft's package, " +
+          $"or one built from source named by {MsQuicLibrary.DirectoryVariable}=DIR, see docs/msquic.md)");
 
-    public string Version => IsSupported ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version} (libmsquic)" : "unavailable";
+    public string Version => IsSupported
+        ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version}, {MsQuicLibrary.Describe() ?? "libmsquic"}"
+        : "unavailable";
 
     public TransportCapabilities Capabilities => TransportCapabilities.None;
 
@@ -101,10 +105,29 @@ public sealed class MsQuicEngine : ITransportEngine
             },
         }, options);
 
+        // MsQuic stretches the handshake idle timeout to three probe timeouts (about 3 s before any RTT sample):
+        // the engine bounds the attempt itself so HandshakeTimeout means the same as with ngtcp2.
+        // Its cancellation then waits for the connection's closing period, so the attempt is abandoned at the
+        // deadline and cleaned up in the background.
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var connect = QuicConnection.ConnectAsync(connectionOptions, handshake.Token).AsTask();
         try
         {
-            var connection = await QuicConnection.ConnectAsync(connectionOptions, cancellationToken).ConfigureAwait(false);
+            var deadline = options.HandshakeTimeout > TimeSpan.Zero ? options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
+            var connection = await connect.WaitAsync(deadline, cancellationToken).ConfigureAwait(false);
             return new MsQuicTransportConnection(connection, certificate, _writeAheadBytes);
+        }
+        catch (TimeoutException ex)
+        {
+            await handshake.CancelAsync().ConfigureAwait(false);
+            _ = DisposeLateAsync(connect);
+            certificate?.Dispose();
+            throw new TransportException(TransportError.ConnectionRefused, $"the peer did not answer the handshake within {options.HandshakeTimeout}", inner: ex);
+        }
+        catch (QuicException ex) when (ex.QuicError is QuicError.ConnectionIdle or QuicError.ConnectionTimeout)
+        {
+            certificate?.Dispose();
+            throw new TransportException(TransportError.ConnectionRefused, "the peer did not answer the handshake", inner: ex);
         }
         catch (QuicException ex)
         {
@@ -131,6 +154,19 @@ public sealed class MsQuicEngine : ITransportEngine
         quic.MaxInboundUnidirectionalStreams = options.MaxInboundUnidirectionalStreams;
         quic.InitialReceiveWindowSizes = ReceiveWindows(options);
         return quic;
+    }
+
+    /// <summary>A connect abandoned at its deadline: dispose the connection should it complete anyway.</summary>
+    private static async Task DisposeLateAsync(Task<QuicConnection> connect)
+    {
+        try
+        {
+            await (await connect.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Failed or cancelled, as expected: nothing to clean up.
+        }
     }
 
     private static QuicReceiveWindowSizes ReceiveWindows(TransportOptions options) => new()

@@ -23,6 +23,9 @@ internal static class MsQuicErrors
         QuicError.ConnectionTimeout => new TransportException(TransportError.ConnectionRefused, "the peer did not answer the handshake", null, ex),
         QuicError.ConnectionRefused => new TransportException(TransportError.ConnectionRefused, "the peer refused the connection", null, ex),
         QuicError.OperationAborted => new TransportException(TransportError.OperationAborted, "the operation was aborted locally", ex.ApplicationErrorCode, ex),
+        // CRYPTO_ERROR (0x100 + TLS alert): the peer's TLS refused us, e.g. our certificate is not pinned or trusted.
+        QuicError.TransportError when ex.TransportErrorCode is >= 0x100 and <= 0x1ff =>
+            new TransportException(TransportError.AuthenticationFailed, $"the peer's TLS refused the handshake (alert {ex.TransportErrorCode - 0x100})", null, ex),
         QuicError.TransportError => new TransportException(TransportError.ProtocolError, "QUIC transport error " + ex.TransportErrorCode, null, ex),
         QuicError.VersionNegotiationError or QuicError.AlpnInUse => new TransportException(TransportError.ConnectionRefused, ex.Message, null, ex),
         _ => new TransportException(TransportError.InternalError, ex.Message, null, ex),

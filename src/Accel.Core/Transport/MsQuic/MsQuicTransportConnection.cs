@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Quic;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -22,12 +23,21 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
     private readonly byte[] _peerSpki;
     private long _bytesSent;
     private long _bytesReceived;
+    private TransportException? _localClose;
+    private readonly SafeHandle? _handle;
+    private readonly Lock _statisticsLock = new();
+    private ConnectionStatistics _statistics;
+    private long _statisticsAt = -1;
 
     public MsQuicTransportConnection(QuicConnection connection, X509Certificate2? certificate, long writeAheadBytes)
     {
         _connection = connection;
         _certificate = certificate;
         Arbiter = new WriteArbiter(writeAheadBytes);
+        _handle = MsQuicStatistics.HandleOf(connection);
+        Capabilities = _handle is not null && MsQuicStatistics.TryRead(_handle, out _)
+            ? TransportCapabilities.CongestionStatistics | TransportCapabilities.LossStatistics
+            : TransportCapabilities.None;
         _peerSpki = connection.RemoteCertificate is { } peer
             ? SHA256.HashData(new X509Certificate2(peer).PublicKey.ExportSubjectPublicKeyInfo())
             : [];
@@ -50,17 +60,20 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
 
     public ReadOnlyMemory<byte> PeerSpkiSha256 => _peerSpki;
 
-    public TransportCapabilities Capabilities => TransportCapabilities.None;
+    /// <summary>Statistics from libmsquic itself where its handle is reachable (see <see cref="MsQuicStatistics"/>).</summary>
+    public TransportCapabilities Capabilities { get; }
 
     public Task<TransportException> Closed => _closed.Task;
 
     public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
+        // Refused before a stream is opened (not translated, nothing left open).
+        StreamUrgency.Validate(urgency);
         try
         {
             var type = direction == StreamDirection.Bidirectional ? QuicStreamType.Bidirectional : QuicStreamType.Unidirectional;
             var stream = await _connection.OpenOutboundStreamAsync(type, cancellationToken).ConfigureAwait(false);
-            return Track(new MsQuicTransportStream(this, stream, StreamUrgency.Validate(urgency)));
+            return Track(new MsQuicTransportStream(this, stream, urgency));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -80,11 +93,26 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         }
     }
 
-    public ConnectionStatistics GetStatistics() => new()
+    public ConnectionStatistics GetStatistics()
     {
-        BytesSent = Interlocked.Read(ref _bytesSent),
-        BytesReceived = Interlocked.Read(ref _bytesReceived),
-    };
+        if (_handle is null)
+        {
+            return new() { BytesSent = Interlocked.Read(ref _bytesSent), BytesReceived = Interlocked.Read(ref _bytesReceived) };
+        }
+
+        // Each read is a call into the connection's MsQuic worker: callers on a hot path share one per millisecond.
+        lock (_statisticsLock)
+        {
+            var now = Environment.TickCount64;
+            if (now - _statisticsAt >= 1 && MsQuicStatistics.TryRead(_handle, out var fresh))
+            {
+                _statistics = fresh;
+                _statisticsAt = now;
+            }
+
+            return _statistics;
+        }
+    }
 
     public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
     {
@@ -112,6 +140,8 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
             }
         }
 
+        // The accept loop fails as soon as the close starts: it must report this close, not "operation aborted".
+        Volatile.Write(ref _localClose, new TransportException(TransportError.ConnectionClosed, "the connection was closed locally", applicationErrorCode));
         try
         {
             await _connection.CloseAsync(applicationErrorCode, cancellationToken).ConfigureAwait(false);
@@ -121,7 +151,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
             throw MsQuicErrors.Translate(ex);
         }
 
-        _closed.TrySetResult(new TransportException(TransportError.ConnectionClosed, "the connection was closed locally", applicationErrorCode));
+        _closed.TrySetResult(_localClose);
     }
 
     public async ValueTask DisposeAsync()
@@ -166,7 +196,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         }
         catch (Exception ex)
         {
-            reason = MsQuicErrors.Translate(ex);
+            reason = Volatile.Read(ref _localClose) ?? MsQuicErrors.Translate(ex);
         }
 
         _closed.TrySetResult(reason);

@@ -17,6 +17,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private readonly WriteArbiter.Ticket _ticket;
     private long _pendingBytes;
     private byte _urgency;
+    private int _released;
 
     public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, byte urgency)
     {
@@ -26,6 +27,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
         _ticket = owner.Arbiter.CreateTicket();
         WritesClosed = Translate(stream.WritesClosed);
         ReadsClosed = Translate(stream.ReadsClosed);
+        _ = ReleaseWhenClosedAsync();
     }
 
     public long Id => _stream.Id;
@@ -59,6 +61,11 @@ internal sealed class MsQuicTransportStream : ITransportStream
         catch (QuicException ex)
         {
             throw MsQuicErrors.Translate(ex);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0 && _stream.ReadsClosed.IsCompleted)
+        {
+            // Released once both directions finished: the end of the stream again, or how it ended.
+            return _stream.ReadsClosed.IsCompletedSuccessfully ? 0 : throw MsQuicErrors.Translate(_stream.ReadsClosed.Exception!.InnerException!);
         }
     }
 
@@ -97,31 +104,73 @@ internal sealed class MsQuicTransportStream : ITransportStream
         {
             throw MsQuicErrors.Translate(ex);
         }
+        catch (ObjectDisposedException ex) when (Volatile.Read(ref _released) != 0 && _stream.WritesClosed.IsFaulted)
+        {
+            throw MsQuicErrors.Translate(_stream.WritesClosed.Exception!.InnerException ?? ex);
+        }
     }
 
     public void CompleteWrites()
     {
-        if (_stream.CanWrite)
+        try
         {
-            _stream.CompleteWrites();
+            if (_stream.CanWrite)
+            {
+                _stream.CompleteWrites();
+            }
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0)
+        {
+            // Released in between: both directions had finished already.
         }
     }
 
     public void Abort(AbortDirection direction, long errorCode)
     {
+        if (Volatile.Read(ref _released) != 0)
+        {
+            return;
+        }
+
         var quicDirection = direction switch
         {
             AbortDirection.Read => QuicAbortDirection.Read,
             AbortDirection.Write => QuicAbortDirection.Write,
             _ => QuicAbortDirection.Both,
         };
-        _stream.Abort(quicDirection, errorCode);
+        try
+        {
+            _stream.Abort(quicDirection, errorCode);
+        }
+        catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0)
+        {
+            // Released in between: nothing left to abort.
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _released, 1);
         _owner.Untrack(this);
         await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// MsQuic grants the peer a new stream (MAX_STREAMS) only once the stream's handle is closed, not when both
+    /// directions are finished as ngtcp2 does: release the handle as soon as both are, so the seam behaves alike.
+    /// </summary>
+    private async Task ReleaseWhenClosedAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_stream.ReadsClosed, _stream.WritesClosed).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Aborted or reset: the stream is just as finished.
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     private static async Task Translate(Task task)
