@@ -343,7 +343,7 @@ public sealed class DisplayCanvasPolicyTests
     private sealed class Harness : IDisposable
     {
         private readonly ArrayBufferWriter<byte> _output = new();
-        private readonly Injector _injector = new();
+        private readonly RecordingInjector _injector = new();
         private long _backlog;
 
         public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
@@ -472,21 +472,6 @@ public sealed class DisplayCanvasPolicyTests
         {
             Sent.Add((number, message.ToArray()));
             return true;
-        }
-    }
-
-    private sealed class Injector : IMessageInjector
-    {
-        private readonly ArrayBufferWriter<byte> _bytes = new();
-        private readonly SpiceMessageWriter _writer = new(miniHeader: true);
-
-        public void Inject<TState>(TState state, InjectWriter<TState> write) => write(state, _writer, _bytes);
-
-        public byte[] Take()
-        {
-            var bytes = _bytes.WrittenMemory.ToArray();
-            _bytes.ResetWrittenCount();
-            return bytes;
         }
     }
 }

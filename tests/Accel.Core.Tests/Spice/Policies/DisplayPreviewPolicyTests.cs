@@ -61,7 +61,7 @@ public sealed class DisplayPreviewPolicyTests
     [Fact]
     public void PreviewBeforeItsMarker_IsShown_AfterIt_IsDropped_MarkerNeverReachesTheClient()
     {
-        var injector = new Injector();
+        var injector = new RecordingInjector();
         using var policy = new DisplayPreviewPolicy(injector);
         var message = DrawCopyMessage(30);
 
@@ -86,23 +86,8 @@ public sealed class DisplayPreviewPolicyTests
     [Fact]
     public void MarkerOfWrongSize_IsAProtocolError()
     {
-        using var policy = new DisplayPreviewPolicy(new Injector());
+        using var policy = new DisplayPreviewPolicy(new RecordingInjector());
         var bad = new SpiceMessage(DisplayPreviewWire.MarkerType, 1, new ReadOnlySequence<byte>(new byte[3]), 0, SpiceDataHeader.MiniLength);
         Assert.Throws<SpiceProtocolException>(() => policy.OnMessage(SpiceDirection.ServerToClient, bad, new ArrayBufferWriter<byte>()));
-    }
-
-    private sealed class Injector : IMessageInjector
-    {
-        private readonly ArrayBufferWriter<byte> _bytes = new();
-        private readonly SpiceMessageWriter _writer = new(miniHeader: true);
-
-        public void Inject<TState>(TState state, InjectWriter<TState> write) => write(state, _writer, _bytes);
-
-        public byte[] Take()
-        {
-            var bytes = _bytes.WrittenMemory.ToArray();
-            _bytes.ResetWrittenCount();
-            return bytes;
-        }
     }
 }

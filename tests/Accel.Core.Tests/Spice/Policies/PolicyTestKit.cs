@@ -17,6 +17,14 @@ internal sealed class RecordingInjector : IMessageInjector
     public List<ushort> Types => PolicyTestKit.Frame(_bytes.WrittenMemory.ToArray()).ConvertAll(m => m.Type);
 
     public List<(ushort Type, byte[] Body)> Messages => PolicyTestKit.Frame(_bytes.WrittenMemory.ToArray());
+
+    /// <summary>The injected bytes so far, and forgets them.</summary>
+    public byte[] Take()
+    {
+        var bytes = _bytes.WrittenMemory.ToArray();
+        _bytes.ResetWrittenCount();
+        return bytes;
+    }
 }
 
 internal static class PolicyTestKit
