@@ -58,12 +58,11 @@ public sealed class ReloadTests : IAsyncLifetime
     public async Task Reload_AddingAPin_KeepsTheLiveSessionAndLetsTheNewEdgeIn_RemovingOneDisconnectsIt()
     {
         var server = _server!;
-        var display = ":" + Random.Shared.Next(600, 900).ToString(CultureInfo.InvariantCulture);
-        using var xvfb = Process.Start("Xvfb", [display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"]);
+        var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
+        using var xvfbProcess = xvfb;
         Process? viewer = null;
         try
         {
-            await Poll.UntilAsync(() => Task.FromResult(File.Exists("/tmp/.X11-unix/X" + display[1..])), s_timeout, "Xvfb did not start");
             var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
             psi.Environment["DISPLAY"] = display;
             viewer = Process.Start(psi)!;

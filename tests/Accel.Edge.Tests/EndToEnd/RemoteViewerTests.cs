@@ -13,15 +13,7 @@ public sealed class RemoteViewerTests(SpiceLabFixture lab)
         var ct = TestContext.Current.CancellationToken;
         // Xvfb picks a free display itself and writes its number once it accepts clients (-displayfd), so no display
         // number can collide with another run's and no stale socket file can pass for a ready server.
-        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lab.Lab.Start(lab.Lab.Branch, "Xvfb", ["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], log: line =>
-        {
-            if (int.TryParse(line.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            {
-                ready.TrySetResult(":" + n.ToString(CultureInfo.InvariantCulture));
-            }
-        });
-        var display = await ready.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
+        var (_, display) = await lab.Lab.StartXvfbAsync(lab.Lab.Branch, "1280x1024x24", ct);
         var env = new Dictionary<string, string> { ["DISPLAY"] = display };
         lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{SpiceLabFixture.ExplicitPort}"], env);
 

@@ -19,12 +19,10 @@ public sealed class StatusTests(SpiceLabFixture lab)
     {
         var ct = TestContext.Current.CancellationToken;
         var backend = $"{lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort}";
-        var display = ":" + Random.Shared.Next(600, 900).ToString(CultureInfo.InvariantCulture);
-        var xvfb = lab.Lab.Start(lab.Lab.Branch, "Xvfb", [display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"]);
+        var (xvfb, display) = await lab.Lab.StartXvfbAsync(lab.Lab.Branch, "1024x768x24", ct);
         Process? viewer = null;
         try
         {
-            await Poll.UntilAsync(() => Task.FromResult(File.Exists("/tmp/.X11-unix/X" + display[1..])), TimeSpan.FromSeconds(60), "Xvfb did not start");
             viewer = lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{SpiceLabFixture.ExplicitPort}"], new Dictionary<string, string> { ["DISPLAY"] = display });
 
             // The client edge: the server edge "dc" as its peer, and remote-viewer's session with its display channel.

@@ -58,6 +58,53 @@ internal sealed class NetLab : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts Xvfb in <paramref name="ns"/> on a display it picks itself (-displayfd) and returns that display (":N") once
+    /// it accepts clients: no display number collides with another run's, and no stale socket file (this machine keeps
+    /// many in /tmp/.X11-unix) passes for a ready server.
+    /// </summary>
+    public async Task<(Process Process, string Display)> StartXvfbAsync(string ns, string screen, CancellationToken ct)
+    {
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = Start(ns, "Xvfb", ["-displayfd", "1", "-screen", "0", screen, "-nolisten", "tcp"], log: line => OnDisplayLine(line, ready));
+        return (process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(30), ct));
+    }
+
+    /// <summary>The same in this process's namespace; the process is returned for the caller to end.</summary>
+    public static async Task<(Process Process, string Display)> StartLocalXvfbAsync(string screen, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo("Xvfb") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["-displayfd", "1", "-screen", "0", screen, "-nolisten", "tcp"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(psi)!;
+        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => OnDisplayLine(e.Data, ready);
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            return (process, await ready.Task.WaitAsync(TimeSpan.FromSeconds(30), ct));
+        }
+        catch
+        {
+            process.Kill();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private static void OnDisplayLine(string? line, TaskCompletionSource<string> ready)
+    {
+        if (int.TryParse(line?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            ready.TrySetResult(":" + n.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
     /// <summary>Starts a long-running process inside a namespace; killed on dispose. Output goes to <paramref name="log"/>.</summary>
     public Process Start(string ns, string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, Action<string>? log = null)
     {
