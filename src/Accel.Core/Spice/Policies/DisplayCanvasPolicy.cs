@@ -141,6 +141,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     private bool HasDamage => !_queue.IsEmpty;
 
+    /// <summary>The path's delivery rate in bytes/s (the budget's measurement unless a test sets one); 0: unknown.</summary>
+    private long DeliveryRate => _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+
     public BodyNeed Examine(SpiceDirection direction, ushort type, uint size)
     {
         if (_disabled)
@@ -391,7 +394,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             DisplayCanvasMetrics.LossyRects.Add(1);
         }
 
-        long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+        long rate = DeliveryRate;
         if (large && rate > 0)
         {
             // Large updates (a scrolling terminal, an animation) take at most 1 / LargeShareInverse of the link: the
@@ -411,7 +414,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// </summary>
     private int LossyQuality(long rectArea)
     {
-        long rate = _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
+        long rate = DeliveryRate;
         if (!_lossy || rate <= 0 || rectArea * 2 <= rate * s_lossyHorizon.TotalSeconds)
         {
             return 0;

@@ -76,13 +76,13 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
                 return;
             }
 
-            // Under the lock: the marker cannot pass between the check and the queueing, so the injected copy is
-            // written before anything the stream delivers after the marker.
             if (message.Length > _scratch.Length)
             {
                 return;
             }
 
+            // Under the lock: the marker cannot pass between the check and the queueing, so the injected copy is
+            // written before anything the stream delivers after the marker.
             message.CopyTo(_scratch);
             _toClient.Inject((_scratch, message.Length), static (p, _, output) => output.Write(p._scratch.AsSpan(0, p.Length)));
             Shown++;
