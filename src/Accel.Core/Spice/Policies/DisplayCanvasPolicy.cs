@@ -107,7 +107,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
     public long PreviewsSent => _previews?.Sent ?? 0;
 
-    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews";
+    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews ({_previews?.SentAfterBarrier ?? 0} held for a barrier)";
 
     /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
     public long LossyRects { get; private set; }
@@ -175,6 +175,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             }
 
             long outstanding = Observe();
+            if (_previews is not null)
+            {
+                _unflushed += _previews.FlushBarrier(output);
+            }
+
             if (HasDamage && outstanding <= _budget.Target / 2)
             {
                 _unflushed += RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
@@ -183,15 +188,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             using var contiguous = new ContiguousBody(message.Body);
             var span = contiguous.Span;
             _canvas.Apply(message.Type, span);
-            bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
-            var verdict = pixels
-                ? OnPixelMessage(message.Type, span, outstanding)
+            var verdict = ClientDisplayState.IsPixelMessage(message.Type)
+                ? OnPixelMessage(message.Type, span, outstanding, output)
                 : OnControlMessage(message.Type, span, output);
-            if (pixels && _previews is not null && (outstanding > CanvasPreviewer.Ahead || HasDamage))
-            {
-                _unflushed += _previews.TryPreview(_canvas, _client, message.Type, span, output);
-            }
-
             if (verdict == PolicyVerdict.Forward)
             {
                 _unflushed += message.WireLength;
@@ -258,17 +257,31 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
     }
 
-    private PolicyVerdict OnPixelMessage(ushort type, ReadOnlySpan<byte> body, long outstanding)
+    private PolicyVerdict OnPixelMessage(ushort type, ReadOnlySpan<byte> body, long outstanding, IBufferWriter<byte> output)
     {
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
         bool absorb = HasDamage || outstanding > _budget.Target || (isDraw && (!parsed || _client.DependsOnMissing(draw, body)));
+        if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
+        {
+            long marker = _previews.TryPreview(_canvas, _client, type, body, output);
+            _unflushed += marker;
+            // A previewed draw is absorbed: its area is then refreshed (rop PUT of the canvas) after its marker, so the
+            // preview never meets the draw applied a second time on the client (an XOR or a blend would not survive it).
+            absorb |= marker > 0;
+        }
+
         if (!absorb)
         {
             if (parsed)
             {
                 _client.OnForwarded(draw);
+            }
+
+            if (_previews is not null && _canvas.TryGetSurface(0, out var primary))
+            {
+                _previews.OnForwarded(type, body, draw, parsed, new DamageRect(0, 0, primary.Width, primary.Height));
             }
 
             return PolicyVerdict.Forward;

@@ -199,6 +199,63 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     [Fact]
+    public void PreviewOfPixelsAnInFlightCopyBitsReads_WaitsForTheBarrierBehindIt_ClientEndsExact()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));           // a window's content
+        h.Backlog(8 * 1024);                                             // within the budget, but something is ahead
+        h.InFlight = true;
+        // The window (80 × 80: too large for a preview) moves right by COPY_BITS, then a strip of its old place is cleared.
+        Assert.True(h.Send(CopyBits, new B().Base(0, 150, 10, 230, 90).I32(10).I32(10).Build()));
+        Assert.False(h.Send(Fill, SolidFill(0, 10, 10, 90, 12, 0x000000)), "a previewed draw is absorbed (refreshed after its marker)");
+
+        var (number, message) = Assert.Single(sender.Sent);
+        uint barrier = sender.After[number];
+        Assert.NotEqual(0u, barrier);
+        Assert.Equal([], h.Markers); // still in flight
+        Assert.Equal(1, h.Policy.PreviewsSent);
+
+        // The datagram overtakes the stream: the client edge must hold it, or the COPY_BITS would copy the black strip.
+        var clientEdge = new DisplayPreviewPolicy(new RecordingInjector());
+        clientEdge.Offer(number, barrier, message);
+        Assert.Equal(1, clientEdge.Held);
+        h.Land(clientEdge);
+        Assert.Equal(1, clientEdge.Shown);
+        Assert.Equal([barrier, number], h.Markers.Take(2));
+
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void PreviewShownBeforeAnInFlightCopyBitsThatReadsIt_WouldCorruptItsDestination()
+    {
+        // Why the barrier exists: the same sequence, the preview applied at once (as a client edge without barriers did).
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));
+        h.Backlog(8 * 1024);
+        h.InFlight = true;
+        h.Send(CopyBits, new B().Base(0, 150, 10, 230, 90).I32(10).I32(10).Build());
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 12, 0x000000));
+        h.ApplyToClient(Assert.Single(sender.Sent).Message);
+        h.Land(new DisplayPreviewPolicy(new RecordingInjector()));
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        Assert.Equal(80 * 2, h.DifferingPixels()); // the strip the COPY_BITS copied from the preview, never repaired
+    }
+
+    [Fact]
     public void NothingAhead_NoPreview()
     {
         var sender = new RecordingPreviewSender();
@@ -344,6 +401,7 @@ public sealed class DisplayCanvasPolicyTests
     {
         private readonly ArrayBufferWriter<byte> _output = new();
         private readonly RecordingInjector _injector = new();
+        private readonly List<byte> _inFlight = [];
         private long _backlog;
 
         public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
@@ -388,6 +446,38 @@ public sealed class DisplayCanvasPolicyTests
 
         public void Backlog(long bytes) => _backlog = bytes;
 
+        /// <summary>While set, what the stream carries stays in flight (not applied to the client) until <see cref="Land"/>.</summary>
+        public bool InFlight { get; set; }
+
+        /// <summary>
+        /// The stream's in-flight bytes reach the client edge: markers go to <paramref name="clientEdge"/> (which may write
+        /// held previews in their place), everything else to the client.
+        /// </summary>
+        public void Land(DisplayPreviewPolicy clientEdge)
+        {
+            InFlight = false;
+            var bytes = _inFlight.ToArray();
+            _inFlight.Clear();
+            foreach (var (type, body) in PolicyTestKit.Frame(bytes))
+            {
+                if (type == DisplayPreviewWire.MarkerType)
+                {
+                    Markers.Add(BitConverter.ToUInt32(body));
+                    var written = new ArrayBufferWriter<byte>();
+                    var message = new SpiceMessage(type, 1, new ReadOnlySequence<byte>(body), 0, SpiceDataHeader.MiniLength);
+                    Assert.Equal(PolicyVerdict.Drop, clientEdge.OnMessage(SpiceDirection.ServerToClient, message, written));
+                    Deliver(written.WrittenSpan.ToArray());
+                    continue;
+                }
+
+                var framed = new byte[6 + body.Length];
+                BitConverter.TryWriteBytes(framed, type);
+                BitConverter.TryWriteBytes(framed.AsSpan(2), (uint)body.Length);
+                body.CopyTo(framed, 6);
+                Deliver(framed);
+            }
+        }
+
         /// <summary>One server message through the policy as the pump runs it; true when it was forwarded.</summary>
         public bool Send(ushort type, byte[] body)
         {
@@ -403,7 +493,15 @@ public sealed class DisplayCanvasPolicyTests
                 _output.Write(body);
             }
 
-            Deliver(_output.WrittenMemory.ToArray());
+            if (InFlight)
+            {
+                _inFlight.AddRange(_output.WrittenSpan);
+            }
+            else
+            {
+                Deliver(_output.WrittenMemory.ToArray());
+            }
+
             if (_output.WrittenCount > 0)
             {
                 Policy.OnForwarded(SpiceDirection.ServerToClient, _output.WrittenCount); // the pump's flush report
@@ -466,11 +564,15 @@ public sealed class DisplayCanvasPolicyTests
     {
         public List<(uint Number, byte[] Message)> Sent { get; } = [];
 
-        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramHeaderLength;
+        /// <summary>The barrier each preview waits for (0: none), by preview number.</summary>
+        public Dictionary<uint, uint> After { get; } = [];
 
-        public bool TrySend(uint number, ReadOnlySpan<byte> message)
+        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramAfterHeaderLength;
+
+        public bool TrySend(uint number, uint after, ReadOnlySpan<byte> message)
         {
             Sent.Add((number, message.ToArray()));
+            After[number] = after;
             return true;
         }
     }
