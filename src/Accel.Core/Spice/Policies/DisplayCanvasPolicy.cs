@@ -21,7 +21,9 @@ internal interface IInjectionBacklog
 /// <list type="bullet">
 /// <item>Pass-through while the display bytes outstanding toward the client edge are ≤ the budget B
 /// (<see cref="DisplayBudget"/>) and no damage is pending.</item>
-/// <item>Absorb otherwise: draws, COPY_BITS and stream frames are not forwarded; their bounding box (clipped to the
+/// <item>COPY_BITS pass while outstanding ≤ B even with damage pending: the damage their source overlaps moves with
+/// them to the destination (<see cref="CanvasRefreshQueue.OnCopied"/>).</item>
+/// <item>Absorb otherwise: draws, COPY_BITS over the budget and stream frames are not forwarded; their bounding box (clipped to the
 /// surface) becomes damage of their surface (<see cref="DisplayDamage"/>). Control messages are forwarded in order.
 /// A draw that depends on what the client lacks (<see cref="ClientDisplayState"/>) is absorbed in any mode.</item>
 /// <item>Refresh once outstanding ≤ B/2, up to B: damaged rectangles are written as DRAW_COPY of the canvas
@@ -262,7 +264,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
-        bool absorb = HasDamage || outstanding > _budget.Target || (isDraw && (!parsed || _client.DependsOnMissing(draw, body)));
+        // A COPY_BITS (a scroll, a window move) passes even while damage is pending: it carries the damage it reads
+        // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
+        // whole scrolled area.
+        bool copyBits = type == ClientDisplayState.MsgCopyBits;
+        bool absorb = (HasDamage && !copyBits) || outstanding > _budget.Target || (isDraw && (!parsed || _client.DependsOnMissing(draw, body)));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -277,6 +283,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             if (parsed)
             {
                 _client.OnForwarded(draw);
+            }
+
+            if (copyBits && HasDamage)
+            {
+                CarryDamage(body);
             }
 
             if (_previews is not null && _canvas.TryGetSurface(0, out var primary))
@@ -304,6 +315,19 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         DrawsAbsorbed++;
         DisplayCanvasMetrics.DrawsAbsorbed.Add(1);
         return PolicyVerdict.Drop;
+    }
+
+    /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
+    private void CarryDamage(ReadOnlySpan<byte> body)
+    {
+        var r = new CanvasReader(body);
+        var b = r.Base();
+        int srcX = r.I32(), srcY = r.I32();
+        if (_canvas.TryGetSurface(b.SurfaceId, out var surface))
+        {
+            var source = new DamageRect(srcX, srcY, srcX + (b.Box.Right - b.Box.Left), srcY + (b.Box.Bottom - b.Box.Top));
+            _queue.OnCopied(b.SurfaceId, source, b.Box.Left - srcX, b.Box.Top - srcY, surface.Width, surface.Height);
+        }
     }
 
     private PolicyVerdict OnControlMessage(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)

@@ -256,6 +256,54 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     [Fact]
+    public void CopyBitsWhileDamagePending_PassesAndCarriesTheDamageItReads_ClientEndsExact()
+    {
+        using var h = new Harness(width: 64, height: 64);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 64, 64, Pattern), 0, 0, 64, 64));
+        h.Backlog(100_000);
+        Assert.False(h.Send(Fill, SolidFill(0, 4, 40, 20, 48, 0xFF0000))); // absorbed: the client lacks it
+        h.Backlog(12 * 1024);                                                // within the budget, not under half: no refresh yet
+        // Scroll the lower half up by 16 rows: the damaged strip's pixels move to rows 24..32 on both sides.
+        Assert.True(h.Send(CopyBits, new B().Base(0, 0, 16, 64, 48).I32(0).I32(32).Build()), "a COPY_BITS passes while damage is pending");
+        Assert.True(h.Policy.Absorbing);
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 48, 64, 64, 0x00FF00))); // the new lines: absorbed (damage pending)
+
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void ScrollingTerminal_BehindABacklog_CopyBitsPassAndOnlyNewLinesAreRefreshed_ClientEndsExact()
+    {
+        using var h = new Harness(width: 320, height: 240);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 320, 240, Pattern), 0, 0, 320, 240));
+        int passed = 0;
+        for (int line = 0; line < 60; line++)
+        {
+            h.Backlog(line % 7 == 0 ? 100_000 : 12 * 1024); // now and then over the budget, mostly within it
+            passed += h.Send(CopyBits, new B().Base(0, 0, 0, 320, 224).I32(0).I32(16).Build()) ? 1 : 0;
+            h.Send(Fill, SolidFill(0, 0, 224, 320, 240, (uint)(0x010203 * line)));
+            h.Send(Fill, SolidFill(0, 8 * (line % 40), 226, 8 * (line % 40) + 6, 238, 0xFFFFFF)); // a glyph
+        }
+
+        Assert.True(passed >= 50, $"{passed} of 60 scrolls passed");
+        // Only the new lines were ever damaged: refreshes stayed small (a full-area refresh would be 320 × 240 per scroll).
+        Assert.True(h.Policy.RefreshBytes < 60 * 320 * 16 * 4 / 2, $"refreshed {h.Policy.RefreshBytes} bytes");
+        h.Backlog(0);
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
     public void NothingAhead_NoPreview()
     {
         var sender = new RecordingPreviewSender();
