@@ -24,8 +24,6 @@ public static class ProbeWorkloads
 {
     public static readonly string[] All = ["typing", "scrolling", "slideshow", "animation", "mixed", "flood"];
 
-    public const int MarkerSize = 16;
-
     /// <summary>Where the animation window goes: below the typing xterm, left of xclock.</summary>
     public const string AnimationGeometry = "320x240+560+470";
 
@@ -54,17 +52,18 @@ public static class ProbeWorkloads
                 case "typing" or "flood":
                     break;
                 case "slideshow":
-                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "slideshow", ["--interval-ms", "1000", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "slideshow", ["--interval-ms", "1000", "--photos", ProbeFrames.SlideshowPhotos.ToString(CultureInfo.InvariantCulture)], ct));
                     break;
                 case "animation" or "mixed":
-                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "animate", ["--geometry", AnimationGeometry, "--fps", "30", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "animate", ["--geometry", AnimationGeometry, "--fps", "30"], ct));
                     break;
                 default:
                     throw new ArgumentException($"unknown workload {workload}");
             }
 
             xspice.PointerToTypingWindow();
-            await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), MarkerSize, TimeSpan.FromSeconds(60), ct);
+            await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), TimeSpan.FromSeconds(60), ct,
+                ProbeFrames.PictureFor(workload));
             values["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN;
             if (workload == "flood")
             {
@@ -112,30 +111,9 @@ public static class ProbeWorkloads
                 }
             }
 
-            if (workload is "animation" or "slideshow")
+            if (probe.Picture is { } picture)
             {
-                probe.ClearMarkers();
-                var freshness = new List<double>();
-                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-                var watch = Stopwatch.StartNew();
-                while (watch.Elapsed < settings.WatchPhase && await timer.WaitForNextTickAsync(ct))
-                {
-                    var markers = probe.Markers();
-                    if (markers.Count > 0)
-                    {
-                        freshness.Add(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - markers.Max(m => m.DrawnUnixMs));
-                    }
-                }
-
-                var all = probe.Markers();
-                series["freshnessMs"] = freshness;
-                series["markerLatencyMs"] = all.Select(m => (double)m.LatencyMs).ToList();
-                values["markersPerSecond"] = all.Count / watch.Elapsed.TotalSeconds;
-                var expected = workload == "animation" ? 5.0 : 0.5;
-                if (all.Count < expected * settings.WatchPhase.TotalSeconds / 10)
-                {
-                    errors.Add($"only {all.Count} markers reached the client in {watch.Elapsed.TotalSeconds:0.0} s");
-                }
+                await ProbeFrames.WatchAsync(picture, workload, settings.WatchPhase, series, values, errors, ct);
             }
 
             if (workload == "typing")
