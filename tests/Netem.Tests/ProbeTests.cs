@@ -100,6 +100,32 @@ public sealed class ProbeTests
         TestContext.Current.SendDiagnosticMessage($"PSNR p50 {Stats.Of(psnr).P50:0.0} dB, {values["streamFramesPerSecond"]:0.0} stream frames/s");
     }
 
+    [Fact]
+    public async Task Probe_Slideshow_PhotosBecomeCompleteNoSoonerThanTheOneWayDelay()
+    {
+        Lab.RequireSpice();
+        var ct = TestContext.Current.CancellationToken;
+        var dir = Directory.CreateTempSubdirectory("netem-probe-").FullName;
+        var oneWay = new DirectionParameters { DelayMs = 30 };
+        using var topology = Topology.Create(oneWay, oneWay);
+        using var xspice = await XspiceServer.StartAsync(topology.DataCentreNs, dir, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        using var slideshow = await DeskProcess.StartAsync(xspice, dir, "slideshow", ["--interval-ms", "500", "--photos", $"{ProbeFrames.SlideshowPhotos}"], ct)
+            .WaitAsync(TimeSpan.FromSeconds(40), ct);
+        await using var probe = await SpiceProbe.ConnectAsync(topology.BranchNs, new IPEndPoint(topology.DataCentreAddress, XspiceServer.SpicePort),
+            TimeSpan.FromSeconds(30), ct, ProbeFrames.PictureFor("slideshow")).WaitAsync(TimeSpan.FromSeconds(40), ct);
+
+        var series = new Dictionary<string, List<double>>();
+        var values = new Dictionary<string, double>();
+        var errors = new List<string>();
+        await ProbeFrames.WatchAsync(probe.Picture!, "slideshow", TimeSpan.FromSeconds(4), series, values, errors, ct).WaitAsync(TimeSpan.FromSeconds(20), ct);
+
+        Assert.True(errors.Count == 0, string.Join("; ", errors));
+        var photos = series["markerLatencyMs"];
+        Assert.True(photos.Count >= 4, $"{photos.Count} photos complete in 4 s, one drawn every 0.5 s");
+        Assert.All(photos, ms => Assert.InRange(ms, 26, 3000));
+        Assert.All(series["freshnessMs"], ms => Assert.InRange(ms, 26, 4000));
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string failure)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -80,6 +80,7 @@ internal static unsafe class Desk
         }
 
         var window = d.CreateWindow("netem-slideshow", 0, 0, w, h);
+        d.HideCursor(window);
         var gc = d.CreateGc(window);
         var clock = Stopwatch.StartNew();
         for (long n = 0; !stop.IsCancellationRequested; n++)

@@ -109,7 +109,8 @@ internal static class ProbeFrames
         var expected = slideshow ? 0.5 : 5.0;
         if (frames.Count < expected * phase.TotalSeconds / 10)
         {
-            errors.Add($"only {frames.Count} {(slideshow ? "complete photos" : "frames")} became visible at the client in {watch.Elapsed.TotalSeconds:0.0} s");
+            errors.Add($"only {frames.Count} {(slideshow ? "complete photos" : "frames")} became visible at the client in {watch.Elapsed.TotalSeconds:0.0} s"
+                + (picture.Pending() is { } pending ? $" ({pending})" : ""));
         }
     }
 }

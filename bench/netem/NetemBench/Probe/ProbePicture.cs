@@ -166,6 +166,28 @@ public sealed class ProbePicture : IDisposable
         }
     }
 
+    /// <summary>The photo still incomplete, if any: which tiles do not show it yet and how near they are (a failure's explanation).</summary>
+    public string? Pending()
+    {
+        lock (_gate)
+        {
+            if (_pending is not { } p || !_canvas.PrimaryId.HasValue || !_canvas.TryGetSurface(_canvas.PrimaryId.Value, out var surface))
+            {
+                return null;
+            }
+
+            var columns = (surface.Width + Tile - 1) / Tile;
+            var missing = Enumerable.Range(0, p.Matched.Length).Where(i => !p.Matched[i]).ToList();
+            var first = missing.Take(3).Select(i =>
+            {
+                int x = i % columns * Tile, y = i / columns * Tile;
+                var own = TilePsnr(Pixels(surface), surface.Stride / 4, p.Expected, surface.Width, surface.Height, x, y);
+                return $"({x},{y}) {own:0.0} dB";
+            });
+            return $"photo {p.Tag}: {missing.Count} of {p.Matched.Length} tiles not shown, e.g. {string.Join(", ", first)}";
+        }
+    }
+
     /// <summary>Display messages of <paramref name="type"/> applied so far (e.g. 123 STREAM_DATA: MJPEG video frames).</summary>
     public long Applied(ushort type)
     {
