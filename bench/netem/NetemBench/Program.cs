@@ -27,7 +27,7 @@ switch (verb)
     default:
         Console.WriteLine("""
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
-                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,update]
+                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,step,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
