@@ -30,13 +30,16 @@ internal static class ReportPicture
             var seconds = r.Figures.GetValueOrDefault("markersPerSecond");
             var psnr = r.Samples.GetValueOrDefault("motionPsnrDb") is { Count: > 0 } q ? $"{Percentile(q, 0.05):0.0} / {Percentile(q, 0.5):0.0}" : "—";
             var kbPerSecond = r.MedianSeconds is > 0 ? ((r.WanBytesUp + r.WanBytesDown) / 1024 / r.MedianSeconds.Value).ToString("0", inv) : "—";
-            sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {seconds:0.0} | {latency.P50:0} / {latency.P95:0} / {latency.Max:0} | {Ratio(latency, plain, "markerLatencyMs")} "
-                + $"| {fresh.P50:0} / {fresh.P95:0} / {fresh.Max:0} | {Ratio(fresh, plain, "freshnessMs")} | {psnr} | {Figure(r, "tornSamples", "0")} "
+            sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {seconds:0.0} | {Spread(latency)} | {Ratio(latency, plain, "markerLatencyMs")} "
+                + $"| {Spread(fresh)} | {Ratio(fresh, plain, "freshnessMs")} | {psnr} | {Figure(r, "tornSamples", "0")} "
                 + $"| {Figure(r, "streamFramesPerSecond", "0.0")} | {Figure(r, "photosIncomplete", "0")} | {kbPerSecond} |");
         }
 
         sb.AppendLine();
     }
+
+    private static string Spread(Stats s) =>
+        s.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{s.P50:0} / {s.P95:0} / {s.Max:0}") : "—";
 
     private static string Ratio(Stats s, ResultRow? plain, string key) =>
         plain is not null && plain.Samples.GetValueOrDefault(key) is { Count: > 0 } p && s.Count > 0
