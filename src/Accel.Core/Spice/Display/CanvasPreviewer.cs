@@ -24,7 +24,7 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     public const long Ahead = 4 * 1024;
 
     /// <summary>Draws up to this many pixels (a few glyphs: an echo) get a preview.</summary>
-    private const int MaxPixels = 4096;
+    public const int MaxPixels = 4096;
 
     /// <summary>Previews per second at most (token bucket), and the burst.</summary>
     private const double Rate = 100, Burst = 20;

@@ -56,6 +56,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
     private const double LargeShareInverse = 4;
 
+    /// <summary>
+    /// How long after a small update (an echo-sized draw, <see cref="CanvasPreviewer.MaxPixels"/>) large refreshes
+    /// stay paced. With nobody typing (a slideshow, a video, a build log on its own) they go at the budget's pace.
+    /// </summary>
+    private static readonly TimeSpan s_interactiveHold = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest a large refresh waits for its pace.</summary>
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
 
@@ -73,6 +79,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly Func<long>? _deliveryRate;
     private readonly CanvasPreviewer? _previews;
     private long _nextLarge;
+    private long _interactiveUntil;
     private readonly long _refineDelay;
     private long _unflushed;
     private long _pieceBytes;
@@ -268,7 +275,17 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
         // whole scrolled area.
         bool copyBits = type == ClientDisplayState.MsgCopyBits;
-        bool absorb = (HasDamage && !copyBits) || outstanding > _budget.Target || (isDraw && (!parsed || _client.DependsOnMissing(draw, body)));
+        if (!copyBits && _client.TryGetTarget(type, body, out _, out var target) && target.Area <= CanvasPreviewer.MaxPixels && !target.IsEmpty)
+        {
+            _interactiveUntil = _time.GetTimestamp() + (long)(s_interactiveHold.TotalSeconds * _time.TimestampFrequency);
+        }
+
+        // Only fresh damage holds draws back. Areas the client holds only approximately (sent as JPEG) do not: a draw
+        // over them reads at most its own pixels, and the lossless refresh rewrites them once they are still. So a
+        // video-rate region, once sent lossy, goes back to spice-server's own stream or draws instead of staying
+        // absorbed for as long as it moves. A draw that copies from another place (a SURFACE image) waits for all.
+        bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
+            || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -288,6 +305,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             if (copyBits && HasDamage)
             {
                 CarryDamage(body);
+            }
+            else if (_queue.LossyCount > 0 && _client.TryGetTarget(type, body, out uint drawn, out var area))
+            {
+                _queue.TouchLossy(drawn, area, _time.GetTimestamp()); // still moving: not settled yet
             }
 
             if (_previews is not null && _canvas.TryGetSurface(0, out var primary))
@@ -432,10 +453,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
 
         long rate = DeliveryRate;
-        if (large && rate > 0)
+        if (large && rate > 0 && now < _interactiveUntil)
         {
-            // Large updates (a scrolling terminal, an animation) take at most 1 / LargeShareInverse of the link: the
-            // next waits until this one would have left at that share. Small ones (echoes) are never paced.
+            // While someone types (a small update within the last second), large updates (a scrolling terminal, an
+            // animation) take at most 1 / LargeShareInverse of the link: the next waits until this one would have
+            // left at that share. Small ones (echoes) are never paced. Alone, large updates use the whole budget.
             // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
             double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
             _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));
