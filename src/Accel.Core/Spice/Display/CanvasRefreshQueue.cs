@@ -102,6 +102,27 @@ internal sealed class CanvasRefreshQueue
         }
     }
 
+    /// <summary>
+    /// A draw went to the client over <paramref name="area"/>: the lossy rectangles it touches are not settled (their
+    /// lossless refresh waits until nothing has drawn over them for the refine delay).
+    /// </summary>
+    public void TouchLossy(uint surface, in DamageRect area, long now)
+    {
+        if (!_surfaces.TryGetValue(surface, out var s))
+        {
+            return;
+        }
+
+        var list = s.Lossy;
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i].Rect.Intersects(area))
+            {
+                list[i] = list[i] with { Stamp = now };
+            }
+        }
+    }
+
     /// <summary>Forgets a surface (created anew or destroyed: the client has nothing of it to correct).</summary>
     public void Remove(uint surface) => _surfaces.Remove(surface);
 

@@ -45,6 +45,20 @@ internal sealed class ClientDisplayState
     public static bool IsPixelMessage(ushort type) =>
         DisplayDrawMessage.IsDrawWithImages(type) || type is MsgCopyBits or MsgStreamData or MsgStreamDataSized;
 
+    /// <summary>Whether a parsed draw takes pixels from a surface (a SURFACE image: it copies from elsewhere on the client).</summary>
+    public static bool ReadsSurface(in DisplayDrawMessage draw)
+    {
+        for (int i = 0; i < draw.Count; i++)
+        {
+            if (draw[i].Role < DisplayImageRole.Path && draw[i].Descriptor.Type == SpiceImageType.Surface)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// Whether a parsed draw the edge would forward depends on something the client lacks: an image from the cache it
     /// was never given, a GLZ image after a gap, a palette from the cache after a gap.

@@ -137,10 +137,17 @@ public sealed class DisplayCanvasPolicyTests
         Assert.True(h.Policy.LossyRects >= 1);
         Assert.True(h.Policy.LossyPending >= 1);
         Assert.True(h.DifferingPixels() > 0, "JPEG is lossy");
-        Assert.False(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "no pass-through while the client is lossy");
+        Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "a draw passes while the client is only lossy");
         Assert.True(h.Policy.LossyPending >= 1, "not settled yet: no lossless refresh before the delay");
 
-        time.Advance(TimeSpan.FromMilliseconds(350));
+        // Drawn over (a video-rate region keeps moving): the lossy area is not settled until nothing drew there for 300 ms.
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.True(h.Send(Fill, SolidFill(0, 100, 50, 110, 60, 0x654321)));
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        h.Send(Mark, []);
+        Assert.True(h.Policy.LossyPending >= 1, "drawn over 200 ms ago: not settled");
+
+        time.Advance(TimeSpan.FromMilliseconds(150));
         for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
         {
             h.Send(Mark, []);
