@@ -285,7 +285,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         // video-rate region, once sent lossy, goes back to spice-server's own stream or draws instead of staying
         // absorbed for as long as it moves. A draw that copies from another place (a SURFACE image) waits for all.
         bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
-            || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))));
+            || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
+            || _client.StreamDependsOnMissing(type, body);
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -326,6 +327,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         else if (isDraw)
         {
             _client.OnAbsorbedUnknown();
+        }
+        else
+        {
+            _client.OnStreamFrameAbsorbed(type, body);
         }
 
         if (_client.TryGetTarget(type, body, out uint surface, out var box) && _canvas.TryGetSurface(surface, out var image))

@@ -380,6 +380,22 @@ public sealed class DisplayCanvasPolicyTests
         Assert.False(state.TryGetTarget(StreamData, new B().U32(7).U32(0).U32(0).Build(), out _, out _));
     }
 
+    [Theory]
+    [InlineData(1, false)] // MJPEG: every frame stands alone
+    [InlineData(3, true)]  // H.264: frames refer to earlier ones
+    public void StreamFrameAbsorbed_LaterFramesOfAnInterFrameCodecDependOnMissing(byte codec, bool depends)
+    {
+        var state = new ClientDisplayState();
+        var create = new B().U32(0).U32(7).U8(0).U8(codec).Bytes(new byte[8]).U32(64).U32(48).U32(64).U32(48).Rect(10, 20, 74, 68).U8(0).Build();
+        state.OnControlForwarded(StreamCreate, create);
+        var frame = new B().U32(7).U32(0).U32(0).Build();
+        Assert.False(state.StreamDependsOnMissing(StreamData, frame));
+        state.OnStreamFrameAbsorbed(StreamData, frame);
+        Assert.Equal(depends, state.StreamDependsOnMissing(StreamData, frame));
+        state.OnControlForwarded(StreamCreate, create); // the stream made anew (a new id or a re-create): a clean start
+        Assert.False(state.StreamDependsOnMissing(StreamData, frame));
+    }
+
     [Fact]
     public void GlzImageAbsorbed_EveryLaterGlzImageDependsOnMissing()
     {
