@@ -286,7 +286,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         // absorbed for as long as it moves. A draw that copies from another place (a SURFACE image) waits for all.
         bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
-            || _client.StreamDependsOnMissing(type, body);
+            || _client.StreamDependsOnMissing(type, body)
+            || (isDraw && HoldsTheLinkTooLong(body.Length));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -341,6 +342,17 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         DrawsAbsorbed++;
         DisplayCanvasMetrics.DrawsAbsorbed.Add(1);
         return PolicyVerdict.Drop;
+    }
+
+    /// <summary>
+    /// Encode to fit, for draws too: a draw whose message alone would hold the link longer than the lossy horizon (a
+    /// photo spice-server sends losslessly because the edges answer its link test at LAN speed) is absorbed, so its
+    /// area goes out as a refresh — JPEG when photo-like — and losslessly once it has settled.
+    /// </summary>
+    private bool HoldsTheLinkTooLong(int bytes)
+    {
+        long rate = DeliveryRate;
+        return _lossy && rate > 0 && bytes > rate * s_lossyHorizon.TotalSeconds;
     }
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>

@@ -160,6 +160,27 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     [Fact]
+    public void SlowPath_LargePhotoDrawWithoutBacklog_IsAbsorbedAndSentAsJpeg_ThenExact()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var h = new Harness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
+        // Nothing ahead, but the draw alone (80 KB of BITMAP) would hold the link 800 ms: refreshed as JPEG instead.
+        Assert.False(h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)));
+        h.Send(Mark, []);
+        Assert.True(h.Policy.LossyRects >= 1);
+        Assert.True(h.Policy.RefreshBytes < 40_000, $"refreshed {h.Policy.RefreshBytes} bytes");
+        Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "small draws still pass");
+
+        time.Advance(TimeSpan.FromMilliseconds(350));
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
     public void FastPath_PhotoStaysLossless()
     {
         using var h = new Harness(width: 300, height: 200, deliveryRate: () => 50_000_000); // 400 Mbit/s
