@@ -9,56 +9,24 @@ namespace Accel.Core.Spice.Input;
 /// </summary>
 internal sealed class InputDatagramHub
 {
-    private readonly IDatagramConnection _connection;
-    private readonly Dictionary<long, InputSyncPolicy> _channels = new();
-    private readonly Lock _lock = new();
+    private readonly StreamDatagramHub<InputSyncPolicy> _channels = new();
 
-    private InputDatagramHub(IDatagramConnection connection) => _connection = connection;
+    private InputDatagramHub()
+    {
+    }
 
     /// <summary>Starts the hub of a connection (its receive loop runs until the connection ends).</summary>
     public static InputDatagramHub Start(IDatagramConnection connection)
     {
-        var hub = new InputDatagramHub(connection);
-        _ = hub.ReceiveAsync();
+        var hub = new InputDatagramHub();
+        hub._channels.Start(connection, hub.Dispatch);
         return hub;
     }
 
-    /// <summary>Routes the datagrams of stream <paramref name="streamId"/> to <paramref name="policy"/> until it is disposed.</summary>
-    public void Register(long streamId, InputSyncPolicy policy)
-    {
-        lock (_lock)
-        {
-            _channels[streamId] = policy;
-        }
-    }
+    /// <summary>Routes the datagrams of stream <paramref name="streamId"/> to <paramref name="policy"/> until it is unregistered.</summary>
+    public void Register(long streamId, InputSyncPolicy policy) => _channels.Register(streamId, policy);
 
-    public void Unregister(long streamId, InputSyncPolicy policy)
-    {
-        lock (_lock)
-        {
-            if (_channels.TryGetValue(streamId, out var current) && ReferenceEquals(current, policy))
-            {
-                _channels.Remove(streamId);
-            }
-        }
-    }
-
-    private async Task ReceiveAsync()
-    {
-        var buffer = new byte[2048];
-        try
-        {
-            while (true)
-            {
-                int n = await _connection.ReceiveDatagramAsync(buffer).ConfigureAwait(false);
-                Dispatch(buffer.AsSpan(0, n));
-            }
-        }
-        catch (Exception)
-        {
-            // The connection ended: no more inputs.
-        }
-    }
+    public void Unregister(long streamId, InputSyncPolicy policy) => _channels.Unregister(streamId, policy);
 
     private void Dispatch(ReadOnlySpan<byte> datagram)
     {
@@ -68,13 +36,7 @@ internal sealed class InputDatagramHub
             return;
         }
 
-        InputSyncPolicy? policy;
-        lock (_lock)
-        {
-            _channels.TryGetValue(streamId, out policy);
-        }
-
-        if (policy is null)
+        if (_channels.Find(streamId) is not { } policy)
         {
             return;
         }

@@ -14,7 +14,7 @@ namespace Accel.Core.Spice.Input;
 /// from the channel's loop, datagrams from the connection's <see cref="InputDatagramHub"/>; one lock orders both, and
 /// what a datagram releases is injected toward spice-server (written before anything the loop writes after it).
 /// </summary>
-internal sealed class InputSyncPolicy : IChannelPolicy, ISummarizingPolicy, IDisposable
+internal sealed class InputSyncPolicy : ClientMessagePolicy, ISummarizingPolicy, IDisposable
 {
     private readonly IMessageInjector _toServer;
     private readonly MotionCoalescingPolicy _coalescing;
@@ -54,20 +54,8 @@ internal sealed class InputSyncPolicy : IChannelPolicy, ISummarizingPolicy, IDis
     public string? Summary => PointerDatagramsApplied + MarkersApplied + DeliveredByCopy == 0 ? null
         : $"{PointerDatagramsApplied} pointer datagrams applied ({PointerDatagramsStale} stale), {MarkersApplied} pointer markers applied, {DeliveredByCopy} inputs delivered by their copy before the stream";
 
-    public BodyNeed Examine(SpiceDirection direction, ushort type, uint size) =>
-        direction == SpiceDirection.ClientToServer ? BodyNeed.Inspect : BodyNeed.None;
-
-    public void OnStreamed(SpiceDirection direction, ushort type)
+    protected override void OnClientMessage(in SpiceMessage message, IBufferWriter<byte> output)
     {
-    }
-
-    public PolicyVerdict OnMessage(SpiceDirection direction, in SpiceMessage message, IBufferWriter<byte> output)
-    {
-        if (direction != SpiceDirection.ClientToServer)
-        {
-            return PolicyVerdict.Forward;
-        }
-
         lock (_lock)
         {
             if (_sequencer.OnStreamMessage())
@@ -75,8 +63,6 @@ internal sealed class InputSyncPolicy : IChannelPolicy, ISummarizingPolicy, IDis
                 Process(message.Type, message.Body, output, byCopy: false);
             }
         }
-
-        return PolicyVerdict.Drop;
     }
 
     /// <summary>A pointer datagram for this channel (<paramref name="state"/>: the pointer state after the header).</summary>

@@ -17,7 +17,7 @@ namespace Accel.Core.Spice.Input;
 /// timeout. Every stream message is written here, under one lock with the timers' markers, so the indices the
 /// datagrams name are the stream's order. Runs after <see cref="MotionAckPolicy"/>, which answers the client's motion.
 /// </summary>
-internal sealed class PointerDatagramPolicy : IChannelPolicy, ISummarizingPolicy, IDisposable
+internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingPolicy, IDisposable
 {
     /// <summary>How long the pointer rests before its last position goes reliably.</summary>
     public static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(25);
@@ -64,20 +64,8 @@ internal sealed class PointerDatagramPolicy : IChannelPolicy, ISummarizingPolicy
     public string? Summary => PointerDatagrams + Markers + CopyDatagrams == 0 ? null
         : $"{PointerDatagrams} pointer datagrams, {Markers} pointer markers, {CopyDatagrams} input copies ({CopyBytes} bytes for {PayloadBytes} bytes of inputs)";
 
-    public BodyNeed Examine(SpiceDirection direction, ushort type, uint size) =>
-        direction == SpiceDirection.ClientToServer ? BodyNeed.Inspect : BodyNeed.None;
-
-    public void OnStreamed(SpiceDirection direction, ushort type)
+    protected override void OnClientMessage(in SpiceMessage message, IBufferWriter<byte> output)
     {
-    }
-
-    public PolicyVerdict OnMessage(SpiceDirection direction, in SpiceMessage message, IBufferWriter<byte> output)
-    {
-        if (direction != SpiceDirection.ClientToServer)
-        {
-            return PolicyVerdict.Forward;
-        }
-
         lock (_lock)
         {
             if (MotionAckResponder.IsMotion(message.Type))
@@ -92,7 +80,7 @@ internal sealed class PointerDatagramPolicy : IChannelPolicy, ISummarizingPolicy
                     WriteMarker(output); // no room for a datagram now: this position goes reliably
                 }
 
-                return PolicyVerdict.Drop;
+                return;
             }
 
             if (_pointer.Unsynced)
@@ -112,8 +100,6 @@ internal sealed class PointerDatagramPolicy : IChannelPolicy, ISummarizingPolicy
 
             Emit(output, _message.WrittenSpan);
         }
-
-        return PolicyVerdict.Drop;
     }
 
     public void Dispose()
