@@ -34,7 +34,9 @@ internal sealed class ClientChannelFeatures(ClientEdgeSettings settings)
             _previewHubs.AddOrUpdate(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
         }
 
-        if (settings.InputDatagrams && (SpiceChannelType)request.ChannelType == SpiceChannelType.Inputs && datagrams.MaxDatagramPayloadSize >= InputWire.PointerDatagramLength)
+        // An HTTP CONNECT channel's type is known only after the answer (ChannelType 0): it asks too, and the flag
+        // matters only if the channel turns out to be inputs (both edges choose inputs policies by the linked type).
+        if (settings.InputDatagrams && (SpiceChannelType)request.ChannelType is SpiceChannelType.Inputs or 0 && datagrams.MaxDatagramPayloadSize >= InputWire.PointerDatagramLength)
         {
             request = request with { Flags = (byte)(request.Flags | EdgeRequest.InputDatagramsFlag) };
             var meter = _lossMeters.GetValue(connection, c => new LossMeter(c.StatisticsOrDefault, TimeProvider.System));

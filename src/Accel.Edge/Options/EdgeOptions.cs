@@ -195,7 +195,7 @@ public sealed class ClientSection
     /// </summary>
     public bool InputDatagrams { get; set; } = true;
 
-    /// <summary>With <see cref="InputDatagrams"/>: repeat inputs as datagram copies: off, auto (measured loss ≥ 0.5 %), always.</summary>
+    /// <summary>With <see cref="InputDatagrams"/>: repeat inputs as datagram copies: off, auto (measured loss ≥ 0.2 %), always.</summary>
     public Accel.Core.Spice.Input.InputRedundancyMode InputRedundancy { get; set; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
 }
 
