@@ -7,7 +7,7 @@ namespace Accel.Edge.Tests.EndToEnd;
 
 /// <summary>
 /// Inputs under loss, end to end: remote-viewer (spice-gtk) full-screen on an Xvfb in the branch, driven by xdotool,
-/// through both edges to Xspice, with 10 % of the edge connection's packets dropped each way by nftables in the
+/// through both edges to Xspice, with 20 % of the edge connection's packets dropped each way by nftables in the
 /// namespaces; <c>xev</c> on the Xspice display reports what spice-server delivered.
 /// </summary>
 [Collection(SpiceLabCollection.Name)]
@@ -16,7 +16,7 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
     private const int Clicks = 12;
 
     [Fact]
-    public async Task RemoteViewer_TenPercentLossEachWay_EachClickLandsWhereThePointerWas_KeysArriveOnceInOrder()
+    public async Task RemoteViewer_TwentyPercentLossEachWay_EachClickLandsWhereThePointerWas_KeysArriveOnceInOrder()
     {
         var ct = TestContext.Current.CancellationToken;
         var events = new ConcurrentQueue<string>();
@@ -53,7 +53,7 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
                 script.AddRange(["mousemove", Num(target.X - offset.X), Num(target.Y - offset.Y), "click", "1", "key", keys[i].ToString()]);
             }
 
-            await using (var loss = await PacketLoss.AddAsync(lab.Lab, percent: 10, port: SpiceLabFixture.EdgePort))
+            await using (var loss = await PacketLoss.AddAsync(lab.Lab, percent: 20, port: SpiceLabFixture.EdgePort))
             {
                 await InBranchAsync(env, TimeSpan.FromSeconds(60), ["xdotool", .. script]);
                 await Poll.UntilAsync(
