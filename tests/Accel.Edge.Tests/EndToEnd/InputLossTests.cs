@@ -55,6 +55,11 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
 
             await using (var loss = await PacketLoss.AddAsync(lab.Lab, percent: 20, port: SpiceLabFixture.EdgePort))
             {
+                // Under loss, a few seconds of typing into the lab's xterm (outside xev's window): the client edge's
+                // loss meter, sampled once a second from the engine's counts, sees the loss before the clicks.
+                await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "mousemove", Num(120 - offset.X), Num(700 - offset.Y),
+                    "type", "--delay", "100", "warming up the loss meter");
+
                 await InBranchAsync(env, TimeSpan.FromSeconds(60), ["xdotool", .. script]);
                 await Poll.UntilAsync(
                     () => Task.FromResult(Parse(events).Keys.Count >= Clicks && Parse(events).Releases >= Clicks),
@@ -76,6 +81,9 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
         // The pointer really went as datagrams (the client edge's own count), not only on the stream.
         var metrics = await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", $"http://127.0.0.1:{Num(SpiceLabFixture.MetricsPort)}/metrics");
         Assert.Matches(@"spiceaccel_input_pointer_datagrams_total(\{[^}]*\})? [1-9]", metrics);
+
+        // The loss was measured (Client:InputRedundancy=auto) and inputs went with copies.
+        Assert.Matches(@"spiceaccel_input_redundancy_bytes_total(\{[^}]*\})? [1-9]", metrics);
     }
 
     private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
