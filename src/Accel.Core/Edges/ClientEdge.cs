@@ -50,6 +50,12 @@ public sealed record ClientEdgeSettings
 
     /// <summary>Ask the server edge for display previews (<see cref="EdgeRequest.PreviewsFlag"/>).</summary>
     public bool DisplayPreviews { get; init; } = true;
+
+    /// <summary>Send the pointer as datagrams where the engine and the server edge can (<see cref="EdgeRequest.InputDatagramsFlag"/>).</summary>
+    public bool InputDatagrams { get; init; } = true;
+
+    /// <summary>When inputs also go as datagram copies (with <see cref="InputDatagrams"/> only).</summary>
+    public Spice.Input.InputRedundancyMode InputRedundancy { get; init; } = Spice.Input.InputRedundancyMode.Auto;
 }
 
 /// <summary>
@@ -63,14 +69,14 @@ public sealed class ClientEdge : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _connectPipeline;
-    private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
-    private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
+    private readonly ClientChannelFeatures _features;
 
     public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
     {
         _engine = engine;
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _features = new ClientChannelFeatures(settings);
         foreach (var (name, _) in settings.ServerEdges)
         {
             _slots[name] = new EdgeSlot();
@@ -183,7 +189,7 @@ public sealed class ClientEdge : IAsyncDisposable
         {
             Settings = _settings.Relay,
             Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger,
-                _previewHubs.TryGetValue(stream, out var hub) ? toClient => hub.Register(stream.Id, toClient) : null),
+                _features.DisplayPreview(stream), _features.InputDatagrams(stream)),
             ClientLink = first.Link,
             Opaque = first.Link is null,
         };
@@ -282,25 +288,35 @@ public sealed class ClientEdge : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.OpenTimeout);
         var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
-        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, timeout.Token).ConfigureAwait(false);
         try
         {
-            if (_settings.DisplayPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams)
-            {
-                request = request with { Flags = (byte)(request.Flags | EdgeRequest.PreviewsFlag) };
-                _previewHubs.Add(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
-            }
+            return await OpenOnceAsync(connection, request, early, timeout.Token).ConfigureAwait(false);
+        }
+        catch (EdgeRefusedException ex) when (EdgeRequest.IsUnknownFlagsRefusal(ex.Status, ex.Reason) && !_features.IsLegacy(connection))
+        {
+            // An older server edge: the same channel without the features it does not know.
+            ClientEdgeLog.OlderServerEdge(_logger, edgeName, ex.Reason);
+            _features.MarkLegacy(connection);
+            return await OpenOnceAsync(connection, request, early, timeout.Token).ConfigureAwait(false);
+        }
+    }
 
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenOnceAsync(ITransportConnection connection, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken token)
+    {
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, token).ConfigureAwait(false);
+        try
+        {
+            request = _features.Ask(connection, stream, request);
             var head = new byte[EdgeRequest.MaxLength + early.Length];
             var n = request.Write(head);
             early.Span.CopyTo(head.AsSpan(n));
-            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, token).ConfigureAwait(false);
 
             var answer = new byte[4096];
             var filled = 0;
             while (true)
             {
-                var read = await stream.ReadAsync(answer.AsMemory(filled), timeout.Token).ConfigureAwait(false);
+                var read = await stream.ReadAsync(answer.AsMemory(filled), token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     throw new EdgeRefusedException(EdgeStatus.Unavailable, "stream ended before the answer");
@@ -456,6 +472,9 @@ internal static partial class ClientEdgeLog
 
     [LoggerMessage(1108, LogLevel.Information, "Channel to {Host}:{Port} relayed as bytes: the client speaks TLS to the server (end to end)")]
     public static partial void Opaque(ILogger logger, string host, int port);
+
+    [LoggerMessage(1109, LogLevel.Information, "Server edge {Name} is an older version ({Reason}): channels are opened without display previews and input datagrams")]
+    public static partial void OlderServerEdge(ILogger logger, string name, string reason);
 
     [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string name, string address, string reason);

@@ -36,6 +36,11 @@ public sealed record ServerEdgeSettings
     public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
     /// <summary>The HTTP CONNECT proxy in front of the backends (Proxmox's spiceproxy); null: backends are reached directly and opaque targets refused.</summary>
     public UpstreamProxy? UpstreamProxy { get; init; }
+    /// <summary>
+    /// Take pointer datagrams and input copies (<see cref="EdgeRequest.InputDatagramsFlag"/>); when false, that flag is
+    /// refused as an older server edge refuses it, and client edges fall back to the stream.
+    /// </summary>
+    public bool InputDatagrams { get; init; } = true;
 }
 
 /// <summary>
@@ -48,6 +53,7 @@ public sealed class ServerEdge
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
     private readonly PeerConnections _peers = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITransportConnection, Spice.Input.InputDatagramHub> _inputHubs = new();
     private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
@@ -271,6 +277,14 @@ public sealed class ServerEdge
                 }
             }
 
+            if (request.SendsInputDatagrams && !Settings.InputDatagrams)
+            {
+                var unknown = EdgeRequest.UnknownFlags(EdgeRequest.InputDatagramsFlag);
+                await RefuseAsync(stream, request, EdgeStatus.BadRequest, unknown, cancellationToken).ConfigureAwait(false);
+                EdgeLog.BadRequest(_logger, stream.Id, unknown);
+                return;
+            }
+
             if (!limits.TryEnter(request.Host, request.Port, Settings, out var refusal))
             {
                 EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.Unavailable, refusal!);
@@ -386,7 +400,8 @@ public sealed class ServerEdge
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
-                            : null),
+                            : null,
+                        request.SendsInputDatagrams ? (toServer, coalescing) => InputSync(connection, stream, toServer, coalescing) : null),
                     Opaque = opaque,
                     OnChannel = type => stream.Urgency = type.ToUrgency(),
                 };
@@ -412,6 +427,20 @@ public sealed class ServerEdge
         {
             socket.Dispose();
         }
+    }
+
+    /// <summary>The inputs channel's sync policy, fed by the connection's one input datagram hub (none when the engine has no datagrams).</summary>
+    private Spice.Input.InputSyncPolicy InputSync(ITransportConnection connection, ITransportStream stream, IMessageInjector toServer, MotionCoalescingPolicy coalescing)
+    {
+        if (connection.Datagrams() is not { } datagrams)
+        {
+            return new Spice.Input.InputSyncPolicy(toServer, coalescing);
+        }
+
+        var hub = _inputHubs.GetValue(connection, _ => Spice.Input.InputDatagramHub.Start(datagrams));
+        var policy = new Spice.Input.InputSyncPolicy(toServer, coalescing, p => hub.Unregister(stream.Id, p));
+        hub.Register(stream.Id, policy);
+        return policy;
     }
 
     private TlsBackend? FindTlsBackend(IPEndPoint target)

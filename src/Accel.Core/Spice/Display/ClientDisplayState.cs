@@ -48,6 +48,21 @@ internal sealed class ClientDisplayState
     public static bool IsPixelMessage(ushort type) =>
         DisplayDrawMessage.IsDrawWithImages(type) || type is MsgCopyBits or MsgStreamData or MsgStreamDataSized;
 
+    /// <summary>Whether a parsed draw carries a source image the client gets now (not from its cache or a surface).</summary>
+    public static bool BringsNewImage(in DisplayDrawMessage draw)
+    {
+        for (int i = 0; i < draw.Count; i++)
+        {
+            if (draw[i].Role == DisplayImageRole.Source
+                && draw[i].Descriptor.Type is not (SpiceImageType.FromCache or SpiceImageType.FromCacheLossless or SpiceImageType.Surface))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether a parsed draw takes pixels from a surface (a SURFACE image: it copies from elsewhere on the client).</summary>
     public static bool ReadsSurface(in DisplayDrawMessage draw)
     {

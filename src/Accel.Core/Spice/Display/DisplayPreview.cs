@@ -12,7 +12,7 @@ namespace Accel.Core.Spice.Display;
 /// <code>
 ///   marker (stream, server → client edge only): mini header type 0xFFF0, size 4 | marker number u32
 ///   datagram: kind u8 = 1 | stream id u64 | preview number u32 | one SPICE message (mini header + body)
-///   datagram: kind u8 = 2 | stream id u64 | preview number u32 | after u32 | one SPICE message
+///   datagram: kind u8 = 4 | stream id u64 | preview number u32 | after u32 | one SPICE message
 /// </code>
 /// All little-endian. Markers are numbered in one increasing sequence per stream; a marker whose number no datagram
 /// carries is a <b>barrier</b>: it follows a forwarded message that reads pixels elsewhere than it writes (COPY_BITS'
@@ -31,8 +31,11 @@ internal static class DisplayPreviewWire
 
     public const byte DatagramKind = 1;
 
-    /// <summary>A preview to show only after the stream delivered an earlier marker (a barrier).</summary>
-    public const byte DatagramKindAfter = 2;
+    /// <summary>
+    /// A preview to show only after the stream delivered an earlier marker (a barrier). Datagram kinds are one space
+    /// per connection: 1 and 4 are previews (server → client edge), 2 and 3 inputs (<c>InputWire</c>, client → server edge).
+    /// </summary>
+    public const byte DatagramKindAfter = 4;
 
     public const int DatagramHeaderLength = 1 + 8 + 4;
 

@@ -287,7 +287,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
             || _client.StreamDependsOnMissing(type, body)
-            || (isDraw && HoldsTheLinkTooLong(body.Length));
+            || (parsed && HoldsTheLinkTooLong(type, body, draw));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -345,14 +345,20 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     }
 
     /// <summary>
-    /// Encode to fit, for draws too: a draw whose message alone would hold the link longer than the lossy horizon (a
-    /// photo spice-server sends losslessly because the edges answer its link test at LAN speed) is absorbed, so its
-    /// area goes out as a refresh — JPEG when photo-like — and losslessly once it has settled.
+    /// Encode to fit, for draws too: a draw that brings a new image (not one from the cache) over an area whose lossless
+    /// photo-like size (about 2 bytes a pixel) would hold the link longer than the lossy horizon — a photo spice-server
+    /// sends losslessly, perhaps in strips, because the edges answer its link test at LAN speed — is absorbed, so its
+    /// area goes out as a refresh: JPEG when photo-like, as small as before when not, and losslessly once settled.
     /// </summary>
-    private bool HoldsTheLinkTooLong(int bytes)
+    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw)
     {
         long rate = DeliveryRate;
-        return _lossy && rate > 0 && bytes > rate * s_lossyHorizon.TotalSeconds;
+        if (!_lossy || rate <= 0 || !ClientDisplayState.BringsNewImage(draw) || !_client.TryGetTarget(type, body, out _, out var box))
+        {
+            return false;
+        }
+
+        return box.Area * 2 > rate * s_lossyHorizon.TotalSeconds;
     }
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>

@@ -191,57 +191,26 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
 /// </summary>
 internal sealed class DisplayPreviewHub
 {
-    private readonly IDatagramConnection _connection;
-    private readonly Dictionary<long, DisplayPreviewPolicy> _channels = new();
-    private readonly Lock _lock = new();
+    private readonly StreamDatagramHub<DisplayPreviewPolicy> _channels = new();
 
-    private DisplayPreviewHub(IDatagramConnection connection) => _connection = connection;
+    private DisplayPreviewHub()
+    {
+    }
 
     /// <summary>Starts the hub of a connection (its receive loop runs until the connection ends).</summary>
     public static DisplayPreviewHub Start(IDatagramConnection connection)
     {
-        var hub = new DisplayPreviewHub(connection);
-        _ = hub.ReceiveAsync();
+        var hub = new DisplayPreviewHub();
+        hub._channels.Start(connection, hub.Dispatch);
         return hub;
     }
 
     /// <summary>The preview policy of the display channel on stream <paramref name="streamId"/>.</summary>
     public DisplayPreviewPolicy Register(long streamId, IMessageInjector toClient)
     {
-        DisplayPreviewPolicy? policy = null;
-        policy = new DisplayPreviewPolicy(toClient, p =>
-        {
-            lock (_lock)
-            {
-                if (_channels.TryGetValue(streamId, out var current) && ReferenceEquals(current, p))
-                {
-                    _channels.Remove(streamId);
-                }
-            }
-        });
-        lock (_lock)
-        {
-            _channels[streamId] = policy;
-        }
-
+        var policy = new DisplayPreviewPolicy(toClient, p => _channels.Unregister(streamId, p));
+        _channels.Register(streamId, policy);
         return policy;
-    }
-
-    private async Task ReceiveAsync()
-    {
-        var buffer = new byte[2048];
-        try
-        {
-            while (true)
-            {
-                int n = await _connection.ReceiveDatagramAsync(buffer).ConfigureAwait(false);
-                Dispatch(buffer.AsSpan(0, n));
-            }
-        }
-        catch (Exception)
-        {
-            // The connection ended (or has no datagrams): nothing more to show.
-        }
     }
 
     private void Dispatch(ReadOnlySpan<byte> datagram)
@@ -252,15 +221,9 @@ internal sealed class DisplayPreviewHub
             return;
         }
 
-        DisplayPreviewPolicy? policy;
-        lock (_lock)
-        {
-            _channels.TryGetValue(streamId, out policy);
-        }
-
         try
         {
-            policy?.Offer(number, after, message);
+            _channels.Find(streamId)?.Offer(number, after, message);
         }
         catch (SpiceProtocolException)
         {

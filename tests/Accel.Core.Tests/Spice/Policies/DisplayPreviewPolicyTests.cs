@@ -58,7 +58,7 @@ public sealed class DisplayPreviewPolicyTests
         Assert.True(m.SequenceEqual(message));
 
         Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message, DisplayPreviewWire.DatagramKindAfter, after: 7), out _, out _, out _, out _), "a barrier not before its own marker");
-        Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message, kind: 3), out _, out _, out _, out _));
+        Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message, kind: 2), out _, out _, out _, out _));
         Assert.False(DisplayPreviewWire.TryParseDatagram(Datagram(8, 7, message)[..^1], out _, out _, out _, out _), "size field disagrees");
         var fill = DrawCopyMessage(40);
         BinaryPrimitives.WriteUInt16LittleEndian(fill, 302);
