@@ -16,7 +16,7 @@ namespace Accel.Core.Spice.Display;
 /// </code>
 /// All little-endian. Markers are numbered in one increasing sequence per stream; a marker whose number no datagram
 /// carries is a <b>barrier</b>: it follows a forwarded message that reads pixels elsewhere than it writes (COPY_BITS'
-/// source, a draw's SURFACE image). A kind 2 preview covers pixels such a message reads, so it may be shown only once
+/// source, a draw's SURFACE image). A kind 4 preview covers pixels such a message reads, so it may be shown only once
 /// the stream has delivered marker <c>after</c> (and, as every preview, not yet its own): shown earlier, the older
 /// message would copy the preview's pixels instead of the ones it was meant to read. The marker never reaches
 /// remote-viewer; a client edge that did not ask for previews (<see cref="Edges.EdgeRequest.PreviewsFlag"/>) never gets
