@@ -56,12 +56,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
     private const double LargeShareInverse = 4;
 
-    /// <summary>
-    /// How long after a small update (an echo-sized draw, <see cref="CanvasPreviewer.MaxPixels"/>) large refreshes
-    /// stay paced. With nobody typing (a slideshow, a video, a build log on its own) they go at the budget's pace.
-    /// </summary>
-    private static readonly TimeSpan s_interactiveHold = TimeSpan.FromSeconds(1);
-
     /// <summary>The longest a large refresh waits for its pace.</summary>
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
 
@@ -79,7 +73,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly Func<long>? _deliveryRate;
     private readonly CanvasPreviewer? _previews;
     private long _nextLarge;
-    private long _interactiveUntil;
     private readonly long _refineDelay;
     private long _unflushed;
     private long _pieceBytes;
@@ -275,10 +268,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
         // whole scrolled area.
         bool copyBits = type == ClientDisplayState.MsgCopyBits;
-        if (!copyBits && _client.TryGetTarget(type, body, out _, out var target) && target.Area <= CanvasPreviewer.MaxPixels && !target.IsEmpty)
-        {
-            _interactiveUntil = _time.GetTimestamp() + (long)(s_interactiveHold.TotalSeconds * _time.TimestampFrequency);
-        }
 
         // Only fresh damage holds draws back. Areas the client holds only approximately (sent as JPEG) do not: a draw
         // over them reads at most its own pixels, and the lossless refresh rewrites them once they are still. So a
@@ -476,11 +465,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
 
         long rate = DeliveryRate;
-        if (large && rate > 0 && now < _interactiveUntil)
+        if (large && rate > 0 && _previews is null)
         {
-            // While someone types (a small update within the last second), large updates (a scrolling terminal, an
-            // animation) take at most 1 / LargeShareInverse of the link: the next waits until this one would have
-            // left at that share. Small ones (echoes) are never paced. Alone, large updates use the whole budget.
+            // Without previews (no datagrams to carry echoes past the stream), large updates (a scrolling terminal,
+            // an animation) take at most 1 / LargeShareInverse of the link: the next waits until this one would have
+            // left at that share, so an echo never finds the budget full of them. Small ones are never paced. With
+            // previews they use the whole budget: paced, a full-screen photo took longer than the photos changed.
             // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
             double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
             _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));
