@@ -12,7 +12,8 @@ namespace Netem.Tests;
 /// edges (as built) on the emulated branch link (50 ms RTT, 1 % loss, 10 Mbit/s), every key echoes within 1 s. It
 /// catches the display path queueing input echoes behind seconds of display data; the precise figures live in the
 /// bench (<c>flood</c> workload). <c>NETEM_FENCE_SERVER_ARGS</c> is appended to the server edge's command line:
-/// with <c>--Server:DisplayBudget:Enabled=false</c> (spice-server's ACKs answered unpaced, the old behaviour) it fails.
+/// with <c>--Server:DisplayCanvas=false --Server:DisplayBudget:Enabled=false</c> (spice-server's ACKs answered unpaced, the
+/// old behaviour) it fails.
 /// </summary>
 public sealed class DisplayLoadFenceTests
 {

@@ -117,10 +117,11 @@ public sealed class ServerSection
     public string DisplayCodec { get; set; } = "off";
 
     /// <summary>
-    /// Keep a canvas of the client's picture (display channel 0): drain spice-server at LAN speed, absorb draws while
-    /// the display budget is exceeded and refresh their area losslessly from the canvas (docs/display-path.md).
+    /// Keep a canvas of the client's picture (display channel 0; default on): drain spice-server at LAN speed, absorb
+    /// draws while the display budget is exceeded and refresh their area from the canvas (docs/display-path.md).
+    /// <c>false</c>: the display budget paces spice-server's ACKs instead.
     /// </summary>
-    public bool DisplayCanvas { get; set; }
+    public bool DisplayCanvas { get; set; } = true;
 
     /// <summary>
     /// With <see cref="DisplayCanvas"/>: photo-like areas that would hold the link longer than 50 ms losslessly are sent
