@@ -241,10 +241,18 @@ internal sealed class CanvasRefreshQueue
         }
     }
 
+    /// <summary>JPEG codes 16-row blocks (4:2:0): a band cut elsewhere would pad and blur its last block at every seam.</summary>
+    private const int BandRowMultiple = 16;
+
     private static DamageRect TopBand(DamageRect rect, int maxPixels)
     {
-        int rows = Math.Clamp(maxPixels / Math.Max(1, rect.Width), 1, rect.Height);
-        return rect with { Bottom = rect.Top + rows };
+        int rows = maxPixels / Math.Max(1, rect.Width);
+        if (rows < rect.Height && rows >= BandRowMultiple)
+        {
+            rows = rows / BandRowMultiple * BandRowMultiple; // never more pixels than asked (the injector's pieces are bounded)
+        }
+
+        return rect with { Bottom = rect.Top + Math.Clamp(rows, 1, rect.Height) };
     }
 
     private static void AddLossy(Surface s, DamageRect rect, long now)
