@@ -55,10 +55,18 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
 
             await using (var loss = await PacketLoss.AddAsync(lab.Lab, percent: 20, port: SpiceLabFixture.EdgePort))
             {
-                // Under loss, a few seconds of typing into the lab's xterm (outside xev's window): the client edge's
-                // loss meter, sampled once a second from the engine's counts, sees the loss before the clicks.
-                await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "mousemove", Num(120 - offset.X), Num(700 - offset.Y),
-                    "type", "--delay", "100", "warming up the loss meter");
+                // Under loss, typing into the lab's xterm (outside xev's window) until the client edge's loss meter,
+                // sampled once a second from the engine's counts, has turned input copies on (its own counter says so):
+                // how long that takes depends on which packets the loss hits, so the test waits for it, bounded.
+                await Poll.UntilAsync(
+                    async () =>
+                    {
+                        await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "mousemove", Num(120 - offset.X), Num(700 - offset.Y),
+                            "type", "--delay", "100", "warm ");
+                        return Regex.IsMatch(await ClientEdgeMetricsAsync(), @"spiceaccel_input_redundancy_bytes_total(\{[^}]*\})? [1-9]");
+                    },
+                    TimeSpan.FromSeconds(60),
+                    "the client edge never turned input copies on while typing under 20 % loss");
 
                 await InBranchAsync(env, TimeSpan.FromSeconds(60), ["xdotool", .. script]);
                 await Poll.UntilAsync(
@@ -79,7 +87,7 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
         Assert.Equal(keys, string.Concat(seen.Keys));
 
         // The pointer really went as datagrams (the client edge's own count), not only on the stream.
-        var metrics = await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", $"http://127.0.0.1:{Num(SpiceLabFixture.MetricsPort)}/metrics");
+        var metrics = await ClientEdgeMetricsAsync();
         Assert.Matches(@"spiceaccel_input_pointer_datagrams_total(\{[^}]*\})? [1-9]", metrics);
 
         // The loss was measured (Client:InputRedundancy=auto) and inputs went with copies.
@@ -87,6 +95,9 @@ public sealed partial class InputLossTests(SpiceLabFixture lab)
     }
 
     private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private Task<string> ClientEdgeMetricsAsync() =>
+        Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", $"http://127.0.0.1:{Num(SpiceLabFixture.MetricsPort)}/metrics");
 
     /// <summary>xev's ButtonPress root positions, ButtonRelease count and KeyPress keysyms, in order.</summary>
     private static (List<(int X, int Y)> Presses, int Releases, List<string> Keys) Parse(IEnumerable<string> lines)

@@ -70,6 +70,7 @@ internal sealed class DisplayBudget : IDisposable
     private readonly long _bucketTicks;
     private readonly long[] _bucketRate = new long[RateBuckets];
     private readonly long[] _bucketStart = new long[RateBuckets];
+    private readonly bool[] _bucketBusy = new bool[RateBuckets];
     private readonly long[] _delayOffset = new long[DelayRing];
     private readonly long[] _delayStamp = new long[DelayRing];
     private int _delayHead;
@@ -100,6 +101,28 @@ internal sealed class DisplayBudget : IDisposable
 
     /// <summary>Delivery rate (bytes/s) the budget is computed from; 0 before the first busy interval.</summary>
     public long DeliveryRate { get; private set; }
+
+    /// <summary>
+    /// Whether a busy interval (data waiting the whole time) is among the rate's samples of the window: the rate is then
+    /// what the path delivers, not what the screen happened to send (a first screen over a LAN is idle most of the time
+    /// and measures low). Choices that trade quality for bandwidth wait for this.
+    /// </summary>
+    public bool LinkLimited
+    {
+        get
+        {
+            var current = _time.GetTimestamp() / _bucketTicks;
+            for (var i = 0; i < RateBuckets; i++)
+            {
+                if (_bucketBusy[i] && current - _bucketStart[i] < RateBuckets)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>ACKs due but held back.</summary>
     public int PendingAcks => _pendingAcks;
@@ -247,6 +270,7 @@ internal sealed class DisplayBudget : IDisposable
             {
                 _bucketStart[bucket] = now / _bucketTicks;
                 _bucketRate[bucket] = 0;
+                _bucketBusy[bucket] = false;
             }
         }
 
@@ -254,6 +278,8 @@ internal sealed class DisplayBudget : IDisposable
         {
             _bucketRate[bucket] = rate;
         }
+
+        _bucketBusy[bucket] |= _intervalBusy && _bucketStart[bucket] == now / _bucketTicks;
 
         long max = 0;
         var current = now / _bucketTicks;

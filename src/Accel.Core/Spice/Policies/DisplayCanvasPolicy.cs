@@ -146,6 +146,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>The path's delivery rate in bytes/s (the budget's measurement unless a test sets one); 0: unknown.</summary>
     private long DeliveryRate => _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
 
+    /// <summary>
+    /// The rate for choosing JPEG over lossless: only once the path has shown it is the limit (a busy interval), so a
+    /// first screen over a fast link, which measures only what the screen sent, stays lossless; 0: not known.
+    /// </summary>
+    private long LinkRate => _deliveryRate?.Invoke() ?? (_budget.LinkLimited ? _budget.DeliveryRate : 0);
+
     public BodyNeed Examine(SpiceDirection direction, ushort type, uint size)
     {
         if (_disabled)
@@ -341,7 +347,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// </summary>
     private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw)
     {
-        long rate = DeliveryRate;
+        long rate = LinkRate;
         if (!_lossy || rate <= 0 || !ClientDisplayState.BringsNewImage(draw) || !_client.TryGetTarget(type, body, out _, out var box))
         {
             return false;
@@ -486,7 +492,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// </summary>
     private int LossyQuality(long rectArea)
     {
-        long rate = DeliveryRate;
+        long rate = LinkRate;
         if (!_lossy || rate <= 0 || rectArea * 2 <= rate * s_lossyHorizon.TotalSeconds)
         {
             return 0;
