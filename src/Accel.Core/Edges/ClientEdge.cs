@@ -10,8 +10,6 @@ using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.Retry;
 
 namespace Accel.Core.Edges;
 
@@ -58,35 +56,17 @@ public sealed record ClientEdgeSettings
 /// </summary>
 public sealed class ClientEdge : IAsyncDisposable
 {
-    private readonly ITransportEngine _engine;
     private readonly ClientEdgeSettings _settings;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
-    private readonly ResiliencePipeline _connectPipeline;
+    private readonly ServerEdgeLinks _links;
     private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
     private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
 
     public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
     {
-        _engine = engine;
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        foreach (var (name, _) in settings.ServerEdges)
-        {
-            _slots[name] = new EdgeSlot();
-        }
-
-        _connectPipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = 4,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(3),
-                ShouldHandle = new PredicateBuilder().Handle<TransportException>(static e => e.Error is TransportError.ConnectionRefused or TransportError.ConnectionIdle or TransportError.InternalError),
-            })
-            .Build();
+        _links = new ServerEdgeLinks(engine, settings, _logger);
     }
 
     /// <summary>
@@ -281,8 +261,43 @@ public sealed class ClientEdge : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.OpenTimeout);
-        var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
-        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            return await OpenChannelCoreAsync(edgeName, request, early, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TransportException(TransportError.ConnectionRefused, $"server edge {edgeName} did not answer within {_settings.OpenTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenChannelCoreAsync(string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
+        var connection = await _links.GetAsync(edgeName, cancellationToken).ConfigureAwait(false);
+        var watch = _links.WatchOf(edgeName);
+        if (watch is { IsDown: true })
+        {
+            // The connection is still open but its peer stopped answering: refuse now rather than after OpenTimeout.
+            throw Unanswered(edgeName, watch);
+        }
+
+        using var down = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watch?.DownToken ?? default);
+        try
+        {
+            return await OpenStreamAsync(connection, request, early, down.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch is not null)
+        {
+            throw Unanswered(edgeName, watch);
+        }
+    }
+
+    private static TransportException Unanswered(string edgeName, LinkWatch watch)
+        => new(TransportError.ConnectionRefused, $"server edge {edgeName} is not answering (no packet for {watch.Silence.TotalSeconds:0.#} s)");
+
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenStreamAsync(ITransportConnection connection, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, cancellationToken).ConfigureAwait(false);
         try
         {
             if (_settings.DisplayPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams)
@@ -294,13 +309,13 @@ public sealed class ClientEdge : IAsyncDisposable
             var head = new byte[EdgeRequest.MaxLength + early.Length];
             var n = request.Write(head);
             early.Span.CopyTo(head.AsSpan(n));
-            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, cancellationToken).ConfigureAwait(false);
 
             var answer = new byte[4096];
             var filled = 0;
             while (true)
             {
-                var read = await stream.ReadAsync(answer.AsMemory(filled), timeout.Token).ConfigureAwait(false);
+                var read = await stream.ReadAsync(answer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     throw new EdgeRefusedException(EdgeStatus.Unavailable, "stream ended before the answer");
@@ -331,107 +346,14 @@ public sealed class ClientEdge : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var slot in _slots.Values)
-        {
-            var c = slot.Connection;
-            slot.Connection = null;
-            if (c is not null)
-            {
-                AccelMetrics.Untrack(c);
-                try
-                {
-                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await c.CloseAsync(0, cts.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is TransportException or OperationCanceledException)
-                {
-                }
-
-                await c.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _links.DisposeAsync();
 
     /// <summary>
     /// Connects to the named server edge now, unless a live connection exists, and returns it; channels opened later
     /// share it. Lets the hosting layer connect at start (readiness) and reconnect when the connection is lost.
     /// </summary>
     public ValueTask<ITransportConnection> ConnectAsync(string edgeName, CancellationToken cancellationToken)
-        => GetConnectionAsync(edgeName, cancellationToken);
-
-    private async ValueTask<ITransportConnection> GetConnectionAsync(string edgeName, CancellationToken cancellationToken)
-    {
-        if (!_slots.TryGetValue(edgeName, out var slot) || !_settings.ServerEdges.TryGetValue(edgeName, out var target))
-        {
-            throw new EdgeRefusedException(EdgeStatus.BadRequest, "no server edge named '" + edgeName + "'");
-        }
-
-        var current = slot.Connection;
-        if (current is not null && !current.Closed.IsCompleted)
-        {
-            return current;
-        }
-
-        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            current = slot.Connection;
-            if (current is not null && !current.Closed.IsCompleted)
-            {
-                return current;
-            }
-
-            if (current is not null)
-            {
-                AccelMetrics.Untrack(current);
-                await current.DisposeAsync().ConfigureAwait(false);
-                slot.Connection = null;
-            }
-
-            var options = _settings.ClientOptions(target);
-            var connection = await _connectPipeline.ExecuteAsync(
-                async ct =>
-                {
-                    try
-                    {
-                        return await _engine.ConnectAsync(options, ct).ConfigureAwait(false);
-                    }
-                    catch (TransportException ex)
-                    {
-                        ClientEdgeLog.ConnectFailed(_logger, target.Name, target.Address.ToString() ?? "?", ex.Message);
-                        throw;
-                    }
-                },
-                cancellationToken).ConfigureAwait(false);
-            EdgeLog.ServerEdgeConnected(_logger, target.Name, connection.RemoteEndPoint);
-            AccelMetrics.Track(connection, "client");
-            AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "client"));
-            _ = WatchAsync(target.Name, connection);
-            slot.Connection = connection;
-            return connection;
-        }
-        finally
-        {
-            slot.Gate.Release();
-        }
-    }
-
-    private async Task WatchAsync(string name, ITransportConnection connection)
-    {
-        var reason = await connection.Closed.ConfigureAwait(false);
-        AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "client"));
-        AccelMetrics.Untrack(connection);
-        EdgeLog.ServerEdgeLost(_logger, name, reason.Error + ": " + reason.Message);
-    }
-
-    private sealed class EdgeSlot
-    {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public ITransportConnection? Connection { get; set; }
-    }
+        => _links.GetAsync(edgeName, cancellationToken, reconnecting: true);
 }
 
 internal static partial class ClientEdgeLog

@@ -70,7 +70,7 @@ public sealed class TransportSection
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);

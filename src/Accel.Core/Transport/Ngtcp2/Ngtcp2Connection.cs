@@ -123,7 +123,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
         try
         {
-            connection.Native.InitServer(hd, out var scid);
+            connection.Native.InitServer(hd, listener.Reset, out var scid);
             connection.RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
             connection.RegisterCid(scid.data, (int)scid.datalen);
             return connection;
@@ -145,6 +145,22 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _cids.Add(key);
         _endpoint.Register(key, this);
     }
+
+    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes); random at a client.</summary>
+    internal unsafe void ResetToken(byte* cid, int length, byte* token)
+    {
+        if (_listener is not null)
+        {
+            _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
+        }
+        else
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(new Span<byte>(token, 16));
+        }
+    }
+
+    /// <summary>Set by the recv_stateless_reset callback: the peer no longer knows this connection.</summary>
+    internal bool PeerReset { get; set; }
 
     internal unsafe void UnregisterCid(byte* data, int length)
     {

@@ -299,7 +299,9 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         switch (rv)
         {
             case NGTCP2_ERR_DRAINING:
-                Finish(Ngtcp2CloseErrors.FromPeer(_native.Conn, _owner.HandshakeDone));
+                Finish(_owner.PeerReset
+                    ? new TransportException(TransportError.ConnectionAborted, "The peer reset the connection (stateless reset): it no longer knows it, e.g. it restarted.")
+                    : Ngtcp2CloseErrors.FromPeer(_native.Conn, _owner.HandshakeDone));
                 return;
             case NGTCP2_ERR_DROP_CONN:
                 Finish(new TransportException(TransportError.ConnectionClosed, "ngtcp2 dropped the connection."));

@@ -68,7 +68,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     }
 
     /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
-    public void InitServer(ngtcp2_pkt_hd* hd, out ngtcp2_cid scid)
+    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, out ngtcp2_cid scid)
     {
         var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
@@ -81,6 +81,8 @@ internal sealed unsafe class Ngtcp2NativeConnection
         local.datalen = UdpEndpoint.LocalCidLength;
         RandomNumberGenerator.Fill(new Span<byte>(local.data, UdpEndpoint.LocalCidLength));
         scid = local;
+        reset.Token(new ReadOnlySpan<byte>(local.data, (int)local.datalen), new Span<byte>(tp.stateless_reset_token, 16));
+        tp.stateless_reset_token_present = 1;
         nint conn;
         var rv = ngtcp2_conn_server_new_versioned(&conn, &hd->scid, &local, Path, hd->version, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, UserData);
         Created(rv, conn, "ngtcp2_conn_server_new");

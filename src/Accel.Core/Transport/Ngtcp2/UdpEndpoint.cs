@@ -301,7 +301,13 @@ internal sealed unsafe class UdpEndpoint
                 return;
             }
 
-            if (rv == 0 && (p[0] & 0x80) != 0 && _listener is not null)
+            if (rv == 0 && (p[0] & 0x80) == 0 && _listener is not null && vc.dcidlen == LocalCidLength)
+            {
+                // A short-header packet for a connection this endpoint does not know (it restarted, or the connection
+                // ended): a stateless reset tells the peer at once instead of at its idle timeout.
+                _listener.Reset.TrySend(this, new ReadOnlySpan<byte>(vc.dcid, (int)vc.dcidlen), length, from);
+            }
+            else if (rv == 0 && (p[0] & 0x80) != 0 && _listener is not null)
             {
                 ngtcp2_pkt_hd hd;
                 if (ngtcp2_accept(&hd, p, (nuint)length) == 0)

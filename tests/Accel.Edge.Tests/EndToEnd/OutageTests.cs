@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Accel.Edge.Demo;
+using Accel.Edge.Tests.Lab;
+
+namespace Accel.Edge.Tests.EndToEnd;
+
+/// <summary>
+/// The edge link fails: a server edge restarts, or the WAN drops every packet. These tests run their own pair of edges
+/// (own UDP port, own listeners) in the shared lab, so the outage they make touches no other test's edges.
+/// </summary>
+[Collection(SpiceLabCollection.Name)]
+public sealed class OutageTests(SpiceLabFixture lab)
+{
+    private const int EdgePort = SpiceLabFixture.EdgePort + 20;
+    private const int ExplicitPort = SpiceLabFixture.ExplicitPort + 20;
+    private const int ConnectPort = SpiceLabFixture.ConnectPort + 20;
+    private static readonly TimeSpan s_start = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ServerEdgeRestart_IsDetectedWithinTwoSeconds_ByStatelessReset()
+    {
+        var (serverConfig, clientConfig) = WriteConfigs("restart");
+        var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "outage server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "outage client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+        await server.DisposeAsync();
+        await using var restarted = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "restarted server edge", "server", serverConfig, s_start);
+        var sinceReady = Stopwatch.StartNew();
+        await client.WaitForLogAsync(l => l.Contains("stateless reset", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var detected = sinceReady.Elapsed;
+
+        Assert.True(detected < TimeSpan.FromSeconds(2), $"the client edge noticed the restart after {detected.TotalSeconds:0.00} s");
+        await client.WaitForLogAsync(_ => client.Log.Split("Connected to server edge dc").Length > 2, TimeSpan.FromSeconds(30));
+        await AssertSessionWorksAsync("restart");
+        AssertNoCrash(client);
+    }
+
+    [Fact]
+    public async Task Outage_ConnectGets503_ExplicitListenerClosesCleanly_ThenTheLinkRecovers()
+    {
+        var (serverConfig, clientConfig) = WriteConfigs("outage");
+        await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "outage server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "outage client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await AssertSessionWorksAsync("before");
+
+        await using (await WanOutage.StartAsync(lab.Lab.Branch, EdgePort))
+        {
+            var sw = Stopwatch.StartNew();
+            var status = await BashInBranchAsync($"exec 3<>/dev/tcp/127.0.0.1/{ConnectPort}; printf 'CONNECT {lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 20 head -n1 <&3");
+            Assert.StartsWith("HTTP/1.1 503", status.Trim(), StringComparison.Ordinal);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"503 came after {sw.Elapsed.TotalSeconds:0.0} s; an outage must be noticed within about 2 RTT + 1 s");
+
+            await Assert.ThrowsAnyAsync<Exception>(() => SpicyScreenshot.CaptureAsync("127.0.0.1", ExplicitPort, Path.Combine(lab.Dir, "outage-during.ppm"), TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken, netns: lab.Lab.Branch));
+            await client.WaitForLogAsync(l => l.Contains("could not be opened", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        }
+
+        // The link is back: the connection's next probe gets through, the link is up again and new channels work.
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                await AssertSessionWorksAsync("after");
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20), "no session through the edges after the link returned");
+        AssertNoCrash(client);
+        AssertNoCrash(server);
+    }
+
+    private static void AssertNoCrash(EdgeProcess edge)
+    {
+        Assert.DoesNotContain("crashed", edge.Log, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Unhandled", edge.Log, StringComparison.Ordinal);
+    }
+
+    private async Task AssertSessionWorksAsync(string tag)
+    {
+        var (image, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", ExplicitPort, Path.Combine(lab.Dir, $"outage-{tag}-{Guid.NewGuid():N}.ppm"), s_start, TestContext.Current.CancellationToken, netns: lab.Lab.Branch);
+        Assert.True(image.DistinctColours() > 2, "a session through the outage edges must show the desktop");
+    }
+
+    private (string Server, string Client) WriteConfigs(string tag)
+    {
+        var server = Path.Combine(lab.Dir, $"outage-{tag}-server.json");
+        var client = Path.Combine(lab.Dir, $"outage-{tag}-client.json");
+        File.WriteAllText(server, JsonSerializer.Serialize(new
+        {
+            Identity = new { CertificateFile = Path.Combine(lab.Dir, "server.crt"), KeyFile = Path.Combine(lab.Dir, "server.key") },
+            Server = new
+            {
+                Listen = $"{lab.Lab.DcWanIp}:{EdgePort}",
+                ClientPins = new[] { lab.ClientPin },
+                AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
+            },
+            Metrics = new { Listen = string.Empty },
+        }));
+        File.WriteAllText(client, JsonSerializer.Serialize(new
+        {
+            Identity = new { CertificateFile = Path.Combine(lab.Dir, "client.crt"), KeyFile = Path.Combine(lab.Dir, "client.key") },
+            Client = new
+            {
+                ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"{lab.Lab.DcWanIp}:{EdgePort}", Pins = new[] { lab.ServerPin } } },
+                Listeners = new object[]
+                {
+                    new { Mode = "Explicit", Listen = $"127.0.0.1:{ExplicitPort}", ServerEdge = "dc", Backend = $"{lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort}" },
+                    new { Mode = "Connect", Listen = $"127.0.0.1:{ConnectPort}", ServerEdge = "dc" },
+                },
+            },
+            Metrics = new { Listen = string.Empty },
+        }));
+        return (server, client);
+    }
+
+    private Task<string> BashInBranchAsync(string script)
+        => Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "bash", "-c", script], TimeSpan.FromSeconds(30));
+}
+
+/// <summary>A total outage of one edge pair's UDP port in a namespace (nftables drops both ways) until disposed.</summary>
+internal sealed class WanOutage : IAsyncDisposable
+{
+    private readonly string _ns;
+    private readonly string _table;
+
+    private WanOutage(string ns, string table)
+    {
+        _ns = ns;
+        _table = table;
+    }
+
+    public static async Task<WanOutage> StartAsync(string ns, int udpPort)
+    {
+        var table = "sa_outage_" + udpPort.ToString(CultureInfo.InvariantCulture);
+        var port = udpPort.ToString(CultureInfo.InvariantCulture);
+        await Shell.RunAsync("ip", ["netns", "exec", ns, "nft", "-f", "-"], stdin:
+            $"table inet {table} {{\n chain out {{ type filter hook output priority 0; udp dport {port} drop; }}\n chain in {{ type filter hook input priority 0; udp sport {port} drop; }}\n}}\n");
+        return new WanOutage(ns, table);
+    }
+
+    public async ValueTask DisposeAsync()
+        => await Shell.RunAsync("ip", ["netns", "exec", _ns, "nft", "delete", "table", "inet", _table], check: false);
+}
