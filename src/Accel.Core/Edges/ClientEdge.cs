@@ -46,6 +46,9 @@ public sealed record ClientEdgeSettings
     /// <summary>How long a channel may wait for the server edge's answer.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a channel whose edge connection was lost waits to be resumed on a new one (zero: no resume).</summary>
+    public TimeSpan ResumeGrace { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Ask the server edge for display previews (<see cref="EdgeRequest.PreviewsFlag"/>).</summary>
     public bool DisplayPreviews { get; init; } = true;
 }
@@ -59,6 +62,7 @@ public sealed class ClientEdge : IAsyncDisposable
     private readonly ClientEdgeSettings _settings;
     private readonly ILogger _logger;
     private readonly ServerEdgeLinks _links;
+    private readonly ClientResumer _resumer;
     private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
     private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
 
@@ -67,6 +71,7 @@ public sealed class ClientEdge : IAsyncDisposable
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _links = new ServerEdgeLinks(engine, settings, _logger);
+        _resumer = new ClientResumer(_links, settings.ResumeGrace, _logger);
     }
 
     /// <summary>
@@ -284,7 +289,7 @@ public sealed class ClientEdge : IAsyncDisposable
         using var down = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watch?.DownToken ?? default);
         try
         {
-            return await OpenStreamAsync(connection, request, early, down.Token).ConfigureAwait(false);
+            return await OpenStreamAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch is not null)
         {
@@ -295,8 +300,13 @@ public sealed class ClientEdge : IAsyncDisposable
     private static TransportException Unanswered(string edgeName, LinkWatch watch)
         => new(TransportError.ConnectionRefused, $"server edge {edgeName} is not answering (no packet for {watch.Silence.TotalSeconds:0.#} s)");
 
-    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenStreamAsync(ITransportConnection connection, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenStreamAsync(ITransportConnection connection, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
     {
+        if (_resumer.Enabled)
+        {
+            request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
+        }
+
         var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -311,32 +321,19 @@ public sealed class ClientEdge : IAsyncDisposable
             early.Span.CopyTo(head.AsSpan(n));
             await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, cancellationToken).ConfigureAwait(false);
 
-            var answer = new byte[4096];
-            var filled = 0;
-            while (true)
+            var (leftover, _) = await EdgeAnswer.ReadAsync(stream, 0, cancellationToken).ConfigureAwait(false);
+            if (!_resumer.Enabled)
             {
-                var read = await stream.ReadAsync(answer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new EdgeRefusedException(EdgeStatus.Unavailable, "stream ended before the answer");
-                }
-
-                filled += read;
-                if (EdgeRequest.TryParseResponse(answer.AsSpan(0, filled), out var status, out var reason, out var consumed))
-                {
-                    if (status != EdgeStatus.Ok)
-                    {
-                        throw new EdgeRefusedException(status, reason);
-                    }
-
-                    return (stream, answer.AsMemory(consumed, filled - consumed));
-                }
-
-                if (filled == answer.Length)
-                {
-                    throw new EdgeRefusedException(EdgeStatus.BadRequest, "answer too long");
-                }
+                return (stream, leftover);
             }
+
+            var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length);
+            if (_previewHubs.TryGetValue(stream, out var hub))
+            {
+                _previewHubs.Add(resumable, hub);
+            }
+
+            return (resumable, leftover);
         }
         catch
         {

@@ -36,6 +36,8 @@ public sealed record ServerEdgeSettings
     public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
     /// <summary>The HTTP CONNECT proxy in front of the backends (Proxmox's spiceproxy); null: backends are reached directly and opaque targets refused.</summary>
     public UpstreamProxy? UpstreamProxy { get; init; }
+    /// <summary>How long a channel whose edge connection was lost waits to be resumed (zero: channels end with the connection).</summary>
+    public TimeSpan ResumeGrace { get; init; } = TimeSpan.FromSeconds(120);
 }
 
 /// <summary>
@@ -48,6 +50,7 @@ public sealed class ServerEdge
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
     private readonly PeerConnections _peers = new();
+    private readonly ServerResumes _resumes;
     private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
@@ -55,6 +58,7 @@ public sealed class ServerEdge
         _listener = listener;
         _current = new Current(settings, new BackendConnector(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _resumes = new ServerResumes(settings.ResumeGrace, _logger);
     }
 
     private ServerEdgeSettings Settings => _current.Settings;
@@ -144,14 +148,12 @@ public sealed class ServerEdge
             return;
         }
 
-        try
-        {
-            await ServeConnectionAsync(connection, pin, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _peers.Remove(pin);
-        }
+        // The peer's slot is free once the connection closes, though resumable channels it carried may run on (on a
+        // newer connection) long after.
+        var slot = connection.Closed.ContinueWith(_ => _peers.Remove(pin), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await ServeConnectionAsync(connection, pin, cancellationToken).ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
+        await slot.ConfigureAwait(false);
     }
 
     private async Task ServeConnectionAsync(ITransportConnection connection, string pin, CancellationToken cancellationToken)
@@ -198,9 +200,10 @@ public sealed class ServerEdge
 
     private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
+        var handedOver = false;
         try
         {
-            await HandleStreamAsync(connection, stream, limits, cancellationToken).ConfigureAwait(false);
+            handedOver = await HandleStreamAsync(connection, stream, limits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -218,11 +221,15 @@ public sealed class ServerEdge
         }
         finally
         {
-            await stream.DisposeAsync().ConfigureAwait(false);
+            if (!handedOver)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
+    /// <summary>Serves one stream's request; true when the stream was handed to a resumed channel (which owns it now).</summary>
+    private async Task<bool> HandleStreamAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -245,7 +252,7 @@ public sealed class ServerEdge
                     {
                         await RefuseAsync(stream, null, EdgeStatus.BadRequest, error ?? "request too long", cancellationToken).ConfigureAwait(false);
                         EdgeLog.BadRequest(_logger, stream.Id, error ?? "request too long");
-                        return;
+                        return false;
                     }
 
                     int n;
@@ -258,29 +265,36 @@ public sealed class ServerEdge
                         EdgeLog.BadRequest(_logger, stream.Id, "no request within " + Settings.RequestTimeout.TotalSeconds + " s");
                         AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_request"));
                         stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
-                        return;
+                        return false;
                     }
 
                     if (n == 0)
                     {
                         EdgeLog.BadRequest(_logger, stream.Id, "stream ended before the request");
-                        return;
+                        return false;
                     }
 
                     filled += n;
                 }
             }
 
+            if (request.IsResume)
+            {
+                var pin = Convert.ToBase64String(connection.PeerSpkiSha256.Span);
+                return await _resumes.ResumeAsync(stream, request, pin, buffer.AsMemory(consumed, filled - consumed).ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+
             if (!limits.TryEnter(request.Host, request.Port, Settings, out var refusal))
             {
                 EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.Unavailable, refusal!);
                 await RefuseAsync(stream, request, EdgeStatus.Unavailable, refusal!, cancellationToken).ConfigureAwait(false);
-                return;
+                return false;
             }
 
             try
             {
                 await RelayAsync(connection, stream, request, buffer, filled, consumed, cancellationToken).ConfigureAwait(false);
+                return false;
             }
             finally
             {
@@ -368,6 +382,10 @@ public sealed class ServerEdge
 
             // 5. Relay. Bytes the client edge pipelined after its request go first.
             var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
+            var resumable = request.IsResumable && _resumes.Grace > TimeSpan.Zero
+                ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length)
+                : null;
+            stream = resumable ?? stream;
             EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
             AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
             RelayOutcome outcome;
@@ -396,6 +414,11 @@ public sealed class ServerEdge
             finally
             {
                 AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+                if (resumable is not null)
+                {
+                    _resumes.Unregister(resumable);
+                    await resumable.DisposeAsync().ConfigureAwait(false);
+                }
             }
 
             if (outcome is not RelayOutcome.ProtocolViolation)

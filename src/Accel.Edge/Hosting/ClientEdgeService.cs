@@ -49,6 +49,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             LinkTimeout = o.Limits.LinkTimeout,
             Relay = SpiceRelaySettings.Default with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
             DisplayPreviews = o.Client.DisplayPreviews,
+            ResumeGrace = o.Limits.ResumeGrace,
         }, loggerFactory.CreateLogger<ClientEdge>());
 
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.

@@ -75,6 +75,98 @@ public sealed class OutageTests(SpiceLabFixture lab)
         AssertNoCrash(server);
     }
 
+    /// <summary>
+    /// remote-viewer types through a total outage longer than the idle timeout (both edges lose the connection): the
+    /// session survives, and every key typed during the outage reaches the remote xterm once and in order. The outage
+    /// lasts OUTAGE_SECONDS (default 12 s, with a 3 s idle timeout).
+    /// </summary>
+    [Fact]
+    public async Task Outage_LongerThanTheIdleTimeout_KeepsTheSession_AndLosesNoKey()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var outage = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("OUTAGE_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 12);
+        var (serverConfig, clientConfig) = WriteConfigs("resume", idleTimeout: "00:00:03");
+        await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "resume server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "resume client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+
+        var (_, display) = await lab.Lab.StartXvfbAsync(lab.Lab.Branch, "1280x1024x24", ct);
+        var env = new Dictionary<string, string> { ["DISPLAY"] = display };
+        var viewer = lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{ExplicitPort}"], env);
+        var window = (await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "search", "--sync", "--onlyvisible", "--class", "remote-viewer")).Trim().Split('\n')[^1];
+
+        var before = Token("before");
+        await Poll.UntilAsync(async () =>
+        {
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "400", "350", "click", "1");
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", before);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            return (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(before, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(40), "typed text never reached the remote xterm before the outage");
+
+        var during = Token("during");
+        await using (await WanOutage.StartAsync(lab.Lab.Branch, EdgePort))
+        {
+            var started = Stopwatch.StartNew();
+            await client.WaitForLogAsync(l => l.Contains("Server edge dc connection lost", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            await server.WaitForLogAsync(l => l.Contains("waits for its edge connection", StringComparison.Ordinal) || l.Contains("ConnectionIdle", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", during);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            Assert.DoesNotContain(during, await File.ReadAllTextAsync(lab.TypedFile, ct), StringComparison.Ordinal);
+
+            // The outage is the scenario: it lasts as long as asked, whatever the edges do meanwhile.
+            var left = outage - started.Elapsed;
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, ct);
+            }
+        }
+
+        var back = Stopwatch.StartNew();
+        await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(during, StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the keys typed during the outage never arrived");
+        var echo = back.Elapsed;
+        var after = Token("after");
+        await Poll.UntilAsync(async () =>
+        {
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", after);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            return (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(after, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), "the session does not take keys after the outage");
+
+        var typed = await File.ReadAllTextAsync(lab.TypedFile, ct);
+        Assert.Equal(1, Count(typed, during));
+        Assert.True(typed.IndexOf(before, StringComparison.Ordinal) < typed.IndexOf(during, StringComparison.Ordinal), "keys out of order");
+        Assert.True(typed.IndexOf(during, StringComparison.Ordinal) < typed.LastIndexOf(after, StringComparison.Ordinal), "keys out of order");
+        Assert.False(viewer.HasExited, "remote-viewer must still be running");
+        Assert.Contains("resumed on a new edge connection", client.Log, StringComparison.Ordinal);
+        Assert.Contains("resumed on a new edge connection", server.Log, StringComparison.Ordinal);
+        foreach (var line in (client.Log + "\n" + server.Log).Split('\n').Where(l => l.Contains("resum", StringComparison.OrdinalIgnoreCase) || l.Contains("waits for its edge", StringComparison.Ordinal)))
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine(line);
+        }
+
+        Assert.DoesNotContain("relayed as bytes", client.Log, StringComparison.Ordinal);
+        TestContext.Current.TestOutputHelper?.WriteLine($"outage {outage.TotalSeconds:0} s; keys typed during it arrived {echo.TotalSeconds:0.0} s after the link returned");
+        AssertNoCrash(client);
+        AssertNoCrash(server);
+    }
+
+    private static string Token(string what) => "sa" + what + Random.Shared.Next(10000, 99999).ToString(CultureInfo.InvariantCulture);
+
+    private static int Count(string text, string token)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(token, StringComparison.Ordinal); i >= 0; i = text.IndexOf(token, i + token.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    private Task<string> InBranchAsync(IReadOnlyDictionary<string, string> env, TimeSpan timeout, params string[] command)
+        => Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, .. command], timeout, env: env);
+
     private static void AssertNoCrash(EdgeProcess edge)
     {
         Assert.DoesNotContain("crashed", edge.Log, StringComparison.OrdinalIgnoreCase);
@@ -87,7 +179,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
         Assert.True(image.DistinctColours() > 2, "a session through the outage edges must show the desktop");
     }
 
-    private (string Server, string Client) WriteConfigs(string tag)
+    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30")
     {
         var server = Path.Combine(lab.Dir, $"outage-{tag}-server.json");
         var client = Path.Combine(lab.Dir, $"outage-{tag}-client.json");
@@ -101,6 +193,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
                 AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
             },
             Metrics = new { Listen = string.Empty },
+            Transport = new { IdleTimeout = idleTimeout },
         }));
         File.WriteAllText(client, JsonSerializer.Serialize(new
         {
@@ -115,6 +208,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
                 },
             },
             Metrics = new { Listen = string.Empty },
+            Transport = new { IdleTimeout = idleTimeout },
         }));
         return (server, client);
     }
