@@ -182,6 +182,7 @@ public sealed class ClientEdge : IAsyncDisposable
         {
             var outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
             ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
+            ResumeLog.ChannelEnded(_logger, stream, first.Link?.Original.ChannelType == SpiceChannelType.Main, host, port);
             return outcome;
         }
         finally

@@ -382,6 +382,7 @@ public sealed class ServerEdge
 
             // 5. Relay. Bytes the client edge pipelined after its request go first.
             var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
+            var channelType = (SpiceChannelType)request.ChannelType;
             var resumable = request.IsResumable && _resumes.Grace > TimeSpan.Zero
                 ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length)
                 : null;
@@ -406,7 +407,11 @@ public sealed class ServerEdge
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
                             : null),
                     Opaque = opaque,
-                    OnChannel = type => stream.Urgency = type.ToUrgency(),
+                    OnChannel = type =>
+                    {
+                        stream.Urgency = type.ToUrgency();
+                        channelType = type;
+                    },
                 };
                 var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay), setup, _logger);
                 outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -424,6 +429,7 @@ public sealed class ServerEdge
             if (outcome is not RelayOutcome.ProtocolViolation)
             {
                 EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
+                ResumeLog.ChannelEnded(_logger, stream, channelType == SpiceChannelType.Main, host, request.Port);
             }
             else
             {

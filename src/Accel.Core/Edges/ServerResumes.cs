@@ -103,6 +103,33 @@ internal sealed class ServerResumes(TimeSpan grace, ILogger logger)
 
 internal static partial class ResumeLog
 {
+    /// <summary>
+    /// After a channel ended: when its edge connection never came back (grace over, or the resume refused), one line
+    /// per SPICE session (its main channel's, at warning) says why; the session's other channels log at debug.
+    /// </summary>
+    public static void ChannelEnded(ILogger logger, ITransportStream stream, bool isMain, string host, int port)
+    {
+        if (stream is not ResumableStream { Failure: ResumeExpiredException or EdgeRefusedException } resumable)
+        {
+            return;
+        }
+
+        if (isMain)
+        {
+            SessionLost(logger, host, port, resumable.Failure!.Message);
+        }
+        else
+        {
+            ChannelLost(logger, host, port, resumable.Failure!.Message);
+        }
+    }
+
+    [LoggerMessage(1023, LogLevel.Warning, "SPICE session to {Host}:{Port} closed: {Reason}; its channels are closed (the viewer reconnects)")]
+    private static partial void SessionLost(ILogger logger, string host, int port, string reason);
+
+    [LoggerMessage(1024, LogLevel.Debug, "Channel to {Host}:{Port} closed: {Reason}")]
+    private static partial void ChannelLost(ILogger logger, string host, int port, string reason);
+
     [LoggerMessage(1020, LogLevel.Information, "Channel to {Host}:{Port} resumed on a new edge connection (client edge had read {ClientRead} bytes, this edge {ServerRead})")]
     public static partial void Resumed(ILogger logger, string host, int port, long clientRead, long serverRead);
 

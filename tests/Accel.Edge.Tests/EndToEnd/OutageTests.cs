@@ -90,19 +90,8 @@ public sealed class OutageTests(SpiceLabFixture lab)
         await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "resume client edge", "client", clientConfig, s_start);
         await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
-        var (_, display) = await lab.Lab.StartXvfbAsync(lab.Lab.Branch, "1280x1024x24", ct);
-        var env = new Dictionary<string, string> { ["DISPLAY"] = display };
-        var viewer = lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{ExplicitPort}"], env);
-        var window = (await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "search", "--sync", "--onlyvisible", "--class", "remote-viewer")).Trim().Split('\n')[^1];
-
         var before = Token("before");
-        await Poll.UntilAsync(async () =>
-        {
-            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "400", "350", "click", "1");
-            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", before);
-            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
-            return (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(before, StringComparison.Ordinal);
-        }, TimeSpan.FromSeconds(40), "typed text never reached the remote xterm before the outage");
+        var (viewer, env) = await StartTypingViewerAsync(before, ct);
 
         var during = Token("during");
         await using (await WanOutage.StartAsync(lab.Lab.Branch, EdgePort))
@@ -151,6 +140,48 @@ public sealed class OutageTests(SpiceLabFixture lab)
         AssertNoCrash(server);
     }
 
+    [Fact]
+    public async Task Outage_LongerThanTheResumeGrace_ClosesTheSession_WithOneLinePerSessionAndEdge()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (serverConfig, clientConfig) = WriteConfigs("expire", idleTimeout: "00:00:02", resumeGrace: "00:00:03");
+        await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "expire server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "expire client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await StartTypingViewerAsync(Token("expire"), ct);
+
+        await using (await WanOutage.StartAsync(lab.Lab.Branch, EdgePort))
+        {
+            await client.WaitForLogAsync(l => l.Contains("SPICE session to", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            await server.WaitForLogAsync(l => l.Contains("SPICE session to", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        }
+
+        foreach (var edge in new[] { client, server })
+        {
+            var lines = edge.Log.Split('\n').Where(l => l.Contains("SPICE session to", StringComparison.Ordinal)).ToList();
+            Assert.Single(lines);
+            Assert.Contains("not back within 3 s", lines[0], StringComparison.Ordinal);
+            AssertNoCrash(edge);
+        }
+    }
+
+    /// <summary>remote-viewer in the branch through the outage edges, its pointer over the remote xterm, <paramref name="first"/> typed and echoed.</summary>
+    private async Task<(System.Diagnostics.Process Viewer, Dictionary<string, string> Env)> StartTypingViewerAsync(string first, CancellationToken ct)
+    {
+        var (_, display) = await lab.Lab.StartXvfbAsync(lab.Lab.Branch, "1280x1024x24", ct);
+        var env = new Dictionary<string, string> { ["DISPLAY"] = display };
+        var viewer = lab.Lab.Start(lab.Lab.Branch, "remote-viewer", [$"spice://127.0.0.1:{ExplicitPort}"], env);
+        var window = (await InBranchAsync(env, TimeSpan.FromSeconds(30), "xdotool", "search", "--sync", "--onlyvisible", "--class", "remote-viewer")).Trim().Split('\n')[^1];
+        await Poll.UntilAsync(async () =>
+        {
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "mousemove", "--window", window, "400", "350", "click", "1");
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", first);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            return (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(first, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(40), "typed text never reached the remote xterm");
+        return (viewer, env);
+    }
+
     private static string Token(string what) => "sa" + what + Random.Shared.Next(10000, 99999).ToString(CultureInfo.InvariantCulture);
 
     private static int Count(string text, string token)
@@ -179,7 +210,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
         Assert.True(image.DistinctColours() > 2, "a session through the outage edges must show the desktop");
     }
 
-    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30")
+    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30", string resumeGrace = "00:02:00")
     {
         var server = Path.Combine(lab.Dir, $"outage-{tag}-server.json");
         var client = Path.Combine(lab.Dir, $"outage-{tag}-client.json");
@@ -194,6 +225,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             },
             Metrics = new { Listen = string.Empty },
             Transport = new { IdleTimeout = idleTimeout },
+            Limits = new { ResumeGrace = resumeGrace },
         }));
         File.WriteAllText(client, JsonSerializer.Serialize(new
         {
@@ -209,6 +241,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             },
             Metrics = new { Listen = string.Empty },
             Transport = new { IdleTimeout = idleTimeout },
+            Limits = new { ResumeGrace = resumeGrace },
         }));
         return (server, client);
     }

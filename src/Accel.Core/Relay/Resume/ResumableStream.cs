@@ -74,6 +74,18 @@ internal sealed class ResumableStream : ITransportStream
         }
     }
 
+    /// <summary>Why the stream failed for good (grace over, resume refused, aborted, disposed); null while it lives.</summary>
+    public Exception? Failure
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _failure;
+            }
+        }
+    }
+
     /// <summary>Why the connection was lost, while suspended.</summary>
     public TransportException? Loss => _loss;
 
