@@ -165,6 +165,60 @@ public sealed class OutageTests(SpiceLabFixture lab)
         }
     }
 
+    /// <summary>
+    /// The client edge's address changes under a live session (its NAT rebinds to another port: the old mapping is gone
+    /// both ways): the server edge validates the new path and follows it; the connection, the session and every key
+    /// survive without a resume.
+    /// </summary>
+    [Fact]
+    public async Task ClientAddressChange_ServerEdgeFollows_SessionAndKeysSurvive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (serverConfig, clientConfig) = WriteConfigs("rebind", idleTimeout: "00:00:03");
+        await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "rebind server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "rebind client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var (viewer, env) = await StartTypingViewerAsync(Token("rebind"), ct);
+
+        var sockets = await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "ss", "-Hun", "dst", $"{lab.Lab.DcWanIp}:{EdgePort}"]);
+        var local = sockets.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).First(f => f.StartsWith(lab.Lab.BranchIp + ":", StringComparison.Ordinal) || f.StartsWith("0.0.0.0:", StringComparison.Ordinal));
+        var port = local[(local.LastIndexOf(':') + 1)..];
+        var moved = int.Parse(port, CultureInfo.InvariantCulture) is var p && p >= 45000 ? p - 10000 : p + 10000;
+        await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "nft", "-f", "-"], stdin:
+            $"table inet sa_rebind {{\n chain out {{ type filter hook output priority -300; udp sport {port} udp dport {EdgePort} udp sport set {moved}; }}\n" +
+            $" chain in {{ type filter hook prerouting priority -300; udp sport {EdgePort} udp dport {port} drop; udp sport {EdgePort} udp dport {moved} udp dport set {port}; }}\n}}\n");
+        try
+        {
+            var token = Token("moved");
+            var sw = Stopwatch.StartNew();
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", token);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(token, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the address change never arrived");
+            TestContext.Current.TestOutputHelper?.WriteLine($"keys typed after the address change arrived after {sw.Elapsed.TotalSeconds:0.0} s");
+            var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+            Assert.Equal(1, Count(await File.ReadAllTextAsync(lab.TypedFile, ct), token));
+
+            // The way back works too: had the server edge kept sending to the old address, the client edge would hear
+            // nothing and lose the connection at its 3 s idle timeout. Watch for three of them.
+            await Task.Delay(TimeSpan.FromSeconds(9), ct);
+            var later = Token("later");
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", later);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(later, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed later never arrived");
+        }
+        finally
+        {
+            await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "nft", "delete", "table", "inet", "sa_rebind"], check: false);
+        }
+
+        Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
+        Assert.False(viewer.HasExited);
+        AssertNoCrash(client);
+        AssertNoCrash(server);
+    }
+
     /// <summary>remote-viewer in the branch through the outage edges, its pointer over the remote xterm, <paramref name="first"/> typed and echoed.</summary>
     private async Task<(System.Diagnostics.Process Viewer, Dictionary<string, string> Env)> StartTypingViewerAsync(string first, CancellationToken ct)
     {

@@ -65,7 +65,8 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _loop = new Ngtcp2ConnectionLoop(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
     }
 
-    public EndPoint RemoteEndPoint { get; }
+    /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>
+    public EndPoint RemoteEndPoint { get; internal set; }
 
     public EndPoint LocalEndPoint { get; }
 
@@ -270,7 +271,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
     // ---- Posting from other threads ------------------------------------------------------------------------
 
-    internal void EnqueueInbound(byte[] buffer, int length) => _loop.EnqueueInbound(buffer, length, _closed.Task.IsCompleted);
+    internal void EnqueueInbound(byte[] buffer, int length, int addressLength = 0) => _loop.EnqueueInbound(buffer, length, addressLength, _closed.Task.IsCompleted);
 
     internal void SignalData(Ngtcp2Stream stream)
     {

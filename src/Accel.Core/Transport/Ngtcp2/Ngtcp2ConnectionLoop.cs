@@ -67,7 +67,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
     }
 
     /// <summary>A datagram the endpoint routed here; dropped when the queue is full or the connection closed.</summary>
-    public void EnqueueInbound(byte[] buffer, int length, bool closed)
+    public void EnqueueInbound(byte[] buffer, int length, int addressLength, bool closed)
     {
         if (length <= 0)
         {
@@ -82,7 +82,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             return;
         }
 
-        _inbound.Enqueue(new Ngtcp2Packet(buffer, length));
+        _inbound.Enqueue(new Ngtcp2Packet(buffer, length, addressLength));
         Wake();
     }
 
@@ -157,6 +157,11 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                     SendClose(false, failure);
                     Finish(new TransportException(TransportError.InternalError, "ngtcp2 write: " + ErrorText(failure)));
                     break;
+                }
+
+                if (_writer.DestinationChanged)
+                {
+                    FollowPeer();
                 }
 
                 UpdateStatistics();
@@ -280,7 +285,9 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             int rv;
             fixed (byte* p = datagram.Buffer)
             {
-                rv = ngtcp2_conn_read_pkt_versioned(_native.Conn, _native.Path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
+                // A listener's datagram carries its source address: ngtcp2 sees a new path when it changes.
+                var path = datagram.AddressLength > 0 ? _native.InboundPath(p + UdpEndpoint.AddressOffset, datagram.AddressLength) : _native.Path;
+                rv = ngtcp2_conn_read_pkt_versioned(_native.Conn, path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
             }
 
             _endpoint.ReturnBuffer(datagram.Buffer);
@@ -397,6 +404,21 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
 
         _finished = true;
         _closeError = error;
+    }
+
+    /// <summary>ngtcp2 moved the connection to the peer's new address (NAT rebinding, a new route): follow it.</summary>
+    private void FollowPeer()
+    {
+        _writer.DestinationChanged = false;
+        if (_writer.Destination is { } destination && _owner.RemoteEndPoint is System.Net.IPEndPoint old)
+        {
+            var now = (System.Net.IPEndPoint)old.Create(destination);
+            if (!now.Equals(old))
+            {
+                Ngtcp2Log.PeerMoved(_logger, old, now);
+                _owner.RemoteEndPoint = now;
+            }
+        }
     }
 
     private void UpdateStatistics()
