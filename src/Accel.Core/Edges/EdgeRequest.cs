@@ -41,6 +41,9 @@ public enum EdgeStatus : byte
 /// display previews (datagrams and stream markers, <see cref="Spice.Display.DisplayPreviewWire"/>). Requests without
 /// flags are what every version sends and parses; a server edge refuses flag bits it does not know (so client edges
 /// that ask for previews need server edges of this version or later, or <c>Client:DisplayPreviews=false</c>).
+/// <see cref="ResumableFlag"/> (0x04) and <see cref="ResumeFlag"/> (0x08) carry a resumable channel's token (and for a
+/// resume the client edge's read offset) after the host; they need server edges of this version or later too
+/// (<c>Limits:ResumeGrace=00:00:00</c> on the client edge sends neither).
 /// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)

@@ -36,9 +36,36 @@ public class EdgeRequestTests
         Assert.True(parsed.TakesPreviews);
         Assert.False(parsed.IsOpaqueTarget);
 
-        bytes[5] = 0x04; // a flag no version knows
+        bytes[5] = 0x10; // a flag no version knows
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
         Assert.Contains("unknown flags", error);
+    }
+
+    [Fact]
+    public void ResumableAndResume_RoundTripTheirTokenAndOffset_AndBothAtOnceAreRefused()
+    {
+        var token = Enumerable.Range(1, EdgeRequest.TokenLength).Select(i => (byte)i).ToArray();
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var open = new EdgeRequest("spice.example", 5930, ChannelClasses.Input, 3, EdgeRequest.ResumableFlag) { Token = token };
+        var n = open.Write(bytes);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out var consumed, out _));
+        Assert.Equal(n, consumed);
+        Assert.True(parsed.IsResumable);
+        Assert.Equal(token, parsed.Token.ToArray());
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n - 1), out _, out _, out var incomplete));
+        Assert.Null(incomplete);
+
+        var resume = open with { Flags = EdgeRequest.ResumeFlag, ResumeOffset = 123_456_789_012 };
+        n = resume.Write(bytes);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out parsed, out consumed, out _));
+        Assert.Equal(n, consumed);
+        Assert.True(parsed.IsResume);
+        Assert.Equal(123_456_789_012, parsed.ResumeOffset);
+        Assert.Equal(token, parsed.Token.ToArray());
+
+        bytes[5] = EdgeRequest.ResumeFlag | EdgeRequest.ResumableFlag;
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
+        Assert.NotNull(error);
     }
 
     [Fact]
