@@ -50,7 +50,8 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
         }
         catch (EdgeRefusedException ex)
         {
-            ResumeLog.Refused(logger, original.LogName, original.Port, ex.Status + " (" + ex.Reason + ")");
+            // The session's one line comes when the channel ends (ResumeLog.ChannelEnded).
+            ResumeLog.RefusedByPeer(logger, original.LogName, original.Port, ex.Status + " (" + ex.Reason + ")");
             channel.Fail(ex);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -130,12 +130,15 @@ internal static partial class ResumeLog
     [LoggerMessage(1024, LogLevel.Debug, "Channel to {Host}:{Port} closed: {Reason}")]
     private static partial void ChannelLost(ILogger logger, string host, int port, string reason);
 
-    [LoggerMessage(1020, LogLevel.Information, "Channel to {Host}:{Port} resumed on a new edge connection (client edge had read {ClientRead} bytes, this edge {ServerRead})")]
+    [LoggerMessage(1020, LogLevel.Debug, "Channel to {Host}:{Port} resumed on a new edge connection (client edge had read {ClientRead} bytes, this edge {ServerRead})")]
     public static partial void Resumed(ILogger logger, string host, int port, long clientRead, long serverRead);
+
+    [LoggerMessage(1025, LogLevel.Debug, "Resume of a channel to {Host}:{Port} refused by the server edge: {Reason}")]
+    public static partial void RefusedByPeer(ILogger logger, string host, int port, string reason);
 
     [LoggerMessage(1021, LogLevel.Warning, "Resume of a channel to {Host}:{Port} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string host, int port, string reason);
 
-    [LoggerMessage(1022, LogLevel.Information, "Channel to {Host}:{Port} waits for its edge connection to come back ({Reason}); it is kept for {Seconds} s")]
+    [LoggerMessage(1022, LogLevel.Debug, "Channel to {Host}:{Port} waits for its edge connection to come back ({Reason}); it is kept for {Seconds} s")]
     public static partial void Suspended(ILogger logger, string host, int port, string reason, double seconds);
 }
