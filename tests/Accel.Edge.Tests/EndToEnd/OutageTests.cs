@@ -25,6 +25,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
         var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "outage server edge", "server", serverConfig, s_start);
         await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "outage client edge", "client", clientConfig, s_start);
         await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await StartTypingViewerAsync(Token("restart"), TestContext.Current.CancellationToken);
 
         await server.DisposeAsync();
         await using var restarted = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "restarted server edge", "server", serverConfig, s_start);
@@ -32,8 +33,15 @@ public sealed class OutageTests(SpiceLabFixture lab)
         await client.WaitForLogAsync(l => l.Contains("stateless reset", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         var detected = sinceReady.Elapsed;
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"restart noticed {detected.TotalSeconds:0.00} s after the new server edge was ready");
         Assert.True(detected < TimeSpan.FromSeconds(2), $"the client edge noticed the restart after {detected.TotalSeconds:0.00} s");
         await client.WaitForLogAsync(_ => client.Log.Split("Connected to server edge dc").Length > 2, TimeSpan.FromSeconds(30));
+        // The restarted server edge knows none of the session's channels: their resume is refused, and the session
+        // ends with one line saying why.
+        await client.WaitForLogAsync(l => l.Contains("SPICE session to", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var ended = client.Log.Split('\n').Where(l => l.Contains("SPICE session to", StringComparison.Ordinal)).ToList();
+        Assert.Single(ended);
+        Assert.Contains("unknown or expired channel", ended[0], StringComparison.Ordinal);
         await AssertSessionWorksAsync("restart");
         AssertNoCrash(client);
     }
@@ -52,6 +60,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             var sw = Stopwatch.StartNew();
             var status = await BashInBranchAsync($"exec 3<>/dev/tcp/127.0.0.1/{ConnectPort}; printf 'CONNECT {lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 20 head -n1 <&3");
             Assert.StartsWith("HTTP/1.1 503", status.Trim(), StringComparison.Ordinal);
+            TestContext.Current.TestOutputHelper?.WriteLine($"CONNECT during the outage: 503 after {sw.Elapsed.TotalSeconds:0.00} s");
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"503 came after {sw.Elapsed.TotalSeconds:0.0} s; an outage must be noticed within about 2 RTT + 1 s");
 
             await Assert.ThrowsAnyAsync<Exception>(() => SpicyScreenshot.CaptureAsync("127.0.0.1", ExplicitPort, Path.Combine(lab.Dir, "outage-during.ppm"), TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken, netns: lab.Lab.Branch));
