@@ -41,7 +41,7 @@ public enum EdgeStatus : byte
 /// display previews (datagrams and stream markers, <see cref="Spice.Display.DisplayPreviewWire"/>). Requests without
 /// flags are what every version sends and parses; a server edge refuses flag bits it does not know (so client edges
 /// that ask for previews need server edges of this version or later, or <c>Client:DisplayPreviews=false</c>).
-/// <see cref="ResumableFlag"/> (0x04) and <see cref="ResumeFlag"/> (0x08) carry a resumable channel's token (and for a
+/// <see cref="ResumableFlag"/> (0x08) and <see cref="ResumeFlag"/> (0x10) carry a resumable channel's token (and for a
 /// resume the client edge's read offset) after the host; they need server edges of this version or later too
 /// (<c>Limits:ResumeGrace=00:00:00</c> on the client edge sends neither).
 /// </para>
@@ -49,10 +49,10 @@ public enum EdgeStatus : byte
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
 {
     /// <summary>The channel may be resumed on a new connection: its 16-byte token follows the host.</summary>
-    public const byte ResumableFlag = 0x04;
+    public const byte ResumableFlag = 0x08; // 0x04 is InputDatagramsFlag on main (issue #16)
 
     /// <summary>Resumes the channel whose token follows the host, then the client edge's read offset (u64).</summary>
-    public const byte ResumeFlag = 0x08;
+    public const byte ResumeFlag = 0x10;
 
     public const int TokenLength = 16;
 

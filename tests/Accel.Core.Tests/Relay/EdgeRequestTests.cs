@@ -36,7 +36,7 @@ public class EdgeRequestTests
         Assert.True(parsed.TakesPreviews);
         Assert.False(parsed.IsOpaqueTarget);
 
-        bytes[5] = 0x10; // a flag no version knows
+        bytes[5] = 0x20; // a flag no version knows
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
         Assert.Contains("unknown flags", error);
     }
