@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 if (args.Length > 0 && args[0] == "canvas")
 {
     // BenchmarkDotNet options follow, e.g. canvas --filter '*' --job short
-    BenchmarkSwitcher.FromTypes([typeof(CanvasBenchmarks)]).Run(args[1..]);
+    BenchmarkSwitcher.FromTypes([typeof(CanvasBenchmarks), typeof(CanvasRefreshBenchmarks)]).Run(args[1..]);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using NetemDesk;
 
 namespace Netem.Tests;
@@ -10,18 +11,18 @@ public sealed class DeskTests
     private static readonly string s_desk = Path.Combine(AppContext.BaseDirectory, "NetemDesk.dll");
 
     [Fact]
-    public async Task DeskAnimate_Running_MarkerIsFreshAndContentMoves()
+    public async Task DeskAnimate_Running_FrameMarkerIsFreshAndContentMoves()
     {
         await using var x = await Xvfb.StartAsync();
         using var animate = await DeskRun.StartAsync(x.Display, "animate", "--geometry", "320x240+100+100", "--fps", "30");
 
         using var display = XDisplay.Open(x.Display);
-        var marker = new byte[16 * 16 * 4];
-        display.Grab(new Region(100, 100, 16, 16), marker);
-        var color = BitConverter.ToUInt32(marker, 0) & 0xFFFFFF;
-        var age = NetemDesk.Marker.MarkerAgeMs(color, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Assert.InRange(age, 0, 250);
-        Assert.All(Enumerable.Range(0, 256), i => Assert.Equal(color, BitConverter.ToUInt32(marker, i * 4) & 0xFFFFFF));
+        var marker = new byte[FrameMarker.Width * FrameMarker.Height * 4];
+        display.Grab(new Region(100, 100, FrameMarker.Width, FrameMarker.Height), marker);
+        Assert.True(FrameMarker.TryRead(MemoryMarshal.Cast<byte, uint>(marker), FrameMarker.Width, 0, 0, out var code, out var tag), "no marker in the window's corner");
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.InRange(now - FrameMarker.DrawnUnixMs(code, now)!.Value, 0, 250);
+        Assert.Equal(0, tag);
 
         var before = new byte[200 * 150 * 4];
         var after = new byte[before.Length];
@@ -32,7 +33,7 @@ public sealed class DeskTests
     }
 
     [Fact]
-    public async Task DeskSlideshow_ShortInterval_PhotosChangeAndCarryAMarker()
+    public async Task DeskSlideshow_ShortInterval_PhotosChangeAndCarryTheirNumberAndTime()
     {
         await using var x = await Xvfb.StartAsync();
         using var slideshow = await DeskRun.StartAsync(x.Display, "slideshow", "--interval-ms", "300", "--photos", "3");
@@ -40,24 +41,30 @@ public sealed class DeskTests
         var region = new Region(200, 200, 300, 200);
         var first = new byte[region.Bytes];
         var next = new byte[region.Bytes];
-        var marker = new byte[4];
+        var marker = new byte[FrameMarker.Width * FrameMarker.Height * 4];
         display.Grab(region, first);
 
-        // The marker is filled right after each photo; a grab can fall between the two requests, so wait for a state
-        // where the photo has changed and the marker above it is a fresh one.
+        // Each photo carries its number (the marker's tag) and the time it was drawn.
+        var tags = new HashSet<int>();
         var changed = false;
         var age = -1L;
         var sw = Stopwatch.StartNew();
-        while (!(changed && age is >= 0 and <= 1000) && sw.Elapsed < TimeSpan.FromSeconds(5))
+        while (!(changed && tags.Count >= 2 && age is >= 0 and <= 1000) && sw.Elapsed < TimeSpan.FromSeconds(5))
         {
             await Task.Delay(50, TestContext.Current.CancellationToken);
             display.Grab(region, next);
-            changed = !first.AsSpan().SequenceEqual(next);
-            display.Grab(new Region(0, 0, 1, 1), marker);
-            age = NetemDesk.Marker.MarkerAgeMs(BitConverter.ToUInt32(marker) & 0xFFFFFF, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            changed |= !first.AsSpan().SequenceEqual(next);
+            display.Grab(new Region(0, 0, FrameMarker.Width, FrameMarker.Height), marker);
+            if (FrameMarker.TryRead(MemoryMarshal.Cast<byte, uint>(marker), FrameMarker.Width, 0, 0, out var code, out var tag))
+            {
+                tags.Add(tag);
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                age = now - (FrameMarker.DrawnUnixMs(code, now) ?? now + 1);
+            }
         }
 
         Assert.True(changed, "the photo was not replaced within 5 s");
+        Assert.True(tags.Count >= 2 && tags.All(t => t is >= 0 and < 3), $"photo tags seen: {string.Join(",", tags)}");
         Assert.InRange(age, 0, 1000);
     }
 

@@ -45,7 +45,7 @@ public sealed class DisplayLoadFenceTests
             using var session = await contender.StartAsync(new ContenderContext(topology, XspiceServer.SpicePort, dir), ct);
             xspice.PointerToTypingWindow();
             await using var probe = await SpiceProbe.ConnectAsync(topology.BranchNs, new IPEndPoint(IPAddress.Parse(session.Host), session.Port),
-                ProbeWorkloads.MarkerSize, TimeSpan.FromSeconds(20), ct);
+                TimeSpan.FromSeconds(20), ct);
             // As the bench's flood workload: the flood starts once the session is up.
             using var flood = await xspice.StartFloodAsync(dir, ct);
             var bytes0 = probe.DisplayBytes;

@@ -27,12 +27,12 @@ switch (verb)
     default:
         Console.WriteLine("""
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
-                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,update]
+                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,step,update]
                                   [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
-                                    key-to-echo into the window under the pointer, pointer motions sent, freshness markers seen
+                                    key-to-echo into the window under the pointer, pointer motions sent, animation frames seen (NetemDesk animate at its default place)
                    NetemBench cleanup [--all]   remove sa-br-*/sa-dc-* namespaces (and their processes) whose
                                                 creating process is dead; --all removes every one
             placeholders in contender commands: {dcAddr} {brAddr} {spicePort} {wanPort} {localPort}
@@ -119,7 +119,8 @@ async Task<int> ProbeAsync()
 {
     using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
     var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(Get("host", "127.0.0.1")), int.Parse(Get("port", "5900")));
-    await using var probe = await NetemBench.Probe.SpiceProbe.ConnectAsync(opts.GetValueOrDefault("ns"), endPoint, 16, TimeSpan.FromSeconds(30), cts.Token);
+    await using var probe = await NetemBench.Probe.SpiceProbe.ConnectAsync(opts.GetValueOrDefault("ns"), endPoint, TimeSpan.FromSeconds(30), cts.Token,
+        NetemBench.Probe.ProbeFrames.PictureFor("animation"));
     Console.WriteLine($"first screen (DISPLAY_MARK) after {probe.FirstScreenSeconds:0.000} s");
     if (opts.ContainsKey("trace"))
     {
@@ -145,11 +146,15 @@ async Task<int> ProbeAsync()
     var watch = double.Parse(Get("watch-seconds", "0"), System.Globalization.CultureInfo.InvariantCulture);
     if (watch > 0)
     {
-        probe.ClearMarkers();
-        await Task.Delay(TimeSpan.FromSeconds(watch), cts.Token);
-        var markers = probe.Markers();
-        var s = Stats.Of(markers.Select(m => (double)m.LatencyMs).ToList());
-        Console.WriteLine($"markers: {markers.Count} in {watch:0.#} s, drawn → arrived p50={s.P50:0} p99={s.P99:0} max={s.Max:0} ms");
+        var series = new Dictionary<string, List<double>>();
+        var values = new Dictionary<string, double>();
+        var errors = new List<string>();
+        await NetemBench.Probe.ProbeFrames.WatchAsync(probe.Picture!, "animation", TimeSpan.FromSeconds(watch), series, values, errors, cts.Token);
+        var s = Stats.Of(series["markerLatencyMs"]);
+        var f = Stats.Of(series["freshnessMs"]);
+        var q = Stats.Of(series["motionPsnrDb"]);
+        Console.WriteLine($"animation frames: {values["markersPerSecond"]:0.0}/s, drawn → visible p50={s.P50:0} p99={s.P99:0} max={s.Max:0} ms, "
+            + $"freshness p50={f.P50:0} p95={f.P95:0} ms, PSNR p50={q.P50:0.0} dB, {string.Join("; ", errors)}");
     }
 
     Console.WriteLine($"display: {probe.DisplayMessages} messages ({probe.DrawMessages} draws on the primary surface), {probe.DisplayBytes / 1024.0:0.0} KiB");

@@ -103,6 +103,7 @@ public static class Report
 
                 sb.AppendLine();
                 KeyEchoTable(sb, pr);
+                ReportPicture.Table(sb, pr);
                 CrossCheck(sb, pr);
                 Goals(sb, pr);
             }
@@ -176,7 +177,7 @@ public static class Report
     }
 
     /// <summary>Workloads where keys are typed while something else loads the display, and the idle reference.</summary>
-    private static readonly string[] s_keyEchoWorkloads = ["typing", "scrolling", "mixed", "flood"];
+    private static readonly string[] s_keyEchoWorkloads = ["typing", "scrolling", "mixed", "flood", "step"];
 
     /// <summary>Key-to-echo and WAN bytes side by side for the typing workloads: the figures the display-under-load goals read.</summary>
     private static void KeyEchoTable(StringBuilder sb, ProfileResult pr)

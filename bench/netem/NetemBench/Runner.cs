@@ -140,7 +140,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                     Probe.GtkKeyEcho.Workload => await Probe.GtkKeyEcho.RunAsync(xspice, topology.BranchNs, session.Host, session.Port,
                                         options.ReportDir, options.Probe, ct),
                                     _ when Probe.ProbeWorkloads.All.Contains(workload) => await BoundedAsync(Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
-                                        session.Host, session.Port, options.ReportDir, options.Probe, ct), TimeSpan.FromMinutes(5), ct),
+                                        session.Host, session.Port, options.ReportDir, options.Probe, ct, topology), TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),
                                 };
                                 clock.Sampled(workload, (elapsed.Elapsed - started).TotalSeconds);

@@ -9,27 +9,32 @@ internal static unsafe class Desk
 {
     private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    /// <summary>A window redrawn at <paramref name="fps"/>: a moving view of a larger photo-like texture, then the marker.</summary>
-    public static int Animate(XDisplay d, Region geometry, int fps, int marker, CancellationToken stop)
+    /// <summary>
+    /// A window redrawn at <paramref name="fps"/>: a view of a larger photo-like texture that moves with the time of the
+    /// frame, the <see cref="FrameMarker"/> (that time) in its top-left corner, all one XPutImage.
+    /// </summary>
+    public static int Animate(XDisplay d, Region geometry, int fps, CancellationToken stop)
     {
-        const int Travel = 200;
-        int tw = geometry.Width + Travel, th = geometry.Height + Travel;
-        var pixels = (uint*)NativeMemory.Alloc((nuint)tw * (nuint)th, sizeof(uint)); // owned by the XImage for the process lifetime
-        Photos.Render(pixels, tw, th, 17);
-        var texture = d.CreateImage(pixels, tw, th);
-        var window = d.CreateWindow("netem-animate", geometry.X, geometry.Y, geometry.Width, geometry.Height);
+        int w = geometry.Width, h = geometry.Height;
+        if (w < FrameMarker.Width || h < FrameMarker.Height)
+        {
+            throw new ArgumentException($"the animation needs at least {FrameMarker.Width}x{FrameMarker.Height} pixels for its marker");
+        }
+
+        var texture = AnimationFrames.Texture(w, h);
+        var pixels = (uint*)NativeMemory.Alloc((nuint)w * (nuint)h, sizeof(uint)); // owned by the XImage for the process lifetime
+        var frameImage = d.CreateImage(pixels, w, h);
+        var frame = new Span<uint>(pixels, w * h);
+        var window = d.CreateWindow("netem-animate", geometry.X, geometry.Y, w, h);
         var gc = d.CreateGc(window);
         var period = TimeSpan.FromSeconds(1.0 / fps);
         var clock = Stopwatch.StartNew();
-        long frame = 0;
+        long n = 0;
         var ready = false;
         while (!stop.IsCancellationRequested)
         {
-            var t = clock.Elapsed.TotalSeconds;
-            var ox = (int)(Travel / 2 * (1 + Math.Sin(t * 1.7)));
-            var oy = (int)(Travel / 2 * (1 + Math.Sin((t * 1.1) + 1)));
-            X11.XPutImage(d.Handle, window, gc, texture, ox, oy, 0, 0, (uint)geometry.Width, (uint)geometry.Height);
-            d.FillRect(window, gc, Marker.MarkerColor(NowMs), 0, 0, marker, marker);
+            AnimationFrames.Compose(texture, w, h, FrameMarker.TimeCode(NowMs), frame);
+            X11.XPutImage(d.Handle, window, gc, frameImage, 0, 0, 0, 0, (uint)w, (uint)h);
             if (!ready)
             {
                 d.Sync();
@@ -42,8 +47,8 @@ internal static unsafe class Desk
             }
 
             // Absolute schedule: frame k at k × period; a late frame skips ahead instead of drifting.
-            frame = Math.Max(frame + 1, (long)(clock.Elapsed / period));
-            var wait = (frame * period) - clock.Elapsed;
+            n = Math.Max(n + 1, (long)(clock.Elapsed / period));
+            var wait = (n * period) - clock.Elapsed;
             if (wait > TimeSpan.Zero)
             {
                 stop.WaitHandle.WaitOne(wait);
@@ -53,25 +58,36 @@ internal static unsafe class Desk
         return 0;
     }
 
-    /// <summary>Full-screen photos, the next every interval, each followed by the marker at the screen's top-left.</summary>
-    public static int Slideshow(XDisplay d, int intervalMs, int photos, int marker, CancellationToken stop)
+    /// <summary>
+    /// Full-screen photos, the next every interval, each with the <see cref="FrameMarker"/> (the time it is drawn, tagged
+    /// with the photo's number) stamped into its top-left corner: one XPutImage per photo.
+    /// </summary>
+    public static int Slideshow(XDisplay d, int intervalMs, int photos, CancellationToken stop)
     {
         int w = d.Width, h = d.Height;
-        var images = new X11.XImage*[Math.Max(1, photos)];
+        if (photos is < 1 or > 16)
+        {
+            throw new ArgumentException("--photos takes 1 to 16 (the marker's tag has 4 bits)");
+        }
+
+        var pixels = new uint*[photos];
+        var images = new X11.XImage*[photos];
         for (var i = 0; i < images.Length; i++)
         {
-            var pixels = (uint*)NativeMemory.Alloc((nuint)w * (nuint)h, sizeof(uint));
-            Photos.Render(pixels, w, h, 1000 + i);
-            images[i] = d.CreateImage(pixels, w, h);
+            pixels[i] = (uint*)NativeMemory.Alloc((nuint)w * (nuint)h, sizeof(uint));
+            Photos.Render(pixels[i], w, h, Photos.SlideshowSeed(i));
+            images[i] = d.CreateImage(pixels[i], w, h);
         }
 
         var window = d.CreateWindow("netem-slideshow", 0, 0, w, h);
+        d.HideCursor(window);
         var gc = d.CreateGc(window);
         var clock = Stopwatch.StartNew();
         for (long n = 0; !stop.IsCancellationRequested; n++)
         {
-            X11.XPutImage(d.Handle, window, gc, images[n % images.Length], 0, 0, 0, 0, (uint)w, (uint)h);
-            d.FillRect(window, gc, Marker.MarkerColor(NowMs), 0, 0, marker, marker);
+            var i = (int)(n % photos);
+            FrameMarker.Stamp(new Span<uint>(pixels[i], w * h), w, 0, 0, FrameMarker.TimeCode(NowMs), i);
+            X11.XPutImage(d.Handle, window, gc, images[i], 0, 0, 0, 0, (uint)w, (uint)h);
             d.Sync();
             if (n == 0)
             {

@@ -4,8 +4,23 @@ namespace NetemDesk;
 /// Deterministic photo-like images: smooth colour gradients, soft blobs and a little grain, so that neither a
 /// lossless coder nor a cache finds them trivial (as with real photographs and video).
 /// </summary>
-internal static unsafe class Photos
+public static unsafe class Photos
 {
+    /// <summary>The seed of the slideshow's photo number <paramref name="index"/>.</summary>
+    public static int SlideshowSeed(int index) => 1000 + index;
+
+    /// <summary>Photo number <paramref name="seed"/> as a new array of 0x00RRGGBB pixels (what the probe compares the client's picture with).</summary>
+    public static uint[] Render(int width, int height, int seed)
+    {
+        var pixels = new uint[checked(width * height)];
+        fixed (uint* p = pixels)
+        {
+            Render(p, width, height, seed);
+        }
+
+        return pixels;
+    }
+
     /// <summary>Fills <paramref name="pixels"/> (0x00RRGGBB) with image number <paramref name="seed"/>.</summary>
     public static void Render(uint* pixels, int width, int height, int seed)
     {

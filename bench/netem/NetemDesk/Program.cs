@@ -46,9 +46,9 @@ try
     return verb switch
     {
         "animate" => Desk.Animate(display, Region.Parse(opts.GetValueOrDefault("geometry", "320x240+560+470")),
-            int.Parse(opts.GetValueOrDefault("fps", "30"), CultureInfo.InvariantCulture), Marker(opts), stop.Token),
+            int.Parse(opts.GetValueOrDefault("fps", "30"), CultureInfo.InvariantCulture), stop.Token),
         "slideshow" => Desk.Slideshow(display, int.Parse(opts.GetValueOrDefault("interval-ms", "1000"), CultureInfo.InvariantCulture),
-            int.Parse(opts.GetValueOrDefault("photos", "6"), CultureInfo.InvariantCulture), Marker(opts), stop.Token),
+            int.Parse(opts.GetValueOrDefault("photos", "6"), CultureInfo.InvariantCulture), stop.Token),
         "pointer-watch" => Desk.PointerWatch(display, stop.Token),
         "key-echo" => Desk.KeyEcho(display, Region.Parse(Required(opts, "region")),
             int.Parse(opts.GetValueOrDefault("count", "50"), CultureInfo.InvariantCulture),
@@ -65,8 +65,6 @@ catch (Exception ex) when (ex is InvalidOperationException or ArgumentException 
     return 1;
 }
 
-static int Marker(Dictionary<string, string> o) => int.Parse(o.GetValueOrDefault("marker", "16"), CultureInfo.InvariantCulture);
-
 static string Required(Dictionary<string, string> o, string key)
     => o.TryGetValue(key, out var v) && v.Length > 0 ? v : throw new ArgumentException($"--{key} is required");
 
@@ -80,10 +78,10 @@ internal static class Options
 {
     public const string Usage = """
         usage: NetemDesk VERB [--display :N] [--seconds S] …   (runs until --seconds elapse or SIGTERM/SIGINT)
-          animate [--geometry WxH+X+Y] [--fps 30] [--marker 16]
-              a window redrawn at FPS with moving photo-like content, then a marker square at its top-left corner
-          slideshow [--interval-ms 1000] [--photos 6] [--marker 16]
-              full-screen photo-like images, the next one every interval, then a marker at the screen's top-left
+          animate [--geometry WxH+X+Y] [--fps 30]
+              a window redrawn at FPS with moving photo-like content and a frame marker at its top-left corner
+          slideshow [--interval-ms 1000] [--photos 6]
+              full-screen photo-like images (at most 16), the next one every interval, a frame marker at the top-left
           pointer-watch
               polls the pointer every ~1 ms; prints "unixMs x y" at each change
           key-echo --region WxH+X+Y [--count 50] [--timeout-ms 3000] [--gap-ms 150]
@@ -91,7 +89,8 @@ internal static class Options
               time until the region's pixels change, then "summary n= p50= p95= p99= max= timeouts="
           wait-content --region WxH+X+Y [--timeout-ms 30000]
               exits 0 once the region is not a single colour, 1 on timeout
-        A marker is a solid rectangle whose colour is the time it was drawn: (unix ms / 4) mod 2^24 as 0xRRGGBB.
+        A frame marker is a 288x32 strip of black and white 16x16 blocks drawn into the frame: the time it was drawn
+        ((unix ms / 4) mod 2^20), a 4-bit tag (the photo's number) and a CRC-8, between check columns (FrameMarker.cs).
         Programs that draw print "ready" once their first frame is on the screen.
         """;
 

@@ -83,6 +83,16 @@ internal static unsafe partial class X11
     public static partial int XSetForeground(nint display, nint gc, nuint pixel);
 
     [LibraryImport(Lib)]
+    public static partial nuint XCreateBitmapFromData(nint display, nuint drawable, byte* data, uint width, uint height);
+
+    /// <summary>XColor* for both colours: an all-zero mask makes them irrelevant.</summary>
+    [LibraryImport(Lib)]
+    public static partial nuint XCreatePixmapCursor(nint display, nuint source, nuint mask, byte* foreground, byte* background, uint x, uint y);
+
+    [LibraryImport(Lib)]
+    public static partial int XDefineCursor(nint display, nuint window, nuint cursor);
+
+    [LibraryImport(Lib)]
     public static partial int XFillRectangle(nint display, nuint drawable, nint gc, int x, int y, uint width, uint height);
 
     [LibraryImport(Lib)]

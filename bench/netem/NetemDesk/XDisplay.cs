@@ -76,6 +76,19 @@ internal sealed unsafe class XDisplay : IDisposable
         return w;
     }
 
+    /// <summary>
+    /// Makes the pointer invisible over <paramref name="window"/> (a photo viewer's full-screen mode): Xspice draws the
+    /// pointer into the frame buffer, and the probe compares every pixel of the screen with the photo.
+    /// </summary>
+    public void HideCursor(nuint window)
+    {
+        byte zero = 0;
+        var color = stackalloc byte[16]; // XColor: pixel, red, green, blue, flags, pad
+        var blank = X11.XCreateBitmapFromData(Handle, window, &zero, 1, 1);
+        var cursor = X11.XCreatePixmapCursor(Handle, blank, blank, color, color, 0, 0);
+        X11.XDefineCursor(Handle, window, cursor);
+    }
+
     public nint CreateGc(nuint drawable) => X11.XCreateGC(Handle, drawable, 0, 0);
 
     /// <summary>An XImage over native memory holding 32-bit pixels 0x00RRGGBB (little endian: B, G, R, 0).</summary>

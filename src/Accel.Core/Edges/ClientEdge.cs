@@ -51,6 +51,12 @@ public sealed record ClientEdgeSettings
 
     /// <summary>Ask the server edge for display previews (<see cref="EdgeRequest.PreviewsFlag"/>).</summary>
     public bool DisplayPreviews { get; init; } = true;
+
+    /// <summary>Send the pointer as datagrams where the engine and the server edge can (<see cref="EdgeRequest.InputDatagramsFlag"/>).</summary>
+    public bool InputDatagrams { get; init; } = true;
+
+    /// <summary>When inputs also go as datagram copies (with <see cref="InputDatagrams"/> only).</summary>
+    public Spice.Input.InputRedundancyMode InputRedundancy { get; init; } = Spice.Input.InputRedundancyMode.Auto;
 }
 
 /// <summary>
@@ -63,8 +69,7 @@ public sealed class ClientEdge : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ServerEdgeLinks _links;
     private readonly ClientResumer _resumer;
-    private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
-    private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
+    private readonly ClientChannelFeatures _features;
 
     public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
     {
@@ -72,6 +77,7 @@ public sealed class ClientEdge : IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _links = new ServerEdgeLinks(engine, settings, _logger);
         _resumer = new ClientResumer(_links, settings.ResumeGrace, _logger);
+        _features = new ClientChannelFeatures(settings);
     }
 
     /// <summary>
@@ -168,7 +174,7 @@ public sealed class ClientEdge : IAsyncDisposable
         {
             Settings = _settings.Relay,
             Policies = new ClientEdgePolicies(_settings.Relay.ClientLegAckWindow, migrationRedirect is null ? null : target => migrationRedirect(target.Host, target.Port) is { } to ? target.RedirectTo(to.Host, to.Port, 0, null) : null, _logger,
-                _previewHubs.TryGetValue(stream, out var hub) ? toClient => hub.Register(stream.Id, toClient) : null),
+                _features.DisplayPreview(stream), _features.InputDatagrams(stream)),
             ClientLink = first.Link,
             Opaque = first.Link is null,
         };
@@ -290,7 +296,17 @@ public sealed class ClientEdge : IAsyncDisposable
         using var down = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watch?.DownToken ?? default);
         try
         {
-            return await OpenStreamAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
+            try
+            {
+                return await OpenOnceAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
+            }
+            catch (EdgeRefusedException ex) when (EdgeRequest.IsUnknownFlagsRefusal(ex.Status, ex.Reason) && !_features.IsLegacy(connection))
+            {
+                // An older server edge: the same channel without the features it does not know.
+                ClientEdgeLog.OlderServerEdge(_logger, edgeName, ex.Reason);
+                _features.MarkLegacy(connection);
+                return await OpenOnceAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch is not null)
         {
@@ -301,20 +317,15 @@ public sealed class ClientEdge : IAsyncDisposable
     private static TransportException Unanswered(string edgeName, LinkWatch watch)
         => new(TransportError.ConnectionRefused, $"server edge {edgeName} is not answering (no packet for {watch.Silence.TotalSeconds:0.#} s)");
 
-    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenStreamAsync(ITransportConnection connection, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenOnceAsync(ITransportConnection connection, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
     {
-        if (_resumer.Enabled)
-        {
-            request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
-        }
-
         var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_settings.DisplayPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams)
+            request = _features.Ask(connection, stream, request);
+            if (_resumer.Enabled && !_features.IsLegacy(connection))
             {
-                request = request with { Flags = (byte)(request.Flags | EdgeRequest.PreviewsFlag) };
-                _previewHubs.Add(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
+                request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
             }
 
             var head = new byte[EdgeRequest.MaxLength + early.Length];
@@ -323,17 +334,15 @@ public sealed class ClientEdge : IAsyncDisposable
             await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, cancellationToken).ConfigureAwait(false);
 
             var (leftover, _) = await EdgeAnswer.ReadAsync(stream, 0, cancellationToken).ConfigureAwait(false);
-            if (!_resumer.Enabled)
+            if (!request.IsResumable)
             {
                 return (stream, leftover);
             }
 
+            // After a resume the stream's datagram features stay with the lost connection: pointer positions then go as
+            // markers on the stream (PointerDatagramPolicy's fallback), previews stop.
             var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length);
-            if (_previewHubs.TryGetValue(stream, out var hub))
-            {
-                _previewHubs.Add(resumable, hub);
-            }
-
+            _features.Alias(stream, resumable);
             return (resumable, leftover);
         }
         catch
@@ -376,6 +385,9 @@ internal static partial class ClientEdgeLog
 
     [LoggerMessage(1108, LogLevel.Information, "Channel to {Host}:{Port} relayed as bytes: the client speaks TLS to the server (end to end)")]
     public static partial void Opaque(ILogger logger, string host, int port);
+
+    [LoggerMessage(1109, LogLevel.Information, "Server edge {Name} is an older version ({Reason}): channels are opened without display previews, input datagrams and resume")]
+    public static partial void OlderServerEdge(ILogger logger, string name, string reason);
 
     [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string name, string address, string reason);

@@ -39,11 +39,14 @@ public enum EdgeStatus : byte
 /// not read as host:port (Proxmox's <c>pvespiceproxy:…:61000</c>), to be passed verbatim to the server edge's upstream
 /// proxy; the port field is then its trailing number, or 0. <see cref="PreviewsFlag"/> (0x02) says the client edge takes
 /// display previews (datagrams and stream markers, <see cref="Spice.Display.DisplayPreviewWire"/>). Requests without
-/// flags are what every version sends and parses; a server edge refuses flag bits it does not know (so client edges
-/// that ask for previews need server edges of this version or later, or <c>Client:DisplayPreviews=false</c>).
+/// flags are what every version sends and parses. <see cref="InputDatagramsFlag"/> (0x04) says the client edge sends
+/// an inputs channel's pointer as datagrams and its inputs with markers and copies (<see cref="Spice.Input.InputWire"/>).
+/// A server edge refuses flag bits it does not know with <see cref="EdgeStatus.BadRequest"/> and the reason
+/// "unknown flags 0x…"; a client edge that meets that answer opens the channel again without its optional flags
+/// (<see cref="OptionalFlags"/>) and asks that server edge for none again on that connection.
 /// <see cref="ResumableFlag"/> (0x08) and <see cref="ResumeFlag"/> (0x10) carry a resumable channel's token (and for a
-/// resume the client edge's read offset) after the host; they need server edges of this version or later too
-/// (<c>Limits:ResumeGrace=00:00:00</c> on the client edge sends neither).
+/// resume the client edge's read offset) after the host. Resumable is optional (an older server edge serves the channel
+/// without it, which then ends with its connection); a resume needs a server edge of this version or later.
 /// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
@@ -61,7 +64,13 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
 
     /// <summary>The client edge strips display preview markers and shows preview datagrams.</summary>
     public const byte PreviewsFlag = 0x02;
-    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | ResumableFlag | ResumeFlag;
+    /// <summary>The client edge sends pointer datagrams, pointer markers and input copies on this inputs channel.</summary>
+    public const byte InputDatagramsFlag = 0x04;
+
+    /// <summary>Flags a client edge may drop and still be served (features, not addressing).</summary>
+    public const byte OptionalFlags = PreviewsFlag | InputDatagramsFlag | ResumableFlag;
+    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | InputDatagramsFlag | ResumableFlag | ResumeFlag;
+    private const string UnknownFlagsReason = "unknown flags 0x";
 
     public const int MaxHostLength = 255;
     public const int FixedLength = 11;
@@ -87,6 +96,16 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
 
     /// <summary>True when the client edge takes display previews.</summary>
     public bool TakesPreviews => (Flags & PreviewsFlag) != 0;
+
+    /// <summary>True when the client edge sends this inputs channel's pointer as datagrams (with markers and copies).</summary>
+    public bool SendsInputDatagrams => (Flags & InputDatagramsFlag) != 0;
+
+    /// <summary>The refusal reason for flag bits a server edge does not know (or does not take).</summary>
+    public static string UnknownFlags(byte flags) => UnknownFlagsReason + flags.ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>True when a refusal says the server edge does not know some flag (an older server edge).</summary>
+    public static bool IsUnknownFlagsRefusal(EdgeStatus status, string reason) =>
+        status == EdgeStatus.BadRequest && reason.StartsWith(UnknownFlagsReason, StringComparison.Ordinal);
 
     /// <summary>
     /// The host for log lines: an opaque target is cut to its first field (<c>pvespiceproxy:…</c>), since Proxmox's
@@ -187,7 +206,7 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
 
         if ((head[5] & ~KnownFlags) != 0)
         {
-            error = "unknown flags 0x" + head[5].ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
+            error = UnknownFlags(head[5]);
             return false;
         }
 

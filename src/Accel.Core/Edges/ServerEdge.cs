@@ -38,6 +38,11 @@ public sealed record ServerEdgeSettings
     public UpstreamProxy? UpstreamProxy { get; init; }
     /// <summary>How long a channel whose edge connection was lost waits to be resumed (zero: channels end with the connection).</summary>
     public TimeSpan ResumeGrace { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// Take pointer datagrams and input copies (<see cref="EdgeRequest.InputDatagramsFlag"/>); when false, that flag is
+    /// refused as an older server edge refuses it, and client edges fall back to the stream.
+    /// </summary>
+    public bool InputDatagrams { get; init; } = true;
 }
 
 /// <summary>
@@ -51,6 +56,7 @@ public sealed class ServerEdge
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
     private readonly PeerConnections _peers = new();
     private readonly ServerResumes _resumes;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITransportConnection, Spice.Input.InputDatagramHub> _inputHubs = new();
     private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
@@ -284,6 +290,14 @@ public sealed class ServerEdge
                 return await _resumes.ResumeAsync(stream, request, pin, buffer.AsMemory(consumed, filled - consumed).ToArray(), cancellationToken).ConfigureAwait(false);
             }
 
+            if (request.SendsInputDatagrams && !Settings.InputDatagrams)
+            {
+                var unknown = EdgeRequest.UnknownFlags(EdgeRequest.InputDatagramsFlag);
+                await RefuseAsync(stream, request, EdgeStatus.BadRequest, unknown, cancellationToken).ConfigureAwait(false);
+                EdgeLog.BadRequest(_logger, stream.Id, unknown);
+                return false;
+            }
+
             if (!limits.TryEnter(request.Host, request.Port, Settings, out var refusal))
             {
                 EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.Unavailable, refusal!);
@@ -363,7 +377,7 @@ public sealed class ServerEdge
 
             var opaque = LinkSniff.IsTls(buffer[consumed]);
             System.Net.Security.SslStream? tls = null;
-            if (!opaque && target is not null && FindTlsBackend(target) is { } tlsBackend)
+            if (!opaque && target is not null && BackendTls.Find(Settings.TlsBackends, target) is { } tlsBackend)
             {
                 if (!backend.Prefix.IsEmpty)
                 {
@@ -372,7 +386,7 @@ public sealed class ServerEdge
                     return;
                 }
 
-                tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                tls = await BackendTls.ConnectAsync(socket, tlsBackend, request, Settings.BackendConnectTimeout, _logger, cancellationToken).ConfigureAwait(false);
                 if (tls is null)
                 {
                     stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
@@ -405,7 +419,8 @@ public sealed class ServerEdge
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
-                            : null),
+                            : null,
+                        request.SendsInputDatagrams ? (toServer, coalescing) => InputSync(connection, stream, toServer, coalescing) : null),
                     Opaque = opaque,
                     OnChannel = type =>
                     {
@@ -443,42 +458,18 @@ public sealed class ServerEdge
         }
     }
 
-    private TlsBackend? FindTlsBackend(IPEndPoint target)
+    /// <summary>The inputs channel's sync policy, fed by the connection's one input datagram hub (none when the engine has no datagrams).</summary>
+    private Spice.Input.InputSyncPolicy InputSync(ITransportConnection connection, ITransportStream stream, IMessageInjector toServer, MotionCoalescingPolicy coalescing)
     {
-        foreach (var b in Settings.TlsBackends)
+        if (connection.Datagrams() is not { } datagrams)
         {
-            if (b.Match.Permits(target.Address, target.Port))
-            {
-                return b;
-            }
+            return new Spice.Input.InputSyncPolicy(toServer, coalescing);
         }
 
-        return null;
-    }
-
-    /// <summary>TLS handshake with the backend; null (logged) when it fails or the certificate is not trusted.</summary>
-    private async Task<System.Net.Security.SslStream?> ConnectTlsAsync(Socket socket, TlsBackend backend, EdgeRequest request, CancellationToken cancellationToken)
-    {
-        var validator = new PeerValidator(backend.Trust);
-        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Settings.BackendConnectTimeout);
-        try
-        {
-            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
-            {
-                TargetHost = backend.ServerName ?? request.Host,
-                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
-            }, timeout.Token).ConfigureAwait(false);
-            return tls;
-        }
-        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
-        {
-            EdgeLog.BackendTlsFailed(_logger, request.Host, request.Port, ex.Message);
-            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "backend_tls"));
-            await tls.DisposeAsync().ConfigureAwait(false);
-            return null;
-        }
+        var hub = _inputHubs.GetValue(connection, _ => Spice.Input.InputDatagramHub.Start(datagrams));
+        var policy = new Spice.Input.InputSyncPolicy(toServer, coalescing, p => hub.Unregister(stream.Id, p));
+        hub.Register(stream.Id, policy);
+        return policy;
     }
 
     private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)

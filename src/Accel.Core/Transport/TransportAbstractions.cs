@@ -177,6 +177,13 @@ public record TransportOptions
     public int MaxInboundUnidirectionalStreams { get; init; } = 256;
     /// <summary>Largest DATAGRAM frame payload we accept; zero disables datagrams.</summary>
     public int MaxDatagramFrameSize { get; init; } = 1200;
+    /// <summary>
+    /// The longest this end delays an ACK (transport parameter max_ack_delay; RFC 9000 default 25 ms). Short, because a
+    /// keystroke is one packet: with nothing after it to fill an ACK, it is acknowledged only when this expires, and the
+    /// sender's probe timeout (srtt + 4·rttvar + the peer's max_ack_delay) waits that long too before repairing a loss.
+    /// Bulk data is acknowledged every second packet regardless. ngtcp2 only (System.Net.Quic has no such option).
+    /// </summary>
+    public TimeSpan MaxAckDelay { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 
 public sealed record TransportListenerOptions : TransportOptions

@@ -49,6 +49,8 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             LinkTimeout = o.Limits.LinkTimeout,
             Relay = SpiceRelaySettings.Default with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
             DisplayPreviews = o.Client.DisplayPreviews,
+            InputDatagrams = o.Client.InputDatagrams,
+            InputRedundancy = o.Client.InputRedundancy,
             ResumeGrace = o.Limits.ResumeGrace,
         }, loggerFactory.CreateLogger<ClientEdge>());
 

@@ -89,6 +89,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         Relay = RelaySettings(o.Server) with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
         TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
         UpstreamProxy = Upstream(o.Server.UpstreamProxy),
+        InputDatagrams = o.Server.InputDatagrams,
     };
 
     /// <summary>The upstream CONNECT proxy, if configured (the validator has checked the address).</summary>

@@ -132,6 +132,9 @@ public sealed class ServerSection
     /// </summary>
     public bool DisplayCanvasLossy { get; set; } = true;
 
+    /// <summary>Take pointer datagrams and input copies from client edges (docs/input-path.md); false refuses them as an older server edge does.</summary>
+    public bool InputDatagrams { get; set; } = true;
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 
@@ -188,6 +191,16 @@ public sealed class ClientSection
     /// display queue). Needs server edges of the same version or later; false for older ones.
     /// </summary>
     public bool DisplayPreviews { get; set; } = true;
+
+    /// <summary>
+    /// Send the pointer of inputs channels as QUIC datagrams (latest wins; keys and buttons stay on the stream, each
+    /// after the position it belongs to) where the engine has datagrams (ngtcp2) and the server edge takes them; an
+    /// older server edge is detected and served without (docs/input-path.md).
+    /// </summary>
+    public bool InputDatagrams { get; set; } = true;
+
+    /// <summary>With <see cref="InputDatagrams"/>: repeat inputs as datagram copies: off, auto (measured loss ≥ 0.2 %), always.</summary>
+    public Accel.Core.Spice.Input.InputRedundancyMode InputRedundancy { get; set; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
 }
 
 public sealed class ServerEdgeSection

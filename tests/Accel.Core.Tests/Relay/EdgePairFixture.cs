@@ -25,6 +25,18 @@ public sealed class EdgePairFixture : IAsyncLifetime
 
     internal ClientEdge ClientEdge { get; private set; } = null!;
 
+    /// <summary>The server edge takes input datagrams (false: it refuses them as an older version does).</summary>
+    internal bool ServerInputDatagrams { get; init; } = true;
+
+    /// <summary>The client edge's largest accepted DATAGRAM frame (0: its connection has no datagrams).</summary>
+    internal int ClientMaxDatagramFrameSize { get; init; } = 1200;
+
+    /// <summary>The client edge's inputs copy mode.</summary>
+    internal Accel.Core.Spice.Input.InputRedundancyMode ClientInputRedundancy { get; init; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
+
+    /// <summary>The client edge's logger (null: none).</summary>
+    internal Microsoft.Extensions.Logging.ILogger<ClientEdge>? ClientLogger { get; init; }
+
     /// <summary>Where a SPICE client connects to reach Xspice through both edges.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
 
@@ -44,7 +56,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
             Identity = server,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
         }, ct);
-        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]) });
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams });
         _serverLoop = serverEdge.RunAsync(_stop.Token);
 
         var target = new ServerEdgeTarget("dc", _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
@@ -52,8 +64,9 @@ public sealed class EdgePairFixture : IAsyncLifetime
         {
             Identity = client,
             ServerEdges = new Dictionary<string, ServerEdgeTarget> { ["dc"] = target },
-            ClientOptions = t => new TransportClientOptions { RemoteEndPoint = t.Address, Identity = client, PeerTrust = t.Trust },
-        });
+            ClientOptions = t => new TransportClientOptions { RemoteEndPoint = t.Address, Identity = client, PeerTrust = t.Trust, MaxDatagramFrameSize = ClientMaxDatagramFrameSize },
+            InputRedundancy = ClientInputRedundancy,
+        }, ClientLogger);
 
         _accept = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _accept.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -27,18 +27,26 @@ public class EdgeRequestTests
     }
 
     [Fact]
-    public void PreviewsFlag_RoundTrips_AndAnUnknownFlagIsRefused()
+    public void OptionalFlags_RoundTrip_AndAnUnknownFlagIsRefusedWithTheReasonClientEdgesRecognise()
     {
         var request = new EdgeRequest("spice.example", 5930, ChannelClasses.Input, 2, EdgeRequest.PreviewsFlag);
         var bytes = new byte[EdgeRequest.MaxLength];
         var n = request.Write(bytes);
         Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out _, out _));
         Assert.True(parsed.TakesPreviews);
+        Assert.False(parsed.SendsInputDatagrams);
         Assert.False(parsed.IsOpaqueTarget);
+
+        bytes[5] = EdgeRequest.InputDatagramsFlag;
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out parsed, out _, out _));
+        Assert.True(parsed.SendsInputDatagrams);
+        Assert.False(parsed.TakesPreviews);
 
         bytes[5] = 0x20; // a flag no version knows
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
-        Assert.Contains("unknown flags", error);
+        Assert.Equal("unknown flags 0x20", error);
+        Assert.True(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.BadRequest, error!));
+        Assert.False(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.NotAllowed, error!));
     }
 
     [Fact]

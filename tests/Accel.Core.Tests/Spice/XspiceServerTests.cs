@@ -177,7 +177,11 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
     public async Task DisplayChannel_AckResponderAnswering_ServerSendsFarBeyondTwoWindows()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var main = await LinkMainAsync(ct);
+        // Its own server: it leaves an xterm printing 200 000 lines and hangs up on a display channel in full flow,
+        // which once took the class's shared Xspice down with it (the next test saw "connection reset").
+        await using var own = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        var server = own;
+        await using var main = await LinkMainAsync(server, ct);
         var init = await ReadInitAsync(main, ct);
         await AttachChannelsAsync(main, ct);
 
@@ -188,7 +192,7 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
             0,
             s_clientCommonCaps,
             SpiceCapabilitySet.Of((int)SpiceDisplayCap.SizedStream, (int)SpiceDisplayCap.MonitorsConfig, (int)SpiceDisplayCap.Composite, (int)SpiceDisplayCap.A8Surface, (int)SpiceDisplayCap.GlScanout));
-        await using var display = await SpiceTestChannel.LinkAsync(_server.EndPoint, LinkCapsRewriter.StripGlScanout(clientMess), ct);
+        await using var display = await SpiceTestChannel.LinkAsync(server.EndPoint, LinkCapsRewriter.StripGlScanout(clientMess), ct);
         Assert.False(display.Link!.Session!.ChannelCaps.Has((int)SpiceDisplayCap.GlScanout));
 
         // DISPLAY_INIT goes out at once, as spice-gtk does: the server queues SET_ACK but its worker blocks waiting
@@ -221,7 +225,7 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
                 {
                     // Something that draws a lot: the server only keeps sending if our ACKs are right.
                     activityStarted = true;
-                    _server.StartClient("xterm", "-geometry", "100x40+0+0", "-hold", "-e", "seq", "1", "200000");
+                    server.StartClient("xterm", "-geometry", "100x40+0+0", "-hold", "-e", "seq", "1", "200000");
                 }
 
                 return sawMark && responder.AcksProduced >= 6;
@@ -308,9 +312,11 @@ public sealed class XspiceServerTests : IClassFixture<XspiceFixture>
         }
     }
 
-    private async Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct) =>
+    private Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct) => LinkMainAsync(_server, ct);
+
+    private static async Task<SpiceTestChannel> LinkMainAsync(XspiceServer server, CancellationToken ct) =>
         await SpiceTestChannel.LinkAsync(
-            _server.EndPoint,
+            server.EndPoint,
             new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_clientCommonCaps, SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid, (int)SpiceMainCap.AgentConnectedTokens)),
             ct);
 

@@ -30,8 +30,10 @@ public sealed class StatusTests(SpiceLabFixture lab)
             await Poll.UntilAsync(async () =>
             {
                 client = await StatusAsync(lab.Lab.Branch);
-                return SessionTo(client, backend) is { } s && Channels(s).Contains("display") && s.GetProperty("bytes_to_client").GetInt64() > 0;
-            }, TimeSpan.FromSeconds(60), "the client edge's /status never showed the session's display channel");
+                // remote-viewer opens its channels after main in no fixed order: wait for the three the test names.
+                return SessionTo(client, backend) is { } s && Channels(s) is var c && c.Contains("display") && c.Contains("main") && c.Contains("inputs")
+                    && s.GetProperty("bytes_to_client").GetInt64() > 0;
+            }, TimeSpan.FromSeconds(60), "the client edge's /status never showed the session's main, display and inputs channels");
 
             Assert.Equal("client", client.GetProperty("role").GetString());
             Assert.True(client.GetProperty("ready").GetBoolean());

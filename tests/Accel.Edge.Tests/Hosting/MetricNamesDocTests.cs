@@ -38,6 +38,7 @@ public sealed partial class MetricNamesDocTests
     {
         _ = AccelMetrics.RelayBytes;
         _ = Accel.Core.Spice.Display.DisplayBudgetMetrics.AckHolds;
+        _ = Accel.Core.Spice.Input.InputMetrics.PointerDatagrams;
         var names = new HashSet<string>(StringComparer.Ordinal) { "spiceaccel_build_info", "spiceaccel_ready" };
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>

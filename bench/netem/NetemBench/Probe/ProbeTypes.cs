@@ -16,12 +16,6 @@ public readonly record struct ScreenRect(int Left, int Top, int Right, int Botto
     public override string ToString() => $"{Right - Left}x{Bottom - Top}+{Left}+{Top}";
 }
 
-/// <summary>One marker (see NetemDesk's Marker) as it arrived: when it was drawn on the server and when it reached the probe.</summary>
-public readonly record struct MarkerArrival(long DrawnUnixMs, long ArrivedUnixMs)
-{
-    public long LatencyMs => ArrivedUnixMs - DrawnUnixMs;
-}
-
 /// <summary>
 /// Key-to-echo samples of one run: latencies in ms of the keys whose echo arrived, how many never did, and how many keys
 /// were typed (fewer than asked only when the phase ran out of its time budget).
@@ -65,36 +59,6 @@ internal static class ProbeDraws
             BinaryPrimitives.ReadInt32LittleEndian(head[4..]),
             BinaryPrimitives.ReadInt32LittleEndian(head[16..]),
             BinaryPrimitives.ReadInt32LittleEndian(head[12..]));
-        return true;
-    }
-
-    /// <summary>DRAW_FILL body: base (20 bytes + clip), then SpiceBrush: u8 type, SOLID (1) = u32 colour.</summary>
-    public static bool TrySolidFillColor(in ReadOnlySequence<byte> body, out uint color)
-    {
-        color = 0;
-        var reader = new SequenceReader<byte>(body);
-        reader.Advance(20);
-        if (!reader.TryRead(out byte clip))
-        {
-            return false;
-        }
-
-        if (clip == 1)
-        {
-            if (!reader.TryReadLittleEndian(out int n) || n < 0 || n > reader.Remaining / 16)
-            {
-                return false;
-            }
-
-            reader.Advance(n * 16L);
-        }
-
-        if (!reader.TryRead(out byte brushType) || brushType != 1 || !reader.TryReadLittleEndian(out int c))
-        {
-            return false;
-        }
-
-        color = (uint)c & 0xFFFFFF;
         return true;
     }
 }

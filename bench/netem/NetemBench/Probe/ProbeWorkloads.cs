@@ -18,13 +18,12 @@ public sealed record ProbeSettings(int Keys, TimeSpan PointerPhase, TimeSpan Wat
 /// The workloads measured inside one SPICE session of the probe client (<see cref="SpiceProbe"/>), with real X
 /// applications on the Xspice desktop: the typing xterm (idle screen, key-to-echo and pointer), a second xterm that
 /// scrolls a long text, NetemDesk's 30 fps animation and full-screen slideshow, mixed (typing during animation) and
-/// flood (typing beside an xterm that prints without pause).
+/// flood (typing beside an xterm that prints without pause), and step (mixed, with the link's rate cut to a fifth
+/// halfway through the keys: issue #10's bandwidth step, 10 → 2 Mbit/s on branch).
 /// </summary>
 public static class ProbeWorkloads
 {
-    public static readonly string[] All = ["typing", "scrolling", "slideshow", "animation", "mixed", "flood"];
-
-    public const int MarkerSize = 16;
+    public static readonly string[] All = ["typing", "scrolling", "slideshow", "animation", "mixed", "flood", "step"];
 
     /// <summary>Where the animation window goes: below the typing xterm, left of xclock.</summary>
     public const string AnimationGeometry = "320x240+560+470";
@@ -35,8 +34,11 @@ public static class ProbeWorkloads
     /// <summary>The flooding xterm: 80x15 characters from +0+395, between the typing xterm and the bottom of the screen, left of xclock.</summary>
     public const string FloodTerminal = "80x15+0+395";
 
+    /// <summary>The step workload's rate after the step: a fifth of the profile's (2 Mbit/s on branch), 2 Mbit/s on an uncapped link.</summary>
+    public static double SteppedRate(double rateBitsPerSecond) => rateBitsPerSecond > 0 ? rateBitsPerSecond / 5 : 2e6;
+
     public static async Task<Sample> RunAsync(string workload, XspiceServer xspice, string brNs, string host, int port, string logDir,
-        ProbeSettings settings, CancellationToken ct)
+        ProbeSettings settings, CancellationToken ct, Topology? topology = null)
     {
         var sw = Stopwatch.StartNew();
         var desks = new List<DeskProcess>();
@@ -54,17 +56,18 @@ public static class ProbeWorkloads
                 case "typing" or "flood":
                     break;
                 case "slideshow":
-                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "slideshow", ["--interval-ms", "1000", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "slideshow", ["--interval-ms", "1000", "--photos", ProbeFrames.SlideshowPhotos.ToString(CultureInfo.InvariantCulture)], ct));
                     break;
-                case "animation" or "mixed":
-                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "animate", ["--geometry", AnimationGeometry, "--fps", "30", "--marker", MarkerSize.ToString(CultureInfo.InvariantCulture)], ct));
+                case "animation" or "mixed" or "step":
+                    desks.Add(await DeskProcess.StartAsync(xspice, logDir, "animate", ["--geometry", AnimationGeometry, "--fps", "30"], ct));
                     break;
                 default:
                     throw new ArgumentException($"unknown workload {workload}");
             }
 
             xspice.PointerToTypingWindow();
-            await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), MarkerSize, TimeSpan.FromSeconds(60), ct);
+            await using var probe = await SpiceProbe.ConnectAsync(brNs, new IPEndPoint(IPAddress.Parse(host), port), TimeSpan.FromSeconds(60), ct,
+                ProbeFrames.PictureFor(workload));
             values["firstScreenSeconds"] = probe.FirstScreenSeconds ?? double.NaN;
             if (workload == "flood")
             {
@@ -92,10 +95,12 @@ public static class ProbeWorkloads
             var phase = Stopwatch.StartNew();
             var errors = new List<string>();
 
-            if (workload is "typing" or "scrolling" or "mixed" or "flood")
+            if (workload is "typing" or "scrolling" or "mixed" or "flood" or "step")
             {
-                // Bounded well inside the runner's 5 minutes per sample: with most keys unanswered a run would take longer.
-                var echo = await probe.MeasureKeyEchoAsync(settings.Keys, xspice.TypingRegion, settings.EchoTimeout, ct, budget: TimeSpan.FromMinutes(3));
+                var echo = workload == "step"
+                    ? await StepAsync(probe, xspice, topology ?? throw new ArgumentException("the step workload needs the topology"), settings, series, ct)
+                    // Bounded well inside the runner's 5 minutes per sample: with most keys unanswered a run would take longer.
+                    : await probe.MeasureKeyEchoAsync(settings.Keys, xspice.TypingRegion, settings.EchoTimeout, ct, budget: TimeSpan.FromMinutes(3));
                 series["keyEchoMs"] = echo.LatenciesMs;
                 values["keyEchoTimeouts"] = echo.Timeouts;
                 values["keys"] = echo.Keys;
@@ -112,30 +117,9 @@ public static class ProbeWorkloads
                 }
             }
 
-            if (workload is "animation" or "slideshow")
+            if (probe.Picture is { } picture)
             {
-                probe.ClearMarkers();
-                var freshness = new List<double>();
-                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-                var watch = Stopwatch.StartNew();
-                while (watch.Elapsed < settings.WatchPhase && await timer.WaitForNextTickAsync(ct))
-                {
-                    var markers = probe.Markers();
-                    if (markers.Count > 0)
-                    {
-                        freshness.Add(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - markers.Max(m => m.DrawnUnixMs));
-                    }
-                }
-
-                var all = probe.Markers();
-                series["freshnessMs"] = freshness;
-                series["markerLatencyMs"] = all.Select(m => (double)m.LatencyMs).ToList();
-                values["markersPerSecond"] = all.Count / watch.Elapsed.TotalSeconds;
-                var expected = workload == "animation" ? 5.0 : 0.5;
-                if (all.Count < expected * settings.WatchPhase.TotalSeconds / 10)
-                {
-                    errors.Add($"only {all.Count} markers reached the client in {watch.Elapsed.TotalSeconds:0.0} s");
-                }
+                await ProbeFrames.WatchAsync(picture, workload, settings.WatchPhase, series, values, errors, ct);
             }
 
             if (workload == "typing")
@@ -188,6 +172,39 @@ public static class ProbeWorkloads
             }
 
             scroller?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Half the keys on the profile's link, then both directions' rate cut to <see cref="SteppedRate"/> at once and the
+    /// other half typed right after it (the edges have to notice the drop while the animation keeps the display busy);
+    /// the rate is restored before returning. The result holds the keys after the step (the goal's figure); the keys
+    /// before it go to <c>keyEchoBeforeStepMs</c>.
+    /// </summary>
+    private static async Task<KeyEchoResult> StepAsync(SpiceProbe probe, XspiceServer xspice, Topology topology, ProbeSettings settings,
+        Dictionary<string, List<double>> series, CancellationToken ct)
+    {
+        var half = Math.Max(1, settings.Keys / 2);
+        var before = await probe.MeasureKeyEchoAsync(half, xspice.TypingRegion, settings.EchoTimeout, ct, budget: TimeSpan.FromMinutes(1.5));
+        series["keyEchoBeforeStepMs"] = before.LatenciesMs;
+        if (before.StoppedBy is not null)
+        {
+            return before;
+        }
+
+        var down = topology.Down.Parameters;
+        var up = topology.Up.Parameters;
+        try
+        {
+            topology.Down.Parameters = down with { RateBitsPerSecond = SteppedRate(down.RateBitsPerSecond) };
+            topology.Up.Parameters = up with { RateBitsPerSecond = SteppedRate(up.RateBitsPerSecond) };
+            var after = await probe.MeasureKeyEchoAsync(settings.Keys - half, xspice.TypingRegion, settings.EchoTimeout, ct, budget: TimeSpan.FromMinutes(1.5));
+            return after with { Timeouts = after.Timeouts + before.Timeouts, Keys = after.Keys + before.Keys };
+        }
+        finally
+        {
+            topology.Down.Parameters = down;
+            topology.Up.Parameters = up;
         }
     }
 

@@ -15,8 +15,8 @@ namespace NetemBench.Probe;
 /// ATTACH_CHANNELS, then display (DISPLAY_INIT), inputs and cursor with the session id, ticket authentication, ACK
 /// flow control, PONGs — and measures inside one session: key-to-echo (KEY_DOWN/KEY_UP on the inputs channel until the
 /// first draw that touches the typing window arrives on the display channel), pointer motion (MOUSE_MOTION with
-/// spice-gtk's rule of at most 8 unacknowledged motions, extra movement accumulated), display freshness (solid-fill
-/// markers whose colour encodes the time they were drawn), and time to the first complete screen (DISPLAY_MARK).
+/// spice-gtk's rule of at most 8 unacknowledged motions, extra movement accumulated), display freshness (the frame
+/// markers in the pixels of the client's picture, <see cref="ProbePicture"/>), and time to the first complete screen (DISPLAY_MARK).
 /// </summary>
 public sealed class SpiceProbe : IAsyncDisposable
 {
@@ -34,7 +34,6 @@ public sealed class SpiceProbe : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource<long> _firstMark = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<MarkerArrival> _markers = [];
     private readonly long _connectStarted;
 
     // Echo watch: armed by MeasureKeyEchoAsync, completed by the display loop.
@@ -50,17 +49,18 @@ public sealed class SpiceProbe : IAsyncDisposable
     private (int X, int Y)? _pendingPosition;
     private int _motionsSent;
 
-    private SpiceProbe(ProbeChannel main, ProbeChannel display, ProbeChannel inputs, ProbeChannel cursor, long connectStarted, int markerSize)
+    private SpiceProbe(ProbeChannel main, ProbeChannel display, ProbeChannel inputs, ProbeChannel cursor, long connectStarted, ProbePicture? picture)
     {
         _main = main;
         _display = display;
         _inputs = inputs;
         _cursor = cursor;
         _connectStarted = connectStarted;
-        MarkerSize = markerSize;
+        Picture = picture;
     }
 
-    public int MarkerSize { get; }
+    /// <summary>The client's picture, kept when the caller asked for it (freshness and photo latency are read from its pixels).</summary>
+    public ProbePicture? Picture { get; }
 
     /// <summary>Debugging: told of every draw that touches the watched region (the probe verb's --trace).</summary>
     public Action<string>? TraceRegionDraws { get; set; }
@@ -77,7 +77,7 @@ public sealed class SpiceProbe : IAsyncDisposable
     /// <summary>The session runs in client mouse mode (MOUSE_POSITION, absolute), as spice-gtk asks for when it can.</summary>
     public bool ClientMouseMode { get; private init; }
 
-    public static async Task<SpiceProbe> ConnectAsync(string? ns, IPEndPoint server, int markerSize, TimeSpan timeout, CancellationToken ct)
+    public static async Task<SpiceProbe> ConnectAsync(string? ns, IPEndPoint server, TimeSpan timeout, CancellationToken ct, ProbePicture? picture = null)
     {
         var started = Stopwatch.GetTimestamp();
         var main = await ProbeChannel.LinkAsync(ns, server, new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_commonCaps,
@@ -128,7 +128,7 @@ public sealed class SpiceProbe : IAsyncDisposable
                 ct);
 
             // The caps spice-gtk 0.42 offers on the display channel, less GL_SCANOUT and the video codecs it would
-            // have to decode (the probe reads draw commands, not video).
+            // have to decode (video streams then come as MJPEG, which every client takes and the probe's picture decodes).
             var displayCaps = SpiceCapabilitySet.Of((int)SpiceDisplayCap.SizedStream, (int)SpiceDisplayCap.MonitorsConfig,
                 (int)SpiceDisplayCap.Composite, (int)SpiceDisplayCap.A8Surface, (int)SpiceDisplayCap.StreamReport,
                 (int)SpiceDisplayCap.Lz4Compression, (int)SpiceDisplayCap.PrefCompression);
@@ -148,10 +148,11 @@ public sealed class SpiceProbe : IAsyncDisposable
                 }
             }
 
+            picture?.Dispose();
             throw;
         }
 
-        var probe = new SpiceProbe(main, display, inputs, cursor, started, markerSize) { ClientMouseMode = mouseMode == SpiceMouseMode.Client };
+        var probe = new SpiceProbe(main, display, inputs, cursor, started, picture) { ClientMouseMode = mouseMode == SpiceMouseMode.Client };
         probe.StartLoops();
         try
         {
@@ -197,6 +198,7 @@ public sealed class SpiceProbe : IAsyncDisposable
 
     private void OnDisplayMessage(in SpiceMessage message, long arrival)
     {
+        Picture?.Apply(message, arrival);
         var type = message.Type;
         if (type == (ushort)SpiceDisplayMsg.Mark)
         {
@@ -231,17 +233,6 @@ public sealed class SpiceProbe : IAsyncDisposable
                 _echo = null;
                 echo.TrySetResult(arrival);
             }
-
-            if (type == 302 && box.Right - box.Left == MarkerSize && box.Bottom - box.Top == MarkerSize && ProbeDraws.TrySolidFillColor(message.Body, out var color))
-            {
-                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()
-                    - (long)Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
-                var age = NetemDesk.Marker.MarkerAgeMs(color, now);
-                if (age >= 0)
-                {
-                    _markers.Add(new MarkerArrival(now - age, now));
-                }
-            }
         }
     }
 
@@ -259,23 +250,6 @@ public sealed class SpiceProbe : IAsyncDisposable
 
         // spice-gtk sends the accumulated movement as soon as an ACK frees the window.
         _ = FlushMotionAsync(_stop.Token);
-    }
-
-    /// <summary>Marker arrivals recorded so far (copy).</summary>
-    public List<MarkerArrival> Markers()
-    {
-        lock (_gate)
-        {
-            return [.. _markers];
-        }
-    }
-
-    public void ClearMarkers()
-    {
-        lock (_gate)
-        {
-            _markers.Clear();
-        }
     }
 
     /// <summary>
@@ -480,6 +454,7 @@ public sealed class SpiceProbe : IAsyncDisposable
             await c.DisposeAsync();
         }
 
+        Picture?.Dispose();
         _stop.Dispose();
     }
 }

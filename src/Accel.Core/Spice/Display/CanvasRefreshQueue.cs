@@ -68,6 +68,61 @@ internal sealed class CanvasRefreshQueue
         }
     }
 
+    /// <summary>
+    /// A COPY_BITS reaches the client while damage is pending: the client copies what it has, so whatever it lacks in
+    /// the <paramref name="source"/> (fresh or only approximate) now lacks at the destination too — that part, moved by
+    /// (<paramref name="dx"/>, <paramref name="dy"/>) and clipped to the surface, becomes fresh damage. Pending damage
+    /// at the destination stays (the copy may have made it exact; refreshing it again is merely safe).
+    /// </summary>
+    public void OnCopied(uint surface, in DamageRect source, int dx, int dy, int width, int height)
+    {
+        if (!_surfaces.TryGetValue(surface, out var s))
+        {
+            return;
+        }
+
+        Span<DamageRect> moved = stackalloc DamageRect[DisplayDamage.MaxRects + MaxLossyRects];
+        int n = 0;
+        for (int i = 0; i < s.Fresh.Count; i++)
+        {
+            moved[n++] = s.Fresh[i].Intersect(source).Offset(dx, dy).Intersect(width, height);
+        }
+
+        foreach (var l in s.Lossy)
+        {
+            moved[n++] = l.Rect.Intersect(source).Offset(dx, dy).Intersect(width, height);
+        }
+
+        foreach (var r in moved[..n])
+        {
+            if (!r.IsEmpty)
+            {
+                s.Fresh.Add(r);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A draw went to the client over <paramref name="area"/>: the lossy rectangles it touches are not settled (their
+    /// lossless refresh waits until nothing has drawn over them for the refine delay).
+    /// </summary>
+    public void TouchLossy(uint surface, in DamageRect area, long now)
+    {
+        if (!_surfaces.TryGetValue(surface, out var s))
+        {
+            return;
+        }
+
+        var list = s.Lossy;
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i].Rect.Intersects(area))
+            {
+                list[i] = list[i] with { Stamp = now };
+            }
+        }
+    }
+
     /// <summary>Forgets a surface (created anew or destroyed: the client has nothing of it to correct).</summary>
     public void Remove(uint surface) => _surfaces.Remove(surface);
 

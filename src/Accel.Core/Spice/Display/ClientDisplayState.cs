@@ -29,7 +29,10 @@ internal sealed class ClientDisplayState
     private const byte PalFromCache = 2;
 
     private readonly HashSet<ulong> _cached = new();
-    private readonly Dictionary<uint, (uint Surface, DamageRect Dest)> _streams = new();
+    /// <summary>SPICE_VIDEO_CODEC_TYPE_MJPEG: every frame stands alone; other codecs' frames refer to earlier ones.</summary>
+    private const byte CodecMjpeg = 1;
+
+    private readonly Dictionary<uint, (uint Surface, DamageRect Dest, byte Codec, bool Gap)> _streams = new();
 
     /// <summary>A GLZ image was absorbed: the client's GLZ window lacks it, so no later GLZ image may reach the client.</summary>
     public bool GlzGap { get; private set; }
@@ -44,6 +47,35 @@ internal sealed class ClientDisplayState
     /// <summary>Whether a message that changes pixels does (true: absorb it, it has a draw, COPY_BITS or stream frame).</summary>
     public static bool IsPixelMessage(ushort type) =>
         DisplayDrawMessage.IsDrawWithImages(type) || type is MsgCopyBits or MsgStreamData or MsgStreamDataSized;
+
+    /// <summary>Whether a parsed draw carries a source image the client gets now (not from its cache or a surface).</summary>
+    public static bool BringsNewImage(in DisplayDrawMessage draw)
+    {
+        for (int i = 0; i < draw.Count; i++)
+        {
+            if (draw[i].Role == DisplayImageRole.Source
+                && draw[i].Descriptor.Type is not (SpiceImageType.FromCache or SpiceImageType.FromCacheLossless or SpiceImageType.Surface))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a parsed draw takes pixels from a surface (a SURFACE image: it copies from elsewhere on the client).</summary>
+    public static bool ReadsSurface(in DisplayDrawMessage draw)
+    {
+        for (int i = 0; i < draw.Count; i++)
+        {
+            if (draw[i].Role < DisplayImageRole.Path && draw[i].Descriptor.Type == SpiceImageType.Surface)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Whether a parsed draw the edge would forward depends on something the client lacks: an image from the cache it
@@ -145,7 +177,7 @@ internal sealed class ClientDisplayState
                 break;
             case MsgStreamCreate when body.Length >= 50:
                 // surface u32, id u32, flags u8, codec u8, stamp u64, 4 × u32 sizes, dest rect (top, left, bottom, right).
-                _streams[BinaryPrimitives.ReadUInt32LittleEndian(body[4..])] = (BinaryPrimitives.ReadUInt32LittleEndian(body), ReadRect(body[34..]));
+                _streams[BinaryPrimitives.ReadUInt32LittleEndian(body[4..])] = (BinaryPrimitives.ReadUInt32LittleEndian(body), ReadRect(body[34..]), body[9], false);
                 break;
             case MsgStreamDestroy when body.Length >= 4:
                 _streams.Remove(BinaryPrimitives.ReadUInt32LittleEndian(body));
@@ -155,6 +187,24 @@ internal sealed class ClientDisplayState
                 break;
         }
     }
+
+    /// <summary>
+    /// A frame of a stream was absorbed: the client's decoder lacks it. Later frames of a codec that refers to earlier
+    /// frames (anything but MJPEG) would decode wrongly, so they are absorbed too (<see cref="StreamDependsOnMissing"/>)
+    /// until the stream ends.
+    /// </summary>
+    public void OnStreamFrameAbsorbed(ushort type, ReadOnlySpan<byte> body)
+    {
+        if (type is MsgStreamData or MsgStreamDataSized && body.Length >= 4 && _streams.TryGetValue(BinaryPrimitives.ReadUInt32LittleEndian(body), out var stream))
+        {
+            _streams[BinaryPrimitives.ReadUInt32LittleEndian(body)] = stream with { Gap = true };
+        }
+    }
+
+    /// <summary>Whether a stream frame belongs to a stream whose earlier frames the client's decoder partly lacks (not MJPEG).</summary>
+    public bool StreamDependsOnMissing(ushort type, ReadOnlySpan<byte> body) =>
+        type is MsgStreamData or MsgStreamDataSized && body.Length >= 4 && _streams.TryGetValue(BinaryPrimitives.ReadUInt32LittleEndian(body), out var stream)
+        && stream.Gap && stream.Codec != CodecMjpeg;
 
     /// <summary>The surface and bounding box a pixel message draws into (its DisplayBase box, or its stream's rectangle).</summary>
     public bool TryGetTarget(ushort type, ReadOnlySpan<byte> body, out uint surface, out DamageRect box)

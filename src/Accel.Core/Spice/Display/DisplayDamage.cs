@@ -13,7 +13,14 @@ internal readonly record struct DamageRect(int Left, int Top, int Right, int Bot
 
     public bool Contains(in DamageRect other) => Left <= other.Left && Top <= other.Top && Right >= other.Right && Bottom >= other.Bottom;
 
+    public bool Intersects(in DamageRect other) => Left < other.Right && other.Left < Right && Top < other.Bottom && other.Top < Bottom;
+
     public DamageRect Union(in DamageRect other) => new(Math.Min(Left, other.Left), Math.Min(Top, other.Top), Math.Max(Right, other.Right), Math.Max(Bottom, other.Bottom));
+
+    /// <summary>The common part (empty when they do not overlap).</summary>
+    public DamageRect Intersect(in DamageRect other) => new(Math.Max(Left, other.Left), Math.Max(Top, other.Top), Math.Min(Right, other.Right), Math.Min(Bottom, other.Bottom));
+
+    public DamageRect Offset(int dx, int dy) => new(Left + dx, Top + dy, Right + dx, Bottom + dy);
 
     public DamageRect Intersect(int width, int height) => new(Math.Max(Left, 0), Math.Max(Top, 0), Math.Min(Right, width), Math.Min(Bottom, height));
 }

@@ -21,7 +21,9 @@ internal interface IInjectionBacklog
 /// <list type="bullet">
 /// <item>Pass-through while the display bytes outstanding toward the client edge are ≤ the budget B
 /// (<see cref="DisplayBudget"/>) and no damage is pending.</item>
-/// <item>Absorb otherwise: draws, COPY_BITS and stream frames are not forwarded; their bounding box (clipped to the
+/// <item>COPY_BITS pass while outstanding ≤ B even with damage pending: the damage their source overlaps moves with
+/// them to the destination (<see cref="CanvasRefreshQueue.OnCopied"/>).</item>
+/// <item>Absorb otherwise: draws, COPY_BITS over the budget and stream frames are not forwarded; their bounding box (clipped to the
 /// surface) becomes damage of their surface (<see cref="DisplayDamage"/>). Control messages are forwarded in order.
 /// A draw that depends on what the client lacks (<see cref="ClientDisplayState"/>) is absorbed in any mode.</item>
 /// <item>Refresh once outstanding ≤ B/2, up to B: damaged rectangles are written as DRAW_COPY of the canvas
@@ -54,6 +56,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Large refreshes use at most a quarter of the measured delivery rate.</summary>
     private const double LargeShareInverse = 4;
 
+    /// <summary>
+    /// How long after a small update (an echo-sized draw, <see cref="CanvasPreviewer.MaxPixels"/>) large refreshes
+    /// stay paced. With nobody typing (a slideshow, a video, a build log on its own) they go at the budget's pace.
+    /// </summary>
+    private static readonly TimeSpan s_interactiveHold = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest a large refresh waits for its pace.</summary>
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
 
@@ -71,6 +79,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly Func<long>? _deliveryRate;
     private readonly CanvasPreviewer? _previews;
     private long _nextLarge;
+    private long _interactiveUntil;
     private readonly long _refineDelay;
     private long _unflushed;
     private long _pieceBytes;
@@ -107,7 +116,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
     public long PreviewsSent => _previews?.Sent ?? 0;
 
-    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews";
+    public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews ({_previews?.SentAfterBarrier ?? 0} held for a barrier)";
 
     /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
     public long LossyRects { get; private set; }
@@ -175,6 +184,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             }
 
             long outstanding = Observe();
+            if (_previews is not null)
+            {
+                _unflushed += _previews.FlushBarrier(output);
+            }
+
             if (HasDamage && outstanding <= _budget.Target / 2)
             {
                 _unflushed += RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
@@ -183,15 +197,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             using var contiguous = new ContiguousBody(message.Body);
             var span = contiguous.Span;
             _canvas.Apply(message.Type, span);
-            bool pixels = ClientDisplayState.IsPixelMessage(message.Type);
-            var verdict = pixels
-                ? OnPixelMessage(message.Type, span, outstanding)
+            var verdict = ClientDisplayState.IsPixelMessage(message.Type)
+                ? OnPixelMessage(message.Type, span, outstanding, output)
                 : OnControlMessage(message.Type, span, output);
-            if (pixels && _previews is not null && (outstanding > CanvasPreviewer.Ahead || HasDamage))
-            {
-                _unflushed += _previews.TryPreview(_canvas, _client, message.Type, span, output);
-            }
-
             if (verdict == PolicyVerdict.Forward)
             {
                 _unflushed += message.WireLength;
@@ -258,17 +266,56 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
     }
 
-    private PolicyVerdict OnPixelMessage(ushort type, ReadOnlySpan<byte> body, long outstanding)
+    private PolicyVerdict OnPixelMessage(ushort type, ReadOnlySpan<byte> body, long outstanding, IBufferWriter<byte> output)
     {
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
-        bool absorb = HasDamage || outstanding > _budget.Target || (isDraw && (!parsed || _client.DependsOnMissing(draw, body)));
+        // A COPY_BITS (a scroll, a window move) passes even while damage is pending: it carries the damage it reads
+        // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
+        // whole scrolled area.
+        bool copyBits = type == ClientDisplayState.MsgCopyBits;
+        if (!copyBits && _client.TryGetTarget(type, body, out _, out var target) && target.Area <= CanvasPreviewer.MaxPixels && !target.IsEmpty)
+        {
+            _interactiveUntil = _time.GetTimestamp() + (long)(s_interactiveHold.TotalSeconds * _time.TimestampFrequency);
+        }
+
+        // Only fresh damage holds draws back. Areas the client holds only approximately (sent as JPEG) do not: a draw
+        // over them reads at most its own pixels, and the lossless refresh rewrites them once they are still. So a
+        // video-rate region, once sent lossy, goes back to spice-server's own stream or draws instead of staying
+        // absorbed for as long as it moves. A draw that copies from another place (a SURFACE image) waits for all.
+        bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
+            || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
+            || _client.StreamDependsOnMissing(type, body)
+            || (parsed && HoldsTheLinkTooLong(type, body, draw));
+        if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
+        {
+            long marker = _previews.TryPreview(_canvas, _client, type, body, output);
+            _unflushed += marker;
+            // A previewed draw is absorbed: its area is then refreshed (rop PUT of the canvas) after its marker, so the
+            // preview never meets the draw applied a second time on the client (an XOR or a blend would not survive it).
+            absorb |= marker > 0;
+        }
+
         if (!absorb)
         {
             if (parsed)
             {
                 _client.OnForwarded(draw);
+            }
+
+            if (copyBits && HasDamage)
+            {
+                CarryDamage(body);
+            }
+            else if (_queue.LossyCount > 0 && _client.TryGetTarget(type, body, out uint drawn, out var area))
+            {
+                _queue.TouchLossy(drawn, area, _time.GetTimestamp()); // still moving: not settled yet
+            }
+
+            if (_previews is not null && _canvas.TryGetSurface(0, out var primary))
+            {
+                _previews.OnForwarded(type, body, draw, parsed, new DamageRect(0, 0, primary.Width, primary.Height));
             }
 
             return PolicyVerdict.Forward;
@@ -282,6 +329,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         {
             _client.OnAbsorbedUnknown();
         }
+        else
+        {
+            _client.OnStreamFrameAbsorbed(type, body);
+        }
 
         if (_client.TryGetTarget(type, body, out uint surface, out var box) && _canvas.TryGetSurface(surface, out var image))
         {
@@ -291,6 +342,36 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         DrawsAbsorbed++;
         DisplayCanvasMetrics.DrawsAbsorbed.Add(1);
         return PolicyVerdict.Drop;
+    }
+
+    /// <summary>
+    /// Encode to fit, for draws too: a draw that brings a new image (not one from the cache) over an area whose lossless
+    /// photo-like size (about 2 bytes a pixel) would hold the link longer than the lossy horizon — a photo spice-server
+    /// sends losslessly, perhaps in strips, because the edges answer its link test at LAN speed — is absorbed, so its
+    /// area goes out as a refresh: JPEG when photo-like, as small as before when not, and losslessly once settled.
+    /// </summary>
+    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw)
+    {
+        long rate = DeliveryRate;
+        if (!_lossy || rate <= 0 || !ClientDisplayState.BringsNewImage(draw) || !_client.TryGetTarget(type, body, out _, out var box))
+        {
+            return false;
+        }
+
+        return box.Area * 2 > rate * s_lossyHorizon.TotalSeconds;
+    }
+
+    /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
+    private void CarryDamage(ReadOnlySpan<byte> body)
+    {
+        var r = new CanvasReader(body);
+        var b = r.Base();
+        int srcX = r.I32(), srcY = r.I32();
+        if (_canvas.TryGetSurface(b.SurfaceId, out var surface))
+        {
+            var source = new DamageRect(srcX, srcY, srcX + (b.Box.Right - b.Box.Left), srcY + (b.Box.Bottom - b.Box.Top));
+            _queue.OnCopied(b.SurfaceId, source, b.Box.Left - srcX, b.Box.Top - srcY, surface.Width, surface.Height);
+        }
     }
 
     private PolicyVerdict OnControlMessage(ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
@@ -395,10 +476,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
 
         long rate = DeliveryRate;
-        if (large && rate > 0)
+        if (large && rate > 0 && now < _interactiveUntil)
         {
-            // Large updates (a scrolling terminal, an animation) take at most 1 / LargeShareInverse of the link: the
-            // next waits until this one would have left at that share. Small ones (echoes) are never paced.
+            // While someone types (a small update within the last second), large updates (a scrolling terminal, an
+            // animation) take at most 1 / LargeShareInverse of the link: the next waits until this one would have
+            // left at that share. Small ones (echoes) are never paced. Alone, large updates use the whole budget.
             // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
             double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
             _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));

@@ -13,14 +13,24 @@ namespace Accel.Core.Spice.Policies;
 /// not delivered that preview's marker yet — after it, the stream may already carry newer pixels of that area, so the
 /// datagram is dropped. Shown early, a preview can be overdrawn by older stream messages still on their way; the
 /// stream then brings that area up to date in order (its own copy follows the marker), so the picture ends as if
-/// previews did not exist.
+/// previews did not exist. A preview of pixels that an older forwarded message reads (COPY_BITS' source) names a
+/// barrier marker: it is held until the stream has delivered that barrier (at most <see cref="MaxHeld"/> wait; more
+/// are dropped as late), then written in the barrier's place.
 /// </summary>
 internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy, IDisposable
 {
+    /// <summary>Previews waiting for their barrier, at most.</summary>
+    public const int MaxHeld = 8;
+
+    private const int MaxMessage = 2048;
+
     private readonly IMessageInjector _toClient;
     private readonly Action<DisplayPreviewPolicy>? _unregister;
     private readonly Lock _lock = new();
-    private readonly byte[] _scratch = new byte[2048];
+    private readonly byte[] _scratch = new byte[MaxMessage];
+    private readonly (uint Number, uint After, int Length)[] _held = new (uint, uint, int)[MaxHeld];
+    private byte[]? _heldBytes;
+    private int _heldCount;
     private uint _streamMarker;
 
     public DisplayPreviewPolicy(IMessageInjector toClient, Action<DisplayPreviewPolicy>? unregister = null)
@@ -33,7 +43,10 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
 
     public long Late { get; private set; }
 
-    public string? Summary => Shown + Late == 0 ? null : $"{Shown} display previews shown ahead of the stream, {Late} late (dropped)";
+    /// <summary>Previews that waited for a barrier before they were shown or dropped.</summary>
+    public long Held { get; private set; }
+
+    public string? Summary => Shown + Late == 0 ? null : $"{Shown} display previews shown ahead of the stream ({Held} held for a barrier first), {Late} late (dropped)";
 
     public BodyNeed Examine(SpiceDirection direction, ushort type, uint size) =>
         direction == SpiceDirection.ServerToClient && type == DisplayPreviewWire.MarkerType ? BodyNeed.Inspect : BodyNeed.None;
@@ -59,25 +72,33 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
         lock (_lock)
         {
             _streamMarker = Math.Max(_streamMarker, BinaryPrimitives.ReadUInt32LittleEndian(n));
+            if (_heldCount > 0)
+            {
+                ReleaseHeld(output);
+            }
         }
 
         return PolicyVerdict.Drop;
     }
 
-    /// <summary>A preview datagram for this channel (<paramref name="message"/>: one DRAW_COPY with its mini header).</summary>
-    public void Offer(uint number, ReadOnlySpan<byte> message)
+    /// <summary>
+    /// A preview datagram for this channel (<paramref name="message"/>: one DRAW_COPY with its mini header), to be shown
+    /// only once the stream has delivered marker <paramref name="after"/> (0: at once).
+    /// </summary>
+    public void Offer(uint number, uint after, ReadOnlySpan<byte> message)
     {
         lock (_lock)
         {
-            if (number <= _streamMarker)
+            if (number <= _streamMarker || message.Length > MaxMessage)
             {
-                Late++;
-                DisplayCanvasMetrics.PreviewsLate.Add(1);
+                DropLate();
                 return;
             }
 
-            if (message.Length > _scratch.Length)
+            if (after > _streamMarker || _heldCount > 0)
             {
+                // Behind a held one too: previews are shown in number order, an older one never over a newer one.
+                Hold(number, after, message);
                 return;
             }
 
@@ -85,12 +106,83 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
             // written before anything the stream delivers after the marker.
             message.CopyTo(_scratch);
             _toClient.Inject((_scratch, message.Length), static (p, _, output) => output.Write(p._scratch.AsSpan(0, p.Length)));
-            Shown++;
-            DisplayCanvasMetrics.PreviewsShown.Add(1);
+            OnShown();
         }
     }
 
     public void Dispose() => _unregister?.Invoke(this);
+
+    private void Hold(uint number, uint after, ReadOnlySpan<byte> message)
+    {
+        if (_heldCount == MaxHeld)
+        {
+            DropLate(); // the stream is far behind: the newest preview is the one least likely to be shown in time
+            return;
+        }
+
+        _heldBytes ??= new byte[MaxHeld * MaxMessage];
+        int slot = FreeSlot();
+        message.CopyTo(_heldBytes.AsSpan(slot * MaxMessage));
+        _held[slot] = (number, after, message.Length);
+        _heldCount++;
+        Held++;
+    }
+
+    /// <summary>Called at a marker (under the lock): held previews past their barrier are written here, in number order; those past their own marker are dropped.</summary>
+    private void ReleaseHeld(IBufferWriter<byte> output)
+    {
+        while (true)
+        {
+            int next = -1;
+            for (int i = 0; i < MaxHeld; i++)
+            {
+                if (_held[i].Length > 0 && (next < 0 || _held[i].Number < _held[next].Number))
+                {
+                    next = i;
+                }
+            }
+
+            if (next < 0 || (_held[next].Number > _streamMarker && _held[next].After > _streamMarker))
+            {
+                return; // the oldest still waits for its barrier, and newer ones are never shown before it
+            }
+
+            var (number, _, length) = _held[next];
+            _held[next] = default;
+            _heldCount--;
+            if (number <= _streamMarker)
+            {
+                DropLate();
+                continue;
+            }
+
+            output.Write(_heldBytes.AsSpan(next * MaxMessage, length));
+            OnShown();
+        }
+    }
+
+    private int FreeSlot()
+    {
+        int i = 0;
+        while (_held[i].Length > 0)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private void OnShown()
+    {
+        Shown++;
+        DisplayCanvasMetrics.PreviewsShown.Add(1);
+    }
+
+    private void DropLate()
+    {
+        Late++;
+        DisplayCanvasMetrics.PreviewsLate.Add(1);
+    }
 }
 
 /// <summary>
@@ -99,76 +191,39 @@ internal sealed class DisplayPreviewPolicy : IChannelPolicy, ISummarizingPolicy,
 /// </summary>
 internal sealed class DisplayPreviewHub
 {
-    private readonly IDatagramConnection _connection;
-    private readonly Dictionary<long, DisplayPreviewPolicy> _channels = new();
-    private readonly Lock _lock = new();
+    private readonly StreamDatagramHub<DisplayPreviewPolicy> _channels = new();
 
-    private DisplayPreviewHub(IDatagramConnection connection) => _connection = connection;
+    private DisplayPreviewHub()
+    {
+    }
 
     /// <summary>Starts the hub of a connection (its receive loop runs until the connection ends).</summary>
     public static DisplayPreviewHub Start(IDatagramConnection connection)
     {
-        var hub = new DisplayPreviewHub(connection);
-        _ = hub.ReceiveAsync();
+        var hub = new DisplayPreviewHub();
+        hub._channels.Start(connection, hub.Dispatch);
         return hub;
     }
 
     /// <summary>The preview policy of the display channel on stream <paramref name="streamId"/>.</summary>
     public DisplayPreviewPolicy Register(long streamId, IMessageInjector toClient)
     {
-        DisplayPreviewPolicy? policy = null;
-        policy = new DisplayPreviewPolicy(toClient, p =>
-        {
-            lock (_lock)
-            {
-                if (_channels.TryGetValue(streamId, out var current) && ReferenceEquals(current, p))
-                {
-                    _channels.Remove(streamId);
-                }
-            }
-        });
-        lock (_lock)
-        {
-            _channels[streamId] = policy;
-        }
-
+        var policy = new DisplayPreviewPolicy(toClient, p => _channels.Unregister(streamId, p));
+        _channels.Register(streamId, policy);
         return policy;
-    }
-
-    private async Task ReceiveAsync()
-    {
-        var buffer = new byte[2048];
-        try
-        {
-            while (true)
-            {
-                int n = await _connection.ReceiveDatagramAsync(buffer).ConfigureAwait(false);
-                Dispatch(buffer.AsSpan(0, n));
-            }
-        }
-        catch (Exception)
-        {
-            // The connection ended (or has no datagrams): nothing more to show.
-        }
     }
 
     private void Dispatch(ReadOnlySpan<byte> datagram)
     {
-        if (!DisplayPreviewWire.TryParseDatagram(datagram, out long streamId, out uint number, out var message))
+        if (!DisplayPreviewWire.TryParseDatagram(datagram, out long streamId, out uint number, out uint after, out var message))
         {
             DisplayCanvasMetrics.PreviewsMalformed.Add(1);
             return;
         }
 
-        DisplayPreviewPolicy? policy;
-        lock (_lock)
-        {
-            _channels.TryGetValue(streamId, out policy);
-        }
-
         try
         {
-            policy?.Offer(number, message);
+            _channels.Find(streamId)?.Offer(number, after, message);
         }
         catch (SpiceProtocolException)
         {

@@ -7,10 +7,11 @@ namespace Accel.Core.Spice.Policies;
 
 /// <summary>
 /// The client edge's policies: its own ACK window toward the client (display, cursor), GL messages dropped
-/// (display), motion ACKs answered at once (inputs), migration destinations rewritten (main).
+/// (display), motion ACKs answered at once and, toward a server edge that takes them, pointer datagrams and input
+/// copies (inputs), migration destinations rewritten (main).
 /// </summary>
 internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarget, SpiceMigrationTarget?>? migrationRewrite, ILogger logger,
-    Func<IMessageInjector, DisplayPreviewPolicy>? displayPreview = null) : IChannelPolicyFactory
+    Func<IMessageInjector, DisplayPreviewPolicy>? displayPreview = null, Func<IMessageInjector, IChannelPolicy>? inputDatagrams = null) : IChannelPolicyFactory
 {
     public string EdgeName => "client edge";
 
@@ -19,6 +20,7 @@ internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarg
         SpiceChannelType.Display when displayPreview is not null => [displayPreview(toClient), new ClientLegAckPolicy(toClient, ackWindow), new GlFilterPolicy()],
         SpiceChannelType.Display => [new ClientLegAckPolicy(toClient, ackWindow), new GlFilterPolicy()],
         SpiceChannelType.Cursor => [new ClientLegAckPolicy(toClient, ackWindow)],
+        SpiceChannelType.Inputs when inputDatagrams is not null => [new MotionAckPolicy(toClient), inputDatagrams(toServer)],
         SpiceChannelType.Inputs => [new MotionAckPolicy(toClient)],
         SpiceChannelType.Main => [new MigrationRewritePolicy(migrationRewrite, logger)],
         _ => [],
@@ -41,8 +43,9 @@ internal sealed class ClientEdgePolicies(uint ackWindow, Func<SpiceMigrationTarg
 /// <param name="displayCanvas">
 /// Display channel 0's canvas policy (<c>Server:DisplayCanvas</c>); when set, that channel's ACKs are answered at once.
 /// </param>
+/// <param name="inputSync">The inputs channel's <see cref="Input.InputSyncPolicy"/> when the client edge sends input datagrams.</param>
 internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMessage, bool keepSmallerOriginal, Func<IAckGate>? displayAckGate = null,
-    Func<IMessageInjector, DisplayCanvasPolicy>? displayCanvas = null) : IChannelPolicyFactory
+    Func<IMessageInjector, DisplayCanvasPolicy>? displayCanvas = null, Func<IMessageInjector, MotionCoalescingPolicy, Input.InputSyncPolicy>? inputSync = null) : IChannelPolicyFactory
 {
     public string EdgeName => "server edge";
 
@@ -65,7 +68,8 @@ internal sealed class ServerEdgePolicies(DisplayCodec codec, int maxTranscodedMe
             case SpiceChannelType.Cursor:
                 return [new ServerLegAckPolicy(toServer, ImmediateAckGate.Instance)];
             case SpiceChannelType.Inputs:
-                return [new MotionCoalescingPolicy(toServer)];
+                var coalescing = new MotionCoalescingPolicy(toServer);
+                return inputSync is null ? [coalescing] : [inputSync(toServer, coalescing), coalescing];
             case SpiceChannelType.Main:
                 return [new MainPingPolicy(toServer)];
             default:

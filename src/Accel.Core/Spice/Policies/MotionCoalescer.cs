@@ -92,6 +92,24 @@ internal sealed class MotionCoalescer
         return MotionDecision.Absorbed;
     }
 
+    /// <summary>
+    /// Routes a client message: true when it is to be sent now (after the pending motion, which this wrote to
+    /// <paramref name="output"/> if it had to go first), false when it was absorbed into the pending motion.
+    /// </summary>
+    public bool Route(ushort type, in ReadOnlySequence<byte> body, SpiceMessageWriter writer, IBufferWriter<byte> output)
+    {
+        switch (OnClientMessage(type, body))
+        {
+            case MotionDecision.Absorbed:
+                return false;
+            case MotionDecision.FlushPendingThenForward:
+                WritePending(writer, output);
+                return true;
+            default:
+                return true;
+        }
+    }
+
     /// <summary>The server acknowledged a bunch of motions. True when the pending motion should be written now.</summary>
     public bool OnServerMotionAck()
     {

@@ -57,15 +57,25 @@ internal sealed class MotionCoalescingPolicy(IMessageInjector toServer) : IChann
 
         lock (_lock)
         {
-            switch (_coalescer.OnClientMessage(message.Type, message.Body))
+            return _coalescer.Route(message.Type, message.Body, _writer, output) ? PolicyVerdict.Forward : PolicyVerdict.Drop;
+        }
+    }
+
+    /// <summary>
+    /// Sends a client message toward the server as <see cref="OnMessage"/> would (absorbed into the pending motion, or
+    /// written to <paramref name="output"/> after it), for an inputs policy ahead of this one that writes messages itself.
+    /// </summary>
+    public void Submit(ushort type, in ReadOnlySequence<byte> body, IBufferWriter<byte> output)
+    {
+        lock (_lock)
+        {
+            if (_coalescer.Route(type, body, _writer, output))
             {
-                case MotionDecision.Absorbed:
-                    return PolicyVerdict.Drop;
-                case MotionDecision.FlushPendingThenForward:
-                    _coalescer.WritePending(_writer, output);
-                    return PolicyVerdict.Forward;
-                default:
-                    return PolicyVerdict.Forward;
+                _writer.WriteHeader(output, type, (int)body.Length);
+                foreach (var segment in body)
+                {
+                    output.Write(segment.Span);
+                }
             }
         }
     }

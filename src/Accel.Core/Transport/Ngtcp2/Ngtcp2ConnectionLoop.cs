@@ -33,6 +33,8 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
     private List<TaskCompletionSource>? _closeWaiters;
     private long _bytesReceived;
     private long _packetsReceived;
+    private long _lost;
+    private long _lostSampled;
     private TransportException? _closeError;
 
     public Ngtcp2ConnectionLoop(Ngtcp2Connection owner, UdpEndpoint endpoint, Ngtcp2PacketWriter writer, ILogger logger)
@@ -406,6 +408,22 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         _closeError = error;
     }
 
+    /// <summary>
+    /// Lost packets as far as ngtcp2 1.x tells (its conn_info has no loss count): packets with STREAM frames of the open
+    /// streams declared lost, summed at most every 20 ms and never decreasing (a closed stream's count is gone).
+    /// </summary>
+    private long LostPackets()
+    {
+        var now = Environment.TickCount64;
+        if (now - _lostSampled >= 20)
+        {
+            _lostSampled = now;
+            _lost = Math.Max(_lost, _streams.StreamLossCount(_native.Conn));
+        }
+
+        return _lost;
+    }
+
     /// <summary>ngtcp2 moved the connection to the peer's new address (NAT rebinding, a new route): follow it.</summary>
     private void FollowPeer()
     {
@@ -437,6 +455,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             BytesReceived = _bytesReceived,
             PacketsSent = _writer.PacketsSent,
             PacketsReceived = _packetsReceived,
+            PacketsLost = LostPackets(),
         };
         _owner.Publish(stats);
     }

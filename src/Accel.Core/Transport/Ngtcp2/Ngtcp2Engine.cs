@@ -24,13 +24,16 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// writer with <see cref="TransportError.StreamAborted"/> and the code once the stream closes (the peer acknowledged
 /// the reset), or after a grace of 3×RTT (50 ms..1 s) without a code if the stream stays open.</item>
 /// <item>Statistics: RTTs, cwnd and bytes in flight come from <c>ngtcp2_conn_get_conn_info</c> (V1); byte and packet
-/// counts are the engine's own. V1 has no loss or delivery-rate fields, so those stay null and the capabilities say so.</item>
+/// counts are the engine's own. V1 has no loss or delivery-rate fields: the delivery rate stays null; lost packets are
+/// the sum of <c>ngtcp2_conn_get_stream_loss_count</c> over the open streams (packets with STREAM frames declared lost,
+/// spurious ones included; datagram-only packets not), which is what the input redundancy's loss threshold reads.</item>
 /// </list>
 /// </remarks>
 public sealed class Ngtcp2Engine : ITransportEngine
 {
     internal const TransportCapabilities EngineCapabilities =
-        TransportCapabilities.StreamPriority | TransportCapabilities.CongestionStatistics | TransportCapabilities.CongestionControlChoice;
+        TransportCapabilities.StreamPriority | TransportCapabilities.CongestionStatistics | TransportCapabilities.CongestionControlChoice
+        | TransportCapabilities.LossStatistics;
 
     private static readonly Lazy<(bool Supported, string? Reason, string Version)> s_probe = new(Probe);
 

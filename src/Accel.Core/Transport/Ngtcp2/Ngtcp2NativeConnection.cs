@@ -177,6 +177,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
         tp->initial_max_streams_uni = (ulong)Math.Max(0, _options.MaxInboundUnidirectionalStreams);
         tp->max_idle_timeout = Ngtcp2Clock.ToNanoseconds(_options.IdleTimeout);
         tp->max_datagram_frame_size = (ulong)Math.Max(0, _options.MaxDatagramFrameSize);
+        tp->max_ack_delay = Ngtcp2Clock.ToNanoseconds(_options.MaxAckDelay);
         tp->active_connection_id_limit = 4;
     }
 

@@ -79,6 +79,18 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
         }
     }
 
+    /// <summary>Packets with STREAM frames of the open streams that ngtcp2 declared lost (spurious losses included).</summary>
+    public long StreamLossCount(nint conn)
+    {
+        long lost = 0;
+        foreach (var id in _streams.Keys)
+        {
+            lost += (long)ngtcp2_conn_get_stream_loss_count(conn, id);
+        }
+
+        return lost;
+    }
+
     public void OnClosed(long streamId, long? code)
     {
         if (!_streams.Remove(streamId, out var stream))

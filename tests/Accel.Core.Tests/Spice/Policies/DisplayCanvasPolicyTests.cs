@@ -137,10 +137,17 @@ public sealed class DisplayCanvasPolicyTests
         Assert.True(h.Policy.LossyRects >= 1);
         Assert.True(h.Policy.LossyPending >= 1);
         Assert.True(h.DifferingPixels() > 0, "JPEG is lossy");
-        Assert.False(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "no pass-through while the client is lossy");
+        Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "a draw passes while the client is only lossy");
         Assert.True(h.Policy.LossyPending >= 1, "not settled yet: no lossless refresh before the delay");
 
-        time.Advance(TimeSpan.FromMilliseconds(350));
+        // Drawn over (a video-rate region keeps moving): the lossy area is not settled until nothing drew there for 300 ms.
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.True(h.Send(Fill, SolidFill(0, 100, 50, 110, 60, 0x654321)));
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        h.Send(Mark, []);
+        Assert.True(h.Policy.LossyPending >= 1, "drawn over 200 ms ago: not settled");
+
+        time.Advance(TimeSpan.FromMilliseconds(150));
         for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
         {
             h.Send(Mark, []);
@@ -150,6 +157,27 @@ public sealed class DisplayCanvasPolicyTests
         Assert.False(h.Policy.Absorbing);
         h.AssertClientEqualsCanvas();
         Assert.True(h.Send(Fill, SolidFill(0, 0, 0, 4, 4, 0x777777)));
+    }
+
+    [Fact]
+    public void SlowPath_LargePhotoDrawWithoutBacklog_IsAbsorbedAndSentAsJpeg_ThenExact()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var h = new Harness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
+        // Nothing ahead, but the draw alone (80 KB of BITMAP) would hold the link 800 ms: refreshed as JPEG instead.
+        Assert.False(h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)));
+        h.Send(Mark, []);
+        Assert.True(h.Policy.LossyRects >= 1);
+        Assert.True(h.Policy.RefreshBytes < 40_000, $"refreshed {h.Policy.RefreshBytes} bytes");
+        Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "small draws still pass");
+
+        time.Advance(TimeSpan.FromMilliseconds(350));
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
     }
 
     [Fact]
@@ -191,6 +219,111 @@ public sealed class DisplayCanvasPolicyTests
         // And the stream still makes the whole picture exact, in order.
         h.Backlog(0);
         for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void PreviewOfPixelsAnInFlightCopyBitsReads_WaitsForTheBarrierBehindIt_ClientEndsExact()
+    {
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));           // a window's content
+        h.Backlog(8 * 1024);                                             // within the budget, but something is ahead
+        h.InFlight = true;
+        // The window (80 × 80: too large for a preview) moves right by COPY_BITS, then a strip of its old place is cleared.
+        Assert.True(h.Send(CopyBits, new B().Base(0, 150, 10, 230, 90).I32(10).I32(10).Build()));
+        Assert.False(h.Send(Fill, SolidFill(0, 10, 10, 90, 12, 0x000000)), "a previewed draw is absorbed (refreshed after its marker)");
+
+        var (number, message) = Assert.Single(sender.Sent);
+        uint barrier = sender.After[number];
+        Assert.NotEqual(0u, barrier);
+        Assert.Equal([], h.Markers); // still in flight
+        Assert.Equal(1, h.Policy.PreviewsSent);
+
+        // The datagram overtakes the stream: the client edge must hold it, or the COPY_BITS would copy the black strip.
+        var clientEdge = new DisplayPreviewPolicy(new RecordingInjector());
+        clientEdge.Offer(number, barrier, message);
+        Assert.Equal(1, clientEdge.Held);
+        h.Land(clientEdge);
+        Assert.Equal(1, clientEdge.Shown);
+        Assert.Equal([barrier, number], h.Markers.Take(2));
+
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void PreviewShownBeforeAnInFlightCopyBitsThatReadsIt_WouldCorruptItsDestination()
+    {
+        // Why the barrier exists: the same sequence, the preview applied at once (as a client edge without barriers did).
+        var sender = new RecordingPreviewSender();
+        using var h = new Harness(width: 300, height: 200, previews: sender);
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));
+        h.Backlog(8 * 1024);
+        h.InFlight = true;
+        h.Send(CopyBits, new B().Base(0, 150, 10, 230, 90).I32(10).I32(10).Build());
+        h.Send(Fill, SolidFill(0, 10, 10, 90, 12, 0x000000));
+        h.ApplyToClient(Assert.Single(sender.Sent).Message);
+        h.Land(new DisplayPreviewPolicy(new RecordingInjector()));
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        Assert.Equal(80 * 2, h.DifferingPixels()); // the strip the COPY_BITS copied from the preview, never repaired
+    }
+
+    [Fact]
+    public void CopyBitsWhileDamagePending_PassesAndCarriesTheDamageItReads_ClientEndsExact()
+    {
+        using var h = new Harness(width: 64, height: 64);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 64, 64, Pattern), 0, 0, 64, 64));
+        h.Backlog(100_000);
+        Assert.False(h.Send(Fill, SolidFill(0, 4, 40, 20, 48, 0xFF0000))); // absorbed: the client lacks it
+        h.Backlog(12 * 1024);                                                // within the budget, not under half: no refresh yet
+        // Scroll the lower half up by 16 rows: the damaged strip's pixels move to rows 24..32 on both sides.
+        Assert.True(h.Send(CopyBits, new B().Base(0, 0, 16, 64, 48).I32(0).I32(32).Build()), "a COPY_BITS passes while damage is pending");
+        Assert.True(h.Policy.Absorbing);
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 48, 64, 64, 0x00FF00))); // the new lines: absorbed (damage pending)
+
+        h.Backlog(0);
+        for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
+    public void ScrollingTerminal_BehindABacklog_CopyBitsPassAndOnlyNewLinesAreRefreshed_ClientEndsExact()
+    {
+        using var h = new Harness(width: 320, height: 240);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 320, 240, Pattern), 0, 0, 320, 240));
+        int passed = 0;
+        for (int line = 0; line < 60; line++)
+        {
+            h.Backlog(line % 7 == 0 ? 100_000 : 12 * 1024); // now and then over the budget, mostly within it
+            passed += h.Send(CopyBits, new B().Base(0, 0, 0, 320, 224).I32(0).I32(16).Build()) ? 1 : 0;
+            h.Send(Fill, SolidFill(0, 0, 224, 320, 240, (uint)(0x010203 * line)));
+            h.Send(Fill, SolidFill(0, 8 * (line % 40), 226, 8 * (line % 40) + 6, 238, 0xFFFFFF)); // a glyph
+        }
+
+        Assert.True(passed >= 50, $"{passed} of 60 scrolls passed");
+        // Only the new lines were ever damaged: refreshes stayed small (a full-area refresh would be 320 × 240 per scroll).
+        Assert.True(h.Policy.RefreshBytes < 60 * 320 * 16 * 4 / 2, $"refreshed {h.Policy.RefreshBytes} bytes");
+        h.Backlog(0);
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
         {
             h.Send(Mark, []);
         }
@@ -266,6 +399,22 @@ public sealed class DisplayCanvasPolicyTests
         Assert.Equal(new DamageRect(10, 20, 74, 68), box);
         state.OnControlForwarded(125, BitConverter.GetBytes(7u));
         Assert.False(state.TryGetTarget(StreamData, new B().U32(7).U32(0).U32(0).Build(), out _, out _));
+    }
+
+    [Theory]
+    [InlineData(1, false)] // MJPEG: every frame stands alone
+    [InlineData(3, true)]  // H.264: frames refer to earlier ones
+    public void StreamFrameAbsorbed_LaterFramesOfAnInterFrameCodecDependOnMissing(byte codec, bool depends)
+    {
+        var state = new ClientDisplayState();
+        var create = new B().U32(0).U32(7).U8(0).U8(codec).Bytes(new byte[8]).U32(64).U32(48).U32(64).U32(48).Rect(10, 20, 74, 68).U8(0).Build();
+        state.OnControlForwarded(StreamCreate, create);
+        var frame = new B().U32(7).U32(0).U32(0).Build();
+        Assert.False(state.StreamDependsOnMissing(StreamData, frame));
+        state.OnStreamFrameAbsorbed(StreamData, frame);
+        Assert.Equal(depends, state.StreamDependsOnMissing(StreamData, frame));
+        state.OnControlForwarded(StreamCreate, create); // the stream made anew (a new id or a re-create): a clean start
+        Assert.False(state.StreamDependsOnMissing(StreamData, frame));
     }
 
     [Fact]
@@ -344,6 +493,7 @@ public sealed class DisplayCanvasPolicyTests
     {
         private readonly ArrayBufferWriter<byte> _output = new();
         private readonly RecordingInjector _injector = new();
+        private readonly List<byte> _inFlight = [];
         private long _backlog;
 
         public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
@@ -388,6 +538,38 @@ public sealed class DisplayCanvasPolicyTests
 
         public void Backlog(long bytes) => _backlog = bytes;
 
+        /// <summary>While set, what the stream carries stays in flight (not applied to the client) until <see cref="Land"/>.</summary>
+        public bool InFlight { get; set; }
+
+        /// <summary>
+        /// The stream's in-flight bytes reach the client edge: markers go to <paramref name="clientEdge"/> (which may write
+        /// held previews in their place), everything else to the client.
+        /// </summary>
+        public void Land(DisplayPreviewPolicy clientEdge)
+        {
+            InFlight = false;
+            var bytes = _inFlight.ToArray();
+            _inFlight.Clear();
+            foreach (var (type, body) in PolicyTestKit.Frame(bytes))
+            {
+                if (type == DisplayPreviewWire.MarkerType)
+                {
+                    Markers.Add(BitConverter.ToUInt32(body));
+                    var written = new ArrayBufferWriter<byte>();
+                    var message = new SpiceMessage(type, 1, new ReadOnlySequence<byte>(body), 0, SpiceDataHeader.MiniLength);
+                    Assert.Equal(PolicyVerdict.Drop, clientEdge.OnMessage(SpiceDirection.ServerToClient, message, written));
+                    Deliver(written.WrittenSpan.ToArray());
+                    continue;
+                }
+
+                var framed = new byte[6 + body.Length];
+                BitConverter.TryWriteBytes(framed, type);
+                BitConverter.TryWriteBytes(framed.AsSpan(2), (uint)body.Length);
+                body.CopyTo(framed, 6);
+                Deliver(framed);
+            }
+        }
+
         /// <summary>One server message through the policy as the pump runs it; true when it was forwarded.</summary>
         public bool Send(ushort type, byte[] body)
         {
@@ -403,7 +585,15 @@ public sealed class DisplayCanvasPolicyTests
                 _output.Write(body);
             }
 
-            Deliver(_output.WrittenMemory.ToArray());
+            if (InFlight)
+            {
+                _inFlight.AddRange(_output.WrittenSpan);
+            }
+            else
+            {
+                Deliver(_output.WrittenMemory.ToArray());
+            }
+
             if (_output.WrittenCount > 0)
             {
                 Policy.OnForwarded(SpiceDirection.ServerToClient, _output.WrittenCount); // the pump's flush report
@@ -466,11 +656,15 @@ public sealed class DisplayCanvasPolicyTests
     {
         public List<(uint Number, byte[] Message)> Sent { get; } = [];
 
-        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramHeaderLength;
+        /// <summary>The barrier each preview waits for (0: none), by preview number.</summary>
+        public Dictionary<uint, uint> After { get; } = [];
 
-        public bool TrySend(uint number, ReadOnlySpan<byte> message)
+        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramAfterHeaderLength;
+
+        public bool TrySend(uint number, uint after, ReadOnlySpan<byte> message)
         {
             Sent.Add((number, message.ToArray()));
+            After[number] = after;
             return true;
         }
     }

@@ -87,6 +87,7 @@ internal static unsafe class Ngtcp2Native
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_handle_expiry(nint conn, ulong ts);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_update_pkt_tx_time(nint conn, ulong ts);
     [DllImport(LibNgtcp2)] public static extern nuint ngtcp2_conn_get_send_quantum(nint conn);
+    [DllImport(LibNgtcp2)] public static extern nuint ngtcp2_conn_get_stream_loss_count(nint conn, long streamId);
     [DllImport(LibNgtcp2)] public static extern nuint ngtcp2_conn_get_path_max_tx_udp_payload_size(nint conn);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_set_keep_alive_timeout(nint conn, ulong timeout);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_open_bidi_stream(nint conn, long* pstream_id, void* stream_user_data);

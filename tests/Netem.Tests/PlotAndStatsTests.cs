@@ -2,36 +2,8 @@ using NetemBench;
 
 namespace Netem.Tests;
 
-public sealed class MarkerAndPlotTests
+public sealed class PlotAndStatsTests
 {
-    [Theory]
-    [InlineData(1_795_477_000_000L, 0L)]
-    [InlineData(1_795_477_000_000L, 36L)]
-    [InlineData(1_795_477_000_000L, 3_600_000L)]
-    public void Marker_ColourOfATime_DecodesToItsAgeWithin4Ms(long drawn, long age)
-    {
-        var measured = NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(drawn), drawn + age);
-        Assert.InRange(measured, age - 4, age + 4);
-    }
-
-    [Fact]
-    public void Marker_AcrossTheWrapOf2To24Units_AgeStaysSmall()
-    {
-        // 2^24 units of 4 ms: pick a time just before a wrap and read it just after.
-        const long Wrap = (1L << 24) * 4;
-        var drawn = (Wrap * 107) - 8;
-        Assert.Equal(0u, NetemDesk.Marker.MarkerColor(drawn + 8));
-        Assert.InRange(NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(drawn), drawn + 20), 16, 24);
-    }
-
-    [Fact]
-    public void Marker_FromTheFutureOrOverAnHourOld_IsInvalid()
-    {
-        var now = 1_795_477_000_000L;
-        Assert.Equal(-1, NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(now + 400), now));
-        Assert.Equal(-1, NetemDesk.Marker.MarkerAgeMs(NetemDesk.Marker.MarkerColor(now - 7_200_000), now));
-    }
-
     [Fact]
     public void Plots_TwoSeries_WritesAPng()
     {
