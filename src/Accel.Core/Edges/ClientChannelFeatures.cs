@@ -46,6 +46,20 @@ internal sealed class ClientChannelFeatures(ClientEdgeSettings settings)
         return request;
     }
 
+    /// <summary>The features registered for <paramref name="inner"/> also for <paramref name="outer"/>, the stream that wraps it.</summary>
+    public void Alias(ITransportStream inner, ITransportStream outer)
+    {
+        if (_previewHubs.TryGetValue(inner, out var hub))
+        {
+            _previewHubs.AddOrUpdate(outer, hub);
+        }
+
+        if (_inputStreams.TryGetValue(inner, out var input))
+        {
+            _inputStreams.AddOrUpdate(outer, input);
+        }
+    }
+
     /// <summary>The server edge of <paramref name="connection"/> refused a flag: ask it for none from now on.</summary>
     public void MarkLegacy(ITransportConnection connection) => _legacyPeers.AddOrUpdate(connection, this);
 

@@ -10,8 +10,6 @@ using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.Retry;
 
 namespace Accel.Core.Edges;
 
@@ -48,6 +46,9 @@ public sealed record ClientEdgeSettings
     /// <summary>How long a channel may wait for the server edge's answer.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a channel whose edge connection was lost waits to be resumed on a new one (zero: no resume).</summary>
+    public TimeSpan ResumeGrace { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Ask the server edge for display previews (<see cref="EdgeRequest.PreviewsFlag"/>).</summary>
     public bool DisplayPreviews { get; init; } = true;
 
@@ -64,35 +65,19 @@ public sealed record ClientEdgeSettings
 /// </summary>
 public sealed class ClientEdge : IAsyncDisposable
 {
-    private readonly ITransportEngine _engine;
     private readonly ClientEdgeSettings _settings;
     private readonly ILogger _logger;
-    private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
-    private readonly ResiliencePipeline _connectPipeline;
+    private readonly ServerEdgeLinks _links;
+    private readonly ClientResumer _resumer;
     private readonly ClientChannelFeatures _features;
 
     public ClientEdge(ITransportEngine engine, ClientEdgeSettings settings, ILogger<ClientEdge>? logger = null)
     {
-        _engine = engine;
         _settings = settings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _links = new ServerEdgeLinks(engine, settings, _logger);
+        _resumer = new ClientResumer(_links, settings.ResumeGrace, _logger);
         _features = new ClientChannelFeatures(settings);
-        foreach (var (name, _) in settings.ServerEdges)
-        {
-            _slots[name] = new EdgeSlot();
-        }
-
-        _connectPipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = 4,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(3),
-                ShouldHandle = new PredicateBuilder().Handle<TransportException>(static e => e.Error is TransportError.ConnectionRefused or TransportError.ConnectionIdle or TransportError.InternalError),
-            })
-            .Build();
     }
 
     /// <summary>
@@ -203,6 +188,7 @@ public sealed class ClientEdge : IAsyncDisposable
         {
             var outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
             ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
+            ResumeLog.ChannelEnded(_logger, stream, first.Link?.Original.ChannelType == SpiceChannelType.Main, host, port);
             return outcome;
         }
         finally
@@ -287,57 +273,77 @@ public sealed class ClientEdge : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.OpenTimeout);
-        var connection = await GetConnectionAsync(edgeName, timeout.Token).ConfigureAwait(false);
         try
         {
-            return await OpenOnceAsync(connection, request, early, timeout.Token).ConfigureAwait(false);
+            return await OpenChannelCoreAsync(edgeName, request, early, timeout.Token).ConfigureAwait(false);
         }
-        catch (EdgeRefusedException ex) when (EdgeRequest.IsUnknownFlagsRefusal(ex.Status, ex.Reason) && !_features.IsLegacy(connection))
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // An older server edge: the same channel without the features it does not know.
-            ClientEdgeLog.OlderServerEdge(_logger, edgeName, ex.Reason);
-            _features.MarkLegacy(connection);
-            return await OpenOnceAsync(connection, request, early, timeout.Token).ConfigureAwait(false);
+            throw new TransportException(TransportError.ConnectionRefused, $"server edge {edgeName} did not answer within {_settings.OpenTimeout.TotalSeconds:0.#} s");
         }
     }
 
-    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenOnceAsync(ITransportConnection connection, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken token)
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenChannelCoreAsync(string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
     {
-        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, token).ConfigureAwait(false);
+        var connection = await _links.GetAsync(edgeName, cancellationToken).ConfigureAwait(false);
+        var watch = _links.WatchOf(edgeName);
+        if (watch is { IsDown: true })
+        {
+            // The connection is still open but its peer stopped answering: refuse now rather than after OpenTimeout.
+            throw Unanswered(edgeName, watch);
+        }
+
+        using var down = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watch?.DownToken ?? default);
+        try
+        {
+            try
+            {
+                return await OpenOnceAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
+            }
+            catch (EdgeRefusedException ex) when (EdgeRequest.IsUnknownFlagsRefusal(ex.Status, ex.Reason) && !_features.IsLegacy(connection))
+            {
+                // An older server edge: the same channel without the features it does not know.
+                ClientEdgeLog.OlderServerEdge(_logger, edgeName, ex.Reason);
+                _features.MarkLegacy(connection);
+                return await OpenOnceAsync(connection, edgeName, request, early, down.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && watch is not null)
+        {
+            throw Unanswered(edgeName, watch);
+        }
+    }
+
+    private static TransportException Unanswered(string edgeName, LinkWatch watch)
+        => new(TransportError.ConnectionRefused, $"server edge {edgeName} is not answering (no packet for {watch.Silence.TotalSeconds:0.#} s)");
+
+    private async Task<(ITransportStream Stream, ReadOnlyMemory<byte> Leftover)> OpenOnceAsync(ITransportConnection connection, string edgeName, EdgeRequest request, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    {
+        var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, cancellationToken).ConfigureAwait(false);
         try
         {
             request = _features.Ask(connection, stream, request);
+            if (_resumer.Enabled && !_features.IsLegacy(connection))
+            {
+                request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
+            }
+
             var head = new byte[EdgeRequest.MaxLength + early.Length];
             var n = request.Write(head);
             early.Span.CopyTo(head.AsSpan(n));
-            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, token).ConfigureAwait(false);
+            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, cancellationToken).ConfigureAwait(false);
 
-            var answer = new byte[4096];
-            var filled = 0;
-            while (true)
+            var (leftover, _) = await EdgeAnswer.ReadAsync(stream, 0, cancellationToken).ConfigureAwait(false);
+            if (!request.IsResumable)
             {
-                var read = await stream.ReadAsync(answer.AsMemory(filled), token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw new EdgeRefusedException(EdgeStatus.Unavailable, "stream ended before the answer");
-                }
-
-                filled += read;
-                if (EdgeRequest.TryParseResponse(answer.AsSpan(0, filled), out var status, out var reason, out var consumed))
-                {
-                    if (status != EdgeStatus.Ok)
-                    {
-                        throw new EdgeRefusedException(status, reason);
-                    }
-
-                    return (stream, answer.AsMemory(consumed, filled - consumed));
-                }
-
-                if (filled == answer.Length)
-                {
-                    throw new EdgeRefusedException(EdgeStatus.BadRequest, "answer too long");
-                }
+                return (stream, leftover);
             }
+
+            // After a resume the stream's datagram features stay with the lost connection: pointer positions then go as
+            // markers on the stream (PointerDatagramPolicy's fallback), previews stop.
+            var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length);
+            _features.Alias(stream, resumable);
+            return (resumable, leftover);
         }
         catch
         {
@@ -347,107 +353,14 @@ public sealed class ClientEdge : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var slot in _slots.Values)
-        {
-            var c = slot.Connection;
-            slot.Connection = null;
-            if (c is not null)
-            {
-                AccelMetrics.Untrack(c);
-                try
-                {
-                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await c.CloseAsync(0, cts.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is TransportException or OperationCanceledException)
-                {
-                }
-
-                await c.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _links.DisposeAsync();
 
     /// <summary>
     /// Connects to the named server edge now, unless a live connection exists, and returns it; channels opened later
     /// share it. Lets the hosting layer connect at start (readiness) and reconnect when the connection is lost.
     /// </summary>
     public ValueTask<ITransportConnection> ConnectAsync(string edgeName, CancellationToken cancellationToken)
-        => GetConnectionAsync(edgeName, cancellationToken);
-
-    private async ValueTask<ITransportConnection> GetConnectionAsync(string edgeName, CancellationToken cancellationToken)
-    {
-        if (!_slots.TryGetValue(edgeName, out var slot) || !_settings.ServerEdges.TryGetValue(edgeName, out var target))
-        {
-            throw new EdgeRefusedException(EdgeStatus.BadRequest, "no server edge named '" + edgeName + "'");
-        }
-
-        var current = slot.Connection;
-        if (current is not null && !current.Closed.IsCompleted)
-        {
-            return current;
-        }
-
-        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            current = slot.Connection;
-            if (current is not null && !current.Closed.IsCompleted)
-            {
-                return current;
-            }
-
-            if (current is not null)
-            {
-                AccelMetrics.Untrack(current);
-                await current.DisposeAsync().ConfigureAwait(false);
-                slot.Connection = null;
-            }
-
-            var options = _settings.ClientOptions(target);
-            var connection = await _connectPipeline.ExecuteAsync(
-                async ct =>
-                {
-                    try
-                    {
-                        return await _engine.ConnectAsync(options, ct).ConfigureAwait(false);
-                    }
-                    catch (TransportException ex)
-                    {
-                        ClientEdgeLog.ConnectFailed(_logger, target.Name, target.Address.ToString() ?? "?", ex.Message);
-                        throw;
-                    }
-                },
-                cancellationToken).ConfigureAwait(false);
-            EdgeLog.ServerEdgeConnected(_logger, target.Name, connection.RemoteEndPoint);
-            AccelMetrics.Track(connection, "client");
-            AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "client"));
-            _ = WatchAsync(target.Name, connection);
-            slot.Connection = connection;
-            return connection;
-        }
-        finally
-        {
-            slot.Gate.Release();
-        }
-    }
-
-    private async Task WatchAsync(string name, ITransportConnection connection)
-    {
-        var reason = await connection.Closed.ConfigureAwait(false);
-        AccelMetrics.ActiveConnections.Add(-1, AccelMetrics.Tags("role", "client"));
-        AccelMetrics.Untrack(connection);
-        EdgeLog.ServerEdgeLost(_logger, name, reason.Error + ": " + reason.Message);
-    }
-
-    private sealed class EdgeSlot
-    {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public ITransportConnection? Connection { get; set; }
-    }
+        => _links.GetAsync(edgeName, cancellationToken, reconnecting: true);
 }
 
 internal static partial class ClientEdgeLog
@@ -473,7 +386,7 @@ internal static partial class ClientEdgeLog
     [LoggerMessage(1108, LogLevel.Information, "Channel to {Host}:{Port} relayed as bytes: the client speaks TLS to the server (end to end)")]
     public static partial void Opaque(ILogger logger, string host, int port);
 
-    [LoggerMessage(1109, LogLevel.Information, "Server edge {Name} is an older version ({Reason}): channels are opened without display previews and input datagrams")]
+    [LoggerMessage(1109, LogLevel.Information, "Server edge {Name} is an older version ({Reason}): channels are opened without display previews, input datagrams and resume")]
     public static partial void OlderServerEdge(ILogger logger, string name, string reason);
 
     [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]

@@ -28,7 +28,10 @@ public enum EdgeStatus : byte
 /// Wire format (little-endian):
 /// <code>
 ///   "SAE1" magic (4) | version u8 = 1 | flags u8 | urgency u8 | channel type u8 | port u16 | host length u8 | host UTF-8
+///   [ token (16) ]                  with ResumableFlag
+///   [ token (16) | read offset u64 ] with ResumeFlag
 /// </code>
+/// An OK answer to a resume is followed by the server edge's read offset (u64), then the bytes it replays.
 /// The answer is <c>status u8 | reason length u8 | reason UTF-8</c>; after an <see cref="EdgeStatus.Ok"/> answer the
 /// stream carries the SPICE channel.
 /// <para>
@@ -41,10 +44,21 @@ public enum EdgeStatus : byte
 /// A server edge refuses flag bits it does not know with <see cref="EdgeStatus.BadRequest"/> and the reason
 /// "unknown flags 0x…"; a client edge that meets that answer opens the channel again without its optional flags
 /// (<see cref="OptionalFlags"/>) and asks that server edge for none again on that connection.
+/// <see cref="ResumableFlag"/> (0x08) and <see cref="ResumeFlag"/> (0x10) carry a resumable channel's token (and for a
+/// resume the client edge's read offset) after the host. Resumable is optional (an older server edge serves the channel
+/// without it, which then ends with its connection); a resume needs a server edge of this version or later.
 /// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
 {
+    /// <summary>The channel may be resumed on a new connection: its 16-byte token follows the host.</summary>
+    public const byte ResumableFlag = 0x08; // 0x04 is InputDatagramsFlag on main (issue #16)
+
+    /// <summary>Resumes the channel whose token follows the host, then the client edge's read offset (u64).</summary>
+    public const byte ResumeFlag = 0x10;
+
+    public const int TokenLength = 16;
+
     /// <summary>The host field is an opaque CONNECT target for the upstream proxy.</summary>
     public const byte OpaqueTargetFlag = 0x01;
 
@@ -54,19 +68,31 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
     public const byte InputDatagramsFlag = 0x04;
 
     /// <summary>Flags a client edge may drop and still be served (features, not addressing).</summary>
-    public const byte OptionalFlags = PreviewsFlag | InputDatagramsFlag;
-    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | InputDatagramsFlag;
+    public const byte OptionalFlags = PreviewsFlag | InputDatagramsFlag | ResumableFlag;
+    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | InputDatagramsFlag | ResumableFlag | ResumeFlag;
     private const string UnknownFlagsReason = "unknown flags 0x";
 
     public const int MaxHostLength = 255;
     public const int FixedLength = 11;
-    public const int MaxLength = FixedLength + MaxHostLength;
+    public const int MaxLength = FixedLength + MaxHostLength + TokenLength + sizeof(long);
     public const int MaxResponseLength = 2 + 255;
     private const byte Version = 1;
     private static ReadOnlySpan<byte> Magic => "SAE1"u8;
 
     /// <summary>True when <see cref="Host"/> is an opaque CONNECT target rather than a host name or address.</summary>
     public bool IsOpaqueTarget => (Flags & OpaqueTargetFlag) != 0;
+
+    /// <summary>The resume token (<see cref="ResumableFlag"/> or <see cref="ResumeFlag"/>), else empty.</summary>
+    public ReadOnlyMemory<byte> Token { get; init; }
+
+    /// <summary>With <see cref="ResumeFlag"/>: how many channel bytes the client edge has read.</summary>
+    public long ResumeOffset { get; init; }
+
+    public bool IsResumable => (Flags & ResumableFlag) != 0;
+
+    public bool IsResume => (Flags & ResumeFlag) != 0;
+
+    private int ExtensionLength => IsResume ? TokenLength + sizeof(long) : IsResumable ? TokenLength : 0;
 
     /// <summary>True when the client edge takes display previews.</summary>
     public bool TakesPreviews => (Flags & PreviewsFlag) != 0;
@@ -133,7 +159,24 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
         BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], Port);
         destination[10] = (byte)hostBytes;
         Encoding.UTF8.GetBytes(Host, destination[FixedLength..]);
-        return FixedLength + hostBytes;
+        var n = FixedLength + hostBytes;
+        if (ExtensionLength > 0)
+        {
+            if (Token.Length != TokenLength)
+            {
+                throw new ArgumentException("a resumable request needs a 16-byte token", nameof(Token));
+            }
+
+            Token.Span.CopyTo(destination[n..]);
+            n += TokenLength;
+            if (IsResume)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(destination[n..], ResumeOffset);
+                n += sizeof(long);
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Parses a request. False when incomplete; <paramref name="error"/> is set when malformed.</summary>
@@ -180,7 +223,14 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
             return false;
         }
 
-        if (buffer.Length < FixedLength + hostLength)
+        var extension = (head[5] & ResumeFlag) != 0 ? TokenLength + sizeof(long) : (head[5] & ResumableFlag) != 0 ? TokenLength : 0;
+        if ((head[5] & ResumeFlag) != 0 && (head[5] & ResumableFlag) != 0)
+        {
+            error = "resumable and resume at once";
+            return false;
+        }
+
+        if (buffer.Length < FixedLength + hostLength + extension)
         {
             return false;
         }
@@ -205,7 +255,30 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
         }
 
         request = new EdgeRequest(hostText, BinaryPrimitives.ReadUInt16LittleEndian(head[8..]), head[6], head[7], head[5]);
-        consumed = FixedLength + hostLength;
+        if (extension > 0)
+        {
+            var token = new byte[TokenLength];
+            buffer.Slice(FixedLength + hostLength, TokenLength).CopyTo(token);
+            Span<byte> offset = stackalloc byte[sizeof(long)];
+            if ((head[5] & ResumeFlag) != 0)
+            {
+                buffer.Slice(FixedLength + hostLength + TokenLength, sizeof(long)).CopyTo(offset);
+            }
+            else
+            {
+                offset.Clear();
+            }
+
+            request = request with { Token = token, ResumeOffset = BinaryPrimitives.ReadInt64LittleEndian(offset) };
+            if (request.ResumeOffset < 0)
+            {
+                error = "negative resume offset";
+                request = default;
+                return false;
+            }
+        }
+
+        consumed = FixedLength + hostLength + extension;
         return true;
     }
 

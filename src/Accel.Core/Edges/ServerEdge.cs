@@ -36,6 +36,8 @@ public sealed record ServerEdgeSettings
     public IReadOnlyList<TlsBackend> TlsBackends { get; init; } = [];
     /// <summary>The HTTP CONNECT proxy in front of the backends (Proxmox's spiceproxy); null: backends are reached directly and opaque targets refused.</summary>
     public UpstreamProxy? UpstreamProxy { get; init; }
+    /// <summary>How long a channel whose edge connection was lost waits to be resumed (zero: channels end with the connection).</summary>
+    public TimeSpan ResumeGrace { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>
     /// Take pointer datagrams and input copies (<see cref="EdgeRequest.InputDatagramsFlag"/>); when false, that flag is
     /// refused as an older server edge refuses it, and client edges fall back to the stream.
@@ -53,6 +55,7 @@ public sealed class ServerEdge
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
     private readonly PeerConnections _peers = new();
+    private readonly ServerResumes _resumes;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITransportConnection, Spice.Input.InputDatagramHub> _inputHubs = new();
     private volatile Current _current;
 
@@ -61,6 +64,7 @@ public sealed class ServerEdge
         _listener = listener;
         _current = new Current(settings, new BackendConnector(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _resumes = new ServerResumes(settings.ResumeGrace, _logger);
     }
 
     private ServerEdgeSettings Settings => _current.Settings;
@@ -150,14 +154,12 @@ public sealed class ServerEdge
             return;
         }
 
-        try
-        {
-            await ServeConnectionAsync(connection, pin, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _peers.Remove(pin);
-        }
+        // The peer's slot is free once the connection closes, though resumable channels it carried may run on (on a
+        // newer connection) long after.
+        var slot = connection.Closed.ContinueWith(_ => _peers.Remove(pin), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await ServeConnectionAsync(connection, pin, cancellationToken).ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
+        await slot.ConfigureAwait(false);
     }
 
     private async Task ServeConnectionAsync(ITransportConnection connection, string pin, CancellationToken cancellationToken)
@@ -204,9 +206,10 @@ public sealed class ServerEdge
 
     private async Task HandleStreamGuardedAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
+        var handedOver = false;
         try
         {
-            await HandleStreamAsync(connection, stream, limits, cancellationToken).ConfigureAwait(false);
+            handedOver = await HandleStreamAsync(connection, stream, limits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -224,11 +227,15 @@ public sealed class ServerEdge
         }
         finally
         {
-            await stream.DisposeAsync().ConfigureAwait(false);
+            if (!handedOver)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task HandleStreamAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
+    /// <summary>Serves one stream's request; true when the stream was handed to a resumed channel (which owns it now).</summary>
+    private async Task<bool> HandleStreamAsync(ITransportConnection connection, ITransportStream stream, ConnectionLimits limits, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
@@ -251,7 +258,7 @@ public sealed class ServerEdge
                     {
                         await RefuseAsync(stream, null, EdgeStatus.BadRequest, error ?? "request too long", cancellationToken).ConfigureAwait(false);
                         EdgeLog.BadRequest(_logger, stream.Id, error ?? "request too long");
-                        return;
+                        return false;
                     }
 
                     int n;
@@ -264,17 +271,23 @@ public sealed class ServerEdge
                         EdgeLog.BadRequest(_logger, stream.Id, "no request within " + Settings.RequestTimeout.TotalSeconds + " s");
                         AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "bad_request"));
                         stream.Abort(AbortDirection.Both, RelayErrorCodes.ProtocolViolation);
-                        return;
+                        return false;
                     }
 
                     if (n == 0)
                     {
                         EdgeLog.BadRequest(_logger, stream.Id, "stream ended before the request");
-                        return;
+                        return false;
                     }
 
                     filled += n;
                 }
+            }
+
+            if (request.IsResume)
+            {
+                var pin = Convert.ToBase64String(connection.PeerSpkiSha256.Span);
+                return await _resumes.ResumeAsync(stream, request, pin, buffer.AsMemory(consumed, filled - consumed).ToArray(), cancellationToken).ConfigureAwait(false);
             }
 
             if (request.SendsInputDatagrams && !Settings.InputDatagrams)
@@ -282,19 +295,20 @@ public sealed class ServerEdge
                 var unknown = EdgeRequest.UnknownFlags(EdgeRequest.InputDatagramsFlag);
                 await RefuseAsync(stream, request, EdgeStatus.BadRequest, unknown, cancellationToken).ConfigureAwait(false);
                 EdgeLog.BadRequest(_logger, stream.Id, unknown);
-                return;
+                return false;
             }
 
             if (!limits.TryEnter(request.Host, request.Port, Settings, out var refusal))
             {
                 EdgeLog.ChannelRefused(_logger, request.LogName, request.Port, EdgeStatus.Unavailable, refusal!);
                 await RefuseAsync(stream, request, EdgeStatus.Unavailable, refusal!, cancellationToken).ConfigureAwait(false);
-                return;
+                return false;
             }
 
             try
             {
                 await RelayAsync(connection, stream, request, buffer, filled, consumed, cancellationToken).ConfigureAwait(false);
+                return false;
             }
             finally
             {
@@ -363,7 +377,7 @@ public sealed class ServerEdge
 
             var opaque = LinkSniff.IsTls(buffer[consumed]);
             System.Net.Security.SslStream? tls = null;
-            if (!opaque && target is not null && FindTlsBackend(target) is { } tlsBackend)
+            if (!opaque && target is not null && BackendTls.Find(Settings.TlsBackends, target) is { } tlsBackend)
             {
                 if (!backend.Prefix.IsEmpty)
                 {
@@ -372,7 +386,7 @@ public sealed class ServerEdge
                     return;
                 }
 
-                tls = await ConnectTlsAsync(socket, tlsBackend, request, cancellationToken).ConfigureAwait(false);
+                tls = await BackendTls.ConnectAsync(socket, tlsBackend, request, Settings.BackendConnectTimeout, _logger, cancellationToken).ConfigureAwait(false);
                 if (tls is null)
                 {
                     stream.Abort(AbortDirection.Both, RelayErrorCodes.Refused);
@@ -382,6 +396,11 @@ public sealed class ServerEdge
 
             // 5. Relay. Bytes the client edge pipelined after its request go first.
             var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
+            var channelType = (SpiceChannelType)request.ChannelType;
+            var resumable = request.IsResumable && _resumes.Grace > TimeSpan.Zero
+                ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length)
+                : null;
+            stream = resumable ?? stream;
             EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
             AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
             RelayOutcome outcome;
@@ -403,7 +422,11 @@ public sealed class ServerEdge
                             : null,
                         request.SendsInputDatagrams ? (toServer, coalescing) => InputSync(connection, stream, toServer, coalescing) : null),
                     Opaque = opaque,
-                    OnChannel = type => stream.Urgency = type.ToUrgency(),
+                    OnChannel = type =>
+                    {
+                        stream.Urgency = type.ToUrgency();
+                        channelType = type;
+                    },
                 };
                 var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay), setup, _logger);
                 outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -411,11 +434,17 @@ public sealed class ServerEdge
             finally
             {
                 AccelMetrics.ActiveChannels.Add(-1, AccelMetrics.Tags("channel", channel));
+                if (resumable is not null)
+                {
+                    _resumes.Unregister(resumable);
+                    await resumable.DisposeAsync().ConfigureAwait(false);
+                }
             }
 
             if (outcome is not RelayOutcome.ProtocolViolation)
             {
                 EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
+                ResumeLog.ChannelEnded(_logger, stream, channelType == SpiceChannelType.Main, host, request.Port);
             }
             else
             {
@@ -441,44 +470,6 @@ public sealed class ServerEdge
         var policy = new Spice.Input.InputSyncPolicy(toServer, coalescing, p => hub.Unregister(stream.Id, p));
         hub.Register(stream.Id, policy);
         return policy;
-    }
-
-    private TlsBackend? FindTlsBackend(IPEndPoint target)
-    {
-        foreach (var b in Settings.TlsBackends)
-        {
-            if (b.Match.Permits(target.Address, target.Port))
-            {
-                return b;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>TLS handshake with the backend; null (logged) when it fails or the certificate is not trusted.</summary>
-    private async Task<System.Net.Security.SslStream?> ConnectTlsAsync(Socket socket, TlsBackend backend, EdgeRequest request, CancellationToken cancellationToken)
-    {
-        var validator = new PeerValidator(backend.Trust);
-        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, validator.Validate);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Settings.BackendConnectTimeout);
-        try
-        {
-            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
-            {
-                TargetHost = backend.ServerName ?? request.Host,
-                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
-            }, timeout.Token).ConfigureAwait(false);
-            return tls;
-        }
-        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
-        {
-            EdgeLog.BackendTlsFailed(_logger, request.Host, request.Port, ex.Message);
-            AccelMetrics.Refusals.Add(1, AccelMetrics.Tags("reason", "backend_tls"));
-            await tls.DisposeAsync().ConfigureAwait(false);
-            return null;
-        }
     }
 
     private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)

@@ -163,7 +163,7 @@ public record TransportOptions
     public string Alpn { get; init; } = DefaultAlpn;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Send a PING when nothing was sent for this long. Zero disables keep-alive.</summary>
-    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public CongestionControlAlgorithm CongestionControl { get; init; } = CongestionControlAlgorithm.Bbr;
     /// <summary>Initial per-stream receive window. 250 ms × 100 Mbit/s ≈ 3 MB is the connection BDP.</summary>
@@ -289,6 +289,14 @@ public static class TransportFeatures
     /// <summary>The connection's statistics, or all-unknown when it has none.</summary>
     public static ConnectionStatistics StatisticsOrDefault(this ITransportConnection connection) =>
         connection is IConnectionStatistics statistics ? statistics.GetStatistics() : default;
+
+    /// <summary>The connection's statistics (through decorators), or null when its engine has none.</summary>
+    public static IConnectionStatistics? Statistics(this ITransportConnection connection) => connection switch
+    {
+        IConnectionStatistics statistics => statistics,
+        ITransportConnectionDecorator decorator => decorator.Inner.Statistics(),
+        _ => null,
+    };
 
     /// <summary>The connection's datagrams (through decorators), or null when its engine has none.</summary>
     public static IDatagramConnection? Datagrams(this ITransportConnection connection) => connection switch

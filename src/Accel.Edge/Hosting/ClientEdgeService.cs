@@ -51,6 +51,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             DisplayPreviews = o.Client.DisplayPreviews,
             InputDatagrams = o.Client.InputDatagrams,
             InputRedundancy = o.Client.InputRedundancy,
+            ResumeGrace = o.Limits.ResumeGrace,
         }, loggerFactory.CreateLogger<ClientEdge>());
 
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.

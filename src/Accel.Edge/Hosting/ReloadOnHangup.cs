@@ -86,6 +86,7 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         Check("Identity:CertificateFile", before.Identity.CertificateFile, after.Identity.CertificateFile);
         Check("Identity:KeyFile", before.Identity.KeyFile, after.Identity.KeyFile);
         Check("Metrics:Listen", before.Metrics.Listen, after.Metrics.Listen);
+        Check("Limits:ResumeGrace", before.Limits.ResumeGrace, after.Limits.ResumeGrace);
         var (t, u) = (before.Transport, after.Transport);
         Check("Transport", (t.Engine, t.CongestionControl, t.IdleTimeout, t.KeepAliveInterval, t.HandshakeTimeout, t.StreamReceiveWindow, t.ConnectionReceiveWindow),
             (u.Engine, u.CongestionControl, u.IdleTimeout, u.KeepAliveInterval, u.HandshakeTimeout, u.StreamReceiveWindow, u.ConnectionReceiveWindow));

@@ -84,6 +84,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         RequestTimeout = o.Limits.RequestTimeout,
         MaxChannelsPerConnection = o.Limits.MaxChannelsPerConnection,
         MaxChannelsPerSession = o.Limits.MaxChannelsPerSession,
+        ResumeGrace = o.Limits.ResumeGrace,
         MaxConnectionsPerPeer = o.Limits.MaxConnectionsPerPeer,
         Relay = RelaySettings(o.Server) with { LinkTimeout = o.Limits.LinkTimeout, StallTimeout = o.Limits.StallTimeout, TcpKeepAlive = o.Limits.TcpKeepAlive },
         TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],

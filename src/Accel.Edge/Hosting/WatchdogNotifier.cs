@@ -41,7 +41,7 @@ internal sealed partial class WatchdogNotifier(EdgeActivity activity, IOptions<E
         }
 
         var tick = interval / 2;
-        var progress = new TransportProgress(options.Value.Transport.KeepAliveInterval, tick, time);
+        var progress = new TransportProgress(options.Value.Transport.KeepAliveInterval, tick, time, options.Value.Transport.IdleTimeout);
         using var timer = new PeriodicTimer(tick, time);
         var last = time.GetTimestamp();
         string? failing = null;
@@ -94,12 +94,16 @@ internal sealed partial class WatchdogNotifier(EdgeActivity activity, IOptions<E
 /// Only engines whose counters are the engine's own (<see cref="TransportCapabilities.CongestionStatistics"/>,
 /// ngtcp2: every datagram) are judged; msquic's count application bytes only, which an idle session does not move.
 /// </summary>
-internal sealed class TransportProgress(TimeSpan keepAlive, TimeSpan tick, TimeProvider time)
+internal sealed class TransportProgress(TimeSpan keepAlive, TimeSpan tick, TimeProvider time, TimeSpan idleTimeout = default)
 {
     private readonly Dictionary<object, (long Bytes, long Since)> _seen = [];
     private readonly HashSet<object> _present = [];
 
-    public TimeSpan StallLimit { get; } = (keepAlive * 3) + tick;
+    /// <summary>
+    /// Three keep-alive intervals, but at least the idle timeout: while the peer does not answer (an outage), the loop
+    /// probes ever more rarely (PTO backoff) until the idle timeout closes the connection; that is not a stuck loop.
+    /// </summary>
+    public TimeSpan StallLimit { get; } = (keepAlive * 3 > idleTimeout ? keepAlive * 3 : idleTimeout) + tick;
 
     /// <summary>Records each open connection's counters; returns why the edge is unhealthy, or null.</summary>
     public string? Check(IEnumerable<(string Name, object Key, long Bytes)> connections, long now)

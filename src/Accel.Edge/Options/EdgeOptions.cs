@@ -53,6 +53,10 @@ public sealed class LimitsSection
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Both: how long a channel whose edge connection was lost keeps its SPICE legs and unacknowledged bytes, waiting to be resumed on a new connection (zero: channels end with the connection).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ResumeGrace { get; set; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Both: idle time before TCP keep-alive probes on local legs (every 10 s after, 3 unanswered close the leg).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "02:00:00")]
     public TimeSpan TcpKeepAlive { get; set; } = TimeSpan.FromSeconds(30);
@@ -70,7 +74,7 @@ public sealed class TransportSection
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);

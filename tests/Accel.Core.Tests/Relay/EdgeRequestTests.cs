@@ -42,11 +42,38 @@ public class EdgeRequestTests
         Assert.True(parsed.SendsInputDatagrams);
         Assert.False(parsed.TakesPreviews);
 
-        bytes[5] = 0x08; // a flag no version knows
+        bytes[5] = 0x20; // a flag no version knows
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
-        Assert.Equal("unknown flags 0x08", error);
+        Assert.Equal("unknown flags 0x20", error);
         Assert.True(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.BadRequest, error!));
         Assert.False(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.NotAllowed, error!));
+    }
+
+    [Fact]
+    public void ResumableAndResume_RoundTripTheirTokenAndOffset_AndBothAtOnceAreRefused()
+    {
+        var token = Enumerable.Range(1, EdgeRequest.TokenLength).Select(i => (byte)i).ToArray();
+        var bytes = new byte[EdgeRequest.MaxLength];
+        var open = new EdgeRequest("spice.example", 5930, ChannelClasses.Input, 3, EdgeRequest.ResumableFlag) { Token = token };
+        var n = open.Write(bytes);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out var parsed, out var consumed, out _));
+        Assert.Equal(n, consumed);
+        Assert.True(parsed.IsResumable);
+        Assert.Equal(token, parsed.Token.ToArray());
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n - 1), out _, out _, out var incomplete));
+        Assert.Null(incomplete);
+
+        var resume = open with { Flags = EdgeRequest.ResumeFlag, ResumeOffset = 123_456_789_012 };
+        n = resume.Write(bytes);
+        Assert.True(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out parsed, out consumed, out _));
+        Assert.Equal(n, consumed);
+        Assert.True(parsed.IsResume);
+        Assert.Equal(123_456_789_012, parsed.ResumeOffset);
+        Assert.Equal(token, parsed.Token.ToArray());
+
+        bytes[5] = EdgeRequest.ResumeFlag | EdgeRequest.ResumableFlag;
+        Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
+        Assert.NotNull(error);
     }
 
     [Fact]

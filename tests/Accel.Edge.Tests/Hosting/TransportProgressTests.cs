@@ -43,6 +43,20 @@ public sealed class TransportProgressTests
     }
 
     [Fact]
+    public void Check_CountersStillDuringAnOutage_HealthyUntilTheIdleTimeoutHasPassed()
+    {
+        var time = new FakeTimeProvider();
+        var progress = new TransportProgress(TimeSpan.FromSeconds(1), Tick, time, idleTimeout: TimeSpan.FromSeconds(30));
+        var peer = new object();
+        var start = time.GetTimestamp();
+        Assert.Null(progress.Check([("dc1", peer, 100)], start));
+        time.Advance(TimeSpan.FromSeconds(40));
+        Assert.Null(progress.Check([("dc1", peer, 100)], time.GetTimestamp()));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.NotNull(progress.Check([("dc1", peer, 100)], time.GetTimestamp()));
+    }
+
+    [Fact]
     public void Check_KeepAliveOff_NeverJudges()
     {
         var time = new FakeTimeProvider();

@@ -60,6 +60,7 @@ internal static unsafe class Ngtcp2Callbacks
         cb.extend_max_local_streams_bidi = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_local_streams_uni = (nint)(delegate* unmanaged<nint, ulong, void*, int>)&ExtendMaxLocalStreamsCallback;
         cb.extend_max_stream_data = (nint)(delegate* unmanaged<nint, long, ulong, void*, void*, int>)&ExtendMaxStreamDataCallback;
+        cb.recv_stateless_reset = (nint)(delegate* unmanaged<nint, void*, void*, int>)&RecvStatelessResetCallback;
         cb.recv_datagram = (nint)(delegate* unmanaged<nint, uint, byte*, nuint, void*, int>)&RecvDatagramCallback;
         return cb;
     }
@@ -88,7 +89,7 @@ internal static unsafe class Ngtcp2Callbacks
             self = Owner(userData);
             RandomNumberGenerator.Fill(new Span<byte>(cid->data, (int)cidlen));
             cid->datalen = cidlen;
-            RandomNumberGenerator.Fill(new Span<byte>(token, 16));
+            self.ResetToken(cid->data, (int)cidlen, token);
             if (self.IsServer)
             {
                 self.RegisterCid(cid->data, (int)cidlen);
@@ -99,6 +100,20 @@ internal static unsafe class Ngtcp2Callbacks
         catch (Exception e)
         {
             return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "get_new_connection_id");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static int RecvStatelessResetCallback(nint conn, void* reset, void* userData)
+    {
+        try
+        {
+            Owner(userData).PeerReset = true;
+            return 0;
+        }
+        catch
+        {
+            return NGTCP2_ERR_CALLBACK_FAILURE;
         }
     }
 

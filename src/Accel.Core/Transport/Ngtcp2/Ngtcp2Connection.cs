@@ -65,7 +65,8 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _loop = new Ngtcp2ConnectionLoop(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
     }
 
-    public EndPoint RemoteEndPoint { get; }
+    /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>
+    public EndPoint RemoteEndPoint { get; internal set; }
 
     public EndPoint LocalEndPoint { get; }
 
@@ -123,7 +124,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
         try
         {
-            connection.Native.InitServer(hd, out var scid);
+            connection.Native.InitServer(hd, listener.Reset, out var scid);
             connection.RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
             connection.RegisterCid(scid.data, (int)scid.datalen);
             return connection;
@@ -145,6 +146,22 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _cids.Add(key);
         _endpoint.Register(key, this);
     }
+
+    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes); random at a client.</summary>
+    internal unsafe void ResetToken(byte* cid, int length, byte* token)
+    {
+        if (_listener is not null)
+        {
+            _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
+        }
+        else
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(new Span<byte>(token, 16));
+        }
+    }
+
+    /// <summary>Set by the recv_stateless_reset callback: the peer no longer knows this connection.</summary>
+    internal bool PeerReset { get; set; }
 
     internal unsafe void UnregisterCid(byte* data, int length)
     {
@@ -254,7 +271,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
     // ---- Posting from other threads ------------------------------------------------------------------------
 
-    internal void EnqueueInbound(byte[] buffer, int length) => _loop.EnqueueInbound(buffer, length, _closed.Task.IsCompleted);
+    internal void EnqueueInbound(byte[] buffer, int length, int addressLength = 0) => _loop.EnqueueInbound(buffer, length, addressLength, _closed.Task.IsCompleted);
 
     internal void SignalData(Ngtcp2Stream stream)
     {

@@ -69,7 +69,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
     }
 
     /// <summary>A datagram the endpoint routed here; dropped when the queue is full or the connection closed.</summary>
-    public void EnqueueInbound(byte[] buffer, int length, bool closed)
+    public void EnqueueInbound(byte[] buffer, int length, int addressLength, bool closed)
     {
         if (length <= 0)
         {
@@ -84,7 +84,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             return;
         }
 
-        _inbound.Enqueue(new Ngtcp2Packet(buffer, length));
+        _inbound.Enqueue(new Ngtcp2Packet(buffer, length, addressLength));
         Wake();
     }
 
@@ -159,6 +159,11 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                     SendClose(false, failure);
                     Finish(new TransportException(TransportError.InternalError, "ngtcp2 write: " + ErrorText(failure)));
                     break;
+                }
+
+                if (_writer.DestinationChanged)
+                {
+                    FollowPeer();
                 }
 
                 UpdateStatistics();
@@ -282,7 +287,9 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             int rv;
             fixed (byte* p = datagram.Buffer)
             {
-                rv = ngtcp2_conn_read_pkt_versioned(_native.Conn, _native.Path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
+                // A listener's datagram carries its source address: ngtcp2 sees a new path when it changes.
+                var path = datagram.AddressLength > 0 ? _native.InboundPath(p + UdpEndpoint.AddressOffset, datagram.AddressLength) : _native.Path;
+                rv = ngtcp2_conn_read_pkt_versioned(_native.Conn, path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
             }
 
             _endpoint.ReturnBuffer(datagram.Buffer);
@@ -301,7 +308,9 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         switch (rv)
         {
             case NGTCP2_ERR_DRAINING:
-                Finish(Ngtcp2CloseErrors.FromPeer(_native.Conn, _owner.HandshakeDone));
+                Finish(_owner.PeerReset
+                    ? new TransportException(TransportError.ConnectionAborted, "The peer reset the connection (stateless reset): it no longer knows it, e.g. it restarted.")
+                    : Ngtcp2CloseErrors.FromPeer(_native.Conn, _owner.HandshakeDone));
                 return;
             case NGTCP2_ERR_DROP_CONN:
                 Finish(new TransportException(TransportError.ConnectionClosed, "ngtcp2 dropped the connection."));
@@ -413,6 +422,21 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         }
 
         return _lost;
+    }
+
+    /// <summary>ngtcp2 moved the connection to the peer's new address (NAT rebinding, a new route): follow it.</summary>
+    private void FollowPeer()
+    {
+        _writer.DestinationChanged = false;
+        if (_writer.Destination is { } destination && _owner.RemoteEndPoint is System.Net.IPEndPoint old)
+        {
+            var now = (System.Net.IPEndPoint)old.Create(destination);
+            if (!now.Equals(old))
+            {
+                Ngtcp2Log.PeerMoved(_logger, old, now);
+                _owner.RemoteEndPoint = now;
+            }
+        }
     }
 
     private void UpdateStatistics()

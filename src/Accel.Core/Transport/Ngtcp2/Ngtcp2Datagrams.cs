@@ -5,7 +5,8 @@ using System.Threading.Channels;
 namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>A received UDP payload or a queued DATAGRAM payload in a pooled buffer; the queue that holds it owns it.</summary>
-internal readonly record struct Ngtcp2Packet(byte[] Buffer, int Length);
+/// <summary>A datagram in a pooled buffer; a listener's also carries its source address after the payload area (<see cref="UdpEndpoint.AddressOffset"/>).</summary>
+internal readonly record struct Ngtcp2Packet(byte[] Buffer, int Length, int AddressLength = 0);
 
 /// <summary>
 /// RFC 9221 datagrams of one connection: a bounded outgoing queue the loop drains when it packs packets, and a

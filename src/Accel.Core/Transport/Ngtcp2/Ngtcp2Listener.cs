@@ -19,6 +19,7 @@ internal sealed class Ngtcp2Listener : ITransportListener
     {
         _options = options;
         _logger = logger;
+        Reset = StatelessReset.FromIdentity(options.Identity);
         var socket = new Socket(options.ListenEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -42,6 +43,9 @@ internal sealed class Ngtcp2Listener : ITransportListener
     }
 
     public IPEndPoint LocalEndPoint => _endpoint.LocalEndPoint;
+
+    /// <summary>The stateless reset key: tokens for the connection IDs issued here, and resets for unknown ones.</summary>
+    internal StatelessReset Reset { get; }
 
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {

@@ -28,4 +28,7 @@ internal static partial class Ngtcp2Log
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "ngtcp2 could not create a server connection: {Reason}")]
     public static partial void AcceptFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Edge connection from {Old} moved to {New} (path validated; NAT rebinding or a new route)")]
+    public static partial void PeerMoved(ILogger logger, EndPoint old, EndPoint @new);
 }

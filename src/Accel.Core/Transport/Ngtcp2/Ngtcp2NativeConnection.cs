@@ -22,13 +22,16 @@ internal sealed unsafe class Ngtcp2NativeConnection
     {
         _options = options;
         _owner = GCHandle.Alloc(owner);
-        _memory = (byte*)NativeMemory.AllocZeroed(256);
+        _memory = (byte*)NativeMemory.AllocZeroed(512);
         Path = (ngtcp2_path*)(_memory + 128);
         ConnRef = (ngtcp2_crypto_conn_ref*)(_memory + 192);
         Path->local.addr = _memory;
         Path->local.addrlen = (uint)WriteSockaddr(local, _memory);
         Path->remote.addr = _memory + 64;
         Path->remote.addrlen = (uint)WriteSockaddr(remote, _memory + 64);
+        _inbound = (ngtcp2_path*)(_memory + 256);
+        _inbound->local = Path->local;
+        _inbound->remote.addr = _memory + 320;
         ConnRef->get_conn = (delegate* unmanaged<ngtcp2_crypto_conn_ref*, nint>)&GetConnCallback;
         ConnRef->user_data = UserData;
     }
@@ -39,7 +42,18 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// <summary>The GnuTLS session (for the ALPN and the peer's certificate).</summary>
     public nint Session { get; private set; }
 
+    /// <summary>The current path: what packets are sent on (ngtcp2 writes it with every packet), and what a client reads on.</summary>
     public ngtcp2_path* Path { get; }
+
+    private readonly ngtcp2_path* _inbound;
+
+    /// <summary>The path one received datagram came on: our address and <paramref name="address"/> (a sockaddr, its source).</summary>
+    public ngtcp2_path* InboundPath(byte* address, int length)
+    {
+        Buffer.MemoryCopy(address, _inbound->remote.addr, 64, length);
+        _inbound->remote.addrlen = (uint)length;
+        return _inbound;
+    }
 
     public ngtcp2_crypto_conn_ref* ConnRef { get; }
 
@@ -68,7 +82,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     }
 
     /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
-    public void InitServer(ngtcp2_pkt_hd* hd, out ngtcp2_cid scid)
+    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, out ngtcp2_cid scid)
     {
         var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
@@ -76,11 +90,12 @@ internal sealed unsafe class Ngtcp2NativeConnection
         MakeSettings(&settings, &tp);
         tp.original_dcid = hd->dcid;
         tp.original_dcid_present = 1;
-        tp.disable_active_migration = 1;
         ngtcp2_cid local;
         local.datalen = UdpEndpoint.LocalCidLength;
         RandomNumberGenerator.Fill(new Span<byte>(local.data, UdpEndpoint.LocalCidLength));
         scid = local;
+        reset.Token(new ReadOnlySpan<byte>(local.data, (int)local.datalen), new Span<byte>(tp.stateless_reset_token, 16));
+        tp.stateless_reset_token_present = 1;
         nint conn;
         var rv = ngtcp2_conn_server_new_versioned(&conn, &hd->scid, &local, Path, hd->version, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, UserData);
         Created(rv, conn, "ngtcp2_conn_server_new");

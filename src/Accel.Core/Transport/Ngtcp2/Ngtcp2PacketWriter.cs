@@ -10,6 +10,9 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// </summary>
 internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddress? remoteAddress)
 {
+    /// <summary>Where a listener's packets go: the current path's remote address (null: a connected client socket).</summary>
+    private SocketAddress? _destination = remoteAddress;
+
     /// <summary>Largest UDP payload we send (ngtcp2's default; PMTUD confirms it before use).</summary>
     public const int MaxUdpPayloadSize = 1452;
 
@@ -120,11 +123,25 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
                 packets++;
                 PacketsSent++;
                 BytesSent += nwrite;
+                if (_destination is not null && !SameDestination(path))
+                {
+                    // ngtcp2 moved to (or probes) another path: what is batched goes to the old one, this packet on.
+                    if (batchLength > 0)
+                    {
+                        endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
+                        dest = MoveToFront(buffer, batchLength, (int)nwrite);
+                        batchLength = 0;
+                        batchCount = 0;
+                    }
+
+                    _destination = ToSocketAddress(path);
+                    DestinationChanged = true;
+                }
 
                 // GSO: packets of exactly the segment size are batched into one send; a shorter one ends the batch.
                 if (gso == 0)
                 {
-                    endpoint.Send(new ReadOnlySpan<byte>(dest, (int)nwrite), remoteAddress);
+                    endpoint.Send(new ReadOnlySpan<byte>(dest, (int)nwrite), _destination);
                     continue;
                 }
 
@@ -132,7 +149,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
                 batchCount++;
                 if (nwrite != gso || batchLength + MaxUdpPayloadSize > SendBatchBytes || batchCount >= 64)
                 {
-                    endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), remoteAddress);
+                    endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
                     batchLength = 0;
                     batchCount = 0;
                 }
@@ -140,12 +157,39 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
 
             if (batchLength > 0)
             {
-                endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), remoteAddress);
+                endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
             }
         }
 
         ngtcp2_conn_update_pkt_tx_time(conn, ts);
         return packets >= maxPackets;
+    }
+
+    /// <summary>Set when the destination changed (a migration or a path probe); the loop clears it after looking.</summary>
+    public bool DestinationChanged { get; set; }
+
+    /// <summary>The current destination, for the connection's remote endpoint.</summary>
+    public SocketAddress? Destination => _destination;
+
+    private bool SameDestination(ngtcp2_path* path)
+    {
+        var current = _destination!.Buffer.Span[.._destination.Size];
+        return path->remote.addrlen == (uint)current.Length && current.SequenceEqual(new ReadOnlySpan<byte>(path->remote.addr, current.Length));
+    }
+
+    private static SocketAddress ToSocketAddress(ngtcp2_path* path)
+    {
+        var raw = new ReadOnlySpan<byte>(path->remote.addr, (int)path->remote.addrlen);
+        var family = (System.Net.Sockets.AddressFamily)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(raw);
+        var address = new SocketAddress(family, raw.Length);
+        raw.CopyTo(address.Buffer.Span);
+        return address;
+    }
+
+    private static byte* MoveToFront(byte* buffer, int batchLength, int length)
+    {
+        Buffer.MemoryCopy(buffer + batchLength, buffer, SendBatchBytes, length);
+        return buffer;
     }
 
     /// <summary>Writes and sends CONNECTION_CLOSE with <paramref name="ccerr"/>, unless the connection is already closing or draining.</summary>
@@ -162,7 +206,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
             var n = ngtcp2_conn_write_connection_close_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, buffer, MaxUdpPayloadSize, ccerr, Ngtcp2Clock.Now());
             if (n > 0)
             {
-                endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), remoteAddress);
+                endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), _destination);
             }
         }
     }

@@ -22,6 +22,11 @@ internal sealed unsafe class UdpEndpoint
     /// <summary>Receive buffers are this large; bigger datagrams are not QUIC packets we sent for.</summary>
     public const int ReceiveBufferSize = 2048;
 
+    /// <summary>Where a listener's receive buffer holds the datagram's source address (after the payload area, 64 bytes).</summary>
+    public const int AddressOffset = ReceiveBufferSize;
+
+    private const int AddressSlot = 64;
+
     private const int SolSocket = 1;
     private const int SoRcvBufForce = 33;
     private const int SoSndBufForce = 32;
@@ -86,7 +91,7 @@ internal sealed unsafe class UdpEndpoint
             return buffer;
         }
 
-        return GC.AllocateUninitializedArray<byte>(ReceiveBufferSize, pinned: true);
+        return GC.AllocateUninitializedArray<byte>(ReceiveBufferSize + AddressSlot, pinned: true);
     }
 
     public void ReturnBuffer(byte[] buffer)
@@ -297,11 +302,19 @@ internal sealed unsafe class UdpEndpoint
             rv = ngtcp2_pkt_decode_version_cid(&vc, p, (nuint)length, LocalCidLength);
             if (rv == 0 && _routes.TryGetValue(new CidKey(vc.dcid, (int)vc.dcidlen), out var connection))
             {
-                connection.EnqueueInbound(buffer, length);
+                // The source address goes with the datagram: a client edge behind a NAT that rebinds (or that moved)
+                // sends from a new address, and ngtcp2 validates the new path and follows it.
+                connection.EnqueueInbound(buffer, length, CopyAddress(buffer, from));
                 return;
             }
 
-            if (rv == 0 && (p[0] & 0x80) != 0 && _listener is not null)
+            if (rv == 0 && (p[0] & 0x80) == 0 && _listener is not null && vc.dcidlen == LocalCidLength)
+            {
+                // A short-header packet for a connection this endpoint does not know (it restarted, or the connection
+                // ended): a stateless reset tells the peer at once instead of at its idle timeout.
+                _listener.Reset.TrySend(this, new ReadOnlySpan<byte>(vc.dcid, (int)vc.dcidlen), length, from);
+            }
+            else if (rv == 0 && (p[0] & 0x80) != 0 && _listener is not null)
             {
                 ngtcp2_pkt_hd hd;
                 if (ngtcp2_accept(&hd, p, (nuint)length) == 0)
@@ -309,7 +322,7 @@ internal sealed unsafe class UdpEndpoint
                     var created = _listener.CreateConnection(&hd, from);
                     if (created is not null)
                     {
-                        created.EnqueueInbound(buffer, length);
+                        created.EnqueueInbound(buffer, length, CopyAddress(buffer, from));
                         created.Start();
                         return;
                     }
@@ -318,6 +331,13 @@ internal sealed unsafe class UdpEndpoint
         }
 
         ReturnBuffer(buffer);
+    }
+
+    private static int CopyAddress(byte[] buffer, SocketAddress from)
+    {
+        var size = Math.Min(from.Size, AddressSlot);
+        from.Buffer.Span[..size].CopyTo(buffer.AsSpan(AddressOffset, size));
+        return size;
     }
 
     private static void TuneBuffers(Socket socket)

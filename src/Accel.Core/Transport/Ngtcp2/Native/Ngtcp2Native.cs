@@ -76,6 +76,7 @@ internal static unsafe class Ngtcp2Native
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_del(nint conn);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_set_tls_native_handle(nint conn, nint tls_native_handle);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_accept(ngtcp2_pkt_hd* dest, byte* pkt, nuint pktlen);
+    [DllImport(LibNgtcp2)] public static extern nint ngtcp2_pkt_write_stateless_reset(byte* dest, nuint destlen, byte* stateless_reset_token, byte* rand, nuint randlen);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_pkt_decode_version_cid(ngtcp2_version_cid* dest, byte* data, nuint datalen, nuint short_dcidlen);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_read_pkt_versioned(nint conn, ngtcp2_path* path, int pkt_info_version, ngtcp2_pkt_info* pi, byte* pkt, nuint pktlen, ulong ts);
     [DllImport(LibNgtcp2)] public static extern nint ngtcp2_conn_write_pkt_versioned(nint conn, ngtcp2_path* path, int pkt_info_version, ngtcp2_pkt_info* pi, byte* dest, nuint destlen, ulong ts);
