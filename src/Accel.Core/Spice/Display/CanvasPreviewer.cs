@@ -85,12 +85,9 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
         DamageRect read = default;
         if (type == ClientDisplayState.MsgCopyBits)
         {
-            var r = new CanvasReader(body);
-            var b = r.Base();
-            int srcX = r.I32(), srcY = r.I32();
-            if (b.SurfaceId == 0)
+            if (ClientDisplayState.TryReadCopyBits(body, out uint surface, out var source, out _, out _) && surface == 0)
             {
-                read = new DamageRect(srcX, srcY, srcX + (b.Box.Right - b.Box.Left), srcY + (b.Box.Bottom - b.Box.Top));
+                read = source;
             }
         }
         else if (parsed)

@@ -48,6 +48,19 @@ internal sealed class ClientDisplayState
     public static bool IsPixelMessage(ushort type) =>
         DisplayDrawMessage.IsDrawWithImages(type) || type is MsgCopyBits or MsgStreamData or MsgStreamDataSized;
 
+    /// <summary>COPY_BITS: the surface, the source rectangle it reads and the shift to its destination.</summary>
+    public static bool TryReadCopyBits(ReadOnlySpan<byte> body, out uint surface, out DamageRect source, out int dx, out int dy)
+    {
+        var r = new Canvas.CanvasReader(body);
+        var b = r.Base();
+        int srcX = r.I32(), srcY = r.I32();
+        surface = b.SurfaceId;
+        source = new DamageRect(srcX, srcY, srcX + (b.Box.Right - b.Box.Left), srcY + (b.Box.Bottom - b.Box.Top));
+        dx = b.Box.Left - srcX;
+        dy = b.Box.Top - srcY;
+        return true;
+    }
+
     /// <summary>Whether a parsed draw carries a source image the client gets now (not from its cache or a surface).</summary>
     public static bool BringsNewImage(in DisplayDrawMessage draw)
     {

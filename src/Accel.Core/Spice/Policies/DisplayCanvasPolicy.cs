@@ -17,25 +17,19 @@ internal interface IInjectionBacklog
 /// <summary>
 /// Server edge, display channel 0, with <c>Server:DisplayCanvas</c>: every server → client message is applied to a
 /// <see cref="DisplayCanvas"/> and spice-server's ACKs are answered at once (it drains at LAN speed); the WAN gets only
-/// what is fresh. Modes (docs/display-path.md):
+/// what is fresh. The rules are described once, in docs/display-path.md ("Canvas coalescing"):
 /// <list type="bullet">
 /// <item>Pass-through while the display bytes outstanding toward the client edge are ≤ the budget B
-/// (<see cref="DisplayBudget"/>) and no damage is pending.</item>
-/// <item>COPY_BITS pass while outstanding ≤ B even with damage pending: the damage their source overlaps moves with
-/// them to the destination (<see cref="CanvasRefreshQueue.OnCopied"/>).</item>
-/// <item>Absorb otherwise: draws, COPY_BITS over the budget and stream frames are not forwarded; their bounding box (clipped to the
-/// surface) becomes damage of their surface (<see cref="DisplayDamage"/>). Control messages are forwarded in order.
-/// A draw that depends on what the client lacks (<see cref="ClientDisplayState"/>) is absorbed in any mode.</item>
-/// <item>Refresh once outstanding ≤ B/2, up to B: damaged rectangles are written as DRAW_COPY of the canvas
-/// (<see cref="CanvasRefreshWriter"/>) in the order of <see cref="CanvasRefreshQueue"/> (smallest first, so an echo
-/// overtakes a busy region), before the next message, or by a 5 ms sampler in pieces through the injector when
-/// spice-server is quiet. Photo-like pixels that would hold the link longer than 50 ms losslessly go as JPEG at a
-/// quality chosen from the measured delivery rate, and are sent again losslessly once settled (300 ms). Pass-through
-/// resumes only when nothing fresh or lossy is left, so every forwarded draw reads client pixels equal to the
-/// canvas.</item>
+/// (<see cref="DisplayBudget"/>) and no fresh damage is pending; COPY_BITS pass with damage pending and carry it
+/// (<see cref="CanvasRefreshQueue.OnCopied"/>).</item>
+/// <item>Absorb otherwise, or when a draw depends on what the client lacks (<see cref="ClientDisplayState"/>) or is
+/// too large to send losslessly (<see cref="CanvasEncodeToFit"/>): its box becomes damage (<see cref="DisplayDamage"/>).
+/// Control messages are forwarded in order.</item>
+/// <item>Refresh once outstanding ≤ B/2, up to B: DRAW_COPY of the canvas (<see cref="CanvasRefreshWriter"/>) in the
+/// order of <see cref="CanvasRefreshQueue"/> (smallest first), before the next message or by a 5 ms sampler; JPEG
+/// where encode-to-fit says so, lossless again once settled.</item>
 /// </list>
-/// A surface that is not 32 bits per pixel ends the coalescing for the channel (damage is refreshed first, then
-/// everything passes through).
+/// A surface that is not 32 bits per pixel ends the coalescing for the channel (damage is refreshed first).
 /// </summary>
 internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, ISummarizingPolicy, IDisposable
 {
@@ -46,9 +40,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private const int PiecePixels = 8192;
     private const int MaxInjectBacklog = 24 * 1024;
     private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>Photo-like pixels go lossy when lossless (about 2 bytes a pixel) would hold the link longer than this.</summary>
-    private static readonly TimeSpan s_lossyHorizon = TimeSpan.FromMilliseconds(50);
 
     /// <summary>A lossy rectangle untouched this long is sent again losslessly.</summary>
     private static readonly TimeSpan s_refineDelay = TimeSpan.FromMilliseconds(300);
@@ -340,32 +331,20 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     }
 
     /// <summary>
-    /// Encode to fit, for draws too: a draw that brings a new image (not one from the cache) over an area whose lossless
-    /// photo-like size (about 2 bytes a pixel) would hold the link longer than the lossy horizon — a photo spice-server
-    /// sends losslessly, perhaps in strips, because the edges answer its link test at LAN speed — is absorbed, so its
-    /// area goes out as a refresh: JPEG when photo-like, as small as before when not, and losslessly once settled.
+    /// Encode to fit for draws: one that brings a new image (not from the cache) over an area too large to send
+    /// losslessly (<see cref="CanvasEncodeToFit"/>) is absorbed — spice-server sends photos losslessly because the edges
+    /// answer its link test at LAN speed — so its area goes out as a refresh: JPEG when photo-like, lossless once settled.
     /// </summary>
-    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw)
-    {
-        long rate = LinkRate;
-        if (!_lossy || rate <= 0 || !ClientDisplayState.BringsNewImage(draw) || !_client.TryGetTarget(type, body, out _, out var box))
-        {
-            return false;
-        }
-
-        return box.Area * 2 > rate * s_lossyHorizon.TotalSeconds;
-    }
+    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw) =>
+        _lossy && ClientDisplayState.BringsNewImage(draw) && _client.TryGetTarget(type, body, out _, out var box)
+        && CanvasEncodeToFit.TooLongLossless(box.Area, LinkRate);
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
     private void CarryDamage(ReadOnlySpan<byte> body)
     {
-        var r = new CanvasReader(body);
-        var b = r.Base();
-        int srcX = r.I32(), srcY = r.I32();
-        if (_canvas.TryGetSurface(b.SurfaceId, out var surface))
+        if (ClientDisplayState.TryReadCopyBits(body, out uint id, out var source, out int dx, out int dy) && _canvas.TryGetSurface(id, out var surface))
         {
-            var source = new DamageRect(srcX, srcY, srcX + (b.Box.Right - b.Box.Left), srcY + (b.Box.Bottom - b.Box.Top));
-            _queue.OnCopied(b.SurfaceId, source, b.Box.Left - srcX, b.Box.Top - srcY, surface.Width, surface.Height);
+            _queue.OnCopied(id, source, dx, dy, surface.Width, surface.Height);
         }
     }
 
@@ -457,7 +436,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             return 0;
         }
 
-        int quality = final || refine ? 0 : LossyQuality(rectArea);
+        int quality = final || refine || !_lossy ? 0 : CanvasEncodeToFit.Quality(rectArea, LinkRate);
         long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy);
         _queue.OnWritten(id, band, lossy, now);
         RefreshRects++;
@@ -483,24 +462,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         }
 
         return n;
-    }
-
-    /// <summary>
-    /// The JPEG quality for a band of a fresh rectangle of <paramref name="rectArea"/> pixels (0: lossless): lossy only
-    /// when sending the rectangle losslessly (about 2 bytes a photo pixel) would take the measured delivery rate longer
-    /// than the lossy horizon; the quality follows that rate.
-    /// </summary>
-    private int LossyQuality(long rectArea)
-    {
-        long rate = LinkRate;
-        if (!_lossy || rate <= 0 || rectArea * 2 <= rate * s_lossyHorizon.TotalSeconds)
-        {
-            return 0;
-        }
-
-        int quality = CanvasRefreshWriter.QualityFor(rate);
-        DisplayCanvasMetrics.Quality.Record(quality);
-        return quality;
     }
 
     private void UpdateAbsorbClock()
