@@ -39,11 +39,14 @@ public sealed partial class MetricNamesDocTests
         _ = AccelMetrics.RelayBytes;
         _ = Accel.Core.Spice.Display.DisplayBudgetMetrics.AckHolds;
         _ = Accel.Core.Spice.Input.InputMetrics.PointerDatagrams;
+        _ = Accel.Core.Spice.Display.DisplayCanvasMetrics.DrawsAbsorbed;
         var names = new HashSet<string>(StringComparer.Ordinal) { "spiceaccel_build_info", "spiceaccel_ready" };
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>
         {
-            if (instrument.Meter.Name == AccelMetrics.MeterName)
+            // The product's one Meter, not the name: a test that makes its own meter of that name (MetricsExporterTests)
+            // may run at the same time.
+            if (ReferenceEquals(instrument.Meter, AccelMetrics.Meter))
             {
                 names.Add(PrometheusBridge.PrometheusName(instrument));
             }
