@@ -17,7 +17,17 @@ internal static class CliProcess
     private static readonly Lazy<Task<string>> s_readableDll = new(async () =>
     {
         var dir = Directory.CreateTempSubdirectory("spiceaccel-cli-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, recursive: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left in the temp directory: never worth failing the run at exit.
+            }
+        };
         var app = Path.Combine(dir, "app");
         await Shell.RunAsync("cp", ["-a", Path.GetDirectoryName(EdgeProcess.DllPath)!, app]);
         await Shell.RunAsync("chmod", ["-R", "a+rX", dir]);

@@ -140,14 +140,14 @@ public sealed class DisplayCanvasPolicyTests
         Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "a draw passes while the client is only lossy");
         Assert.True(h.Policy.LossyPending >= 1, "not settled yet: no lossless refresh before the delay");
 
-        // Drawn over (a video-rate region keeps moving): the lossy area is not settled until nothing drew there for 300 ms.
-        time.Advance(TimeSpan.FromMilliseconds(200));
+        // Drawn over (a video-rate region keeps moving): the lossy area is not settled until nothing drew there for 1 s.
+        time.Advance(TimeSpan.FromMilliseconds(800));
         Assert.True(h.Send(Fill, SolidFill(0, 100, 50, 110, 60, 0x654321)));
-        time.Advance(TimeSpan.FromMilliseconds(200));
+        time.Advance(TimeSpan.FromMilliseconds(800));
         h.Send(Mark, []);
-        Assert.True(h.Policy.LossyPending >= 1, "drawn over 200 ms ago: not settled");
+        Assert.True(h.Policy.LossyPending >= 1, "drawn over 800 ms ago: not settled");
 
-        time.Advance(TimeSpan.FromMilliseconds(150));
+        time.Advance(TimeSpan.FromMilliseconds(250));
         for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
         {
             h.Send(Mark, []);
@@ -171,7 +171,7 @@ public sealed class DisplayCanvasPolicyTests
         Assert.True(h.Policy.RefreshBytes < 40_000, $"refreshed {h.Policy.RefreshBytes} bytes");
         Assert.True(h.Send(Fill, SolidFill(0, 250, 150, 260, 160, 0x123456)), "small draws still pass");
 
-        time.Advance(TimeSpan.FromMilliseconds(350));
+        time.Advance(TimeSpan.FromMilliseconds(1050));
         for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
         {
             h.Send(Mark, []);
