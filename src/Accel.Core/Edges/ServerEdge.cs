@@ -408,14 +408,14 @@ public sealed class ServerEdge
             {
                 var relay = Settings.Relay;
                 Func<IAckGate>? budget = relay.DisplayBudget.Enabled
-                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt)
+                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From(connection.StatisticsOrDefault(), stream.AcknowledgedBytes))
                     : null;
                 var setup = new PumpSetup
                 {
                     Settings = relay,
                     Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                         relay.DisplayCanvas
-                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => connection.StatisticsOrDefault().MinRtt, toClient,
+                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From(connection.StatisticsOrDefault(), stream.AcknowledgedBytes), toClient,
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)

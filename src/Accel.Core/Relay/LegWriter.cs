@@ -18,8 +18,11 @@ namespace Accel.Core.Relay;
 /// </summary>
 internal sealed class LegWriter : IBufferWriter<byte>, IMessageInjector, IInjectionBacklog
 {
-    /// <summary>Injected bytes waiting at most; far above what ACK windows and motion rules allow.</summary>
-    public const int InjectionCapacity = 64 * 1024;
+    /// <summary>
+    /// Injected bytes waiting at most; far above what ACK windows and motion rules allow, and above the display canvas's
+    /// refresh pieces (it stops at 24 KiB waiting; a piece is at most 16384 pixels).
+    /// </summary>
+    public const int InjectionCapacity = 256 * 1024;
 
     private readonly PipeWriter _pipe;
     private readonly SemaphoreSlim _gate = new(1, 1);

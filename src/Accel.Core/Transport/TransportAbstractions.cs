@@ -341,6 +341,12 @@ public interface ITransportStream : IAsyncDisposable
     /// <summary>Bytes written but not yet acknowledged by the peer (or, where unknown, not yet handed to the engine).</summary>
     long UnacknowledgedBytes { get; }
 
+    /// <summary>
+    /// Bytes of this stream the peer has acknowledged so far, counting from the stream's start (or, where the engine does
+    /// not say, bytes whose write completed). Only grows; a delivery-rate measurement reads it.
+    /// </summary>
+    long AcknowledgedBytes { get; }
+
     /// <summary>Completes when the write side is finished: all data acknowledged after FIN (success), or reset/aborted (fault).</summary>
     Task WritesClosed { get; }
 

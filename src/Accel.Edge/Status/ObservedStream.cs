@@ -42,6 +42,8 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
 
     public long UnacknowledgedBytes => inner.UnacknowledgedBytes;
 
+    public long AcknowledgedBytes => inner.AcknowledgedBytes;
+
     public Task WritesClosed => inner.WritesClosed;
 
     public Task ReadsClosed => inner.ReadsClosed;

@@ -110,6 +110,18 @@ internal sealed class ResumableStream : ITransportStream
 
     public long UnacknowledgedBytes => _inner.UnacknowledgedBytes;
 
+    /// <summary>Acknowledged by the peer across connections: the current stream's count starts where the peer resumed reading.</summary>
+    public long AcknowledgedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _innerWriteBase + _inner.AcknowledgedBytes;
+            }
+        }
+    }
+
     public Task WritesClosed => _inner.WritesClosed;
 
     public Task ReadsClosed => _inner.ReadsClosed;

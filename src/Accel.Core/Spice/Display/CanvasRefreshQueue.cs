@@ -45,6 +45,21 @@ internal sealed class CanvasRefreshQueue
         }
     }
 
+    /// <summary>Pixels of fresh damage pending (all surfaces; overlapping rectangles count twice).</summary>
+    public long FreshArea
+    {
+        get
+        {
+            long area = 0;
+            foreach (var s in _surfaces.Values)
+            {
+                area += s.Fresh.Area;
+            }
+
+            return area;
+        }
+    }
+
     /// <summary>Lossy rectangles waiting for their lossless refresh (all surfaces).</summary>
     public int LossyCount
     {

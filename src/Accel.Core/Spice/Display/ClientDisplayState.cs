@@ -76,6 +76,20 @@ internal sealed class ClientDisplayState
         return false;
     }
 
+    /// <summary>Whether a parsed draw brings an image spice-server coded as a photo (QUIC, or JPEG on a WAN setting).</summary>
+    public static bool BringsPhoto(in DisplayDrawMessage draw)
+    {
+        for (int i = 0; i < draw.Count; i++)
+        {
+            if (draw[i].Role == DisplayImageRole.Source && draw[i].Descriptor.Type is SpiceImageType.Quic or SpiceImageType.Jpeg or SpiceImageType.JpegAlpha)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether a parsed draw takes pixels from a surface (a SURFACE image: it copies from elsewhere on the client).</summary>
     public static bool ReadsSurface(in DisplayDrawMessage draw)
     {

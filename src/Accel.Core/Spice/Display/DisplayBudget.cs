@@ -38,6 +38,27 @@ public sealed record DisplayBudgetSettings
     public TimeSpan RateWindow { get; init; } = TimeSpan.FromSeconds(2);
 }
 
+/// <summary>
+/// What the transport tells the budget about the path at one moment: its min RTT; the display stream's bytes the peer
+/// has acknowledged (-1: unknown), from which the delivery rate is measured; and an upper bound of the rate the path
+/// can deliver (congestion window / smoothed RTT, with slack; 0 where the engine does not say).
+/// <para>
+/// Measured on the branch profile (10 Mbit/s, 1 % loss), the rate read 4.6 × the link's before both: bytes written
+/// toward the stream but not yet in the engine (a batch in the pipe, injected refreshes) counted as acknowledged, and a
+/// lost packet holds the acknowledged prefix back for about an RTT, after which the bytes behind it arrive in one
+/// interval. The stream's own count fixes the first; the bound limits the second.
+/// </para>
+/// </summary>
+public readonly record struct PathReading(TimeSpan? MinRtt, long RateCeiling = 0, long Acknowledged = -1)
+{
+    /// <summary>Slack over congestion window / smoothed RTT (a sender may briefly exceed its average).</summary>
+    private const double CeilingSlack = 1.25;
+
+    public static PathReading From(in Transport.ConnectionStatistics statistics, long acknowledged = -1) =>
+        new(statistics.MinRtt, statistics is { CongestionWindow: > 0 and var cwnd, SmoothedRtt: { } srtt } && srtt > TimeSpan.Zero
+            ? (long)(cwnd * CeilingSlack / srtt.TotalSeconds) : 0, acknowledged);
+}
+
 /// <summary>What to do with an ACK that spice-server's window has made due.</summary>
 internal enum AckDecision
 {
@@ -70,7 +91,6 @@ internal sealed class DisplayBudget : IDisposable
     private readonly long _bucketTicks;
     private readonly long[] _bucketRate = new long[RateBuckets];
     private readonly long[] _bucketStart = new long[RateBuckets];
-    private readonly bool[] _bucketBusy = new bool[RateBuckets];
     private readonly long[] _delayOffset = new long[DelayRing];
     private readonly long[] _delayStamp = new long[DelayRing];
     private int _delayHead;
@@ -78,6 +98,8 @@ internal sealed class DisplayBudget : IDisposable
     private long _written;
     private long _intervalStart = -1;
     private long _intervalAcked;
+    private long _lastBusy;
+    private long _streamAcked;
     private bool _intervalBusy;
     private TimeSpan? _minRtt;
     private int _pendingAcks;
@@ -103,26 +125,15 @@ internal sealed class DisplayBudget : IDisposable
     public long DeliveryRate { get; private set; }
 
     /// <summary>
-    /// Whether a busy interval (data waiting the whole time) is among the rate's samples of the window: the rate is then
-    /// what the path delivers, not what the screen happened to send (a first screen over a LAN is idle most of the time
-    /// and measures low). Choices that trade quality for bandwidth wait for this.
+    /// Whether a busy interval (data waiting the whole time) was seen in the last <see cref="LinkMemory"/>: the rate is
+    /// then what the path delivers, not what the screen happened to send (a first screen over a LAN is idle most of the
+    /// time and measures low). Choices that trade quality for bandwidth wait for this. Remembered longer than the rate
+    /// window: a slideshow is idle between its photos, and each photo must not be taken for a first screen again.
     /// </summary>
-    public bool LinkLimited
-    {
-        get
-        {
-            var current = _time.GetTimestamp() / _bucketTicks;
-            for (var i = 0; i < RateBuckets; i++)
-            {
-                if (_bucketBusy[i] && current - _bucketStart[i] < RateBuckets)
-                {
-                    return true;
-                }
-            }
+    public bool LinkLimited => _lastBusy != 0 && _time.GetElapsedTime(_lastBusy) < LinkMemory;
 
-            return false;
-        }
-    }
+    /// <summary>How long a busy interval keeps <see cref="LinkLimited"/> true.</summary>
+    public static readonly TimeSpan LinkMemory = TimeSpan.FromSeconds(30);
 
     /// <summary>ACKs due but held back.</summary>
     public int PendingAcks => _pendingAcks;
@@ -150,18 +161,29 @@ internal sealed class DisplayBudget : IDisposable
     /// Feeds what the engine says: bytes of the display stream not yet acknowledged by the peer, and the path's min RTT
     /// (null where the engine has no statistics: the budget is then <see cref="DisplayBudgetSettings.Fallback"/>).
     /// </summary>
-    public void Observe(long unacknowledgedBytes, TimeSpan? minRtt)
+    public void Observe(long unacknowledgedBytes, TimeSpan? minRtt) => Observe(unacknowledgedBytes, new PathReading(minRtt));
+
+    /// <summary>Feeds what the engine says (see <see cref="PathReading"/>).</summary>
+    public void Observe(long unacknowledgedBytes, in PathReading path)
     {
+        var minRtt = path.MinRtt;
         var now = _time.GetTimestamp();
         Outstanding = Math.Clamp(unacknowledgedBytes, 0, _written);
         var acked = _written - Outstanding;
+        var delivered = acked;
+        if (path.Acknowledged >= 0)
+        {
+            _streamAcked = Math.Max(_streamAcked, path.Acknowledged);
+            delivered = _streamAcked;
+        }
+
         RecordDelays(acked, now);
         if (minRtt is { } rtt && rtt > TimeSpan.Zero)
         {
             _minRtt = _minRtt is { } known && known < rtt ? known : rtt;
         }
 
-        SampleRate(acked, now);
+        SampleRate(delivered, now, path.RateCeiling);
         Target = ComputeTarget();
     }
 
@@ -244,7 +266,7 @@ internal sealed class DisplayBudget : IDisposable
         return Math.Clamp(target, _settings.Floor, _settings.Ceiling);
     }
 
-    private void SampleRate(long acked, long now)
+    private void SampleRate(long acked, long now, long rateCeiling)
     {
         if (_intervalStart < 0)
         {
@@ -262,6 +284,11 @@ internal sealed class DisplayBudget : IDisposable
         }
 
         var rate = (long)((acked - _intervalAcked) / elapsed.TotalSeconds);
+        if (rateCeiling > 0)
+        {
+            rate = Math.Min(rate, rateCeiling);
+        }
+
         var bucket = (int)(now / _bucketTicks % RateBuckets);
         if (_bucketStart[bucket] != now / _bucketTicks)
         {
@@ -270,7 +297,6 @@ internal sealed class DisplayBudget : IDisposable
             {
                 _bucketStart[bucket] = now / _bucketTicks;
                 _bucketRate[bucket] = 0;
-                _bucketBusy[bucket] = false;
             }
         }
 
@@ -279,7 +305,10 @@ internal sealed class DisplayBudget : IDisposable
             _bucketRate[bucket] = rate;
         }
 
-        _bucketBusy[bucket] |= _intervalBusy && _bucketStart[bucket] == now / _bucketTicks;
+        if (_intervalBusy)
+        {
+            _lastBusy = now;
+        }
 
         long max = 0;
         var current = now / _bucketTicks;

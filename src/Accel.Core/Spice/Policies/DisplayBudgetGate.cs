@@ -14,20 +14,20 @@ internal sealed class DisplayBudgetGate : IAckGate, IDisposable
 
     private readonly DisplayBudget _budget;
     private readonly Func<long> _unacknowledgedBytes;
-    private readonly Func<TimeSpan?> _minRtt;
+    private readonly Func<PathReading> _path;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stop = new();
     private bool _disposed;
 
     /// <param name="unacknowledgedBytes">Bytes of the display stream the client edge has not acknowledged yet.</param>
-    /// <param name="minRtt">The path's min RTT, where the engine knows it.</param>
-    public DisplayBudgetGate(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<TimeSpan?> minRtt)
+    /// <param name="path">The path's min RTT and rate bound, where the engine knows them.</param>
+    public DisplayBudgetGate(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<PathReading> path)
     {
         _budget = new DisplayBudget(settings, time);
         _time = time;
         _unacknowledgedBytes = unacknowledgedBytes;
-        _minRtt = minRtt;
+        _path = path;
     }
 
     public void Attach(IAckReleaser releaser) => _ = PaceAsync(releaser, _stop.Token);
@@ -36,7 +36,7 @@ internal sealed class DisplayBudgetGate : IAckGate, IDisposable
     {
         lock (_lock)
         {
-            _budget.Observe(_unacknowledgedBytes(), _minRtt());
+            _budget.Observe(_unacknowledgedBytes(), _path());
             return _budget.OnAckDue() == AckDecision.Send;
         }
     }
@@ -87,7 +87,7 @@ internal sealed class DisplayBudgetGate : IAckGate, IDisposable
                         return;
                     }
 
-                    _budget.Observe(_unacknowledgedBytes(), _minRtt());
+                    _budget.Observe(_unacknowledgedBytes(), _path());
                     release = _budget.TryRelease();
                 }
 

@@ -8,12 +8,6 @@ using Accel.Core.Spice.Protocol.Messages;
 
 namespace Accel.Core.Spice.Policies;
 
-/// <summary>An injector that tells how many injected bytes still wait to be written (the relay's <c>LegWriter</c>).</summary>
-internal interface IInjectionBacklog
-{
-    int PendingBytes { get; }
-}
-
 /// <summary>
 /// Server edge, display channel 0, with <c>Server:DisplayCanvas</c>: every server → client message is applied to a
 /// <see cref="DisplayCanvas"/> and spice-server's ACKs are answered at once (it drains at LAN speed); the WAN gets only
@@ -25,9 +19,8 @@ internal interface IInjectionBacklog
 /// <item>Absorb otherwise, or when a draw depends on what the client lacks (<see cref="ClientDisplayState"/>) or is
 /// too large to send losslessly (<see cref="CanvasEncodeToFit"/>): its box becomes damage (<see cref="DisplayDamage"/>).
 /// Control messages are forwarded in order.</item>
-/// <item>Refresh once outstanding ≤ B/2, up to B: DRAW_COPY of the canvas (<see cref="CanvasRefreshWriter"/>) in the
-/// order of <see cref="CanvasRefreshQueue"/> (smallest first), before the next message or by a 5 ms sampler; JPEG
-/// where encode-to-fit says so, lossless again once settled.</item>
+/// <item>Refresh once outstanding ≤ B/2, up to B: DRAW_COPY of the canvas (<see cref="CanvasRefreshWriter"/>), smallest
+/// first, before the next message or by a 5 ms sampler; JPEG where encode-to-fit says so, lossless once settled.</item>
 /// </list>
 /// A surface that is not 32 bits per pixel ends the coalescing for the channel (damage is refreshed first).
 /// </summary>
@@ -35,9 +28,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 {
     /// <summary>Largest refresh written before a message, in pixels per DRAW_COPY (a taller rectangle is cut in bands).</summary>
     private const int MaxPixelsPerCopy = 1 << 16;
-
-    /// <summary>Pixels per piece the sampler injects (the injector holds at most 64 KiB: 24 KiB + one 32 KiB piece).</summary>
-    private const int PiecePixels = 8192;
+    /// <summary>Pixels per piece the sampler injects: 16 rows of 1024, whole JPEG 4:2:0 blocks (≤ 64 KiB lossless, under the injector's bound).</summary>
+    private const int PiecePixels = 16384;
     private const int MaxInjectBacklog = 24 * 1024;
     private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
 
@@ -56,7 +48,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly CanvasRefreshQueue _queue = new();
     private readonly DisplayBudget _budget;
     private readonly Func<long> _unacknowledgedBytes;
-    private readonly Func<TimeSpan?> _minRtt;
+    private readonly Func<PathReading> _path;
     private readonly IMessageInjector _toClient;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
@@ -64,6 +56,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly bool _lossy;
     private readonly Func<long>? _deliveryRate;
     private readonly CanvasPreviewer? _previews;
+    private readonly CanvasEncodeToFit _fit;
     private long _nextLarge;
     private readonly long _refineDelay;
     private long _unflushed;
@@ -72,7 +65,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private bool _disabled;
     private bool _disposed;
 
-    public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<TimeSpan?> minRtt,
+    public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<PathReading> path,
         IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true, bool lossy = true, Func<long>? deliveryRate = null,
         IDisplayPreviewSender? previews = null)
     {
@@ -80,11 +73,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         _previews = previews is null ? null : new CanvasPreviewer(previews, time);
         _deliveryRate = deliveryRate;
         _refineDelay = (long)(s_refineDelay.TotalSeconds * time.TimestampFrequency);
+        _fit = new CanvasEncodeToFit(time);
         _canvas = new DisplayCanvas(limits);
         _budget = new DisplayBudget(settings, time);
         _time = time;
         _unacknowledgedBytes = unacknowledgedBytes;
-        _minRtt = minRtt;
+        _path = path;
         _toClient = toClient;
         if (sample)
         {
@@ -245,13 +239,18 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             }
 
             long allowance = _budget.Target - outstanding;
-            do
+            // The backlog is checked before every piece, the first too: a slow destination must never overflow the injector.
+            while (allowance > 0 && HasDamage && (_toClient is not IInjectionBacklog backlog || backlog.PendingBytes < MaxInjectBacklog))
             {
                 _pieceBytes = -1;
                 _toClient.Inject(this, static (self, _, output) => self.WritePiece(output));
+                if (_pieceBytes < 0 || _toClient is not IInjectionBacklog)
+                {
+                    break; // nothing ready to send, or an injector that cannot say what it holds: one piece a tick
+                }
+
                 allowance -= _pieceBytes;
             }
-            while (_pieceBytes >= 0 && allowance > 0 && HasDamage && _toClient is IInjectionBacklog backlog && backlog.PendingBytes < MaxInjectBacklog);
 
             UpdateAbsorbClock();
         }
@@ -262,6 +261,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
+        _fit.OnDraw(parsed && ClientDisplayState.BringsPhoto(draw), _time.GetTimestamp());
         // A COPY_BITS (a scroll, a window move) passes even while damage is pending: it carries the damage it reads
         // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
         // whole scrolled area.
@@ -338,7 +338,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// </summary>
     private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw) =>
         _lossy && ClientDisplayState.BringsNewImage(draw) && _client.TryGetTarget(type, body, out _, out var box)
-        && CanvasEncodeToFit.TooLongLossless(box.Area, LinkRate);
+        && _fit.TooLongLossless(box.Area, ClientDisplayState.BringsPhoto(draw), LinkRate);
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
     private void CarryDamage(ReadOnlySpan<byte> body)
@@ -381,7 +381,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     private long Observe()
     {
-        _budget.Observe(_unacknowledgedBytes(), _minRtt());
+        _budget.Observe(_unacknowledgedBytes(), _path());
         return _budget.Outstanding + _unflushed;
     }
 
@@ -427,7 +427,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
     {
         long now = _time.GetTimestamp();
-        if (!_queue.TryTake(maxPixels, now, final ? 0 : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
+        if (!_queue.TryTake(maxPixels, now, final ? 0 : _fit.Drawing(now) ? long.MaxValue : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
         {
             return -1;
         }
@@ -437,7 +437,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             return 0;
         }
 
-        int quality = final || refine || !_lossy ? 0 : CanvasEncodeToFit.Quality(rectArea, LinkRate);
+        int quality = final || refine || !_lossy ? 0 : CanvasEncodeToFit.Quality(Math.Max(rectArea, _queue.FreshArea + band.Area), LinkRate, _fit.Continuing(now));
+        _fit.OnChosen(quality, now);
         long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy);
         _queue.OnWritten(id, band, lossy, now);
         RefreshRects++;

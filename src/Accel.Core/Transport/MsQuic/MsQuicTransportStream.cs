@@ -16,6 +16,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private readonly QuicStream _stream;
     private readonly WriteArbiter.Ticket _ticket;
     private long _pendingBytes;
+    private long _completedBytes;
     private byte _urgency;
     private int _released;
 
@@ -45,6 +46,8 @@ internal sealed class MsQuicTransportStream : ITransportStream
     }
 
     public long UnacknowledgedBytes => Interlocked.Read(ref _pendingBytes);
+
+    public long AcknowledgedBytes => Interlocked.Read(ref _completedBytes);
 
     public Task WritesClosed { get; }
 
@@ -89,6 +92,7 @@ internal sealed class MsQuicTransportStream : ITransportStream
                 try
                 {
                     await _stream.WriteAsync(chunk, completeWrites && last, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Add(ref _completedBytes, chunk.Length);
                 }
                 finally
                 {

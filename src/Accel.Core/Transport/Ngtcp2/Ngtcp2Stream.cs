@@ -73,6 +73,17 @@ internal sealed class Ngtcp2Stream : ITransportStream
         }
     }
 
+    public long AcknowledgedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _send.Acknowledged;
+            }
+        }
+    }
+
     // Loop-owned state.
     internal long SentOffset;
     internal bool FinSent;

@@ -56,6 +56,47 @@ public sealed class DisplayBudgetTests
     }
 
     [Fact]
+    public void DeliveryRate_BytesWaitingBeforeTheEngine_AreNotCountedAsDelivered()
+    {
+        // The edge writes in batches that reach the engine only when flushed (every 60 ms here): the rate is measured
+        // from the stream's acknowledged bytes, so what waits before the engine is never taken as delivered.
+        var time = new FakeTimeProvider();
+        using var budget = new DisplayBudget(DisplayBudgetSettings.Default, time);
+        var link = new SimulatedLink(budget, time, bytesPerSecond: 1_250_000) { FlushEvery = 12 };
+        link.Run(TimeSpan.FromSeconds(5));
+
+        Assert.InRange(budget.DeliveryRate, 1_100_000, 1_350_000);
+    }
+
+    [Fact]
+    public void DeliveryRate_AboveThePathsBound_IsCappedAtIt()
+    {
+        var time = new FakeTimeProvider();
+        using var budget = new DisplayBudget(DisplayBudgetSettings.Default, time);
+        var link = new SimulatedLink(budget, time, bytesPerSecond: 12_500_000) { RateCeiling = 2_000_000 };
+        link.Run(TimeSpan.FromSeconds(3));
+
+        Assert.InRange(budget.DeliveryRate, 1_500_000, 2_000_000);
+    }
+
+    [Fact]
+    public void LinkLimited_RemembersABusyIntervalAcrossIdleGaps()
+    {
+        var time = new FakeTimeProvider();
+        using var budget = new DisplayBudget(DisplayBudgetSettings.Default, time);
+        var link = new SimulatedLink(budget, time, bytesPerSecond: 1_250_000);
+        Assert.False(budget.LinkLimited);
+        link.Run(TimeSpan.FromSeconds(1));
+        Assert.True(budget.LinkLimited);
+
+        link.HasData = false; // a slideshow between photos: longer than the rate window, shorter than the memory
+        link.Run(DisplayBudgetSettings.Default.RateWindow + TimeSpan.FromSeconds(2));
+        Assert.True(budget.LinkLimited);
+        link.Run(DisplayBudget.LinkMemory);
+        Assert.False(budget.LinkLimited);
+    }
+
+    [Fact]
     public void Target_IdleScreen_KeepsTheMeasuredRate()
     {
         var time = new FakeTimeProvider();
@@ -143,6 +184,14 @@ public sealed class DisplayBudgetTests
         private TimeSpan _now;
         private long _queued;
         private long _unacked;
+        private long _piped;
+        private long _acknowledged;
+        private int _ticks;
+
+        /// <summary>Forwarded bytes reach the engine only every this many ticks (0: at once).</summary>
+        public int FlushEvery { get; init; }
+
+        public long RateCeiling { get; init; }
 
         public long BytesPerSecond { get; set; } = bytesPerSecond;
 
@@ -158,8 +207,14 @@ public sealed class DisplayBudgetTests
                 if (room > 0 && HasData)
                 {
                     budget.OnForwarded(room);
-                    _unacked += room;
-                    _queued += room;
+                    _piped += room;
+                }
+
+                if (FlushEvery == 0 || ++_ticks % FlushEvery == 0)
+                {
+                    _unacked += _piped;
+                    _queued += _piped;
+                    _piped = 0;
                 }
 
                 // The bottleneck sends a tick's worth; it is acknowledged one RTT later.
@@ -169,12 +224,13 @@ public sealed class DisplayBudgetTests
                 while (_inFlight.TryPeek(out var head) && head.At <= _now)
                 {
                     _unacked -= head.Bytes;
+                    _acknowledged += head.Bytes;
                     _inFlight.Dequeue();
                 }
 
                 time.Advance(s_tick);
                 _now += s_tick;
-                budget.Observe(_unacked, s_rtt);
+                budget.Observe(_unacked, new PathReading(s_rtt, RateCeiling, _acknowledged));
             }
         }
     }

@@ -12,7 +12,7 @@ public sealed class DisplayBudgetGateTests
         var ct = TestContext.Current.CancellationToken;
         var time = new FakeTimeProvider();
         long unacknowledged = 0;
-        using var gate = new DisplayBudgetGate(DisplayBudgetSettings.Default, time, () => Volatile.Read(ref unacknowledged), () => TimeSpan.FromMilliseconds(50));
+        using var gate = new DisplayBudgetGate(DisplayBudgetSettings.Default, time, () => Volatile.Read(ref unacknowledged), () => new PathReading(TimeSpan.FromMilliseconds(50)));
         var releaser = new Releaser();
         gate.Attach(releaser);
 
@@ -31,7 +31,7 @@ public sealed class DisplayBudgetGateTests
     public void Gate_NewGeneration_ForgetsHeldAcks()
     {
         var time = new FakeTimeProvider();
-        using var gate = new DisplayBudgetGate(DisplayBudgetSettings.Default, time, () => 1_000_000, () => null);
+        using var gate = new DisplayBudgetGate(DisplayBudgetSettings.Default, time, () => 1_000_000, () => default);
         gate.Attach(new Releaser());
         gate.OnForwarded(1_000_000);
         Assert.False(gate.TryPass());

@@ -69,6 +69,35 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     [Fact]
+    public void Sampler_DestinationSlowToTakePieces_NeverOverfillsTheInjector()
+    {
+        // The relay's writer holds injected pieces until its stream takes them. Before the sampler looked at the backlog
+        // ahead of its first piece, every 5 ms tick added one until the writer's bound was passed, and the sampler ended
+        // for good: a slideshow's photos then waited for spice-server's next message (about 1 s) to be refreshed.
+        var injector = new BacklogRecordingInjector();
+        using var h = new Harness(width: 1024, height: 256, injector: injector);
+        h.Backlog(100_000);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 1024, 256, Pattern), 0, 0, 1024, 256));
+        h.Backlog(0);
+        for (int i = 0; i < 50; i++)
+        {
+            h.Policy.Sample(); // nobody takes the pieces
+            Assert.InRange(injector.PendingBytes, 0, (24 * 1024) + (16384 * 4) + 1024);
+        }
+
+        Assert.True(injector.PendingBytes >= 24 * 1024, $"{injector.PendingBytes} bytes waiting: the sampler stopped at its backlog, not before it");
+        for (int i = 0; i < 200 && h.Policy.Absorbing; i++)
+        {
+            h.DrainInjected();
+            h.Policy.Sample();
+        }
+
+        h.DrainInjected();
+        Assert.False(h.Policy.Absorbing);
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
     public void QuietAfterAbsorb_SamplerInjectsPieces_ClientEqualsCanvas()
     {
         using var h = new Harness(width: 300, height: 200);
@@ -492,14 +521,16 @@ public sealed class DisplayCanvasPolicyTests
     private sealed class Harness : IDisposable
     {
         private readonly ArrayBufferWriter<byte> _output = new();
-        private readonly RecordingInjector _injector = new();
+        private readonly RecordingInjector _injector;
         private readonly List<byte> _inFlight = [];
         private long _backlog;
 
-        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null)
+        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null,
+            RecordingInjector? injector = null)
         {
+            _injector = injector ?? new RecordingInjector();
             var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
-            Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => null, _injector, sample: false,
+            Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => default, _injector, sample: false,
                 deliveryRate: deliveryRate ?? (() => 0), previews: previews); // unknown rate: lossless unless a test sets one
             Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
             Send(SurfaceCreate, B.SurfaceCreate(0, width, height));

@@ -6,8 +6,11 @@ using Accel.Core.Spice.Protocol.Framing;
 namespace Accel.Core.Tests.Spice.Policies;
 
 /// <summary>Records what a policy injects toward one peer, framed back into messages.</summary>
-internal sealed class RecordingInjector : IMessageInjector
+internal class RecordingInjector : IMessageInjector
 {
+    /// <summary>Bytes injected and not taken yet.</summary>
+    public int WrittenCount => _bytes.WrittenCount;
+
     private readonly ArrayBufferWriter<byte> _bytes = new();
     private readonly SpiceMessageWriter _writer = new(miniHeader: true);
 
@@ -25,6 +28,12 @@ internal sealed class RecordingInjector : IMessageInjector
         _bytes.ResetWrittenCount();
         return bytes;
     }
+}
+
+/// <summary>A <see cref="RecordingInjector"/> that, like the relay's writer, tells what it still holds (everything not taken).</summary>
+internal sealed class BacklogRecordingInjector : RecordingInjector, IInjectionBacklog
+{
+    public int PendingBytes => WrittenCount;
 }
 
 internal static class PolicyTestKit
