@@ -43,6 +43,9 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
         try
         {
             await channel.WaitDrainedAsync(stop).ConfigureAwait(false);
+            // Wait for the link as long as the channel may (the reconnect run is shared and quick): a timeout here
+            // would put this channel in the retry's backoff, and it would resume seconds after the link is back.
+            await links.GetAsync(edgeName, stop, reconnecting: true).ConfigureAwait(false);
             await _pipeline.ExecuteAsync(
                 static async (state, ct) => await state.Self.TryResumeAsync(state.EdgeName, state.Original, state.Channel, ct).ConfigureAwait(false),
                 (Self: this, EdgeName: edgeName, Original: original, Channel: channel),
