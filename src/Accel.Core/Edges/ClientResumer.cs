@@ -20,10 +20,17 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
     private readonly ResiliencePipeline _pipeline = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
+            OnRetry = args =>
+            {
+                ResumeLog.AttemptFailed(logger, args.AttemptNumber + 1, args.Outcome.Exception?.Message ?? "?", args.RetryDelay.TotalSeconds);
+                return default;
+            },
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(250),
+            // Small: a first attempt can meet the lost connection still closing (its streams fail before it is
+            // closed) and fail at once; the next must not wait long.
+            Delay = TimeSpan.FromMilliseconds(50),
             MaxDelay = TimeSpan.FromSeconds(5),
             ShouldHandle = new PredicateBuilder().Handle<TransportException>().Handle<TimeoutRejectedException>(),
         })

@@ -4,9 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace Accel.Core.Edges;
 
 /// <summary>
-/// Brings a lost server edge back fast: fresh connection attempts in quick succession, each with a short handshake
-/// timeout, so that an Initial packet leaves every <see cref="AttemptTimeout"/> while the server edge does not answer.
-/// The first handshake after the link returns is then at most one attempt away. Waiting inside one long attempt would
+/// Brings a lost server edge back fast: fresh connection attempts in quick succession (one every
+/// <see cref="AttemptSpacing"/>, each waiting <see cref="AttemptTimeout"/> for its handshake), so that an Initial packet
+/// leaves every 100–300 ms while the server edge does not answer. The first handshake after the link returns is then
+/// at most one spacing away. Waiting inside one long attempt would
 /// not be: its Initial retransmissions back off exponentially (1, 2, 4 s…), and so does the old connection's probe
 /// timeout during an outage, so the first packet after the link's return could come seconds later (issue #11: 0.3–2.5 s
 /// measured before; the goal is one RTT + 500 ms).
@@ -27,45 +28,96 @@ internal sealed class ReconnectProbe(ITransportEngine engine, ILogger logger)
         return handshakeTimeout > TimeSpan.Zero && attempt > handshakeTimeout ? handshakeTimeout : attempt;
     }
 
-    /// <summary>
-    /// Attempts until one connects (returned), <paramref name="goOn"/> says stop (null), or <paramref name="cancellationToken"/>
-    /// is cancelled. Every failure goes to <paramref name="failed"/>; the first of a run is logged, the rest at debug
-    /// (a long outage makes hundreds).
-    /// </summary>
-    public async Task<ITransportConnection?> RunAsync(TransportClientOptions options, string edgeName, Func<bool> goOn, Action<string> failed,
-        CancellationToken cancellationToken)
+    /// <summary>How often a new attempt starts: once per RTT, between 100 and 300 ms (earlier attempts keep waiting meanwhile).</summary>
+    public static TimeSpan AttemptSpacing(TimeSpan? rtt)
     {
+        var r = rtt ?? MinAttempt;
+        return r < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : r > MinAttempt ? MinAttempt : r;
+    }
+
+    /// <summary>
+    /// Starts an attempt every <paramref name="spacing"/>, each waiting its handshake timeout, until one connects
+    /// (returned; the others are cancelled, and closed should they connect too), <paramref name="goOn"/> says stop
+    /// (null), or <paramref name="cancellationToken"/> is cancelled. Every failure goes to <paramref name="failed"/>; the
+    /// first of a run is logged, the rest at debug (a long outage makes hundreds).
+    /// </summary>
+    public async Task<ITransportConnection?> RunAsync(TransportClientOptions options, string edgeName, TimeSpan spacing, Func<bool> goOn,
+        Action<string> failed, CancellationToken cancellationToken)
+    {
+        using var losers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = new List<Task<ITransportConnection>>();
         var failures = 0;
-        while (goOn())
+        try
         {
-            var started = TimeProvider.System.GetTimestamp();
-            try
+            while (true)
             {
-                return await engine.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TransportException ex)
-            {
-                if (failures++ == 0)
+                if (goOn())
                 {
-                    ClientEdgeLog.ConnectFailed(logger, edgeName, options.RemoteEndPoint.ToString() ?? "?", ex.Message);
+                    running.Add(engine.ConnectAsync(options, losers.Token).AsTask());
                 }
-                else
+                else if (running.Count == 0)
                 {
-                    ReconnectLog.AttemptFailed(logger, edgeName, failures, ex.Message);
+                    return null;
                 }
 
-                failed(ex.Message);
-            }
+                var tick = Task.Delay(spacing, cancellationToken);
+                while (true)
+                {
+                    var done = await Task.WhenAny([.. running, tick]).ConfigureAwait(false);
+                    if (done == tick)
+                    {
+                        await tick.ConfigureAwait(false); // throws when cancelled
+                        break;
+                    }
 
-            // An attempt that fails at once (refused, unreachable) does not make the next one sooner.
-            var left = options.HandshakeTimeout - TimeProvider.System.GetElapsedTime(started);
-            if (left > TimeSpan.Zero)
-            {
-                await Task.Delay(left, cancellationToken).ConfigureAwait(false);
+                    var attempt = (Task<ITransportConnection>)done;
+                    running.Remove(attempt);
+                    if (attempt.IsCompletedSuccessfully)
+                    {
+                        return attempt.Result;
+                    }
+
+                    var reason = attempt.Exception?.GetBaseException() is TransportException ex ? ex.Message : null;
+                    if (reason is null)
+                    {
+                        await attempt.ConfigureAwait(false); // not a transport failure (cancelled): rethrow
+                        continue;
+                    }
+
+                    if (failures++ == 0)
+                    {
+                        ClientEdgeLog.ConnectFailed(logger, edgeName, options.RemoteEndPoint.ToString() ?? "?", reason);
+                    }
+                    else
+                    {
+                        ReconnectLog.AttemptFailed(logger, edgeName, failures, reason);
+                    }
+
+                    failed(reason);
+                }
             }
         }
+        finally
+        {
+            await losers.CancelAsync().ConfigureAwait(false);
+            foreach (var attempt in running)
+            {
+                _ = CloseLateAsync(attempt);
+            }
+        }
+    }
 
-        return null;
+    /// <summary>An attempt that lost the race but connects anyway is closed.</summary>
+    private static async Task CloseLateAsync(Task<ITransportConnection> attempt)
+    {
+        try
+        {
+            var connection = await attempt.ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TransportException or OperationCanceledException)
+        {
+        }
     }
 }
 

@@ -210,7 +210,8 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
         var attemptsWhileAnswering = 0;
         // Replacing a connection that answers again is pointless unless it answers only briefly: a few attempts more.
         bool GoOn() => replacing is null || replacing.Closed.IsCompleted || watch is not { IsDown: false } || ++attemptsWhileAnswering <= 3;
-        var fresh = await _probe.RunAsync(options, target.Name, GoOn, reason => slot.LastFailure = reason, _stopping.Token).ConfigureAwait(false);
+        var fresh = await _probe.RunAsync(options, target.Name, ReconnectProbe.AttemptSpacing(slot.LastRtt), GoOn, reason => slot.LastFailure = reason,
+            _stopping.Token).ConfigureAwait(false);
         if (fresh is null)
         {
             return null;

@@ -58,7 +58,7 @@ public static class OutageWorkload
                 values[prefix + ".recoveryMs"] = r.RecoveryMs;
                 progress($"      {prefix}: survived {(r.Survived ? "yes" : "no")}, {r.KeysTyped} keys typed, "
                     + $"received exactly once in order: {(r.KeysExact ? "yes" : "no")}, next echo {(double.IsNaN(r.RecoveryMs) ? "never" : $"{r.RecoveryMs:0} ms")} after "
-                    + (outage is null ? "the change" : "the link returned") + (r.Note is { } n ? $" ({n})" : ""));
+                    + (outage is null ? "the change" : "the link returned") + $" at {r.ReturnedAt:HH:mm:ss.fff}" + (r.Note is { } n ? $" ({n})" : ""));
             }
             catch (Exception ex) when (ex is IOException or TimeoutException or InvalidOperationException or System.Net.Sockets.SocketException
                 or Accel.Core.Spice.Protocol.SpiceProtocolException)
@@ -71,7 +71,11 @@ public static class OutageWorkload
         return new Sample(errors.Count == 0, sw.Elapsed.TotalSeconds, 0, errors.Count == 0 ? null : string.Join("; ", errors)) { Values = values };
     }
 
-    private sealed record ScenarioResult(bool Survived, int KeysTyped, bool KeysExact, double RecoveryMs, string? Note);
+    private sealed record ScenarioResult(bool Survived, int KeysTyped, bool KeysExact, double RecoveryMs, string? Note)
+    {
+        /// <summary>When the link returned (the address changed), for reading the contenders' logs.</summary>
+        public DateTime ReturnedAt { get; init; }
+    }
 
     private static async Task<ScenarioResult> ScenarioAsync(XspiceServer xspice, Topology topology, IPEndPoint server, string logDir, int? outage,
         CancellationToken ct)
@@ -99,6 +103,7 @@ public static class OutageWorkload
         var before = typed.Length;
         string? broken = null;
         long returned;
+        var returnedAt = DateTime.UtcNow;
         Task<long> next;
         using (var disturbance = outage is null ? AddressMove.Start(topology) : LinkCut.Start(topology))
         {
@@ -106,6 +111,7 @@ public static class OutageWorkload
             // After an address change the next echo is timed from the change; after an outage from the link's return.
             next = probe.NextDrawAsync(region);
             returned = Stopwatch.GetTimestamp();
+            returnedAt = DateTime.UtcNow;
             for (var start = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(start) < phase && broken is null;)
             {
                 broken = await TypeAsync(probe, typed, ct) ?? probe.BrokenReason();
@@ -117,6 +123,7 @@ public static class OutageWorkload
                 disturbance.Dispose();
                 next = probe.NextDrawAsync(region);
                 returned = Stopwatch.GetTimestamp();
+                returnedAt = DateTime.UtcNow;
             }
 
             // Keep typing until the next echo (bounded): a typist whose keys show nothing keeps going.
@@ -145,7 +152,7 @@ public static class OutageWorkload
             var expected = typed + "\n";
             var exact = arrived == expected;
             var note = broken ?? (double.IsNaN(recoveryMs) ? "no echo" : exact ? null : $"server received {Describe(arrived, expected)}");
-            return new ScenarioResult(broken is null && arrived.EndsWith('\n'), typed.Length - before, exact, recoveryMs, note);
+            return new ScenarioResult(broken is null && arrived.EndsWith('\n'), typed.Length - before, exact, recoveryMs, note) { ReturnedAt = returnedAt };
         }
     }
 
