@@ -62,6 +62,41 @@ public sealed class ReportTests
         Assert.True(double.IsPositiveInfinity(Report.EchoP99(row with { KeysWithoutEcho = 2 })));
     }
 
+    [Fact]
+    public void Markdown_Outage_TablePerScenarioAndContender_NotInTheSessionTable()
+    {
+        var figures = new Dictionary<string, double>
+        {
+            ["outage5s.survived"] = 1, ["outage5s.keysTyped"] = 21, ["outage5s.keysExact"] = 1, ["outage5s.recoveryMs"] = 135.4,
+            ["outage120s.survived"] = 0, ["outage120s.keysTyped"] = 218, ["outage120s.keysExact"] = 0, ["outage120s.recoveryMs"] = double.NaN,
+            ["addressChange.survived"] = 1, ["addressChange.keysTyped"] = 12, ["addressChange.keysExact"] = 1, ["addressChange.recoveryMs"] = 55,
+        };
+        var row = new ResultRow("branch", "spiceaccel", "outage", "ok", 1, 1, 60, 60, 60, 60, 1000, 3000, [], []) { Figures = figures };
+
+        var md = Report.Markdown("test", [new ProfileResult(Branch, null, [row])], s_machine);
+
+        Assert.Contains("| outage 5 s | spiceaccel | yes | 21 | yes | 135 |", md, StringComparison.Ordinal);
+        Assert.Contains("| outage 120 s | spiceaccel | no | 218 | no | none |", md, StringComparison.Ordinal);
+        Assert.Contains("| address change | spiceaccel | yes | 12 | yes | 55 |", md, StringComparison.Ordinal);
+        Assert.True(md.IndexOf("| outage 5 s", StringComparison.Ordinal) < md.IndexOf("| outage 120 s", StringComparison.Ordinal), "scenarios by length, the address change last");
+        Assert.True(md.IndexOf("| outage 120 s", StringComparison.Ordinal) < md.IndexOf("| address change", StringComparison.Ordinal), "scenarios by length, the address change last");
+        Assert.DoesNotContain("In-session workloads", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OutageKeys_EveryKeyOfTheCycleHasItsOwnScancode_AndADifferenceIsDescribed()
+    {
+        const string Cycle = "qwertyuiopasdfghjklzxcvbnm1234567890";
+        var codes = Cycle.Select(NetemBench.Probe.OutageWorkload.Scancode).ToList();
+
+        Assert.Equal(Cycle.Length, codes.Distinct().Count());
+        Assert.Equal(0x10u, codes[0]); // q
+        Assert.Equal(0x2Du, NetemBench.Probe.OutageWorkload.Scancode('x')); // the probe's x
+        Assert.Equal(0x0Bu, NetemBench.Probe.OutageWorkload.Scancode('0'));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NetemBench.Probe.OutageWorkload.Scancode('!'));
+        Assert.Equal("4 of 5 characters, first difference at 2", NetemBench.Probe.OutageWorkload.Describe("qwr\n", "qwer\n"));
+    }
+
     private static Profile Branch => new() { Name = "branch", Description = "test", RttMs = 50, LossPercent = 1, RateMbit = 10 };
 
     private static ResultRow Row(string contender, string workload, IEnumerable<double> echoes, int noEcho, double wanBytes, double seconds = 20)

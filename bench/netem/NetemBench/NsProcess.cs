@@ -49,7 +49,8 @@ public sealed class NsProcess : IDisposable
             {
                 lock (gate)
                 {
-                    log.WriteLine(e.Data);
+                    // Stamped on arrival (UTC), so a contender's log lines line up with the bench's own times.
+                    log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {e.Data}");
                 }
             }
         }

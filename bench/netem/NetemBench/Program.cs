@@ -27,8 +27,8 @@ switch (verb)
     default:
         Console.WriteLine("""
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
-                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,step,update]
-                                  [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
+                                  [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,step,update,outage]
+                                  [--outage-seconds 5,30,120] [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
                                   [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
@@ -75,6 +75,9 @@ async Task<int> RunAsync()
         ProbeCount = quick ? 150 : 400,
         MeasureRate = !quick,
         Probe = quick ? NetemBench.Probe.ProbeSettings.Quick : NetemBench.Probe.ProbeSettings.Full,
+        OutageSeconds = opts.TryGetValue("outage-seconds", out var outages)
+            ? outages.Split(',').Select(o => int.TryParse(o, out var n) && n > 0 ? n : throw new ArgumentException($"--outage-seconds: {o} is not a number of seconds")).ToArray()
+            : NetemBench.Probe.OutageWorkload.DefaultSeconds,
     };
 
     using var cts = new CancellationTokenSource();
@@ -168,7 +171,7 @@ static Dictionary<string, string> ParseArgs(string[] a)
     // Options that take a value take the next argument even when it starts with "--" (server arguments do); an
     // unknown option is an error, not silently a setting nobody reads.
     string[] valued = ["profiles", "contenders", "workloads", "repeat", "out", "profile-dir", "spiceaccel-server", "spiceaccel-client",
-        "spiceaccel-server-args", "host", "port", "ns", "keys", "region", "pointer-seconds", "watch-seconds"];
+        "spiceaccel-server-args", "outage-seconds", "host", "port", "ns", "keys", "region", "pointer-seconds", "watch-seconds"];
     string[] flags = ["quick", "all", "trace"];
     var d = new Dictionary<string, string>();
     for (var i = 0; i < a.Length; i++)

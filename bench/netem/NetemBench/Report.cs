@@ -74,7 +74,7 @@ public static class Report
                 ConnectTimeline.Table(sb, pr);
             }
 
-            var session = pr.Rows.Where(r => r.Workload is not ("connect" or "update")).ToList();
+            var session = pr.Rows.Where(r => r.Workload is not ("connect" or "update" or Probe.OutageWorkload.Workload)).ToList();
             if (session.Count > 0)
             {
                 sb.AppendLine("In-session workloads (the bench's probe client: one SPICE session per run; times in ms):").AppendLine();
@@ -108,6 +108,7 @@ public static class Report
                 Goals(sb, pr);
             }
 
+            ReportOutage.Table(sb, pr);
             foreach (var plot in pr.Plots)
             {
                 sb.AppendLine(inv, $"![{plot.Metric} on {p.Name}]({plot.File})");

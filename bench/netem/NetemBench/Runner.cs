@@ -15,6 +15,9 @@ public sealed record RunOptions
     public int ProbeCount { get; init; } = 400;
     public bool MeasureRate { get; init; } = true;
     public Probe.ProbeSettings Probe { get; init; } = NetemBench.Probe.ProbeSettings.Full;
+
+    /// <summary>The outage workload's outage lengths, in seconds.</summary>
+    public IReadOnlyList<int> OutageSeconds { get; init; } = NetemBench.Probe.OutageWorkload.DefaultSeconds;
 }
 
 public sealed record LinkCheck(
@@ -139,6 +142,8 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                         session.Host, session.Port, options.ReportDir, options.WorkloadTimeout, ct),
                                     Probe.GtkKeyEcho.Workload => await Probe.GtkKeyEcho.RunAsync(xspice, topology.BranchNs, session.Host, session.Port,
                                         options.ReportDir, options.Probe, ct),
+                                    Probe.OutageWorkload.Workload => await BoundedAsync(Probe.OutageWorkload.RunAsync(xspice, topology, session.Host, session.Port,
+                                        options.ReportDir, options.OutageSeconds, progress, ct), Probe.OutageWorkload.Bound(options.OutageSeconds), ct),
                                     _ when Probe.ProbeWorkloads.All.Contains(workload) => await BoundedAsync(Probe.ProbeWorkloads.RunAsync(workload, xspice, topology.BranchNs,
                                         session.Host, session.Port, options.ReportDir, options.Probe, ct, topology), TimeSpan.FromMinutes(5), ct),
                                     _ => throw new ArgumentException($"unknown workload {workload}"),

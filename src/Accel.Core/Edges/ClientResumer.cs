@@ -20,10 +20,17 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
     private readonly ResiliencePipeline _pipeline = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
+            OnRetry = args =>
+            {
+                ResumeLog.AttemptFailed(logger, args.AttemptNumber + 1, args.Outcome.Exception?.Message ?? "?", args.RetryDelay.TotalSeconds);
+                return default;
+            },
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(250),
+            // Small: a first attempt can meet the lost connection still closing (its streams fail before it is
+            // closed) and fail at once; the next must not wait long.
+            Delay = TimeSpan.FromMilliseconds(50),
             MaxDelay = TimeSpan.FromSeconds(5),
             ShouldHandle = new PredicateBuilder().Handle<TransportException>().Handle<TimeoutRejectedException>(),
         })
@@ -43,6 +50,9 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
         try
         {
             await channel.WaitDrainedAsync(stop).ConfigureAwait(false);
+            // Wait for the link as long as the channel may (the reconnect run is shared and quick): a timeout here
+            // would put this channel in the retry's backoff, and it would resume seconds after the link is back.
+            await links.GetAsync(edgeName, stop, reconnecting: true).ConfigureAwait(false);
             await _pipeline.ExecuteAsync(
                 static async (state, ct) => await state.Self.TryResumeAsync(state.EdgeName, state.Original, state.Channel, ct).ConfigureAwait(false),
                 (Self: this, EdgeName: edgeName, Original: original, Channel: channel),

@@ -9,6 +9,9 @@ namespace Accel.Core.Edges;
 /// <summary>
 /// The client edge's connections, one per server edge: connects on demand (a short Polly retry), watches each for
 /// answers (<see cref="LinkWatch"/>), remembers why the last connect failed, and logs and counts each connection's end.
+/// Once a server edge has been reached, a lost connection is replaced by quick attempts (<see cref="ReconnectProbe"/>),
+/// and with resume on, so is one whose peer stopped answering: its channels resume on the new connection as soon as the
+/// link is back, instead of waiting for the old one's backed-off probes.
 /// </summary>
 internal sealed class ServerEdgeLinks : IAsyncDisposable
 {
@@ -17,12 +20,15 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, EdgeSlot> _slots = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _connectPipeline;
+    private readonly ReconnectProbe _probe;
+    private readonly CancellationTokenSource _stopping = new();
 
     public ServerEdgeLinks(ITransportEngine engine, ClientEdgeSettings settings, ILogger logger)
     {
         _engine = engine;
         _settings = settings;
         _logger = logger;
+        _probe = new ReconnectProbe(engine, logger);
         foreach (var (name, _) in settings.ServerEdges)
         {
             _slots[name] = new EdgeSlot();
@@ -43,6 +49,7 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var slot in _slots.Values)
         {
             var c = slot.Connection;
@@ -80,20 +87,31 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
             throw new EdgeRefusedException(EdgeStatus.BadRequest, "no server edge named '" + edgeName + "'");
         }
 
-        var current = slot.Connection;
-        if (current is not null && !current.Closed.IsCompleted)
+        while (true)
         {
-            return current;
-        }
+            var current = slot.Connection;
+            if (current is not null && !current.Closed.IsCompleted)
+            {
+                return current;
+            }
 
-        if (!reconnecting && slot.LastFailure is { } failure)
-        {
-            // The last attempt to reach this server edge failed and no connection exists: the reconnect loop keeps
-            // trying; a new channel is refused at once rather than after another round of handshake timeouts.
-            throw new TransportException(TransportError.ConnectionRefused, $"server edge {edgeName} is unreachable ({failure})");
-        }
+            if (!reconnecting && slot.LastFailure is { } failure)
+            {
+                // The last attempt to reach this server edge failed and no connection exists: the reconnect loop keeps
+                // trying; a new channel is refused at once rather than after another round of handshake timeouts.
+                throw new TransportException(TransportError.ConnectionRefused, $"server edge {edgeName} is unreachable ({failure})");
+            }
 
-        return await ConnectSlotAsync(edgeName, slot, target, cancellationToken).ConfigureAwait(false);
+            if (!slot.EverConnected)
+            {
+                return await ConnectSlotAsync(edgeName, slot, target, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (await ReconnectAsync(edgeName, slot, target, replacing: null).WaitAsync(cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                return fresh;
+            }
+        }
     }
 
     private async ValueTask<ITransportConnection> ConnectSlotAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, CancellationToken cancellationToken)
@@ -140,14 +158,7 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
                 throw;
             }
 
-            slot.LastFailure = null;
-            slot.Watch?.Dispose();
-            slot.Watch = new LinkWatch(connection, TimeProvider.System);
-            EdgeLog.ServerEdgeConnected(_logger, target.Name, connection.RemoteEndPoint);
-            AccelMetrics.Track(connection, "client");
-            AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "client"));
-            _ = WatchAsync(target.Name, connection);
-            slot.Connection = connection;
+            Install(edgeName, slot, target, connection);
             return connection;
         }
         finally
@@ -155,6 +166,121 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
             slot.Gate.Release();
         }
     }
+
+    /// <summary>Makes <paramref name="connection"/> the slot's (under its gate): watched, logged, counted.</summary>
+    private void Install(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection connection)
+    {
+        slot.LastFailure = null;
+        slot.Watch?.Dispose();
+        var watch = new LinkWatch(connection, TimeProvider.System);
+        slot.Watch = watch;
+        slot.EverConnected = true;
+        slot.LastRtt = RttOf(connection) ?? slot.LastRtt;
+        EdgeLog.ServerEdgeConnected(_logger, target.Name, connection.RemoteEndPoint);
+        AccelMetrics.Track(connection, "client");
+        AccelMetrics.ActiveConnections.Add(1, AccelMetrics.Tags("role", "client"));
+        _ = WatchAsync(target.Name, connection);
+        slot.Connection = connection;
+        if (_settings.ResumeGrace > TimeSpan.Zero)
+        {
+            // Without resume, replacing the connection would end every session on it: QUIC's own recovery is better.
+            _ = ReplaceWhenDownAsync(edgeName, slot, target, connection, watch);
+        }
+    }
+
+    /// <summary>The slot's reconnect run (one at a time, shared by every caller): the new connection, or null when it gave up.</summary>
+    private Task<ITransportConnection?> ReconnectAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection? replacing)
+    {
+        lock (slot)
+        {
+            if (slot.Reconnecting is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            return slot.Reconnecting = ReconnectCoreAsync(edgeName, slot, target, replacing);
+        }
+    }
+
+    private async Task<ITransportConnection?> ReconnectCoreAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection? replacing)
+    {
+        var options = _settings.ClientOptions(target);
+        options = options with { HandshakeTimeout = ReconnectProbe.AttemptTimeout(slot.LastRtt, options.HandshakeTimeout) };
+        var watch = slot.Watch;
+        var attemptsWhileAnswering = 0;
+        // Replacing a connection that answers again is pointless unless it answers only briefly: a few attempts more.
+        bool GoOn() => replacing is null || replacing.Closed.IsCompleted || watch is not { IsDown: false } || ++attemptsWhileAnswering <= 3;
+        var fresh = await _probe.RunAsync(options, target.Name, ReconnectProbe.AttemptSpacing(slot.LastRtt), GoOn, reason => slot.LastFailure = reason,
+            _stopping.Token).ConfigureAwait(false);
+        if (fresh is null)
+        {
+            return null;
+        }
+
+        ITransportConnection? old;
+        await slot.Gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        try
+        {
+            old = slot.Connection;
+            Install(edgeName, slot, target, fresh);
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+
+        if (old is not null)
+        {
+            if (!old.Closed.IsCompleted)
+            {
+                ReconnectLog.Replaced(_logger, target.Name);
+            }
+
+            // Closed here, its channels fail over at once; the server edge learns it from the CONNECTION_CLOSE.
+            AccelMetrics.Untrack(old);
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        return fresh;
+    }
+
+    /// <summary>
+    /// Once the connection's peer stops answering (<see cref="LinkWatch"/>), connects anew and moves every channel there
+    /// (they resume) as soon as the link is back: the old connection's probe timeout has backed off during the outage,
+    /// and at the server edge, whose sent data filled its congestion window, so has the one thing that would unblock it.
+    /// </summary>
+    private async Task ReplaceWhenDownAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection connection, LinkWatch watch)
+    {
+        try
+        {
+            while (!connection.Closed.IsCompleted)
+            {
+                var down = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (watch.DownToken.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), down))
+                {
+                    await Task.WhenAny(down.Task, connection.Closed).WaitAsync(_stopping.Token).ConfigureAwait(false);
+                }
+
+                if (connection.Closed.IsCompleted || !ReferenceEquals(slot.Connection, connection))
+                {
+                    return;
+                }
+
+                slot.LastRtt = RttOf(connection) ?? slot.LastRtt;
+                ReconnectLog.Replacing(_logger, target.Name, Math.Round(watch.Silence.TotalSeconds, 1));
+                if (await ReconnectAsync(edgeName, slot, target, connection).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static TimeSpan? RttOf(ITransportConnection connection)
+        => connection.Capabilities.HasFlag(TransportCapabilities.CongestionStatistics) ? connection.Statistics()?.GetStatistics().SmoothedRtt : null;
 
     private async Task WatchAsync(string name, ITransportConnection connection)
     {
@@ -175,5 +301,14 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
 
         /// <summary>Why the last connect failed; null once one succeeds.</summary>
         public string? LastFailure { get; set; }
+
+        /// <summary>A connection was made once: losing it now means reconnecting (<see cref="ReconnectProbe"/>).</summary>
+        public bool EverConnected { get; set; }
+
+        /// <summary>The smoothed RTT of the last connection, for the reconnect attempts' timeout.</summary>
+        public TimeSpan? LastRtt { get; set; }
+
+        /// <summary>The reconnect run in progress, if any.</summary>
+        public Task<ITransportConnection?>? Reconnecting { get; set; }
     }
 }

@@ -133,6 +133,9 @@ internal static partial class ResumeLog
     [LoggerMessage(1020, LogLevel.Debug, "Channel to {Host}:{Port} resumed on a new edge connection (client edge had read {ClientRead} bytes, this edge {ServerRead})")]
     public static partial void Resumed(ILogger logger, string host, int port, long clientRead, long serverRead);
 
+    [LoggerMessage(1026, LogLevel.Debug, "Resume attempt {Attempt} failed ({Reason}); next in {Seconds} s")]
+    public static partial void AttemptFailed(ILogger logger, int attempt, string reason, double seconds);
+
     [LoggerMessage(1025, LogLevel.Debug, "Resume of a channel to {Host}:{Port} refused by the server edge: {Reason}")]
     public static partial void RefusedByPeer(ILogger logger, string host, int port, string reason);
 

@@ -98,7 +98,8 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
 
     /// <summary>
     /// Holds a connection to one server edge from the start, so the edge is ready (and the first session quick)
-    /// before any viewer connects; after a loss it reconnects with a growing pause (1 s doubling to 30 s).
+    /// before any viewer connects. Until the first connection, a failed connect is retried after a growing pause (1 s
+    /// doubling to 30 s); after a loss the edge's own reconnect (ReconnectProbe, an attempt every 100–300 ms) brings it back.
     /// </summary>
     private async Task KeepConnectedAsync(string name, CancellationToken stoppingToken)
     {

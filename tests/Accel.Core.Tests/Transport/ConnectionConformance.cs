@@ -61,6 +61,24 @@ public abstract class ConnectionConformance<TEngine> : TransportConformance<TEng
         Assert.Equal(TransportError.ConnectionIdle, (await pair.Server.Closed.WaitAsync(Timeout, Ct)).Error);
     }
 
+    /// <summary>
+    /// A stream opened on a connection that has ended fails at once: a request that reached the engine after its loop
+    /// had drained its queue used to wait forever (a channel resuming right after a connection loss met it: issue #11).
+    /// </summary>
+    [Fact]
+    public async Task OpenStream_AfterTheConnectionEnded_FailsAtOnce()
+    {
+        RequireEngine();
+        var idle = TimeSpan.FromSeconds(1);
+        await using var pair = await ConnectAsync(
+            s => s with { IdleTimeout = idle, KeepAliveInterval = TimeSpan.Zero },
+            c => c with { IdleTimeout = idle, KeepAliveInterval = TimeSpan.Zero });
+        await pair.Client.Closed.WaitAsync(Timeout, Ct);
+
+        var error = await Assert.ThrowsAsync<TransportException>(() => pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, Urgent, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.Equal(TransportError.ConnectionIdle, error.Error);
+    }
+
     [Fact]
     public async Task KeepAlive_IdleLongerThanTimeout_StaysOpen()
     {

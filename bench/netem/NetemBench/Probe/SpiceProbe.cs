@@ -176,6 +176,37 @@ public sealed class SpiceProbe : IAsyncDisposable
         _loops.Add(Task.Run(() => _inputs.RunAsync(OnInputsMessage, null, ct), ct));
     }
 
+    /// <summary>Why the session is broken (a channel failed or the server closed it), null while every channel is up.</summary>
+    public string? BrokenReason()
+    {
+        try
+        {
+            ThrowIfBroken();
+            return null;
+        }
+        catch (IOException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>KEY_DOWN + KEY_UP of one PC AT scancode, not waiting for any echo (the outage workload types blind).</summary>
+    public ValueTask SendKeyAsync(uint scancode, CancellationToken ct)
+        => _inputs.SendAsync(new SpiceKey((ushort)SpiceInputsMsgc.KeyDown, scancode), new SpiceKey((ushort)SpiceInputsMsgc.KeyUp, scancode | 0x80), ct);
+
+    /// <summary>Completes with the arrival timestamp of the next draw that touches <paramref name="region"/> (replaces any watch armed before).</summary>
+    public Task<long> NextDrawAsync(ScreenRect region)
+    {
+        var echo = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _echoRegion = region;
+            _echo = echo;
+        }
+
+        return echo.Task;
+    }
+
     /// <summary>A channel loop that ended (server closed, protocol error) fails the measurement instead of hanging it.</summary>
     private void ThrowIfBroken()
     {

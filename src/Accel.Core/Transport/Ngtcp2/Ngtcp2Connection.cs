@@ -178,7 +178,15 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Open, null, 0, request));
         try
         {
-            return await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // A request posted while the loop tears down (its queue already drained) would wait forever: the
+            // connection's end fails it. Streams learn of the end before Closed completes, so a caller that reacts to a
+            // failed stream can still reach a connection that is going.
+            if (await Task.WhenAny(request.Completion.Task, _closed.Task).WaitAsync(cancellationToken).ConfigureAwait(false) != request.Completion.Task)
+            {
+                request.Completion.TrySetException(CloseErrorCopy());
+            }
+
+            return await request.Completion.Task.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
