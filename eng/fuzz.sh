@@ -62,11 +62,17 @@ export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL
 export AFL_FAST_CAL=1 AFL_QUIET=1
 export DOTNET_TieredPGO=0 DOTNET_TC_QuickJitForLoops=1
 log=$out/afl.log
-set +e
-afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
-rc=$?
-set -e
 stats=$out/default/fuzzer_stats
+for attempt in 1 2; do
+  set +e
+  afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
+  rc=$?
+  set -e
+  # Seen once in ~80 starts on a loaded machine: the first dry run reports an empty map. A second start has always worked.
+  if [ -f "$stats" ] || ! grep -q "No instrumentation detected" "$log"; then break; fi
+  echo "[fuzz] $target: afl-fuzz saw no coverage on its first run; starting again" >&2
+  rm -rf "${out:?}/default"
+done
 if [ ! -f "$stats" ]; then
   echo "[fuzz] $target: afl-fuzz did not start (exit $rc); the end of $log:" >&2
   tail -n 20 "$log" >&2

@@ -65,9 +65,11 @@ internal static class EdgeTargets
         {
             configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(input.ToArray())).Build();
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
-            return; // malformed JSON and duplicate keys: EdgeConfiguration reports these with the file name
+            // Malformed JSON and duplicate keys. The file provider the edge uses wraps the JSON reader's exception in
+            // InvalidDataException, which EdgeConfiguration reports with the file name; this stream provider does not wrap.
+            return;
         }
 
         if (ConfigurationKeys.Check(configuration).Count > 0)

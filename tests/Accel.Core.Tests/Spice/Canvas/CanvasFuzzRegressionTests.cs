@@ -1,0 +1,66 @@
+using Accel.Core.Spice.Canvas;
+using Accel.Core.Spice.Protocol;
+using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
+
+namespace Accel.Core.Tests.Spice.Canvas;
+
+/// <summary>
+/// Inputs the fuzzer found (docs/fuzzing.md; the raw inputs are in tests/Fuzz/crashes and replay in Accel.Fuzz.Tests),
+/// each reduced to the message that shows the bug, with the clear error it now gets.
+/// </summary>
+public sealed class CanvasFuzzRegressionTests
+{
+    private const ushort Rop3 = 309, Transparent = 312, Composite = 318, SurfaceCreate = 314;
+
+    private static DisplayCanvas NewCanvas()
+    {
+        var canvas = new DisplayCanvas();
+        canvas.Apply(SurfaceCreate, B.SurfaceCreate(0, 64, 64));
+        return canvas;
+    }
+
+    // The scaled copy of the source is the box's size: a box far larger than the surface sized an allocation
+    // (OutOfMemoryException, or OverflowException in the stride) before it was clipped.
+    public static TheoryData<int, int, int, int> BoxesOutsideTheSurface => new()
+    {
+        { 0, 0, 1 << 30, 1 << 30 },
+        { 0, 0, int.MaxValue, 8 },
+        { -5, 0, 8, 8 },
+        { 60, 60, 65, 64 },
+    };
+
+    [Theory]
+    [MemberData(nameof(BoxesOutsideTheSurface))]
+    public void Rop3_BoxOutsideTheSurface_ProtocolErrorBeforeAnyAllocation(int left, int top, int right, int bottom)
+    {
+        using var canvas = NewCanvas();
+        var message = new B().Base(0, left, top, right, bottom).Pointer(B.Bitmap32(1, 2, 2, (_, _) => 0xFF)).Rect(0, 0, 2, 2)
+            .U8(1).U32(0xFF00).U8(0xCA).U8(0).NoMask().Build();
+        long allocations = canvas.PoolAllocations;
+        var error = Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Rop3, message));
+        Assert.Equal(SpiceProtocolError.InvalidValue, error.Error);
+        Assert.Equal(allocations, canvas.PoolAllocations);
+    }
+
+    [Theory]
+    [MemberData(nameof(BoxesOutsideTheSurface))]
+    public void TransparentAndComposite_BoxOutsideTheSurface_ProtocolError(int left, int top, int right, int bottom)
+    {
+        using var canvas = NewCanvas();
+        var transparent = new B().Base(0, left, top, right, bottom).Pointer(B.Bitmap32(1, 2, 2, (_, _) => 0xFF)).Rect(0, 0, 2, 2).U32(0).U32(0).Build();
+        Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Transparent, transparent));
+        var composite = new B().Base(0, left, top, right, bottom).U32(3).Pointer(B.Bitmap32(2, 2, 2, (_, _) => 0xFF)).U32(0).U32(0).Build();
+        Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Composite, composite));
+    }
+
+    [Fact]
+    public void Rop3_BoxInsideTheSurface_StillScalesAndDraws()
+    {
+        using var canvas = NewCanvas();
+        var message = new B().Base(0, 0, 0, 64, 64).Pointer(B.Bitmap32(1, 2, 2, (_, _) => 0x00FF00)).Rect(0, 0, 2, 2)
+            .U8(1).U32(0).U8(0xCC).U8(1).NoMask().Build(); // rop3 0xCC: source copy; scale mode NEAREST
+        canvas.Apply(Rop3, message);
+        Assert.True(canvas.TryGetSurface(0, out var surface));
+        Assert.Equal(0x00FF00u, BitConverter.ToUInt32(surface.Row(32)[(32 * 4)..]) & 0xFFFFFF);
+    }
+}
