@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Accel.Core.Spice;
+using Accel.Core.Spice.Display;
+using Accel.Core.Spice.Input;
 using Accel.Core.Spice.Protocol;
 using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Link;
@@ -16,6 +18,7 @@ internal static class ProtocolTargets
         new("link", "link phase both ways: SpiceLinkMess, SpiceLinkReply, auth mechanism, ticket, result (SpiceLinkPassThrough)", Link, LinkSeeds),
         new("data-header", "data headers (mini and full) framing a byte stream, then each message's sub-message list", DataHeader, DataHeaderSeeds),
         new("messages", "fixed-layout messages: set_ack, ping, wait_for_channels, main init, channels list, migration target, inputs", Messages, MessageSeeds),
+        new("peer-datagrams", "edge-to-edge datagrams: pointer and input copies (InputWire), display previews (DisplayPreviewWire) and their draw", Datagrams, DatagramSeeds),
     ];
 
     /// <summary>u16 length of the client's bytes, the client's bytes, then the server's; both are read in link order.</summary>
@@ -93,6 +96,41 @@ internal static class ProtocolTargets
         catch (SpiceProtocolException)
         {
         }
+    }
+
+    private static void Datagrams(ReadOnlySpan<byte> input)
+    {
+        if (InputWire.TryReadHeader(input, out _, out _, out _, out var rest))
+        {
+            PointerState.TryRead(rest, out _);
+        }
+
+        if (DisplayPreviewWire.TryParseDatagram(input, out _, out _, out _, out var message) && message.Length >= 6)
+        {
+            try
+            {
+                DisplayDrawMessage.TryParse(DisplayPreviewWire.PreviewMessageType, message[6..], out _);
+            }
+            catch (SpiceProtocolException)
+            {
+            }
+        }
+    }
+
+    private static IEnumerable<byte[]> DatagramSeeds()
+    {
+        var pointer = new byte[InputWire.PointerDatagramLength];
+        InputWire.WriteHeader(pointer, InputWire.PointerKind, 4, 17);
+        new PointerState(17, (ushort)SpiceInputsMsgc.MousePosition, 100, 200, 1, 0).Write(pointer.AsSpan(InputWire.DatagramHeaderLength));
+        yield return pointer;
+        var draw = DisplaySeeds.ForType(DisplayDrawMessage.DrawCopy).First();
+        var preview = new byte[DisplayPreviewWire.DatagramHeaderLength + 6 + draw.Length];
+        preview[0] = DisplayPreviewWire.DatagramKind;
+        BinaryPrimitives.WriteUInt32LittleEndian(preview.AsSpan(9), 1); // preview number 1
+        BinaryPrimitives.WriteUInt16LittleEndian(preview.AsSpan(DisplayPreviewWire.DatagramHeaderLength), DisplayPreviewWire.PreviewMessageType);
+        BinaryPrimitives.WriteUInt32LittleEndian(preview.AsSpan(DisplayPreviewWire.DatagramHeaderLength + 2), (uint)draw.Length);
+        draw.CopyTo(preview, DisplayPreviewWire.DatagramHeaderLength + 6);
+        yield return preview;
     }
 
     private static IEnumerable<byte[]> LinkSeeds()
