@@ -8,7 +8,7 @@
 #
 # Environment: FUZZ_WORK (default artifacts/fuzz) holds the instrumented build and each run's findings;
 # FUZZ_NO_BUILD=1 reuses the instrumented build already there; FUZZ_TIMEOUT_MS is afl-fuzz's per-input time limit
-# (default 2000: an input that runs longer is a hang). Prints the executions, exec/s and crashes and hangs found;
+# (default 10000: an input that runs longer is a hang; generous, as the runs are niced on a shared machine). Prints the executions, exec/s and crashes and hangs found;
 # exits 1 when a crash or a hang was found (the inputs are under FUZZ_WORK/TARGET/default/{crashes,hangs}), 2 on usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +65,7 @@ log=$out/afl.log
 stats=$out/default/fuzzer_stats
 for attempt in 1 2; do
   set +e
-  afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
+  afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-10000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
   rc=$?
   set -e
   # Seen once in ~80 starts on a loaded machine: the first dry run reports an empty map. A second start has always worked.
@@ -80,13 +80,23 @@ if [ ! -f "$stats" ]; then
 fi
 stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
 crashes=$(stat saved_crashes) hangs=$(stat saved_hangs)
+# SharpFuzz runs every input in the one dotnet process that is also the fork server: an input that kills it (a
+# native crash in a library, a stack overflow) or that afl-fuzz kills for running too long ends the campaign early.
+# The input it was running is kept as a crash.
+if [ "$rc" -ne 0 ] || grep -q "PROGRAM ABORT" "$log"; then
+  mkdir -p "$out/default/crashes"
+  cp "$out/default/.cur_input" "$out/default/crashes/id:died,the-process-running-this-input-died" 2>/dev/null || true
+  echo "[fuzz] $target: the target process died (afl-fuzz exit $rc); the end of $log:" >&2
+  sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' "$log" | grep -v '^$' | tail -n 4 >&2
+  crashes=$(( ${crashes:-0} + 1 ))
+fi
 printf '%s: %s executions in %s s (%s exec/s), %s paths, %s crashes, %s hangs\n' \
   "$target" "$(stat execs_done)" "$(( $(stat last_update) - $(stat start_time) ))" "$(stat execs_per_sec)" "$(stat corpus_count)" "$crashes" "$hangs"
 if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
   for f in "$out"/default/crashes/id:* "$out"/default/hangs/id:*; do
     [ -f "$f" ] || continue
     echo "[fuzz] $f" >&2
-    timeout 20 dotnet "$bin/Accel.Fuzz.dll" "$target" "$f" 2>&1 | head -n 12 >&2 || true
+    timeout 60 dotnet "$bin/Accel.Fuzz.dll" "$target" "$f" 2>&1 | head -n 12 >&2 || true
   done
   exit 1
 fi

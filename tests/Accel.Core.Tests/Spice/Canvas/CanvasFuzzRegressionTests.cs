@@ -53,6 +53,39 @@ public sealed class CanvasFuzzRegressionTests
         Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Composite, composite));
     }
 
+    // The operator and filters went to pixman unchecked: an operator in a gap of pixman's ranges killed the process
+    // (segmentation fault after "No known combine function"); convolution filters read parameters that are not there.
+    [Theory]
+    [InlineData(0x0Eu)]
+    [InlineData(0x1Cu)]
+    [InlineData(0x3Fu)]
+    [InlineData(0xFFu)]
+    [InlineData(3u | (6u << 8))]
+    [InlineData(3u | (5u << 11) | (1u << 19))]
+    public void Composite_OperatorOrFilterPixmanDoesNotHave_ProtocolError(uint flags)
+    {
+        using var canvas = NewCanvas();
+        var b = new B().Base(0, 0, 0, 8, 8).U32(flags).Pointer(B.Bitmap32(2, 2, 2, (_, _) => 0xFF));
+        if ((flags & (1u << 19)) != 0)
+        {
+            b.Pointer(B.Mask1(2, 2, (_, _) => true));
+        }
+
+        var error = Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Composite, b.U32(0).U32(0).Build()));
+        Assert.Equal(SpiceProtocolError.InvalidValue, error.Error);
+    }
+
+    [Theory]
+    [InlineData(0x03u)] // OVER
+    [InlineData(0x1Bu)] // DISJOINT_XOR
+    [InlineData(0x3Eu | (4u << 8))] // HSL_LUMINOSITY, BILINEAR
+    public void Composite_OperatorsAndFiltersPixmanHas_Draw(uint flags)
+    {
+        using var canvas = NewCanvas();
+        canvas.Apply(Composite, new B().Base(0, 0, 0, 8, 8).U32(flags).Pointer(B.Bitmap32(2, 2, 2, (_, _) => 0xFF0000FF)).U32(0).U32(0).Build());
+        Assert.Equal(1, canvas.Applied[Composite]);
+    }
+
     [Fact]
     public void Rop3_BoxInsideTheSurface_StillScalesAndDraws()
     {
