@@ -44,12 +44,20 @@ public sealed partial class AflFuzzTests
                 }
             });
 
-            Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+            Assert.True(failures.Count == 0, $"the inputs are kept in {work.FullName}/TARGET/default/crashes\n" + string.Join("\n\n", failures));
             Assert.All(executions, e => Assert.True(e.Value > 0, e.Key + " ran no input"));
-        }
-        finally
-        {
             work.Delete(recursive: true);
+        }
+        catch
+        {
+            // Keep the findings for the failure message; drop the instrumented build.
+            var bin = Path.Combine(work.FullName, "bin");
+            if (Directory.Exists(bin))
+            {
+                Directory.Delete(bin, recursive: true);
+            }
+
+            throw;
         }
     }
 

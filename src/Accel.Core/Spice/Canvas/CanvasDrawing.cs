@@ -215,8 +215,9 @@ internal sealed unsafe class CanvasDrawing : IDisposable
     internal void Target(ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, SpiceQMask mask)
     {
         // spice-server drops drawables whose box leaves their surface; the scaled and composite scratch images are
-        // the box's size, so a box from elsewhere would size an allocation (found by fuzzing, docs/fuzzing.md).
-        if (!b.Box.IsEmpty && (b.Box.Left < 0 || b.Box.Top < 0 || b.Box.Right > dest.Width || b.Box.Bottom > dest.Height))
+        // the box's size, so a box from elsewhere would size an allocation, and an inverted one with far-apart
+        // coordinates overflows its width (found by fuzzing, docs/fuzzing.md).
+        if (b.Box.Left < 0 || b.Box.Top < 0 || b.Box.Right > dest.Width || b.Box.Bottom > dest.Height)
         {
             SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a draw box {b.Box} is outside its {dest.Width}x{dest.Height} surface");
         }

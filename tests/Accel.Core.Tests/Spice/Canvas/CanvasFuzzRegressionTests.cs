@@ -27,6 +27,7 @@ public sealed class CanvasFuzzRegressionTests
         { 0, 0, int.MaxValue, 8 },
         { -5, 0, 8, 8 },
         { 60, 60, 65, 64 },
+        { int.MaxValue - 10, 0, int.MinValue + 5, 1 << 30 }, // inverted: Right - Left overflows to a small width
     };
 
     [Theory]
