@@ -217,7 +217,8 @@ internal sealed unsafe class CanvasDrawing : IDisposable
         // spice-server drops drawables whose box leaves their surface; the scaled and composite scratch images are
         // the box's size, so a box from elsewhere would size an allocation, and an inverted one with far-apart
         // coordinates overflows its width (found by fuzzing, docs/fuzzing.md).
-        if (b.Box.Left < 0 || b.Box.Top < 0 || b.Box.Right > dest.Width || b.Box.Bottom > dest.Height)
+        if ((uint)b.Box.Left > (uint)dest.Width || (uint)b.Box.Right > (uint)dest.Width
+            || (uint)b.Box.Top > (uint)dest.Height || (uint)b.Box.Bottom > (uint)dest.Height)
         {
             SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a draw box {b.Box} is outside its {dest.Width}x{dest.Height} surface");
         }

@@ -28,6 +28,7 @@ public sealed class CanvasFuzzRegressionTests
         { -5, 0, 8, 8 },
         { 60, 60, 65, 64 },
         { int.MaxValue - 10, 0, int.MinValue + 5, 1 << 30 }, // inverted: Right - Left overflows to a small width
+        { 0x7F000060, 0, unchecked((int)0xE8030010), 16 }, // inverted, within the surface's height: the width overflows to 1.7e9
     };
 
     [Theory]
