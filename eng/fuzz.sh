@@ -8,8 +8,9 @@
 #
 # Environment: FUZZ_WORK (default artifacts/fuzz) holds the instrumented build and each run's findings;
 # FUZZ_NO_BUILD=1 reuses the instrumented build already there; FUZZ_TIMEOUT_MS is afl-fuzz's per-input time limit
-# (default 10000: an input that runs longer is a hang; generous, as the runs are niced on a shared machine). Prints the executions, exec/s and crashes and hangs found;
-# exits 1 when a crash or a hang was found (the inputs are under FUZZ_WORK/TARGET/default/{crashes,hangs}), 2 on usage.
+# (default 10000: an input that runs longer is a hang; generous, as the runs are niced on a shared machine).
+# Prints the executions, exec/s, paths, crashes and hangs; exits 1 when a crash or a hang was found (the inputs are
+# under FUZZ_WORK/TARGET/default/{crashes,hangs}), 2 on usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -18,7 +19,7 @@ bin=$work/bin
 project=tests/Fuzz/Accel.Fuzz
 corpus=$repo/tests/Fuzz/corpus
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
 build() {
   if [ "${FUZZ_NO_BUILD:-0}" = 1 ] && [ -f "$bin/.instrumented" ]; then return 0; fi
