@@ -16,6 +16,9 @@ internal static unsafe class CanvasComposite
     private const uint DestOpaque = 1u << 24;
     private const uint ComponentAlpha = 1u << 18;
 
+    /// <summary>PIXMAN_FILTER_BILINEAR: FAST, GOOD, BEST, NEAREST and BILINEAR need no parameters.</summary>
+    private const uint MaxFilter = 4;
+
     public static void Draw(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, CanvasImages images, CanvasRegion region, ImagePool pool)
     {
         uint flags = r.U32();
@@ -118,9 +121,6 @@ internal static unsafe class CanvasComposite
             SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"composite operator 0x{op:x2} or filter {srcFilter}/{maskFilter}");
         }
     }
-
-    /// <summary>PIXMAN_FILTER_BILINEAR: FAST, GOOD, BEST, NEAREST and BILINEAR need no parameters.</summary>
-    private const uint MaxFilter = 4;
 
     private static uint OpaqueFormat(uint format) => format & ~(0xFu << 12);
 
