@@ -10,7 +10,7 @@ namespace Accel.Core.Tests.Spice.Canvas;
 /// </summary>
 public sealed class CanvasFuzzRegressionTests
 {
-    private const ushort Rop3 = 309, Transparent = 312, Composite = 318, SurfaceCreate = 314;
+    private const ushort Rop3 = 309, Stroke = 310, Transparent = 312, Composite = 318, SurfaceCreate = 314;
 
     private static DisplayCanvas NewCanvas()
     {
@@ -86,6 +86,46 @@ public sealed class CanvasFuzzRegressionTests
         using var canvas = NewCanvas();
         canvas.Apply(Composite, new B().Base(0, 0, 0, 8, 8).U32(flags).Pointer(B.Bitmap32(2, 2, 2, (_, _) => 0xFF0000FF)).U32(0).U32(0).Build());
         Assert.Equal(1, canvas.Applied[Composite]);
+    }
+
+    // A bezier whose chord is under a quarter pixel never passed the flatness test ("h < b2" with b2 = 0) and split to
+    // the depth bound (64) on both halves: 2^64 pieces, a display channel and a core gone for good. The fuzzer's input
+    // was this curve: (0,0) (0,0) (0,0) (0,1/16).
+    [Fact]
+    public async Task Stroke_BezierWithinOnePixel_DrawsItsEndPointQuickly()
+    {
+        using var canvas = NewCanvas();
+        var path = new B().U32(1).U8(1 | 2 | 16).U32(4).I32(5 << 4).I32(7 << 4).I32(5 << 4).I32(7 << 4).I32(5 << 4).I32(7 << 4).I32(5 << 4).I32((7 << 4) + 1).Build();
+        var message = new B().Base(0, 0, 0, 64, 64).Pointer(path).U8(0).U8(1).U32(0xFF).U16(8).U16(8).Build();
+        await Task.Run(() => canvas.Apply(Stroke, message), TestContext.Current.CancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.Equal(1, canvas.Applied[Stroke]);
+    }
+
+    [Fact]
+    public async Task Stroke_MoreThanMaxPathPoints_ProtocolErrorQuickly()
+    {
+        using var canvas = NewCanvas();
+        var path = new B().U32(1).U8(1 | 2).U32(CanvasStroke.MaxPathPoints + 1);
+        for (int i = 0; i <= CanvasStroke.MaxPathPoints; i++)
+        {
+            path.I32((i % 64) << 4).I32((i / 64 % 64) << 4);
+        }
+
+        var message = new B().Base(0, 0, 0, 64, 64).Pointer(path.Build()).U8(0).U8(1).U32(0xFF).U16(8).U16(8).Build();
+        var draw = Task.Run(() => Assert.Throws<SpiceProtocolException>(() => canvas.Apply(Stroke, message)), TestContext.Current.CancellationToken);
+        var error = await draw.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.Equal(SpiceProtocolError.InvalidValue, error.Error);
+    }
+
+    [Fact]
+    public void Stroke_BezierOfARealCurve_StillDraws()
+    {
+        using var canvas = NewCanvas();
+        var path = new B().U32(1).U8(1 | 2 | 16).U32(4).I32(2 << 4).I32(60 << 4).I32(2 << 4).I32(2 << 4).I32(60 << 4).I32(2 << 4).I32(60 << 4).I32(60 << 4).Build();
+        canvas.Apply(Stroke, new B().Base(0, 0, 0, 64, 64).Pointer(path).U8(0).U8(1).U32(0xFF).U16(8).U16(8).Build());
+        Assert.True(canvas.TryGetSurface(0, out var surface));
+        Assert.Equal(0xFFu, BitConverter.ToUInt32(surface.Row(60)[(2 * 4)..]) & 0xFFFFFF);
     }
 
     [Fact]
