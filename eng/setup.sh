@@ -18,6 +18,7 @@ APT_PKGS=(
   tinyproxy  # a real HTTP CONNECT proxy as the server edge's upstream (Proxmox spiceproxy stand-in) in the tests
   gcc libc6-dev pkg-config libgnutls28-dev
   libglib2.0-dev libspice-protocol-dev  # bench/codec-vs-c compiles spice-common's C codecs for the comparison
+  afl++  # eng/fuzz.sh: coverage-guided fuzzing of the parsers and decoders (SharpFuzz instruments, AFL++ drives)
 )
 # ngtcp2 1.x: backports on bookworm, the main suite on trixie and later.
 NGTCP2_PKGS=(libngtcp2-16 libngtcp2-crypto-gnutls8 libngtcp2-dev libngtcp2-crypto-gnutls-dev)

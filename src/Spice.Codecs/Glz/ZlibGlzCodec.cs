@@ -89,8 +89,10 @@ public static class ZlibGlzCodec
             written = total;
             return OperationStatus.Done;
         }
-        catch (InvalidDataException)
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
         {
+            // A corrupt stream: DeflateStream throws InvalidDataException for most, and zlib's own error codes
+            // (Z_DATA_ERROR past the header) surface as ZLibException, an IOException (found by fuzzing, docs/fuzzing.md).
             return OperationStatus.InvalidData;
         }
         finally

@@ -239,6 +239,17 @@ public class GlzCodecTests
     }
 
     [Fact]
+    public void ZlibGlz_PresetDictionaryOrCorruptBlock_ReturnsInvalidDataNotZLibException()
+    {
+        // Found by fuzzing (docs/fuzzing.md): zlib's own errors reach .NET as ZLibException (an IOException), not
+        // InvalidDataException. FDICT set (0x78 0xBB): zlib asks for a preset dictionary SPICE never has.
+        byte[] presetDictionary = [0x78, 0xBB, 0, 0, 0, 1, 0x03, 0x00];
+        Assert.Equal(OperationStatus.InvalidData, ZlibGlzCodec.Decompress(presetDictionary, 64, new byte[64], out _));
+        byte[] reservedBlockType = [0x78, 0x9C, 0x07, 0x00];
+        Assert.Equal(OperationStatus.InvalidData, ZlibGlzCodec.Decompress(reservedBlockType, 64, new byte[64], out _));
+    }
+
+    [Fact]
     public void Decode_HeaderClaims60000Squared_ReturnsInvalidData()
     {
         var s = new byte[64];

@@ -1,3 +1,5 @@
+using Accel.Core.Spice.Protocol;
+
 namespace Accel.Core.Spice.Canvas;
 
 /// <summary>
@@ -14,9 +16,13 @@ internal static unsafe class CanvasComposite
     private const uint DestOpaque = 1u << 24;
     private const uint ComponentAlpha = 1u << 18;
 
+    /// <summary>PIXMAN_FILTER_BILINEAR: FAST, GOOD, BEST, NEAREST and BILINEAR need no parameters.</summary>
+    private const uint MaxFilter = 4;
+
     public static void Draw(ref CanvasReader r, ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, CanvasImages images, CanvasRegion region, ImagePool pool)
     {
         uint flags = r.U32();
+        CheckOperatorAndFilters(flags);
         uint srcPointer = r.U32();
         uint maskPointer = (flags & HasMask) != 0 ? r.U32() : 0;
         PixmanTransform srcTransform = default, maskTransform = default;
@@ -97,6 +103,22 @@ internal static unsafe class CanvasComposite
             {
                 CanvasDrawing.CopyAny(dest, d, back);
             }
+        }
+    }
+
+    /// <summary>
+    /// The operator and filters go to pixman as they are: pixman has no combiner for the gaps between its operator
+    /// ranges (it logs "No known combine function" and the process dies), and the convolution filters read parameters
+    /// this message does not carry. Found by fuzzing (docs/fuzzing.md).
+    /// </summary>
+    private static void CheckOperatorAndFilters(uint flags)
+    {
+        uint op = flags & 0xFF;
+        bool knownOp = op <= 0x0D || op is >= 0x10 and <= 0x1B or >= 0x20 and <= 0x2B or >= 0x30 and <= 0x3E;
+        uint srcFilter = (flags >> 8) & 7, maskFilter = (flags >> 11) & 7;
+        if (!knownOp || srcFilter > MaxFilter || maskFilter > MaxFilter)
+        {
+            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"composite operator 0x{op:x2} or filter {srcFilter}/{maskFilter}");
         }
     }
 

@@ -214,6 +214,15 @@ internal sealed unsafe class CanvasDrawing : IDisposable
     /// <summary>_region = box ∩ surface ∩ clip ∩ mask.</summary>
     internal void Target(ReadOnlySpan<byte> body, in DisplayBase b, PixmanImage dest, SpiceQMask mask)
     {
+        // spice-server drops drawables whose box leaves their surface; the scaled and composite scratch images are
+        // the box's size, so a box from elsewhere would size an allocation, and an inverted one with far-apart
+        // coordinates overflows its width (found by fuzzing, docs/fuzzing.md).
+        if ((uint)b.Box.Left > (uint)dest.Width || (uint)b.Box.Right > (uint)dest.Width
+            || (uint)b.Box.Top > (uint)dest.Height || (uint)b.Box.Bottom > (uint)dest.Height)
+        {
+            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a draw box {b.Box} is outside its {dest.Width}x{dest.Height} surface");
+        }
+
         _region.SetRect(b.Box.Left, b.Box.Top, b.Box.Width, b.Box.Height);
         _region.IntersectRect(0, 0, dest.Width, dest.Height);
         if (b.HasClip)

@@ -25,8 +25,16 @@ internal sealed unsafe class CanvasStroke : IDisposable
 
     private readonly CanvasDrawing _drawing;
     private readonly CanvasImages _images;
+    /// <summary>
+    /// Points one stroke may produce, curves flattened. A bezier that never flattens (coordinates whose products
+    /// overflow the flatness test) would otherwise split to the depth bound on both halves, 2^64 pieces: found by
+    /// fuzzing (docs/fuzzing.md). A real stroke has hundreds; every point costs at most a line across the surface.
+    /// </summary>
+    internal const int MaxPathPoints = 1 << 16;
+
     private (int X, int Y)[] _points = ArrayPool<(int, int)>.Shared.Rent(64);
     private int _count;
+    private int _budget;
     private readonly byte[] _dash = new byte[256];
     private int _dashCount;
     private int _dashTotal;
@@ -76,6 +84,7 @@ internal sealed unsafe class CanvasStroke : IDisposable
             brush.Type == SpiceBrush.Solid ? brush.Color : 0, pattern.Image, brush.X, brush.Y);
         try
         {
+            _budget = MaxPathPoints;
             Walk(body, path);
         }
         finally
@@ -194,8 +203,10 @@ internal sealed unsafe class CanvasStroke : IDisposable
         long h1 = ((a2 * b2) - (ab * ab)) >> 3;
         long h2 = ((c2 * b2) - (cb * cb)) >> 3;
 
-        // Depth bound: a hostile curve cannot recurse without end (64 halvings reach single fixed-point units).
-        if ((h1 < b2 && h2 < b2) || depth >= 64)
+        // Depth bound: a hostile curve cannot recurse without end (64 halvings reach single fixed-point units). A
+        // curve within one pixel is its end point: with a chord under 4 units b2 is 0 and "h < b2" never holds, so
+        // such a curve split to the depth bound on both halves (2^64 pieces; found by fuzzing, docs/fuzzing.md).
+        if ((h1 < b2 && h2 < b2) || depth >= 64 || WithinOnePixel(p0, p1, p2, p3))
         {
             Append(FixToInt((int)p3.X), FixToInt((int)p3.Y));
             return;
@@ -211,6 +222,10 @@ internal sealed unsafe class CanvasStroke : IDisposable
         Subdivide(p0123, p123, p23, p3, depth + 1);
     }
 
+    private static bool WithinOnePixel((long X, long Y) p0, (long X, long Y) p1, (long X, long Y) p2, (long X, long Y) p3) =>
+        Math.Max(Math.Max(p0.X, p1.X), Math.Max(p2.X, p3.X)) - Math.Min(Math.Min(p0.X, p1.X), Math.Min(p2.X, p3.X)) < 16
+        && Math.Max(Math.Max(p0.Y, p1.Y), Math.Max(p2.Y, p3.Y)) - Math.Min(Math.Min(p0.Y, p1.Y), Math.Min(p2.Y, p3.Y)) < 16;
+
     private static long Dot(long x1, long y1, long x2, long y2) => ((x1 * x2) + (y1 * y2)) >> 4;
 
     // C's integer division truncates toward zero; so does C#'s.
@@ -221,6 +236,11 @@ internal sealed unsafe class CanvasStroke : IDisposable
 
     private void Append(int x, int y)
     {
+        if (--_budget < 0)
+        {
+            SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"a stroke path of more than {MaxPathPoints} points");
+        }
+
         if (_count == _points.Length)
         {
             var bigger = ArrayPool<(int, int)>.Shared.Rent(_points.Length * 2);
