@@ -287,7 +287,7 @@ public sealed class ServerEdge
             if (request.IsResume)
             {
                 var pin = Convert.ToBase64String(connection.PeerSpkiSha256.Span);
-                return await _resumes.ResumeAsync(stream, request, pin, buffer.AsMemory(consumed, filled - consumed).ToArray(), cancellationToken).ConfigureAwait(false);
+                return await _resumes.ResumeAsync(connection, stream, request, pin, buffer.AsMemory(consumed, filled - consumed).ToArray(), cancellationToken).ConfigureAwait(false);
             }
 
             if (request.SendsInputDatagrams && !Settings.InputDatagrams)
@@ -401,6 +401,10 @@ public sealed class ServerEdge
                 ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length)
                 : null;
             stream = resumable ?? stream;
+            if (resumable is not null)
+            {
+                resumable.Connection = connection;
+            }
             EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
             AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
             RelayOutcome outcome;
@@ -408,14 +412,14 @@ public sealed class ServerEdge
             {
                 var relay = Settings.Relay;
                 Func<IAckGate>? budget = relay.DisplayBudget.Enabled
-                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From(connection.StatisticsOrDefault(), stream.AcknowledgedBytes))
+                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes))
                     : null;
                 var setup = new PumpSetup
                 {
                     Settings = relay,
                     Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                         relay.DisplayCanvas
-                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From(connection.StatisticsOrDefault(), stream.AcknowledgedBytes), toClient,
+                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes), toClient,
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)

@@ -41,9 +41,9 @@ internal sealed class ServerResumes(TimeSpan grace, ILogger logger)
 
     /// <summary>
     /// Serves a resume request on <paramref name="stream"/>; true when the stream now belongs to the resumed channel.
-    /// <paramref name="early"/> holds bytes that followed the request.
+    /// <paramref name="early"/> holds bytes that followed the request; <paramref name="connection"/> carries the stream.
     /// </summary>
-    public async Task<bool> ResumeAsync(ITransportStream stream, EdgeRequest request, string pin, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
+    public async Task<bool> ResumeAsync(ITransportConnection connection, ITransportStream stream, EdgeRequest request, string pin, ReadOnlyMemory<byte> early, CancellationToken cancellationToken)
     {
         if (!_channels.TryGetValue(Convert.ToHexString(request.Token.Span), out var entry) || entry.Pin != pin)
         {
@@ -82,6 +82,7 @@ internal sealed class ServerResumes(TimeSpan grace, ILogger logger)
             return false;
         }
 
+        channel.Connection = connection;
         ResumeLog.Resumed(logger, request.LogName, request.Port, request.ResumeOffset, channel.ReadOffset);
         return true;
     }
