@@ -411,15 +411,18 @@ public sealed class ServerEdge
             try
             {
                 var relay = Settings.Relay;
+                // The display budget's view of the path: the connection that carries the channel now (a resume moves it).
+                Func<long> unacknowledged = () => stream.UnacknowledgedBytes;
+                Func<Spice.Display.PathReading> path = () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes);
                 Func<IAckGate>? budget = relay.DisplayBudget.Enabled
-                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes))
+                    ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, unacknowledged, path)
                     : null;
                 var setup = new PumpSetup
                 {
                     Settings = relay,
                     Policies = new ServerEdgePolicies(relay.DisplayCodec, relay.MaxTranscodedMessage, relay.DisplayKeepSmallerOriginal, budget,
                         relay.DisplayCanvas
-                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, () => stream.UnacknowledgedBytes, () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes), toClient,
+                            ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, unacknowledged, path, toClient,
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
                                     ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)

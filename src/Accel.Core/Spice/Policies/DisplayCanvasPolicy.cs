@@ -28,16 +28,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 {
     /// <summary>Largest refresh written before a message, in pixels per DRAW_COPY (a taller rectangle is cut in bands).</summary>
     private const int MaxPixelsPerCopy = 1 << 16;
+
     /// <summary>Pixels per piece the sampler injects: 16 rows of 1024, whole JPEG 4:2:0 blocks (≤ 64 KiB lossless, under the injector's bound).</summary>
     private const int PiecePixels = 16384;
     private const int MaxInjectBacklog = 24 * 1024;
     private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>
-    /// A lossy rectangle untouched this long is sent again losslessly: a slideshow's photo is replaced before its lossless
-    /// copy would go (at 300 ms it cost 3 × plain's bytes), and the picture is still exact within 2 s of going quiet.
-    /// </summary>
-    private static readonly TimeSpan s_refineDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>Without previews, large refreshes use at most a quarter of the measured rate, and wait at most 250 ms.</summary>
     private const double LargeShareInverse = 4;
@@ -58,7 +53,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly CanvasPreviewer? _previews;
     private readonly CanvasEncodeToFit _fit;
     private long _nextLarge;
-    private readonly long _refineDelay;
     private long _unflushed;
     private long _pieceBytes;
     private long _absorbSince;
@@ -72,7 +66,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         _lossy = lossy;
         _previews = previews is null ? null : new CanvasPreviewer(previews, time);
         _deliveryRate = deliveryRate;
-        _refineDelay = (long)(s_refineDelay.TotalSeconds * time.TimestampFrequency);
         _fit = new CanvasEncodeToFit(time);
         _canvas = new DisplayCanvas(limits);
         _budget = new DisplayBudget(settings, time);
@@ -261,7 +254,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
-        _fit.OnDraw(parsed && ClientDisplayState.BringsPhoto(draw), _time.GetTimestamp());
+        bool photo = parsed && ClientDisplayState.BringsPhoto(draw);
+        _fit.OnDraw(photo, _time.GetTimestamp());
         // A COPY_BITS (a scroll, a window move) passes even while damage is pending: it carries the damage it reads
         // along (OnCopied), and a scrolling terminal costs its few bytes and a refresh of the new lines, not of the
         // whole scrolled area.
@@ -274,7 +268,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
             || _client.StreamDependsOnMissing(type, body)
-            || (parsed && HoldsTheLinkTooLong(type, body, draw));
+            || (parsed && HoldsTheLinkTooLong(type, body, draw, photo));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
             long marker = _previews.TryPreview(_canvas, _client, type, body, output);
@@ -332,13 +326,13 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     }
 
     /// <summary>
-    /// Encode to fit for draws: one that brings a new image (not from the cache) over an area too large to send
-    /// losslessly (<see cref="CanvasEncodeToFit"/>) is absorbed — spice-server sends photos losslessly because the edges
-    /// answer its link test at LAN speed — so its area goes out as a refresh: JPEG when photo-like, lossless once settled.
+    /// Encode to fit for draws: one that brings a new image (not from the cache) over an area too large to send losslessly
+    /// (<see cref="CanvasEncodeToFit"/>; <paramref name="photo"/>: counted with the photo draws just before) is absorbed,
+    /// so its area goes out as a refresh: JPEG when photo-like, lossless once settled.
     /// </summary>
-    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw) =>
+    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw, bool photo) =>
         _lossy && ClientDisplayState.BringsNewImage(draw) && _client.TryGetTarget(type, body, out _, out var box)
-        && _fit.TooLongLossless(box.Area, ClientDisplayState.BringsPhoto(draw), LinkRate);
+        && _fit.TooLongLossless(box.Area, photo, LinkRate);
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
     private void CarryDamage(ReadOnlySpan<byte> body)
@@ -427,7 +421,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
     {
         long now = _time.GetTimestamp();
-        if (!_queue.TryTake(maxPixels, now, final ? 0 : _fit.Drawing(now) ? long.MaxValue : _refineDelay, final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
+        if (!_queue.TryTake(maxPixels, now, final ? 0 : _fit.RefineDelay(now), final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
         {
             return -1;
         }

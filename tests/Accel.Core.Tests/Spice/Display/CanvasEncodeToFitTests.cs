@@ -77,7 +77,9 @@ public sealed class CanvasEncodeToFitTests
         Assert.False(fit.Drawing(time.GetTimestamp()));
         fit.OnDraw(photo: true, time.GetTimestamp());
         Assert.True(fit.Drawing(time.GetTimestamp()));
+        Assert.Equal(long.MaxValue, fit.RefineDelay(time.GetTimestamp()));
         time.Advance(CanvasEncodeToFit.RefineQuiet);
         Assert.False(fit.Drawing(time.GetTimestamp()));
+        Assert.Equal((long)(CanvasEncodeToFit.RefineAfter.TotalSeconds * time.TimestampFrequency), fit.RefineDelay(time.GetTimestamp()));
     }
 }
