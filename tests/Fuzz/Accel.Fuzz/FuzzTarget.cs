@@ -1,4 +1,5 @@
 using System.Buffers;
+using Accel.Core.Tests.Spice;
 
 namespace Accel.Fuzz;
 
@@ -29,10 +30,7 @@ internal static class FuzzInput
 
         int first = 1 + (split * 7 % (input.Length - 1));
         int second = first + ((input.Length - first) * ((split >> 2) & 3) / 4);
-        var a = new Segment(input[..first].ToArray(), 0);
-        var b = a.Append(input[first..second].ToArray());
-        var c = b.Append(input[second..].ToArray());
-        return new ReadOnlySequence<byte>(a, 0, c, c.Memory.Length);
+        return TestSequence.Split(input.ToArray(), first, second);
     }
 
     /// <summary>Reads a little-endian u16 from the front of <paramref name="input"/> and advances it (0 when short).</summary>
@@ -60,21 +58,5 @@ internal static class FuzzInput
         var value = input[0];
         input = input[1..];
         return value;
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
