@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using Accel.Core.Spice.Canvas;
 using Spice.Codecs;
+using Spice.Codecs.Glz;
 using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Display;
@@ -9,7 +10,9 @@ namespace Accel.Core.Spice.Display;
 /// <summary>
 /// Writes DRAW_COPY messages whose source image is a rectangle of the server edge's canvas: QUIC for photo-like pixels
 /// (the transcoder's choice, <see cref="DisplayTranscoder.IsPhotoLike"/>), or JPEG at a given quality when the caller
-/// allows lossy, LZ_RGB otherwise; rop PUT, no clip, no mask, no cache flags. Only 32-bit surfaces (the alpha byte is
+/// allows lossy; others as GLZ (zlib-wrapped where that is smaller, as spice-server does on slow links) when the caller
+/// owns the client's GLZ stream (<see cref="ClientDisplayState.EdgeGlz"/>): text refreshed again and again matches what
+/// earlier refreshes sent; LZ_RGB otherwise. Rop PUT, no clip, no mask, no cache flags. Only 32-bit surfaces (the alpha byte is
 /// not sent: 32BIT, not RGBA).
 /// </summary>
 internal static class CanvasRefreshWriter
@@ -21,6 +24,8 @@ internal static class CanvasRefreshWriter
     private static readonly long[] s_ladderRates = [2_500_000, 1_200_000, 600_000, 300_000, 0];
 
     private static readonly SpiceImageEncoderOptions[] s_ladderOptions = Array.ConvertAll(Ladder, q => new SpiceImageEncoderOptions { JpegQuality = q });
+
+    private static readonly SpiceImageEncoderOptions s_glzOptions = new() { ZlibWrapGlz = true };
 
     /// <summary>DisplayBase (21) + src pointer (4) + src_area (16) + rop (2) + scale mode (1) + QMask (13).</summary>
     private const int FixedLength = 57;
@@ -44,9 +49,11 @@ internal static class CanvasRefreshWriter
     /// <summary>
     /// Writes one DRAW_COPY (mini header and body) of <paramref name="rect"/> (inside the surface). Photo-like pixels
     /// go as JPEG at <paramref name="jpegQuality"/> (a step of <see cref="Ladder"/>; 0: lossless QUIC), others as
-    /// LZ_RGB. Returns the bytes written; <paramref name="lossy"/> tells whether JPEG was used.
+    /// GLZ in <paramref name="glz"/> (the client's GLZ stream, if the caller owns it) or LZ_RGB. Returns the bytes written;
+    /// <paramref name="lossy"/> tells whether JPEG was used.
     /// </summary>
-    public static long Write(IBufferWriter<byte> output, uint surfaceId, PixmanImage surface, DamageRect rect, int jpegQuality, out bool lossy)
+    public static long Write(IBufferWriter<byte> output, uint surfaceId, PixmanImage surface, DamageRect rect, int jpegQuality, out bool lossy,
+        GlzEncoderDictionary? glz = null)
     {
         int width = rect.Width, height = rect.Height;
         int rowBytes = width * 4;
@@ -65,10 +72,11 @@ internal static class CanvasRefreshWriter
             bool photo = DisplayTranscoder.IsPhotoLike(source, width, height);
             int step = Array.IndexOf(Ladder, jpegQuality);
             lossy = photo && step >= 0;
-            var type = lossy ? SpiceImageType.Jpeg : photo ? SpiceImageType.Quic : SpiceImageType.LzRgb;
-            var options = lossy ? s_ladderOptions[step] : null;
+            glz = photo || glz?.CanEncode(width, height) != true ? null : glz;
+            var type = lossy ? SpiceImageType.Jpeg : photo ? SpiceImageType.Quic : glz is not null ? SpiceImageType.GlzRgb : SpiceImageType.LzRgb;
+            var options = lossy ? s_ladderOptions[step] : glz is not null ? s_glzOptions : null;
             encoded = ArrayPool<byte>.Shared.Rent(SpiceImageEncoder.GetMaxPayloadLength(type, width, height, bitmap.Format));
-            if (SpiceImageEncoder.Encode(type, source, bitmap, encoded, out int written, out var actual, options: options) != OperationStatus.Done)
+            if (SpiceImageEncoder.Encode(type, source, bitmap, encoded, out int written, out var actual, glz, options) != OperationStatus.Done)
             {
                 SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"the canvas refresh of {width}x{height} did not encode as {type}");
             }

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Spice.Codecs;
+using Spice.Codecs.Glz;
 using Accel.Core.Spice.Protocol;
 
 namespace Accel.Core.Spice.Display;
@@ -9,7 +11,7 @@ namespace Accel.Core.Spice.Display;
 /// image-cache ids it was given by forwarded messages, whether its GLZ window or palette cache has a gap, and the
 /// streams' destinations (a STREAM_DATA is absorbed as damage of its stream's rectangle).
 /// </summary>
-internal sealed class ClientDisplayState
+internal sealed class ClientDisplayState : IDisposable
 {
     public const ushort MsgReset = 103;
     public const ushort MsgCopyBits = 104;
@@ -36,6 +38,15 @@ internal sealed class ClientDisplayState
 
     /// <summary>A GLZ image was absorbed: the client's GLZ window lacks it, so no later GLZ image may reach the client.</summary>
     public bool GlzGap { get; private set; }
+
+    /// <summary>
+    /// The edge's own GLZ stream to the client, from the first absorbed GLZ_RGB image on (null before, and when that
+    /// image's id could not be read, as for ZLIB_GLZ: refreshes then go as LZ_RGB). spice-gtk's window takes ids in
+    /// order (a reference to a missing id blocks its decoder, and it frees nothing past a missing id), so the edge's
+    /// ids start at the absorbed image's, and the edge's images reference only each other: its first tells the client
+    /// to free every spice-server image before it. spice-server's later GLZ images never reach the client.
+    /// </summary>
+    public GlzEncoderDictionary? EdgeGlz { get; private set; }
 
     /// <summary>A palette image was absorbed: a later image taking its palette from the cache might miss it.</summary>
     public bool PaletteGap { get; private set; }
@@ -151,8 +162,14 @@ internal sealed class ClientDisplayState
     }
 
     /// <summary>A parsed draw is absorbed: what it would have put in the client's cache or GLZ window is missing there.</summary>
-    public void OnAbsorbed(in DisplayDrawMessage draw)
+    public void OnAbsorbed(in DisplayDrawMessage draw, ReadOnlySpan<byte> body)
     {
+        if (!GlzGap && FirstGlzId(draw, body) is { } first)
+        {
+            EdgeGlz = new GlzEncoderDictionary();
+            EdgeGlz.Reset(first);
+        }
+
         for (int i = 0; i < draw.Count; i++)
         {
             var image = draw[i];
@@ -172,6 +189,36 @@ internal sealed class ClientDisplayState
             PaletteGap |= d.Type is SpiceImageType.Bitmap or SpiceImageType.LzPlt;
         }
     }
+
+    /// <summary>The smallest GLZ id among the draw's GLZ_RGB images (their payload: u32 data size, then the GLZ header); null if none or a ZLIB_GLZ one.</summary>
+    private static ulong? FirstGlzId(in DisplayDrawMessage draw, ReadOnlySpan<byte> body)
+    {
+        ulong? first = null;
+        for (int i = 0; i < draw.Count; i++)
+        {
+            var image = draw[i];
+            if (image.Role >= DisplayImageRole.Path)
+            {
+                continue;
+            }
+
+            switch (image.Descriptor.Type)
+            {
+                case SpiceImageType.ZlibGlzRgb:
+                    return null;
+                case SpiceImageType.GlzRgb when image.PayloadLength >= 4 + GlzHeader.Size
+                    && GlzHeader.TryRead(body.Slice(image.PayloadOffset + 4, image.PayloadLength - 4), CodecLimits.Default, out var header) == OperationStatus.Done:
+                    first = Math.Min(first ?? ulong.MaxValue, header.Id);
+                    break;
+                case SpiceImageType.GlzRgb:
+                    return null;
+            }
+        }
+
+        return first;
+    }
+
+    public void Dispose() => EdgeGlz?.Dispose();
 
     /// <summary>A draw that could not be parsed was absorbed: assume the worst of its images.</summary>
     public void OnAbsorbedUnknown()

@@ -214,6 +214,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
                 UpdateAbsorbClock();
                 _budget.Dispose();
                 _canvas.Dispose();
+                _client.Dispose();
             }
         }
 
@@ -304,7 +305,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
         if (parsed)
         {
-            _client.OnAbsorbed(draw);
+            _client.OnAbsorbed(draw, body);
         }
         else if (isDraw)
         {
@@ -433,7 +434,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
         int quality = final || refine || !_lossy ? 0 : CanvasEncodeToFit.Quality(Math.Max(rectArea, _queue.FreshArea + band.Area), LinkRate, _fit.Continuing(now));
         _fit.OnChosen(quality, now);
-        long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy);
+        long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy, _client.EdgeGlz);
         _queue.OnWritten(id, band, lossy, now);
         RefreshRects++;
         RefreshBytes += n;

@@ -5,6 +5,9 @@ using Accel.Core.Spice.Display;
 using Accel.Core.Spice.Policies;
 using Accel.Core.Spice.Protocol;
 using Accel.Core.Spice.Protocol.Framing;
+using Accel.Core.Tests.Spice.Display;
+using Spice.Codecs;
+using Spice.Codecs.Glz;
 using B = Accel.Core.Tests.Spice.Canvas.DisplayMessageBuilder;
 
 namespace Accel.Core.Tests.Spice.Policies;
@@ -453,8 +456,9 @@ public sealed class DisplayCanvasPolicyTests
         var glz = GlzCopy(9);
         Assert.True(DisplayDrawMessage.TryParse(Copy, glz, out var draw));
         Assert.False(state.DependsOnMissing(draw, glz));
-        state.OnAbsorbed(draw);
+        state.OnAbsorbed(draw, glz);
         Assert.True(state.GlzGap);
+        Assert.Null(state.EdgeGlz); // no GLZ header in this image: its id is unknown, refreshes stay LZ
         var later = GlzCopy(10);
         Assert.True(DisplayDrawMessage.TryParse(Copy, later, out var next));
         Assert.True(state.DependsOnMissing(next, later));
@@ -501,6 +505,45 @@ public sealed class DisplayCanvasPolicyTests
     }
 
     /// <summary>A DRAW_COPY whose source is a GLZ_RGB image with a fake 16-byte payload (parsed, never decoded).</summary>
+    [Fact]
+    public void GlzTextAbsorbed_RefreshesGoAsGlz_ContinuingTheClientsIdsFromTheFirstMissingOne_ClientEndsExact()
+    {
+        using var server = new GlzEncoderDictionary(); // spice-server's GLZ stream: ids 0, 1, 2, 3
+        using var h = new Harness();
+        Assert.True(h.Send(Copy, CopyOf(GlzText(server, 0), 0, 0, 32, 8)));
+        h.Backlog(100_000);
+        Assert.False(h.Send(Copy, CopyOf(GlzText(server, 1), 0, 8, 32, 16)));
+        Assert.False(h.Send(Copy, CopyOf(GlzText(server, 2), 0, 16, 32, 24)));
+        h.Backlog(0);
+        Assert.False(h.Send(Copy, CopyOf(GlzText(server, 3), 0, 24, 32, 32))); // after the gap: absorbed and refreshed
+        Assert.True(h.Send(Mark, []));
+
+        Assert.Equal(0ul, h.ClientGlzIds[0]);
+        Assert.True(h.ClientGlzIds.Count > 1, "the refresh went as LZ_RGB");
+        for (int i = 1; i < h.ClientGlzIds.Count; i++)
+        {
+            Assert.Equal((ulong)i, h.ClientGlzIds[i]); // the edge's ids start at the absorbed id 1, with no gap
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    /// <summary>A DRAW_COPY source: 32 x 8 two-colour "text" (a different line per <paramref name="line"/>), GLZ-coded in <paramref name="server"/>.</summary>
+    private static byte[] GlzText(GlzEncoderDictionary server, int line)
+    {
+        var pixels = new byte[32 * 8 * 4];
+        var words = MemoryMarshal.Cast<byte, uint>(pixels.AsSpan());
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = ((i % 32) + (i / 32) + line) % 5 < 2 ? 0x000000u : 0xFFFFFFu;
+        }
+
+        var bitmap = BitmapDescriptor.Rgb32(32, 8);
+        var payload = new byte[SpiceImageEncoder.GetMaxPayloadLength(SpiceImageType.GlzRgb, 32, 8, bitmap.Format)];
+        Assert.Equal(OperationStatus.Done, SpiceImageEncoder.Encode(SpiceImageType.GlzRgb, pixels, bitmap, payload, out int n, out var type, server));
+        return DrawMessages.Image((ulong)line + 1, type, 0, 32, 8, payload.AsSpan(0, n));
+    }
+
     private static byte[] GlzCopy(ulong id)
     {
         var image = new List<byte>();
@@ -544,6 +587,9 @@ public sealed class DisplayCanvasPolicyTests
 
         /// <summary>Preview markers the stream carried (stripped before the client, as the client edge does).</summary>
         public List<uint> Markers { get; } = [];
+
+        /// <summary>The GLZ image id of every GLZ or ZLIB_GLZ DRAW_COPY the client got, in order.</summary>
+        public List<ulong> ClientGlzIds { get; } = [];
 
         /// <summary>The destination box (left, top, right, bottom) of every DRAW_COPY the client got, in order.</summary>
         public List<(int L, int T, int R, int B)> ClientCopies { get; } = [];
@@ -676,11 +722,40 @@ public sealed class DisplayCanvasPolicyTests
                     // DisplayBase: surface id, then the box as top, left, bottom, right.
                     var s = body.AsSpan();
                     ClientCopies.Add((BitConverter.ToInt32(s[8..]), BitConverter.ToInt32(s[4..]), BitConverter.ToInt32(s[16..]), BitConverter.ToInt32(s[12..])));
+                    if (GlzIdOf(s) is { } glzId)
+                    {
+                        ClientGlzIds.Add(glzId);
+                    }
                 }
 
                 Client.Apply(type, body);
             }
         }
+    }
+
+    /// <summary>A DRAW_COPY's source image GLZ id (its header, inflated first for ZLIB_GLZ); null for other types.</summary>
+    private static ulong? GlzIdOf(ReadOnlySpan<byte> copy)
+    {
+        var image = copy[(int)BitConverter.ToUInt32(copy[21..])..];
+        var payload = image[SpiceImageDescriptor.Size..];
+        Span<byte> header = new byte[GlzHeader.Size];
+        switch ((SpiceImageType)image[8])
+        {
+            case SpiceImageType.GlzRgb:
+                payload.Slice(4, GlzHeader.Size).CopyTo(header);
+                break;
+            case SpiceImageType.ZlibGlzRgb:
+                int glzSize = (int)BitConverter.ToUInt32(payload);
+                var glz = new byte[glzSize];
+                Assert.Equal(OperationStatus.Done, ZlibGlzCodec.Decompress(payload[8..], glzSize, glz, out _));
+                glz.AsSpan(0, GlzHeader.Size).CopyTo(header);
+                break;
+            default:
+                return null;
+        }
+
+        Assert.Equal(OperationStatus.Done, GlzHeader.TryRead(header, CodecLimits.Default, out var h));
+        return h.Id;
     }
 
     private sealed class RecordingPreviewSender : IDisplayPreviewSender
