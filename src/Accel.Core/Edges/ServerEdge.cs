@@ -56,6 +56,7 @@ public sealed class ServerEdge
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ITransportConnection, byte> _connections = new();
     private readonly PeerConnections _peers = new();
     private readonly ServerResumes _resumes;
+    private readonly MainChannelHandover _mains;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITransportConnection, Spice.Input.InputDatagramHub> _inputHubs = new();
     private volatile Current _current;
 
@@ -65,6 +66,7 @@ public sealed class ServerEdge
         _current = new Current(settings, new BackendConnector(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _resumes = new ServerResumes(settings.ResumeGrace, _logger);
+        _mains = new MainChannelHandover(_logger);
     }
 
     private ServerEdgeSettings Settings => _current.Settings;
@@ -330,6 +332,7 @@ public sealed class ServerEdge
         // 2. Allow-list on every resolved address (and on the upstream proxy), then the backend, directly or
         //    through the upstream proxy.
         var host = request.LogName;
+        using var handover = await _mains.EnterAsync(request, cancellationToken).ConfigureAwait(false);
         var backend = await _current.Connector.ConnectAsync(request, cancellationToken).ConfigureAwait(false);
         if (backend.Socket is not { } socket)
         {

@@ -34,8 +34,17 @@ public sealed class EdgePairFixture : IAsyncLifetime
     /// <summary>The client edge's inputs copy mode.</summary>
     internal Accel.Core.Spice.Input.InputRedundancyMode ClientInputRedundancy { get; init; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
 
-    /// <summary>The client edge's logger (null: none).</summary>
-    internal Microsoft.Extensions.Logging.ILogger<ClientEdge>? ClientLogger { get; init; }
+    /// <summary>The client edge's log.</summary>
+    internal RecordingLogger Log { get; init; } = new();
+
+    /// <summary>The server edge's log.</summary>
+    internal RecordingLogger ServerLog { get; } = new();
+
+    /// <summary>Both edges' newest log lines, in time order, for a failure message.</summary>
+    internal string LogTail(int count = 40)
+        => string.Join('\n', Log.Entries.Select(static e => (e.At, Line: "client " + e.Id + " " + e.Message))
+            .Concat(ServerLog.Entries.Select(static e => (e.At, Line: "server " + e.Id + " " + e.Message)))
+            .OrderBy(static e => e.At).TakeLast(count).Select(static e => $"{e.At:HH:mm:ss.fff} {e.Line}"));
 
     /// <summary>Where a SPICE client connects to reach Xspice through both edges.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
@@ -56,7 +65,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
             Identity = server,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
         }, ct);
-        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams });
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams }, ServerLog);
         _serverLoop = serverEdge.RunAsync(_stop.Token);
 
         var target = new ServerEdgeTarget("dc", _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
@@ -66,7 +75,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
             ServerEdges = new Dictionary<string, ServerEdgeTarget> { ["dc"] = target },
             ClientOptions = t => new TransportClientOptions { RemoteEndPoint = t.Address, Identity = client, PeerTrust = t.Trust, MaxDatagramFrameSize = ClientMaxDatagramFrameSize },
             InputRedundancy = ClientInputRedundancy,
-        }, ClientLogger);
+        }, Log);
 
         _accept = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _accept.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -45,7 +45,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
             ServerInputDatagrams = path != Path.OlderServerEdge,
             ClientMaxDatagramFrameSize = path == Path.NoDatagramsInTheEngine ? 0 : 1200,
             ClientInputRedundancy = InputRedundancyMode.Always,
-            ClientLogger = log,
+            Log = log,
         };
         await edges.InitializeAsync();
         var events = new ConcurrentQueue<string>();
@@ -172,36 +172,6 @@ public sealed partial class InputDatagramsThroughEdgesTests
         return xev;
     }
 
-    private sealed class RecordingLogger : ILogger<ClientEdge>
-    {
-        public ConcurrentQueue<(int Id, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((eventId.Id, formatter(state, exception)));
-
-        public async Task<string> WaitForAsync(Func<(int Id, string Message), bool> match, TimeSpan timeout)
-        {
-            var sw = Stopwatch.StartNew();
-            while (true)
-            {
-                foreach (var e in Entries)
-                {
-                    if (match(e))
-                    {
-                        return e.Message;
-                    }
-                }
-
-                Assert.True(sw.Elapsed < timeout, "no such log line: " + string.Join(" | ", Entries.Select(static e => e.Id + " " + e.Message)));
-                await Task.Delay(50, TestContext.Current.CancellationToken); // polling the log, bounded
-            }
-        }
-    }
 }
 
 /// <summary>xev's ButtonPress root positions and KeyPress keysyms, in order.</summary>

@@ -47,7 +47,7 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
         await AttachAsync(main, ct);
 
         var mess = new SpiceLinkMess(init.SessionId, SpiceChannelType.Display, 0, s_common, SpiceCapabilitySet.Of((int)SpiceDisplayCap.SizedStream, (int)SpiceDisplayCap.MonitorsConfig, (int)SpiceDisplayCap.Composite, (int)SpiceDisplayCap.GlScanout));
-        await using var display = await SpiceTestChannel.LinkAsync(edges.EndPoint, mess, ct);
+        await using var display = await LinkAsync(mess, ct);
 
         // GL scanout was stripped on the way: the server saw a client without it.
         Assert.False(display.Link!.Session!.ChannelCaps.Has((int)SpiceDisplayCap.GlScanout));
@@ -57,32 +57,67 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
         // This client never sends ACK_SYNC or ACK. Directly, spice-server would stop after 2 × window + 1 messages.
         var messages = 0;
         SpiceSetAck? setAck = null;
-        var drawing = false;
-        await display.ReadUntilAsync(
-            (in SpiceMessage m) =>
-            {
-                messages++;
-                if (m.Type == (ushort)SpiceMsg.SetAck)
+        System.Diagnostics.Process? drawing = null;
+        try
+        {
+            await display.ReadUntilAsync(
+                (in SpiceMessage m) =>
                 {
-                    setAck = SpiceSetAck.Parse(m.Body);
-                }
+                    messages++;
+                    if (m.Type == (ushort)SpiceMsg.SetAck)
+                    {
+                        setAck = SpiceSetAck.Parse(m.Body);
+                    }
 
-                if (m.Type == (ushort)SpiceDisplayMsg.Mark && !drawing)
-                {
-                    drawing = true;
-                    edges.Xspice.StartClient("xterm", "-geometry", "100x40+0+0", "-hold", "-e", "seq", "1", "200000");
-                }
+                    if (m.Type == (ushort)SpiceDisplayMsg.Mark && drawing is null)
+                    {
+                        drawing = edges.Xspice.StartClient("xterm", "-geometry", "100x40+0+0", "-hold", "-e", "seq", "1", "200000");
+                    }
 
-                return messages > 150;
-            },
-            TimeSpan.FromSeconds(60),
-            ct);
+                    return messages > 150;
+                },
+                TimeSpan.FromSeconds(60),
+                ct);
+        }
+        finally
+        {
+            // The other tests share this Xspice: its display stops being flooded here.
+            drawing?.Kill();
+            drawing?.Dispose();
+        }
 
         // The SET_ACK the client saw is the client edge's own (generation 1, its LAN window), not the server's.
         Assert.NotNull(setAck);
         Assert.Equal(1u, setAck.Value.Generation);
         Assert.Equal(SpiceRelaySettings.Default.ClientLegAckWindow, setAck.Value.Window);
         Assert.True(messages > (2 * 40) + 1);
+    }
+
+    /// <summary>
+    /// A new session's main channel reaches the server edge while the old session's main is still open (a client that
+    /// closes and reconnects at once: the two cross the edges on different streams, in either order): it waits for the
+    /// old one to end at spice-server before it links, since a main link makes spice-server drop every client it has.
+    /// </summary>
+    [Fact]
+    public async Task NewMainWhileTheOldIsStillOpen_LinksOnlyOnceTheOldHasEndedAtTheServer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var old = await LinkMainAsync(ct);
+        await ReadInitAsync(old, ct);
+
+        var since = DateTime.UtcNow;
+        var linking = LinkMainAsync(ct);
+        await edges.ServerLog.WaitForAsync(e => e.Id == 1027 && e.At >= since, s_timeout); // the new main waits at the server edge
+        await old.DisposeAsync();
+        await using var main = await linking;
+        var init = await ReadInitAsync(main, ct);
+        await AssertMainAliveAsync(main, init.SessionId, ct);
+
+        // The server edge's log: every main channel opened before the new one had ended when it opened.
+        var lines = edges.ServerLog.Entries.Where(static e => e.Message.StartsWith("Channel main", StringComparison.Ordinal)).ToList();
+        var before = lines.Take(lines.FindLastIndex(static e => e.Id == 1004)).ToList();
+        Assert.True(before.Count(static e => e.Id == 1004) > 0, edges.LogTail());
+        Assert.True(before.Count(static e => e.Id == 1004) == before.Count(static e => e.Id is 1005 or 1006), "a main channel was still open at the server when the new one opened:\n" + edges.LogTail());
     }
 
     [Fact]
@@ -160,14 +195,27 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
             ct);
     }
 
-    private async Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct)
-        => await SpiceTestChannel.LinkAsync(edges.EndPoint, new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_common, SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid)), ct);
+    private Task<SpiceTestChannel> LinkMainAsync(CancellationToken ct)
+        => LinkAsync(new SpiceLinkMess(0, SpiceChannelType.Main, 0, s_common, SpiceCapabilitySet.Of((int)SpiceMainCap.NameAndUuid)), ct);
 
     private async Task<SpiceTestChannel> LinkInputsAsync(uint session, CancellationToken ct)
     {
-        var inputs = await SpiceTestChannel.LinkAsync(edges.EndPoint, new SpiceLinkMess(session, SpiceChannelType.Inputs, 0, s_common, SpiceCapabilitySet.Of((int)SpiceInputsCap.KeyScancode)), ct);
+        var inputs = await LinkAsync(new SpiceLinkMess(session, SpiceChannelType.Inputs, 0, s_common, SpiceCapabilitySet.Of((int)SpiceInputsCap.KeyScancode)), ct);
         await inputs.ReadUntilAsync((in SpiceMessage m) => m.Type == (ushort)SpiceInputsMsg.Init, s_timeout, ct);
         return inputs;
+    }
+
+    /// <summary>Links a channel through the edges; a refused link fails with both edges' newest log lines.</summary>
+    private async Task<SpiceTestChannel> LinkAsync(SpiceLinkMess message, CancellationToken ct)
+    {
+        try
+        {
+            return await SpiceTestChannel.LinkAsync(edges.EndPoint, message, ct);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"{ex.Message}\nedge log:\n{edges.LogTail()}\n{edges.Xspice.Diagnostics()}", ex);
+        }
     }
 
     private static async Task<SpiceMainInit> ReadInitAsync(SpiceTestChannel main, CancellationToken ct)
