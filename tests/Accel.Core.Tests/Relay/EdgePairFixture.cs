@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Relay;
 using Accel.Core.Tests.Spice;
+using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
 using Accel.Core.Edges;
@@ -37,6 +38,21 @@ public sealed class EdgePairFixture : IAsyncLifetime
     /// <summary>The client edge's logger (null: none).</summary>
     internal Microsoft.Extensions.Logging.ILogger<ClientEdge>? ClientLogger { get; init; }
 
+    /// <summary>The server edge's logger (null: none).</summary>
+    internal Microsoft.Extensions.Logging.ILogger<ServerEdge>? ServerLogger { get; init; }
+
+    /// <summary>The server edge's relay settings.</summary>
+    internal SpiceRelaySettings ServerRelay { get; init; } = SpiceRelaySettings.Default;
+
+    /// <summary>Xspice's QXL device options (null: its defaults).</summary>
+    internal IReadOnlyDictionary<string, string>? XspiceOptions { get; init; }
+
+    /// <summary>The edges talk through a <see cref="UdpOutageRelay"/> (<see cref="Relay"/>) that a test can black-hole.</summary>
+    internal bool ThroughRelay { get; init; }
+
+    /// <summary>The relay between the edges (with <see cref="ThroughRelay"/>).</summary>
+    internal UdpOutageRelay? Relay { get; private set; }
+
     /// <summary>Where a SPICE client connects to reach Xspice through both edges.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
 
@@ -46,7 +62,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
         // ngtcp2 at both edges unless E2E_SERVER_ENGINE / E2E_CLIENT_ENGINE name another (msquic, or a mixed pair).
         var serverEngine = Engine("E2E_SERVER_ENGINE");
         var engine = Engine("E2E_CLIENT_ENGINE");
-        Xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Xspice = await XspiceServer.StartAsync(XspiceOptions, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         var server = EndpointIdentities.CreateSelfSigned("server");
         var client = EndpointIdentities.CreateSelfSigned("client");
@@ -56,10 +72,11 @@ public sealed class EdgePairFixture : IAsyncLifetime
             Identity = server,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
         }, ct);
-        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams });
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams, Relay = ServerRelay }, ServerLogger);
         _serverLoop = serverEdge.RunAsync(_stop.Token);
 
-        var target = new ServerEdgeTarget("dc", _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
+        Relay = ThroughRelay ? new UdpOutageRelay(_listener.LocalEndPoint) : null;
+        var target = new ServerEdgeTarget("dc", Relay?.EndPoint ?? _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
         ClientEdge = new ClientEdge(engine, new ClientEdgeSettings
         {
             Identity = client,
@@ -133,6 +150,11 @@ public sealed class EdgePairFixture : IAsyncLifetime
         if (_listener is not null)
         {
             await _listener.DisposeAsync();
+        }
+
+        if (Relay is not null)
+        {
+            await Relay.DisposeAsync();
         }
 
         if (Xspice is not null)

@@ -10,7 +10,7 @@ using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Tests.Spice;
-using Microsoft.Extensions.Logging;
+using Accel.Core.Tests.TestSupport;
 
 namespace Accel.Core.Tests.Relay;
 
@@ -39,7 +39,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
     public async Task ClicksAndKeys_ReachXspiceOnceInOrder_EachClickWhereThePointerWas(Path path)
     {
         var ct = TestContext.Current.CancellationToken;
-        var log = new RecordingLogger();
+        var log = new RecordingLogger<ClientEdge>();
         await using var edges = new EdgePairFixture
         {
             ServerInputDatagrams = path != Path.OlderServerEdge,
@@ -102,10 +102,10 @@ public sealed partial class InputDatagramsThroughEdgesTests
         Assert.Equal(path == Path.OlderServerEdge, log.Entries.Any(static e => e.Id == 1109));
     }
 
-    private static void Write<T>(SpiceTestChannel channel, T message)
+    internal static void Write<T>(SpiceTestChannel channel, T message)
         where T : struct, ISpiceMessageBody => channel.Writer.Write(channel.Output, message);
 
-    private static void WriteKey(SpiceTestChannel channel, SpiceInputsMsgc kind, uint scancode)
+    internal static void WriteKey(SpiceTestChannel channel, SpiceInputsMsgc kind, uint scancode)
     {
         Span<byte> body = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(body, scancode);
@@ -113,7 +113,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
     }
 
     /// <summary>Main channel: INIT, ATTACH_CHANNELS, client mouse mode as spice-gtk asks for it; returns the session id.</summary>
-    private static async Task<uint> ClientMouseModeAsync(SpiceTestChannel main, CancellationToken ct)
+    internal static async Task<uint> ClientMouseModeAsync(SpiceTestChannel main, CancellationToken ct)
     {
         uint session = 0;
         var mode = SpiceMouseMode.Server;
@@ -150,7 +150,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
         return session;
     }
 
-    private static Process StartXev(XspiceServer xspice, ConcurrentQueue<string> events)
+    internal static Process StartXev(XspiceServer xspice, ConcurrentQueue<string> events)
     {
         var start = new ProcessStartInfo("stdbuf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["DISPLAY"] = ":" + xspice.Display.ToString(CultureInfo.InvariantCulture);
@@ -170,37 +170,6 @@ public sealed partial class InputDatagramsThroughEdgesTests
         xev.BeginOutputReadLine();
         xev.BeginErrorReadLine();
         return xev;
-    }
-
-    private sealed class RecordingLogger : ILogger<ClientEdge>
-    {
-        public ConcurrentQueue<(int Id, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((eventId.Id, formatter(state, exception)));
-
-        public async Task<string> WaitForAsync(Func<(int Id, string Message), bool> match, TimeSpan timeout)
-        {
-            var sw = Stopwatch.StartNew();
-            while (true)
-            {
-                foreach (var e in Entries)
-                {
-                    if (match(e))
-                    {
-                        return e.Message;
-                    }
-                }
-
-                Assert.True(sw.Elapsed < timeout, "no such log line: " + string.Join(" | ", Entries.Select(static e => e.Id + " " + e.Message)));
-                await Task.Delay(50, TestContext.Current.CancellationToken); // polling the log, bounded
-            }
-        }
     }
 }
 
