@@ -7,23 +7,26 @@ using Accel.Core.Transport;
 namespace Accel.Core.Edges;
 
 /// <summary>
-/// The client edge's optional features per edge connection and channel stream, all riding on datagrams: display
-/// previews (one <see cref="DisplayPreviewHub"/> per connection) and input datagrams (one <see cref="LossMeter"/> per
+/// The client edge's optional features per channel stream, all riding on datagrams: display previews (one
+/// <see cref="DisplayPreviewHub"/> per connection) and input datagrams (with a <see cref="LossMeter"/> of the carrying
 /// connection). Says which flags a request asks for, remembers server edges that refused them (older versions), and
-/// hands the pump the policies for a stream whose request was accepted.
+/// hands the pump the policies for a stream whose request was accepted. The policies follow the channel's
+/// <see cref="ChannelRoute"/>: after a resume, previews come and pointer datagrams go on the new connection, under the
+/// stream id the channel has there (a new connection without datagrams: previews pause, the pointer goes as markers).
 /// </summary>
 internal sealed class ClientChannelFeatures(ClientEdgeSettings settings)
 {
-    private readonly ConditionalWeakTable<ITransportConnection, DisplayPreviewHub> _connectionHubs = new();
-    private readonly ConditionalWeakTable<ITransportStream, DisplayPreviewHub> _previewHubs = new();
-    private readonly ConditionalWeakTable<ITransportConnection, LossMeter> _lossMeters = new();
-    private readonly ConditionalWeakTable<ITransportStream, InputStream> _inputStreams = new();
+    private readonly ConditionalWeakTable<IDatagramConnection, DisplayPreviewHub> _previewHubs = new();
+    private readonly ConditionalWeakTable<ITransportStream, Granted> _granted = new();
     private readonly ConditionalWeakTable<ITransportConnection, object> _legacyPeers = new();
 
-    /// <summary>The request with the optional flags this connection's server edge and engine allow, registered for <paramref name="stream"/>.</summary>
-    public EdgeRequest Ask(ITransportConnection connection, ITransportStream stream, EdgeRequest request)
+    /// <summary>
+    /// The request with the optional flags this connection's server edge and engine allow, registered for
+    /// <paramref name="stream"/> (opened on <paramref name="connection"/>, carried by <paramref name="route"/>).
+    /// </summary>
+    public EdgeRequest Ask(ITransportConnection connection, ITransportStream stream, ChannelRoute route, EdgeRequest request)
     {
-        if (IsLegacy(connection) || connection.Datagrams() is not { MaxDatagramPayloadSize: > 0 } datagrams)
+        if (IsLegacy(connection) || route.Current.Datagrams is not { MaxDatagramPayloadSize: > 0 } datagrams)
         {
             return request;
         }
@@ -31,32 +34,27 @@ internal sealed class ClientChannelFeatures(ClientEdgeSettings settings)
         if (settings.DisplayPreviews)
         {
             request = request with { Flags = (byte)(request.Flags | EdgeRequest.PreviewsFlag) };
-            _previewHubs.AddOrUpdate(stream, _connectionHubs.GetValue(connection, _ => DisplayPreviewHub.Start(datagrams)));
         }
 
         // An HTTP CONNECT channel's type is known only after the answer (ChannelType 0): it asks too, and the flag
         // matters only if the channel turns out to be inputs (both edges choose inputs policies by the linked type).
+        InputRedundancy? input = null;
         if (settings.InputDatagrams && (SpiceChannelType)request.ChannelType is SpiceChannelType.Inputs or 0 && datagrams.MaxDatagramPayloadSize >= InputWire.PointerDatagramLength)
         {
             request = request with { Flags = (byte)(request.Flags | EdgeRequest.InputDatagramsFlag) };
-            var meter = _lossMeters.GetValue(connection, c => new LossMeter(c.StatisticsOrDefault, TimeProvider.System));
-            _inputStreams.AddOrUpdate(stream, new InputStream(datagrams, new InputRedundancy(settings.InputRedundancy, meter)));
+            input = new InputRedundancy(settings.InputRedundancy, new LossMeter(() => route.Current.Statistics(), TimeProvider.System));
         }
 
+        _granted.AddOrUpdate(stream, new Granted(route, settings.DisplayPreviews, input));
         return request;
     }
 
     /// <summary>The features registered for <paramref name="inner"/> also for <paramref name="outer"/>, the stream that wraps it.</summary>
     public void Alias(ITransportStream inner, ITransportStream outer)
     {
-        if (_previewHubs.TryGetValue(inner, out var hub))
+        if (_granted.TryGetValue(inner, out var granted))
         {
-            _previewHubs.AddOrUpdate(outer, hub);
-        }
-
-        if (_inputStreams.TryGetValue(inner, out var input))
-        {
-            _inputStreams.AddOrUpdate(outer, input);
+            _granted.AddOrUpdate(outer, granted);
         }
     }
 
@@ -67,12 +65,24 @@ internal sealed class ClientChannelFeatures(ClientEdgeSettings settings)
     public bool IsLegacy(ITransportConnection connection) => _legacyPeers.TryGetValue(connection, out _);
 
     public Func<IMessageInjector, DisplayPreviewPolicy>? DisplayPreview(ITransportStream stream) =>
-        _previewHubs.TryGetValue(stream, out var hub) ? toClient => hub.Register(stream.Id, toClient) : null;
+        _granted.TryGetValue(stream, out var granted) && granted.Previews ? toClient => Previews(granted.Route, toClient) : null;
 
     public Func<IMessageInjector, IChannelPolicy>? InputDatagrams(ITransportStream stream) =>
-        _inputStreams.TryGetValue(stream, out var input)
-            ? toServer => new PointerDatagramPolicy(toServer, input.Datagrams, stream.Id, input.Redundancy, TimeProvider.System)
+        _granted.TryGetValue(stream, out var granted) && granted.Input is { } redundancy
+            ? toServer => new PointerDatagramPolicy(toServer, granted.Route, redundancy, TimeProvider.System)
             : null;
 
-    private sealed record InputStream(IDatagramConnection Datagrams, InputRedundancy Redundancy);
+    /// <summary>A display channel's preview policy, registered with the preview hub of whichever connection carries the channel.</summary>
+    private DisplayPreviewPolicy Previews(ChannelRoute route, IMessageInjector toClient)
+    {
+        IDisposable? binding = null;
+        var policy = new DisplayPreviewPolicy(toClient, _ => binding?.Dispose());
+        binding = route.Bind(c => HubOf(c)?.Register(c.StreamId, policy), c => HubOf(c)?.Unregister(c.StreamId, policy));
+        return policy;
+    }
+
+    private DisplayPreviewHub? HubOf(ChannelCarrier carrier) =>
+        carrier.Datagrams is { } datagrams ? _previewHubs.GetValue(datagrams, static d => DisplayPreviewHub.Start(d)) : null;
+
+    private sealed record Granted(ChannelRoute Route, bool Previews, InputRedundancy? Input);
 }

@@ -322,7 +322,8 @@ public sealed class ClientEdge : IAsyncDisposable
         var stream = await connection.OpenStreamAsync(StreamDirection.Bidirectional, request.Urgency, cancellationToken).ConfigureAwait(false);
         try
         {
-            request = _features.Ask(connection, stream, request);
+            var route = new ChannelRoute(connection, stream.Id);
+            request = _features.Ask(connection, stream, route, request);
             if (_resumer.Enabled && !_features.IsLegacy(connection))
             {
                 request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
@@ -339,9 +340,8 @@ public sealed class ClientEdge : IAsyncDisposable
                 return (stream, leftover);
             }
 
-            // After a resume the stream's datagram features stay with the lost connection: pointer positions then go as
-            // markers on the stream (PointerDatagramPolicy's fallback), previews stop.
-            var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length);
+            // A resume moves the route: previews and pointer datagrams follow the channel to its new connection.
+            var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length, route);
             _features.Alias(stream, resumable);
             return (resumable, leftover);
         }

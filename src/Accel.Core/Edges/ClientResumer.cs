@@ -39,9 +39,12 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
 
     public bool Enabled => grace > TimeSpan.Zero;
 
-    /// <summary>Wraps an opened channel; <paramref name="early"/> went with the request, <paramref name="leftover"/> came with the answer.</summary>
-    public ResumableStream Wrap(ITransportStream stream, string edgeName, EdgeRequest request, ReadOnlySpan<byte> early, int leftover)
-        => new(stream, request.Token, leftover, early, grace, TimeProvider.System, channel => _ = ResumeAsync(edgeName, request, channel));
+    /// <summary>
+    /// Wraps an opened channel; <paramref name="early"/> went with the request, <paramref name="leftover"/> came with the
+    /// answer; each resume moves <paramref name="route"/> to the new connection.
+    /// </summary>
+    public ResumableStream Wrap(ITransportStream stream, string edgeName, EdgeRequest request, ReadOnlySpan<byte> early, int leftover, ChannelRoute route)
+        => new(stream, request.Token, leftover, early, grace, TimeProvider.System, channel => _ = ResumeAsync(edgeName, request, channel)) { Route = route };
 
     private async Task ResumeAsync(string edgeName, EdgeRequest original, ResumableStream channel)
     {
@@ -87,6 +90,7 @@ internal sealed class ClientResumer(ServerEdgeLinks links, TimeSpan grace, ILogg
                 throw new EdgeRefusedException(EdgeStatus.BadRequest, $"the server edge resumes at byte {serverRead}, no longer retained here");
             }
 
+            channel.Route?.MoveTo(connection, stream.Id);
             ResumeLog.Resumed(logger, original.LogName, original.Port, request.ResumeOffset, serverRead);
         }
         catch

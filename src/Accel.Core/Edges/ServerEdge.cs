@@ -57,7 +57,7 @@ public sealed class ServerEdge
     private readonly PeerConnections _peers = new();
     private readonly ServerResumes _resumes;
     private readonly MainChannelHandover _mains;
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITransportConnection, Spice.Input.InputDatagramHub> _inputHubs = new();
+    private readonly ServerChannelFeatures _features = new();
     private volatile Current _current;
 
     public ServerEdge(ITransportListener listener, ServerEdgeSettings settings, ILogger<ServerEdge>? logger = null)
@@ -400,23 +400,21 @@ public sealed class ServerEdge
             // 5. Relay. Bytes the client edge pipelined after its request go first.
             var early = buffer.AsMemory(consumed, filled - consumed).ToArray();
             var channelType = (SpiceChannelType)request.ChannelType;
+            // Where the channel is carried: a resume moves it, and path readings, previews and input datagrams follow.
+            var route = new ChannelRoute(connection, stream.Id);
             var resumable = request.IsResumable && _resumes.Grace > TimeSpan.Zero
-                ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length)
+                ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length, route)
                 : null;
             stream = resumable ?? stream;
-            if (resumable is not null)
-            {
-                resumable.Connection = connection;
-            }
             EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
             AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
             RelayOutcome outcome;
             try
             {
                 var relay = Settings.Relay;
-                // The display budget's view of the path: the connection that carries the channel now (a resume moves it).
+                // The display budget's view of the path: the connection that carries the channel now.
                 Func<long> unacknowledged = () => stream.UnacknowledgedBytes;
-                Func<Spice.Display.PathReading> path = () => Spice.Display.PathReading.From((resumable?.Connection ?? connection).StatisticsOrDefault(), stream.AcknowledgedBytes);
+                Func<Spice.Display.PathReading> path = () => Spice.Display.PathReading.From(route.Current.Statistics(), stream.AcknowledgedBytes);
                 Func<IAckGate>? budget = relay.DisplayBudget.Enabled
                     ? () => new DisplayBudgetGate(relay.DisplayBudget, TimeProvider.System, unacknowledged, path)
                     : null;
@@ -427,10 +425,9 @@ public sealed class ServerEdge
                         relay.DisplayCanvas
                             ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, unacknowledged, path, toClient,
                                 lossy: relay.DisplayCanvasLossy,
-                                previews: request.TakesPreviews && connection.Datagrams() is { MaxDatagramPayloadSize: > 0 } datagrams
-                                    ? new Spice.Display.DatagramPreviewSender(datagrams, stream.Id) : null)
+                                previews: ServerChannelFeatures.Previews(request, route))
                             : null,
-                        request.SendsInputDatagrams ? (toServer, coalescing) => InputSync(connection, stream, toServer, coalescing) : null),
+                        request.SendsInputDatagrams ? (toServer, coalescing) => _features.InputSync(route, toServer, coalescing) : null),
                     Opaque = opaque,
                     OnChannel = type =>
                     {
@@ -466,20 +463,6 @@ public sealed class ServerEdge
         {
             socket.Dispose();
         }
-    }
-
-    /// <summary>The inputs channel's sync policy, fed by the connection's one input datagram hub (none when the engine has no datagrams).</summary>
-    private Spice.Input.InputSyncPolicy InputSync(ITransportConnection connection, ITransportStream stream, IMessageInjector toServer, MotionCoalescingPolicy coalescing)
-    {
-        if (connection.Datagrams() is not { } datagrams)
-        {
-            return new Spice.Input.InputSyncPolicy(toServer, coalescing);
-        }
-
-        var hub = _inputHubs.GetValue(connection, _ => Spice.Input.InputDatagramHub.Start(datagrams));
-        var policy = new Spice.Input.InputSyncPolicy(toServer, coalescing, p => hub.Unregister(stream.Id, p));
-        hub.Register(stream.Id, policy);
-        return policy;
     }
 
     private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)

@@ -22,10 +22,13 @@ internal sealed class ServerResumes(TimeSpan grace, ILogger logger)
 
     public TimeSpan Grace => grace;
 
-    /// <summary>Wraps a newly opened channel's stream; <paramref name="readAlready"/> channel bytes came with the request.</summary>
-    public ResumableStream Register(ITransportStream stream, EdgeRequest request, string pin, long readAlready)
+    /// <summary>
+    /// Wraps a newly opened channel's stream; <paramref name="readAlready"/> channel bytes came with the request,
+    /// <paramref name="route"/> says where it is carried (a resume moves it).
+    /// </summary>
+    public ResumableStream Register(ITransportStream stream, EdgeRequest request, string pin, long readAlready, ChannelRoute route)
     {
-        var resumable = new ResumableStream(stream, request.Token, readAlready, default, grace, TimeProvider.System);
+        var resumable = new ResumableStream(stream, request.Token, readAlready, default, grace, TimeProvider.System) { Route = route };
         _channels[Convert.ToHexString(request.Token.Span)] = (resumable, pin);
         return resumable;
     }
@@ -82,7 +85,7 @@ internal sealed class ServerResumes(TimeSpan grace, ILogger logger)
             return false;
         }
 
-        channel.Connection = connection;
+        channel.Route?.MoveTo(connection, stream.Id);
         ResumeLog.Resumed(logger, request.LogName, request.Port, request.ResumeOffset, channel.ReadOffset);
         return true;
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Relay;
 using Accel.Core.Tests.Spice;
+using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
 using Accel.Core.Edges;
@@ -34,17 +35,30 @@ public sealed class EdgePairFixture : IAsyncLifetime
     /// <summary>The client edge's inputs copy mode.</summary>
     internal Accel.Core.Spice.Input.InputRedundancyMode ClientInputRedundancy { get; init; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
 
-    /// <summary>The client edge's log.</summary>
-    internal RecordingLogger Log { get; init; } = new();
-
-    /// <summary>The server edge's log.</summary>
-    internal RecordingLogger ServerLog { get; } = new();
 
     /// <summary>Both edges' newest log lines, in time order, for a failure message.</summary>
     internal string LogTail(int count = 40)
-        => string.Join('\n', Log.Entries.Select(static e => (e.At, Line: "client " + e.Id + " " + e.Message))
-            .Concat(ServerLog.Entries.Select(static e => (e.At, Line: "server " + e.Id + " " + e.Message)))
+        => string.Join('\n', ClientLogger.Entries.Select(static e => (e.At, Line: "client " + e.Id + " " + e.Message))
+            .Concat(ServerLogger.Entries.Select(static e => (e.At, Line: "server " + e.Id + " " + e.Message)))
             .OrderBy(static e => e.At).TakeLast(count).Select(static e => $"{e.At:HH:mm:ss.fff} {e.Line}"));
+
+    /// <summary>The client edge's log.</summary>
+    internal RecordingLogger<ClientEdge> ClientLogger { get; init; } = new();
+
+    /// <summary>The server edge's log.</summary>
+    internal RecordingLogger<ServerEdge> ServerLogger { get; init; } = new();
+
+    /// <summary>The server edge's relay settings.</summary>
+    internal SpiceRelaySettings ServerRelay { get; init; } = SpiceRelaySettings.Default;
+
+    /// <summary>Xspice's QXL device options (null: its defaults).</summary>
+    internal IReadOnlyDictionary<string, string>? XspiceOptions { get; init; }
+
+    /// <summary>The edges talk through a <see cref="UdpOutageRelay"/> (<see cref="Relay"/>) that a test can black-hole.</summary>
+    internal bool ThroughRelay { get; init; }
+
+    /// <summary>The relay between the edges (with <see cref="ThroughRelay"/>).</summary>
+    internal UdpOutageRelay? Relay { get; private set; }
 
     /// <summary>Where a SPICE client connects to reach Xspice through both edges.</summary>
     public IPEndPoint EndPoint { get; private set; } = null!;
@@ -55,7 +69,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
         // ngtcp2 at both edges unless E2E_SERVER_ENGINE / E2E_CLIENT_ENGINE name another (msquic, or a mixed pair).
         var serverEngine = Engine("E2E_SERVER_ENGINE");
         var engine = Engine("E2E_CLIENT_ENGINE");
-        Xspice = await XspiceServer.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Xspice = await XspiceServer.StartAsync(XspiceOptions, ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         var server = EndpointIdentities.CreateSelfSigned("server");
         var client = EndpointIdentities.CreateSelfSigned("client");
@@ -65,17 +79,18 @@ public sealed class EdgePairFixture : IAsyncLifetime
             Identity = server,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
         }, ct);
-        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams }, ServerLog);
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams, Relay = ServerRelay }, ServerLogger);
         _serverLoop = serverEdge.RunAsync(_stop.Token);
 
-        var target = new ServerEdgeTarget("dc", _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
+        Relay = ThroughRelay ? new UdpOutageRelay(_listener.LocalEndPoint) : null;
+        var target = new ServerEdgeTarget("dc", Relay?.EndPoint ?? _listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
         ClientEdge = new ClientEdge(engine, new ClientEdgeSettings
         {
             Identity = client,
             ServerEdges = new Dictionary<string, ServerEdgeTarget> { ["dc"] = target },
             ClientOptions = t => new TransportClientOptions { RemoteEndPoint = t.Address, Identity = client, PeerTrust = t.Trust, MaxDatagramFrameSize = ClientMaxDatagramFrameSize },
             InputRedundancy = ClientInputRedundancy,
-        }, Log);
+        }, ClientLogger);
 
         _accept = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _accept.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -142,6 +157,11 @@ public sealed class EdgePairFixture : IAsyncLifetime
         if (_listener is not null)
         {
             await _listener.DisposeAsync();
+        }
+
+        if (Relay is not null)
+        {
+            await Relay.DisposeAsync();
         }
 
         if (Xspice is not null)

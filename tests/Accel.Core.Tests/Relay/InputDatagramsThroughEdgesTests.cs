@@ -10,7 +10,7 @@ using Accel.Core.Spice.Protocol.Framing;
 using Accel.Core.Spice.Protocol.Link;
 using Accel.Core.Spice.Protocol.Messages;
 using Accel.Core.Tests.Spice;
-using Microsoft.Extensions.Logging;
+using Accel.Core.Tests.TestSupport;
 
 namespace Accel.Core.Tests.Relay;
 
@@ -39,13 +39,13 @@ public sealed partial class InputDatagramsThroughEdgesTests
     public async Task ClicksAndKeys_ReachXspiceOnceInOrder_EachClickWhereThePointerWas(Path path)
     {
         var ct = TestContext.Current.CancellationToken;
-        var log = new RecordingLogger();
+        var log = new RecordingLogger<ClientEdge>();
         await using var edges = new EdgePairFixture
         {
             ServerInputDatagrams = path != Path.OlderServerEdge,
             ClientMaxDatagramFrameSize = path == Path.NoDatagramsInTheEngine ? 0 : 1200,
             ClientInputRedundancy = InputRedundancyMode.Always,
-            Log = log,
+            ClientLogger = log,
         };
         await edges.InitializeAsync();
         var events = new ConcurrentQueue<string>();
@@ -102,10 +102,10 @@ public sealed partial class InputDatagramsThroughEdgesTests
         Assert.Equal(path == Path.OlderServerEdge, log.Entries.Any(static e => e.Id == 1109));
     }
 
-    private static void Write<T>(SpiceTestChannel channel, T message)
+    internal static void Write<T>(SpiceTestChannel channel, T message)
         where T : struct, ISpiceMessageBody => channel.Writer.Write(channel.Output, message);
 
-    private static void WriteKey(SpiceTestChannel channel, SpiceInputsMsgc kind, uint scancode)
+    internal static void WriteKey(SpiceTestChannel channel, SpiceInputsMsgc kind, uint scancode)
     {
         Span<byte> body = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(body, scancode);
@@ -113,7 +113,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
     }
 
     /// <summary>Main channel: INIT, ATTACH_CHANNELS, client mouse mode as spice-gtk asks for it; returns the session id.</summary>
-    private static async Task<uint> ClientMouseModeAsync(SpiceTestChannel main, CancellationToken ct)
+    internal static async Task<uint> ClientMouseModeAsync(SpiceTestChannel main, CancellationToken ct)
     {
         uint session = 0;
         var mode = SpiceMouseMode.Server;
@@ -150,7 +150,7 @@ public sealed partial class InputDatagramsThroughEdgesTests
         return session;
     }
 
-    private static Process StartXev(XspiceServer xspice, ConcurrentQueue<string> events)
+    internal static Process StartXev(XspiceServer xspice, ConcurrentQueue<string> events)
     {
         var start = new ProcessStartInfo("stdbuf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["DISPLAY"] = ":" + xspice.Display.ToString(CultureInfo.InvariantCulture);
@@ -171,7 +171,6 @@ public sealed partial class InputDatagramsThroughEdgesTests
         xev.BeginErrorReadLine();
         return xev;
     }
-
 }
 
 /// <summary>xev's ButtonPress root positions and KeyPress keysyms, in order.</summary>

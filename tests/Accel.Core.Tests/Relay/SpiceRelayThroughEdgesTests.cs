@@ -107,14 +107,14 @@ public sealed class SpiceRelayThroughEdgesTests(EdgePairFixture edges) : IClassF
 
         var since = DateTime.UtcNow;
         var linking = LinkMainAsync(ct);
-        await edges.ServerLog.WaitForAsync(e => e.Id == 1027 && e.At >= since, s_timeout); // the new main waits at the server edge
+        await edges.ServerLogger.WaitForAsync(e => e.Id == 1027 && e.At >= since, s_timeout); // the new main waits at the server edge
         await old.DisposeAsync();
         await using var main = await linking;
         var init = await ReadInitAsync(main, ct);
         await AssertMainAliveAsync(main, init.SessionId, ct);
 
         // The server edge's log: every main channel opened before the new one had ended when it opened.
-        var lines = edges.ServerLog.Entries.Where(static e => e.Message.StartsWith("Channel main", StringComparison.Ordinal)).ToList();
+        var lines = edges.ServerLogger.Entries.Where(static e => e.Message.StartsWith("Channel main", StringComparison.Ordinal)).ToList();
         var before = lines.Take(lines.FindLastIndex(static e => e.Id == 1004)).ToList();
         Assert.True(before.Count(static e => e.Id == 1004) > 0, edges.LogTail());
         Assert.True(before.Count(static e => e.Id == 1004) == before.Count(static e => e.Id is 1005 or 1006), "a main channel was still open at the server when the new one opened:\n" + edges.LogTail());

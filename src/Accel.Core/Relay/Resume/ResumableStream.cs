@@ -29,7 +29,6 @@ internal sealed class ResumableStream : ITransportStream
     private ITransportStream _inner;
     private int _generation;
     private long _innerWriteBase;
-    private ITransportConnection? _connection;
     private long _readOffset;
     private bool _suspended;
     private bool _resuming;
@@ -111,8 +110,8 @@ internal sealed class ResumableStream : ITransportStream
 
     public long UnacknowledgedBytes => _inner.UnacknowledgedBytes;
 
-    /// <summary>The edge connection carrying the current stream (the edge sets it again on each resume): path statistics come from it.</summary>
-    public ITransportConnection? Connection { get => Volatile.Read(ref _connection); set => Volatile.Write(ref _connection, value); }
+    /// <summary>The connection and stream id carrying the channel now (the edge moves it on each resume): path statistics and datagrams follow it.</summary>
+    public ChannelRoute? Route { get; init; }
 
     /// <summary>Acknowledged by the peer across connections: the current stream's count starts where the peer resumed reading.</summary>
     public long AcknowledgedBytes

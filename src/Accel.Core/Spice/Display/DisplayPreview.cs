@@ -114,24 +114,28 @@ internal interface IDisplayPreviewSender
     bool TrySend(uint number, uint after, ReadOnlySpan<byte> message);
 }
 
-/// <summary>Previews of one display stream as QUIC datagrams on its connection. Not thread-safe: the canvas policy calls it under its lock.</summary>
-internal sealed class DatagramPreviewSender(IDatagramConnection connection, long streamId) : IDisplayPreviewSender
+/// <summary>
+/// Previews of one display channel as QUIC datagrams on the connection that carries it now, named by its stream id
+/// there (a resume moves both). Not thread-safe: the canvas policy calls it under its lock.
+/// </summary>
+internal sealed class DatagramPreviewSender(ChannelRoute route) : IDisplayPreviewSender
 {
     private readonly byte[] _buffer = new byte[2048];
 
-    public int MaxMessageLength => Math.Min(connection.MaxDatagramPayloadSize, _buffer.Length) - DisplayPreviewWire.DatagramAfterHeaderLength;
+    public int MaxMessageLength => MaxMessageOn(route.Current);
 
     public bool TrySend(uint number, uint after, ReadOnlySpan<byte> message)
     {
+        var carrier = route.Current; // one read: the datagram goes where the stream id it names is
         int header = after == 0 ? DisplayPreviewWire.DatagramHeaderLength : DisplayPreviewWire.DatagramAfterHeaderLength;
-        if (message.Length > MaxMessageLength)
+        if (carrier.Datagrams is not { } connection || message.Length > MaxMessageOn(carrier))
         {
             return false;
         }
 
         var d = _buffer.AsSpan(0, header + message.Length);
         d[0] = after == 0 ? DisplayPreviewWire.DatagramKind : DisplayPreviewWire.DatagramKindAfter;
-        BinaryPrimitives.WriteUInt64LittleEndian(d[1..], (ulong)streamId);
+        BinaryPrimitives.WriteUInt64LittleEndian(d[1..], (ulong)carrier.StreamId);
         BinaryPrimitives.WriteUInt32LittleEndian(d[9..], number);
         if (after != 0)
         {
@@ -141,4 +145,7 @@ internal sealed class DatagramPreviewSender(IDatagramConnection connection, long
         message.CopyTo(d[header..]);
         return connection.TrySendDatagram(d);
     }
+
+    private int MaxMessageOn(ChannelCarrier carrier) =>
+        carrier.Datagrams is { } connection ? Math.Max(0, Math.Min(connection.MaxDatagramPayloadSize, _buffer.Length) - DisplayPreviewWire.DatagramAfterHeaderLength) : 0;
 }

@@ -15,7 +15,8 @@ namespace Accel.Core.Spice.Input;
 /// (<see cref="InputRedundancy"/>) every stream message is repeated in an input copy datagram
 /// <see cref="CopyDelay"/> later (messages within that time share one copy), so one lost packet costs no retransmission
 /// timeout. Every stream message is written here, under one lock with the timers' markers, so the indices the
-/// datagrams name are the stream's order. Runs after <see cref="MotionAckPolicy"/>, which answers the client's motion.
+/// datagrams name are the stream's order. Datagrams go on the connection that carries the channel now, named by its
+/// stream id there (<see cref="ChannelRoute"/>: a resume moves both; the indices go on). Runs after <see cref="MotionAckPolicy"/>, which answers the client's motion.
 /// </summary>
 internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingPolicy, IDisposable
 {
@@ -26,8 +27,7 @@ internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingP
     public static readonly TimeSpan CopyDelay = TimeSpan.FromMilliseconds(4);
 
     private readonly IMessageInjector _toServer;
-    private readonly IDatagramConnection _datagrams;
-    private readonly long _streamId;
+    private readonly ChannelRoute _route;
     private readonly InputRedundancy _redundancy;
     private readonly PointerTracker _pointer = new();
     private readonly ArrayBufferWriter<byte> _message = new(256);
@@ -41,11 +41,10 @@ internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingP
     private uint _copyFirst;
     private bool _disposed;
 
-    public PointerDatagramPolicy(IMessageInjector toServer, IDatagramConnection datagrams, long streamId, InputRedundancy redundancy, TimeProvider time)
+    public PointerDatagramPolicy(IMessageInjector toServer, ChannelRoute route, InputRedundancy redundancy, TimeProvider time)
     {
         _toServer = toServer;
-        _datagrams = datagrams;
-        _streamId = streamId;
+        _route = route;
         _redundancy = redundancy;
         _settle = time.CreateTimer(static s => ((PointerDatagramPolicy)s!).OnSettle(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _copyTimer = time.CreateTimer(static s => ((PointerDatagramPolicy)s!).OnCopyDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -115,14 +114,15 @@ internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingP
 
     private bool TrySendPointer(in PointerState state)
     {
-        if (_datagrams.MaxDatagramPayloadSize < InputWire.PointerDatagramLength)
+        var carrier = _route.Current;
+        if (carrier.Datagrams is not { MaxDatagramPayloadSize: >= InputWire.PointerDatagramLength } datagrams)
         {
             return false;
         }
 
-        InputWire.WriteHeader(_pointerDatagram, InputWire.PointerKind, _streamId, _written);
+        InputWire.WriteHeader(_pointerDatagram, InputWire.PointerKind, carrier.StreamId, _written);
         state.Write(_pointerDatagram.AsSpan(InputWire.DatagramHeaderLength));
-        if (!_datagrams.TrySendDatagram(_pointerDatagram))
+        if (!datagrams.TrySendDatagram(_pointerDatagram))
         {
             return false;
         }
@@ -155,7 +155,7 @@ internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingP
 
     private void AddCopy(ReadOnlySpan<byte> message)
     {
-        var capacity = Math.Min(_copies.Length, _datagrams.MaxDatagramPayloadSize);
+        var capacity = Math.Min(_copies.Length, _route.Current.Datagrams?.MaxDatagramPayloadSize ?? 0);
         if (_copyLength > 0 && _copyLength + message.Length > capacity)
         {
             FlushCopies();
@@ -179,8 +179,9 @@ internal sealed class PointerDatagramPolicy : ClientMessagePolicy, ISummarizingP
 
     private void FlushCopies()
     {
-        InputWire.WriteHeader(_copies, InputWire.CopyKind, _streamId, _copyFirst);
-        if (_datagrams.TrySendDatagram(_copies.AsSpan(0, _copyLength)))
+        var carrier = _route.Current;
+        InputWire.WriteHeader(_copies, InputWire.CopyKind, carrier.StreamId, _copyFirst);
+        if (carrier.Datagrams?.TrySendDatagram(_copies.AsSpan(0, _copyLength)) == true)
         {
             CopyDatagrams++;
             CopyBytes += _copyLength;

@@ -205,13 +205,10 @@ internal sealed class DisplayPreviewHub
         return hub;
     }
 
-    /// <summary>The preview policy of the display channel on stream <paramref name="streamId"/>.</summary>
-    public DisplayPreviewPolicy Register(long streamId, IMessageInjector toClient)
-    {
-        var policy = new DisplayPreviewPolicy(toClient, p => _channels.Unregister(streamId, p));
-        _channels.Register(streamId, policy);
-        return policy;
-    }
+    /// <summary>Routes the previews of stream <paramref name="streamId"/> to <paramref name="policy"/> until it is unregistered.</summary>
+    public void Register(long streamId, DisplayPreviewPolicy policy) => _channels.Register(streamId, policy);
+
+    public void Unregister(long streamId, DisplayPreviewPolicy policy) => _channels.Unregister(streamId, policy);
 
     private void Dispatch(ReadOnlySpan<byte> datagram)
     {

@@ -59,7 +59,7 @@ internal sealed class InputLinkModel
     public InputLinkModel(InputRedundancyMode redundancy = InputRedundancyMode.Off, int maxPayload = 1200)
     {
         Datagrams = new CapturingDatagrams(maxPayload);
-        Client = new PointerDatagramPolicy(ClientStream, Datagrams, StreamId, new InputRedundancy(redundancy, null), Time);
+        Client = new PointerDatagramPolicy(ClientStream, new ChannelRoute(new ChannelCarrier(null, Datagrams, StreamId)), new InputRedundancy(redundancy, null), Time);
         Coalescing = new MotionCoalescingPolicy(Server);
         Sync = new InputSyncPolicy(Server, Coalescing);
     }
