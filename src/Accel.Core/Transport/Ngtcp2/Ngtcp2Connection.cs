@@ -124,7 +124,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
         try
         {
-            connection.Native.InitServer(hd, listener.Reset, out var scid);
+            connection.Native.InitServer(hd, listener.Reset, listener.Credentials, out var scid);
             connection.RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
             connection.RegisterCid(scid.data, (int)scid.datalen);
             return connection;

@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Accel.Core.Transport.Ngtcp2;
 
-/// <summary>A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>.</summary>
+/// <summary>
+/// A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>. The
+/// identity is imported once, here, and shared by every connection's TLS session.
+/// </summary>
 internal sealed class Ngtcp2Listener : ITransportListener
 {
     private readonly TransportListenerOptions _options;
@@ -20,6 +23,7 @@ internal sealed class Ngtcp2Listener : ITransportListener
         _options = options;
         _logger = logger;
         Reset = StatelessReset.FromIdentity(options.Identity);
+        Credentials = Ngtcp2Credentials.Load(options.Identity);
         var socket = new Socket(options.ListenEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -29,6 +33,7 @@ internal sealed class Ngtcp2Listener : ITransportListener
         catch
         {
             socket.Dispose();
+            Credentials.Release();
             throw;
         }
 
@@ -46,6 +51,9 @@ internal sealed class Ngtcp2Listener : ITransportListener
 
     /// <summary>The stateless reset key: tokens for the connection IDs issued here, and resets for unknown ones.</summary>
     internal StatelessReset Reset { get; }
+
+    /// <summary>The identity's TLS credentials, shared by every server connection.</summary>
+    internal Ngtcp2Credentials Credentials { get; }
 
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -104,5 +112,6 @@ internal sealed class Ngtcp2Listener : ITransportListener
         }
 
         _endpoint.Release();
+        Credentials.Release();
     }
 }

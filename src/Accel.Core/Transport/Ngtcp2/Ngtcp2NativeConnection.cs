@@ -16,7 +16,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     private readonly TransportOptions _options;
     private GCHandle _owner;
     private byte* _memory;
-    private nint _credentials;
+    private Ngtcp2Credentials? _credentials;
 
     public Ngtcp2NativeConnection(Ngtcp2Connection owner, TransportOptions options, IPEndPoint local, IPEndPoint remote)
     {
@@ -64,8 +64,12 @@ internal sealed unsafe class Ngtcp2NativeConnection
     public static Ngtcp2Connection? OwnerOf(void* userData) =>
         userData == null ? null : GCHandle.FromIntPtr((nint)userData).Target as Ngtcp2Connection;
 
+    /// <summary>The TLS credentials the session uses: the listener's shared ones at a server, its own at a client.</summary>
+    public Ngtcp2Credentials? Credentials => _credentials;
+
     public void InitClient(string serverName)
     {
+        _credentials = Ngtcp2Credentials.Load(_options.Identity);
         var callbacks = CreateSession(false, serverName);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
@@ -82,8 +86,10 @@ internal sealed unsafe class Ngtcp2NativeConnection
     }
 
     /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
-    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, out ngtcp2_cid scid)
+    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, Ngtcp2Credentials credentials, out ngtcp2_cid scid)
     {
+        credentials.AddRef();
+        _credentials = credentials;
         var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
@@ -116,10 +122,10 @@ internal sealed unsafe class Ngtcp2NativeConnection
             Session = 0;
         }
 
-        if (_credentials != 0)
+        if (_credentials is not null)
         {
-            gnutls_certificate_free_credentials(_credentials);
-            _credentials = 0;
+            _credentials.Release();
+            _credentials = null;
         }
 
         if (_owner.IsAllocated)
@@ -133,8 +139,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// <summary>Creates the GnuTLS session and credentials for this side; returns the ngtcp2 callbacks for it.</summary>
     private ngtcp2_callbacks CreateSession(bool isServer, string? serverName)
     {
-        Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, out var session, out _credentials);
-        Session = session;
+        Session = Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, _credentials!.Handle);
         return Ngtcp2Callbacks.Make(isServer);
     }
 
