@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
@@ -6,7 +7,8 @@ using Accel.Core.Transport.Ngtcp2;
 namespace Accel.Core.Tests.Transport;
 
 /// <summary>
-/// The ngtcp2 listener under a handshake flood, over real loopback UDP: the identity is loaded once.
+/// The ngtcp2 listener under a handshake flood, over real loopback UDP: the identity is loaded once, half-open
+/// handshakes are capped and counted, and stateless Retry (always, or automatic under load) lets a real client in.
 /// </summary>
 public sealed class Ngtcp2ListenerHardeningTests
 {
@@ -53,7 +55,7 @@ public sealed class Ngtcp2ListenerHardeningTests
     [Fact]
     public async Task Listener_ThreeConnections_ShareTheCredentialsImportedOnce()
     {
-        await using var listener = await ListenAsync(o => o);
+        await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Off });
         var connections = new List<ITransportConnection>();
         try
         {
@@ -67,6 +69,7 @@ public sealed class Ngtcp2ListenerHardeningTests
 
             // Each client edge loads its own identity; only the listener's is shared.
             Assert.NotSame(((Ngtcp2Connection)connections[0]).Native.Credentials, ((Ngtcp2Connection)connections[2]).Native.Credentials);
+            Assert.Equal(3, listener.Admission.Counters.Admitted);
         }
         finally
         {
@@ -75,5 +78,89 @@ public sealed class Ngtcp2ListenerHardeningTests
                 await c.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task RetryAlways_RealClient_CompletesTheHandshakeThroughRetry()
+    {
+        await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Always });
+
+        var (client, server) = await ConnectAndEchoAsync(listener);
+        await using (client)
+        await using (server)
+        {
+            var counters = listener.Admission.Counters;
+            Assert.True(counters.Retries >= 1, "no Retry was sent");
+            Assert.Equal(1, counters.Admitted);
+            Assert.Equal(0, counters.InvalidTokens);
+            Assert.Equal(0, listener.Admission.HalfOpen);
+        }
+    }
+
+    [Fact]
+    public async Task HalfOpenCap_FloodOfForgedInitials_DropsTheExcessThenAdmitsARealClient()
+    {
+        // Forged handshakes stay half-open for the server's handshake timeout (2 s); the real client keeps
+        // retransmitting its Initial and gets in once they have timed out.
+        await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Off, MaxHalfOpenConnections = 8, HandshakeTimeout = TimeSpan.FromSeconds(2) });
+        var counters = listener.Admission.Counters;
+
+        await ForgedInitials.SendAsync(listener.LocalEndPoint, 40);
+        await counters.WaitAsync(c => c.Admitted + c.DroppedAtCap == 40, Ct).WaitAsync(Timeout, Ct);
+
+        Assert.Equal(8, counters.Admitted);
+        Assert.Equal(32, counters.DroppedAtCap);
+        var (client, server) = await ConnectAndEchoAsync(listener);
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal(9, counters.Admitted);
+            Assert.InRange(listener.Admission.HalfOpen, 0, 7);
+        }
+    }
+
+    [Fact]
+    public async Task RetryAutomatic_FloodAboveHalfOpenThreshold_GetsRetryAndARealClientStillConnects()
+    {
+        await using var listener = await ListenAsync(o => o with
+        {
+            Retry = ListenerRetryMode.Automatic,
+            RetryAboveHalfOpen = 4,
+            RetryAboveHandshakesPerSecond = 100_000,
+            MaxHalfOpenConnections = 8,
+        });
+        var counters = listener.Admission.Counters;
+
+        await ForgedInitials.SendAsync(listener.LocalEndPoint, 40);
+        await counters.WaitAsync(c => c.Admitted + c.Retries == 40, Ct).WaitAsync(Timeout, Ct);
+        Assert.Equal(4, counters.Admitted);
+        Assert.Equal(4, listener.Admission.HalfOpen);
+
+        // The forged sources never answer their Retry; the real client does, and is admitted under the cap at once.
+        var (client, server) = await ConnectAndEchoAsync(listener);
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal(5, counters.Admitted);
+            Assert.True(counters.Retries >= 37, "retries: " + counters.Retries);
+            Assert.Equal(0, counters.DroppedAtCap);
+        }
+    }
+
+    [Fact]
+    public async Task RetryToken_Forged_IsDroppedAndCounted()
+    {
+        await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Always });
+        var token = new byte[60];
+        Random.Shared.NextBytes(token);
+        token[0] = 0xb7; // the magic byte of ngtcp2's Retry tokens: the rest does not decrypt
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        await socket.SendToAsync(ForgedInitials.WithToken(token), listener.LocalEndPoint, Ct);
+        await listener.Admission.Counters.WaitAsync(c => c.InvalidTokens == 1, Ct).WaitAsync(Timeout, Ct);
+
+        Assert.Equal(0, listener.Admission.Counters.Admitted);
+        Assert.Equal(0, listener.Admission.Counters.Retries);
     }
 }

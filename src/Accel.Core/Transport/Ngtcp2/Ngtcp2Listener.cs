@@ -8,7 +8,8 @@ namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>
 /// A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>. The
-/// identity is imported once, here, and shared by every connection's TLS session.
+/// identity is imported once, here, and shared by every connection's TLS session; new clients pass
+/// <see cref="HandshakeAdmission"/> (Retry, half-open cap) before any connection is built for them.
 /// </summary>
 internal sealed class Ngtcp2Listener : ITransportListener
 {
@@ -37,6 +38,8 @@ internal sealed class Ngtcp2Listener : ITransportListener
             throw;
         }
 
+        Admission = new HandshakeAdmission(options, _endpoint.LocalEndPoint, logger);
+
         _accepted = Channel.CreateBounded<Ngtcp2Connection>(new BoundedChannelOptions(Math.Max(1, options.AcceptBacklog))
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -55,6 +58,9 @@ internal sealed class Ngtcp2Listener : ITransportListener
     /// <summary>The identity's TLS credentials, shared by every server connection.</summary>
     internal Ngtcp2Credentials Credentials { get; }
 
+    /// <summary>Retry and the half-open cap, with their counters.</summary>
+    internal HandshakeAdmission Admission { get; }
+
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -67,17 +73,36 @@ internal sealed class Ngtcp2Listener : ITransportListener
         }
     }
 
-    /// <summary>Receive thread: a new Initial packet arrived. Returns the connection, not yet started.</summary>
-    internal unsafe Ngtcp2Connection? CreateConnection(ngtcp2_pkt_hd* hd, SocketAddress from)
+    /// <summary>
+    /// Receive thread: an Initial packet for no known connection arrived. Returns the connection, not yet started, or
+    /// null when the packet was answered with a Retry or dropped.
+    /// </summary>
+    internal unsafe Ngtcp2Connection? OnInitial(ngtcp2_pkt_hd* hd, SocketAddress from)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
             return null;
         }
 
+        ngtcp2_cid originalDcid;
+        var decision = Admission.Decide(hd, from, &originalDcid);
+        if (decision == AdmissionDecision.Retry)
+        {
+            Admission.SendRetry(_endpoint, hd, from);
+            return null;
+        }
+
+        if (decision == AdmissionDecision.Drop)
+        {
+            return null;
+        }
+
         try
         {
-            return Ngtcp2Connection.CreateServer(_options, _endpoint, hd, from, this, _logger);
+            var retried = decision == AdmissionDecision.AcceptRetried;
+            var connection = Ngtcp2Connection.CreateServer(_options, _endpoint, hd, retried ? &originalDcid : null, from, this, _logger);
+            Admission.OnCreated();
+            return connection;
         }
         catch (TransportException e)
         {

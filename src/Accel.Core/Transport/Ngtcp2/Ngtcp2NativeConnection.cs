@@ -85,8 +85,12 @@ internal sealed unsafe class Ngtcp2NativeConnection
         Created(rv, conn, "ngtcp2_conn_client_new");
     }
 
-    /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
-    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, Ngtcp2Credentials credentials, out ngtcp2_cid scid)
+    /// <summary>
+    /// Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.
+    /// After a Retry, <paramref name="originalDcid"/> is the DCID of the client's first Initial (from the validated
+    /// token) and the packet's DCID is the one the Retry chose: both go in the transport parameters (RFC 9000 §7.3).
+    /// </summary>
+    public void InitServer(ngtcp2_pkt_hd* hd, ngtcp2_cid* originalDcid, StatelessReset reset, Ngtcp2Credentials credentials, out ngtcp2_cid scid)
     {
         credentials.AddRef();
         _credentials = credentials;
@@ -94,8 +98,21 @@ internal sealed unsafe class Ngtcp2NativeConnection
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
         MakeSettings(&settings, &tp);
-        tp.original_dcid = hd->dcid;
         tp.original_dcid_present = 1;
+        if (originalDcid is null)
+        {
+            tp.original_dcid = hd->dcid;
+        }
+        else
+        {
+            tp.original_dcid = *originalDcid;
+            tp.retry_scid = hd->dcid;
+            tp.retry_scid_present = 1;
+            settings.token = hd->token;
+            settings.tokenlen = hd->tokenlen;
+            settings.token_type = NGTCP2_TOKEN_TYPE_RETRY;
+        }
+
         ngtcp2_cid local;
         local.datalen = UdpEndpoint.LocalCidLength;
         RandomNumberGenerator.Fill(new Span<byte>(local.data, UdpEndpoint.LocalCidLength));

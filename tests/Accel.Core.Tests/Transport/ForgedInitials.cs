@@ -1,0 +1,76 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Tests.TestSupport;
+using Accel.Core.Transport;
+using Accel.Core.Transport.Ngtcp2;
+using Microsoft.Extensions.Logging.Abstractions;
+using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
+
+namespace Accel.Core.Tests.Transport;
+
+/// <summary>
+/// Handshake floods for listener tests: real QUIC Initial packets (ngtcp2's client writes each: a valid ClientHello,
+/// padded to 1200 bytes) sent from their own UDP source port, whose sender never answers, so the server keeps each
+/// handshake half-open until its handshake timeout, as a spoofed-source flood does.
+/// </summary>
+internal static class ForgedInitials
+{
+    /// <summary>Sends <paramref name="count"/> Initials, each from a fresh source port that is closed right after.</summary>
+    public static async Task SendAsync(IPEndPoint server, int count)
+    {
+        var datagram = new byte[1500];
+        for (var i = 0; i < count; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var options = new TransportClientOptions
+            {
+                RemoteEndPoint = server,
+                Identity = TestIdentities.Client,
+                PeerTrust = TestIdentities.Pin(TestIdentities.Server),
+            };
+            var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), server, NullLogger.Instance);
+            try
+            {
+                var written = WriteFirstPacket(connection, datagram);
+                Assert.True(written >= 1200, "ngtcp2 wrote no Initial: " + written);
+                socket.SendTo(datagram.AsSpan(0, written), SocketFlags.None, server);
+            }
+            finally
+            {
+                // Never started: disposing tears the native state down at once and closes the socket.
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private static unsafe int WriteFirstPacket(Ngtcp2Connection connection, byte[] datagram)
+    {
+        fixed (byte* dest = datagram)
+        {
+            return (int)ngtcp2_conn_write_pkt_versioned(connection.Native.Conn, connection.Native.Path, NGTCP2_PKT_INFO_V1, null, dest, (nuint)datagram.Length, Ngtcp2Clock.Now());
+        }
+    }
+
+    /// <summary>An Initial header (version 1, random CIDs) carrying <paramref name="token"/>, padded to 1200 bytes; its payload is noise.</summary>
+    public static byte[] WithToken(ReadOnlySpan<byte> token)
+    {
+        var packet = new byte[1200];
+        Random.Shared.NextBytes(packet);
+        var at = 0;
+        packet[at++] = 0xC0; // long header, fixed bit, type Initial, 1-byte packet number
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(at), 1);
+        at += 4;
+        packet[at++] = 8; // DCID length; 8 random bytes follow
+        at += 8;
+        packet[at++] = 8; // SCID length
+        at += 8;
+        packet[at++] = (byte)token.Length; // token length (a 1-byte varint: < 64)
+        token.CopyTo(packet.AsSpan(at));
+        at += token.Length;
+        var remaining = packet.Length - at - 2;
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)(0x4000 | remaining));
+        return packet;
+    }
+}
