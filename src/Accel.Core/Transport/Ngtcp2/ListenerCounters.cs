@@ -3,18 +3,22 @@ using Accel.Core.Diagnostics;
 
 namespace Accel.Core.Transport.Ngtcp2;
 
-/// <summary>What a listener's admission did with new clients' Initials; also published on the SpiceAccel meter.</summary>
-internal sealed class ListenerCounters
+/// <summary>The listeners' instruments on the SpiceAccel meter (all listeners together).</summary>
+internal static class ListenerMetrics
 {
-    private static readonly Counter<long> s_refused = AccelMetrics.Meter.CreateCounter<long>(
+    public static readonly Counter<long> Refused = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.quic.handshakes_refused", "{packet}", "Initial packets of new clients the server edge dropped, by reason (half_open_cap, invalid_token)");
 
-    private static readonly Counter<long> s_retries = AccelMetrics.Meter.CreateCounter<long>(
+    public static readonly Counter<long> Retries = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.quic.retries", "{packet}", "Stateless Retry packets the server edge sent to new clients");
 
-    private static readonly UpDownCounter<long> s_halfOpen = AccelMetrics.Meter.CreateUpDownCounter<long>(
+    public static readonly UpDownCounter<long> HalfOpen = AccelMetrics.Meter.CreateUpDownCounter<long>(
         "spiceaccel.quic.handshakes_half_open", "{connection}", "Server-edge connections whose handshake is in progress");
+}
 
+/// <summary>What one listener's admission did with new clients' Initials; also counted in <see cref="ListenerMetrics"/>.</summary>
+internal sealed class ListenerCounters
+{
     private long _admitted;
     private long _droppedAtCap;
     private long _invalidTokens;
@@ -35,27 +39,27 @@ internal sealed class ListenerCounters
 
     public void OnAdmitted()
     {
-        s_halfOpen.Add(1);
+        ListenerMetrics.HalfOpen.Add(1);
         Bump(ref _admitted);
     }
 
-    public static void OnHalfOpenEnded() => s_halfOpen.Add(-1);
+    public static void OnHalfOpenEnded() => ListenerMetrics.HalfOpen.Add(-1);
 
     public void OnDroppedAtCap()
     {
-        s_refused.Add(1, AccelMetrics.Tags("reason", "half_open_cap"));
+        ListenerMetrics.Refused.Add(1, AccelMetrics.Tags("reason", "half_open_cap"));
         Bump(ref _droppedAtCap);
     }
 
     public void OnInvalidToken()
     {
-        s_refused.Add(1, AccelMetrics.Tags("reason", "invalid_token"));
+        ListenerMetrics.Refused.Add(1, AccelMetrics.Tags("reason", "invalid_token"));
         Bump(ref _invalidTokens);
     }
 
     public void OnRetry()
     {
-        s_retries.Add(1);
+        ListenerMetrics.Retries.Add(1);
         Bump(ref _retries);
     }
 
