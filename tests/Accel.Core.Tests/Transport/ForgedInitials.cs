@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,38 +9,59 @@ using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 namespace Accel.Core.Tests.Transport;
 
 /// <summary>
-/// Handshake floods for listener tests: real QUIC Initial packets (ngtcp2's client writes each: a valid ClientHello,
+/// Handshake floods for listener tests and the flood bench: real QUIC Initial packets (ngtcp2's client writes each: a valid ClientHello,
 /// padded to 1200 bytes) sent from their own UDP source port, whose sender never answers, so the server keeps each
 /// handshake half-open until its handshake timeout, as a spoofed-source flood does.
 /// </summary>
 internal static class ForgedInitials
 {
-    /// <summary>Sends <paramref name="count"/> Initials, each from a fresh source port that is closed right after.</summary>
-    public static async Task SendAsync(IPEndPoint server, int count)
+    /// <summary>
+    /// <paramref name="count"/> distinct first Initial datagrams of clients presenting <paramref name="identity"/>,
+    /// each written by a real ngtcp2 client connection that is then torn down (never started).
+    /// </summary>
+    public static async Task<List<byte[]>> CreateAsync(IPEndPoint server, EndpointIdentity identity, int count)
     {
+        var initials = new List<byte[]>(count);
         var datagram = new byte[1500];
+        var options = new TransportClientOptions
+        {
+            RemoteEndPoint = server,
+            Identity = identity,
+            PeerTrust = new PeerTrust { PinnedSpkiSha256 = [new byte[32]] },
+        };
         for (var i = 0; i < count; i++)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var options = new TransportClientOptions
-            {
-                RemoteEndPoint = server,
-                Identity = TestIdentities.Client,
-                PeerTrust = TestIdentities.Pin(TestIdentities.Server),
-            };
             var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), server, NullLogger.Instance);
             try
             {
                 var written = WriteFirstPacket(connection, datagram);
-                Assert.True(written >= 1200, "ngtcp2 wrote no Initial: " + written);
-                socket.SendTo(datagram.AsSpan(0, written), SocketFlags.None, server);
+                if (written < 1200)
+                {
+                    throw new InvalidOperationException("ngtcp2 wrote no Initial: " + written);
+                }
+
+                initials.Add(datagram[..written]);
             }
             finally
             {
                 // Never started: disposing tears the native state down at once and closes the socket.
                 await connection.DisposeAsync();
             }
+        }
+
+        return initials;
+    }
+
+    /// <summary>Sends <paramref name="count"/> Initials, each from a fresh source port that is closed right after.</summary>
+    public static async Task SendAsync(IPEndPoint server, EndpointIdentity identity, int count)
+    {
+        foreach (var initial in await CreateAsync(server, identity, count))
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            socket.SendTo(initial, SocketFlags.None, server);
         }
     }
 

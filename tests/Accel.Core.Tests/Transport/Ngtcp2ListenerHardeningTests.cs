@@ -105,7 +105,7 @@ public sealed class Ngtcp2ListenerHardeningTests
         await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Off, MaxHalfOpenConnections = 8, HandshakeTimeout = TimeSpan.FromSeconds(2) });
         var counters = listener.Admission.Counters;
 
-        await ForgedInitials.SendAsync(listener.LocalEndPoint, 40);
+        await ForgedInitials.SendAsync(listener.LocalEndPoint, TestIdentities.Client, 40);
         await counters.WaitAsync(c => c.Admitted + c.DroppedAtCap == 40, Ct).WaitAsync(Timeout, Ct);
 
         Assert.Equal(8, counters.Admitted);
@@ -131,7 +131,7 @@ public sealed class Ngtcp2ListenerHardeningTests
         });
         var counters = listener.Admission.Counters;
 
-        await ForgedInitials.SendAsync(listener.LocalEndPoint, 40);
+        await ForgedInitials.SendAsync(listener.LocalEndPoint, TestIdentities.Client, 40);
         await counters.WaitAsync(c => c.Admitted + c.Retries == 40, Ct).WaitAsync(Timeout, Ct);
         Assert.Equal(4, counters.Admitted);
         Assert.Equal(4, listener.Admission.HalfOpen);
