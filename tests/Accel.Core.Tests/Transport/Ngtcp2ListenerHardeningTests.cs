@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Transport;
 
@@ -77,6 +78,22 @@ public sealed class Ngtcp2ListenerHardeningTests
             {
                 await c.DisposeAsync();
             }
+        }
+    }
+
+    [Fact]
+    public async Task CaBundleTrust_ThreeHandshakes_ReuseTheParsedBundleAndAllAuthenticate()
+    {
+        using var ca = new TestIdentities.TestCa("hardening-ca");
+        var trust = new PeerTrust { CaBundlePem = ca.CertificatePem };
+        var clientIdentity = ca.Issue("client");
+        await using var listener = (Ngtcp2Listener)await new Ngtcp2Engine().ListenAsync(Server(o => o) with { Identity = ca.Issue("server"), PeerTrust = trust }, Ct);
+        for (var i = 0; i < 3; i++)
+        {
+            var accept = listener.AcceptAsync(Ct).AsTask();
+            await using var client = await new Ngtcp2Engine().ConnectAsync(Client(listener) with { Identity = clientIdentity, PeerTrust = trust }, Ct).AsTask().WaitAsync(Timeout, Ct);
+            await using var server = await accept.WaitAsync(Timeout, Ct);
+            Assert.Equal(EndpointIdentities.ComputeSpkiSha256(clientIdentity.CertificatePem), server.PeerSpkiSha256.ToArray());
         }
     }
 

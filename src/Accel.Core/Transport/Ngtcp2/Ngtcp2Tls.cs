@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -9,6 +10,9 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// <summary>GnuTLS session setup for QUIC (TLS 1.3, ALPN, mutual certificates) and the peer check (SPKI pin or CA).</summary>
 internal static unsafe class Ngtcp2Tls
 {
+    /// <summary>CA bundles parsed once per bundle text (the listener's options hold it), not on every handshake.</summary>
+    private static readonly ConditionalWeakTable<string, X509Certificate2Collection> s_caRoots = new();
+
     private static ReadOnlySpan<byte> Priority => "NORMAL:-VERS-ALL:+VERS-TLS1.3:%DISABLE_TLS13_COMPAT_MODE\0"u8;
 
     /// <summary>A GnuTLS session for QUIC using <paramref name="credentials"/> (shared, not owned by the session).</summary>
@@ -93,8 +97,12 @@ internal static unsafe class Ngtcp2Tls
 
         if (!string.IsNullOrEmpty(trust.CaBundlePem))
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(trust.CaBundlePem);
+            var roots = s_caRoots.GetValue(trust.CaBundlePem, static pem =>
+            {
+                var parsed = new X509Certificate2Collection();
+                parsed.ImportFromPem(pem);
+                return parsed;
+            });
             using var chain = new X509Chain();
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -113,11 +121,6 @@ internal static unsafe class Ngtcp2Tls
             foreach (var extra in chain.ChainPolicy.ExtraStore)
             {
                 extra.Dispose();
-            }
-
-            foreach (var root in roots)
-            {
-                root.Dispose();
             }
 
             if (ok)
