@@ -73,8 +73,11 @@ internal static class ForgedInitials
         }
     }
 
-    /// <summary>An Initial header (version 1, random CIDs) carrying <paramref name="token"/>, padded to 1200 bytes; its payload is noise.</summary>
-    public static byte[] WithToken(ReadOnlySpan<byte> token)
+    /// <summary>
+    /// An Initial header (version 1) to <paramref name="dcid"/> (random when empty) carrying <paramref name="token"/>,
+    /// padded to 1200 bytes; its payload is noise.
+    /// </summary>
+    public static byte[] WithToken(ReadOnlySpan<byte> token, ReadOnlySpan<byte> dcid = default)
     {
         var packet = new byte[1200];
         Random.Shared.NextBytes(packet);
@@ -82,15 +85,43 @@ internal static class ForgedInitials
         packet[at++] = 0xC0; // long header, fixed bit, type Initial, 1-byte packet number
         BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(at), 1);
         at += 4;
-        packet[at++] = 8; // DCID length; 8 random bytes follow
+        packet[at++] = (byte)(dcid.IsEmpty ? 8 : dcid.Length);
+        dcid.CopyTo(packet.AsSpan(at));
+        at += dcid.IsEmpty ? 8 : dcid.Length;
+        packet[at++] = 8; // SCID length; 8 random bytes follow
         at += 8;
-        packet[at++] = 8; // SCID length
-        at += 8;
-        packet[at++] = (byte)token.Length; // token length (a 1-byte varint: < 64)
+        at += WriteVarint(packet.AsSpan(at), token.Length);
         token.CopyTo(packet.AsSpan(at));
         at += token.Length;
         var remaining = packet.Length - at - 2;
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)(0x4000 | remaining));
         return packet;
+    }
+
+    /// <summary>The Retry's source connection ID and token (RFC 9000 §17.2.5: the token runs to the 16-byte integrity tag).</summary>
+    public static (byte[] Scid, byte[] Token) ParseRetry(ReadOnlySpan<byte> retry)
+    {
+        if ((retry[0] & 0xF0) != 0xF0)
+        {
+            throw new InvalidOperationException("not a Retry packet: first byte " + retry[0]);
+        }
+
+        var at = 5;
+        at += 1 + retry[at];
+        var scid = retry.Slice(at + 1, retry[at]).ToArray();
+        at += 1 + retry[at];
+        return (scid, retry[at..^16].ToArray());
+    }
+
+    private static int WriteVarint(Span<byte> dest, int value)
+    {
+        if (value < 64)
+        {
+            dest[0] = (byte)value;
+            return 1;
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(dest, (ushort)(0x4000 | value));
+        return 2;
     }
 }

@@ -180,4 +180,31 @@ public sealed class Ngtcp2ListenerHardeningTests
         Assert.Equal(0, listener.Admission.Counters.Admitted);
         Assert.Equal(0, listener.Admission.Counters.Retries);
     }
+
+    [Fact]
+    public async Task RetryToken_FromAnotherSourcePort_IsDroppedAndCounted()
+    {
+        await using var listener = await ListenAsync(o => o with { Retry = ListenerRetryMode.Always });
+        using var first = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        first.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var second = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        second.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var initial = (await ForgedInitials.CreateAsync(listener.LocalEndPoint, TestIdentities.Client, 1))[0];
+
+        await first.SendToAsync(initial, listener.LocalEndPoint, Ct);
+        var buffer = new byte[1500];
+        var n = (await first.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), Ct).AsTask().WaitAsync(Timeout, Ct)).ReceivedBytes;
+        var (scid, token) = ForgedInitials.ParseRetry(buffer.AsSpan(0, n));
+
+        // The token names the first port: the same Initial echoing it from a second port (a spoofer replaying a token
+        // it saw) is refused before any state is built.
+        await second.SendToAsync(ForgedInitials.WithToken(token, scid), listener.LocalEndPoint, Ct);
+        await listener.Admission.Counters.WaitAsync(c => c.InvalidTokens == 1, Ct).WaitAsync(Timeout, Ct);
+        Assert.Equal(0, listener.Admission.Counters.Admitted);
+
+        // From the first port it verifies (the payload is noise, so the handshake itself then fails at once).
+        await first.SendToAsync(ForgedInitials.WithToken(token, scid), listener.LocalEndPoint, Ct);
+        await listener.Admission.Counters.WaitAsync(c => c.Admitted == 1, Ct).WaitAsync(Timeout, Ct);
+        Assert.Equal(1, listener.Admission.Counters.InvalidTokens);
+    }
 }
