@@ -63,7 +63,10 @@ internal sealed class ListenerCounters
         Bump(ref _retries);
     }
 
-    /// <summary>Completes when <paramref name="condition"/> holds; re-checked after each count (no polling, no timer).</summary>
+    /// <summary>
+    /// Completes when <paramref name="condition"/> holds; re-checked after each count (no polling, no timer). One
+    /// waiter at a time (tests and the bench).
+    /// </summary>
     public async Task WaitAsync(Func<ListenerCounters, bool> condition, CancellationToken cancellationToken)
     {
         while (true)

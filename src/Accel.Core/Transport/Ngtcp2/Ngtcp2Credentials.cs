@@ -56,12 +56,22 @@ internal sealed unsafe class Ngtcp2Credentials
         }
     }
 
-    public void AddRef()
+    /// <summary>Takes a reference; false when the credentials were already freed (the listener is being disposed).</summary>
+    public bool TryAddRef()
     {
-        if (Interlocked.Increment(ref _refs) <= 1)
+        var refs = Volatile.Read(ref _refs);
+        while (refs > 0)
         {
-            throw new ObjectDisposedException(nameof(Ngtcp2Credentials));
+            var seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
+            if (seen == refs)
+            {
+                return true;
+            }
+
+            refs = seen;
         }
+
+        return false;
     }
 
     public void Release()

@@ -92,7 +92,11 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// </summary>
     public void InitServer(ngtcp2_pkt_hd* hd, ngtcp2_cid* originalDcid, StatelessReset reset, Ngtcp2Credentials credentials, out ngtcp2_cid scid)
     {
-        credentials.AddRef();
+        if (!credentials.TryAddRef())
+        {
+            throw new TransportException(TransportError.ConnectionAborted, "The listener is closing.");
+        }
+
         _credentials = credentials;
         var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
