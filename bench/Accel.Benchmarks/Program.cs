@@ -13,6 +13,8 @@ return args.Length > 0 && args[0] switch
     "transport-throughput" => true,
     "transport-throughput-server" => true,
     "relay-throughput" => true,
+    "handshake-flood" => true,
+    "handshake-flood-server" => true,
     _ => false,
 }
     ? await RunAsync(args)
@@ -22,7 +24,12 @@ static async Task<int> RunAsync(string[] args)
 {
     try
     {
-        return args[0] == "relay-throughput" ? await RelayThroughput.RunAsync(args) : await TransportThroughput.RunAsync(args);
+        return args[0] switch
+        {
+            "relay-throughput" => await RelayThroughput.RunAsync(args),
+            "handshake-flood" or "handshake-flood-server" => await HandshakeFlood.RunAsync(args),
+            _ => await TransportThroughput.RunAsync(args),
+        };
     }
     catch (PlatformNotSupportedException ex)
     {
@@ -35,6 +42,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Accel.Benchmarks transport-throughput [--engine ngtcp2|msquic] [--bytes 2G] [--cc bbr|cubic|reno]");
     Console.Error.WriteLine("       Accel.Benchmarks relay-throughput [--engine ngtcp2|msquic] [--bytes 1G] [--message 64K] [--budget off]");
+    Console.Error.WriteLine("       Accel.Benchmarks handshake-flood [--rate 5000] [--seconds 20] [--distinct 20000] [--retry automatic|always|off] [--max-half-open 256]");
     Console.Error.WriteLine("       Accel.Benchmarks canvas [BenchmarkDotNet options, e.g. --filter '*' --job short --inProcess]");
     return 2;
 }

@@ -186,11 +186,37 @@ public record TransportOptions
     public TimeSpan MaxAckDelay { get; init; } = TimeSpan.FromMilliseconds(5);
 }
 
+/// <summary>When a listener answers a new client's Initial with a stateless Retry (RFC 9000 §8.1) before it builds any state.</summary>
+public enum ListenerRetryMode
+{
+    /// <summary>Never: every admitted Initial builds a connection at once.</summary>
+    Off,
+    /// <summary>Always: a client proves its address with one extra round trip before the server keeps any state for it.</summary>
+    Always,
+    /// <summary>Only under load: above a handshake rate or a number of half-open connections.</summary>
+    Automatic,
+}
+
 public sealed record TransportListenerOptions : TransportOptions
 {
     public required IPEndPoint ListenEndPoint { get; init; }
     /// <summary>Connections waiting for <see cref="ITransportListener.AcceptAsync"/>; more are refused.</summary>
     public int AcceptBacklog { get; init; } = 64;
+
+    /// <summary>
+    /// Handshakes in progress at once (connections created for a client's Initial and not yet authenticated). Initials
+    /// past it are dropped (counted and logged, never answered) until a handshake ends or times out. ngtcp2 only.
+    /// </summary>
+    public int MaxHalfOpenConnections { get; init; } = 256;
+
+    /// <summary>Stateless Retry for new clients: off, always, or automatic (the thresholds below). ngtcp2 only.</summary>
+    public ListenerRetryMode Retry { get; init; } = ListenerRetryMode.Automatic;
+
+    /// <summary>Automatic Retry: new clients' Initials per second (without a Retry token) above which Retry is sent.</summary>
+    public int RetryAboveHandshakesPerSecond { get; init; } = 32;
+
+    /// <summary>Automatic Retry: half-open connections at or above which Retry is sent.</summary>
+    public int RetryAboveHalfOpen { get; init; } = 32;
 }
 
 public sealed record TransportClientOptions : TransportOptions

@@ -94,6 +94,8 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         {
             Check("Server:Listen", before.Server.Listen, after.Server.Listen);
             Check("Server:ClientCaFile", before.Server.ClientCaFile, after.Server.ClientCaFile);
+            var (h, k) = (before.Server.Handshakes, after.Server.Handshakes);
+            Check("Server:Handshakes", (h.MaxHalfOpen, h.Retry, h.RetryAbovePerSecond, h.RetryAboveHalfOpen), (k.MaxHalfOpen, k.Retry, k.RetryAbovePerSecond, k.RetryAboveHalfOpen));
         }
         else
         {

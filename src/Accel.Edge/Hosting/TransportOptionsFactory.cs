@@ -44,11 +44,21 @@ internal static class TransportOptionsFactory
     public static TransportListenerOptions Listener(EdgeOptions options, EndpointIdentity identity, Accel.Core.Transport.Tls.ReloadablePins clientPins)
     {
         Endpoints.TryParseIpEndPoint(options.Server.Listen, out var listen);
+        var handshakes = options.Server.Handshakes;
         return Tuned(new TransportListenerOptions
         {
             ListenEndPoint = listen!,
             Identity = identity,
             PeerTrust = Trust([], options.Server.ClientCaFile) with { PinnedSpkiSha256 = clientPins },
+            MaxHalfOpenConnections = handshakes.MaxHalfOpen,
+            Retry = handshakes.Retry switch
+            {
+                "off" => ListenerRetryMode.Off,
+                "always" => ListenerRetryMode.Always,
+                _ => ListenerRetryMode.Automatic,
+            },
+            RetryAboveHandshakesPerSecond = handshakes.RetryAbovePerSecond,
+            RetryAboveHalfOpen = handshakes.RetryAboveHalfOpen,
         }, options.Transport);
     }
 

@@ -144,6 +144,28 @@ public sealed class ServerSection
 
     /// <summary>Pacing of spice-server's display ACKs by the display budget.</summary>
     public DisplayBudgetSection DisplayBudget { get; set; } = new();
+
+    /// <summary>How the QUIC listener admits new client edges under a handshake flood (ngtcp2 engine).</summary>
+    public HandshakesSection Handshakes { get; set; } = new();
+}
+
+/// <summary>Admission of new QUIC handshakes at the server edge (docs/configuration.md, "Under a handshake flood").</summary>
+public sealed class HandshakesSection
+{
+    /// <summary>Handshakes in progress at once; Initial packets past it are dropped (counted, logged every 10 s).</summary>
+    [Range(1, 65536)]
+    public int MaxHalfOpen { get; set; } = 256;
+
+    /// <summary>off | always | automatic: when a new client's first Initial is answered with a stateless Retry.</summary>
+    public string Retry { get; set; } = "automatic";
+
+    /// <summary>automatic: Retry above this many new clients' Initials per second.</summary>
+    [Range(1, 1_000_000)]
+    public int RetryAbovePerSecond { get; set; } = 32;
+
+    /// <summary>automatic: Retry while this many handshakes (or more) are in progress.</summary>
+    [Range(0, 65536)]
+    public int RetryAboveHalfOpen { get; set; } = 32;
 }
 
 public sealed class UpstreamProxySection

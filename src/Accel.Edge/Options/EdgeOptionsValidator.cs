@@ -22,6 +22,11 @@ internal sealed class EdgeOptionsValidator(EdgeRole role) : IValidateOptions<Edg
         var errors = new List<string>();
         DataAnnotations(options.Transport, "Transport", errors);
         DataAnnotations(options.Server, "Server", errors);
+        DataAnnotations(options.Server.Handshakes, "Server:Handshakes", errors);
+        if (options.Server.Handshakes.Retry is not ("off" or "always" or "automatic"))
+        {
+            errors.Add($"Server:Handshakes:Retry: '{options.Server.Handshakes.Retry}' is not one of off, always, automatic");
+        }
         DataAnnotations(options.Limits, "Limits", errors);
 
         if (options.Transport.Engine is not ("auto" or "ngtcp2" or "msquic"))

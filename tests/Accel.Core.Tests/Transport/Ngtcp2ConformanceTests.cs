@@ -1,5 +1,9 @@
+using System.Net;
+using System.Net.Sockets;
+using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.Ngtcp2;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Accel.Core.Tests.Transport;
 
@@ -31,5 +35,22 @@ public sealed class Ngtcp2EngineTests
         Assert.StartsWith("ngtcp2 1.", engine.Version, StringComparison.Ordinal);
         Assert.Contains("GnuTLS 3.", engine.Version, StringComparison.Ordinal);
         Assert.Equal(["libngtcp2.so.16", "libngtcp2_crypto_gnutls.so.8", "libgnutls.so.30"], Ngtcp2Engine.NativeLibraries);
+    }
+
+    [Fact]
+    public async Task Dispose_ConnectionNeverStarted_ClosesItsSocket()
+    {
+        // A background thread that never started reports Unstarted | Background: the loop must still count as not
+        // started, or dispose waits for nothing and leaks the socket and the native connection.
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var remote = new IPEndPoint(IPAddress.Loopback, 9);
+        var options = new TransportClientOptions { RemoteEndPoint = remote, Identity = TestIdentities.Client, PeerTrust = TestIdentities.Pin(TestIdentities.Server) };
+        var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), remote, NullLogger.Instance);
+
+        await connection.DisposeAsync();
+
+        Assert.True(socket.SafeHandle.IsClosed);
+        Assert.Equal(0, connection.Native.Conn);
     }
 }

@@ -87,6 +87,8 @@ public sealed class SpiceLabFixture : IAsyncLifetime
                 AllowedBackends = new[] { $"{_lab.BackendIp}/32:{SpicePort}", $"{_lab.BackendIp}/32:{RefusingPort}", $"{_lab.BackendIp}/32:{TlsPort}" },
                 BackendConnectTimeout = "00:00:03",
                 TlsBackends = new[] { new { Match = $"{_lab.BackendIp}/32:{TlsPort}", CaFile = Path.Combine(Dir, "spice-ca.pem") } },
+                // Every end-to-end test's client edge gets in through a stateless Retry (ngtcp2; msquic keeps its own).
+                Handshakes = new { Retry = "always" },
             },
             Metrics = new { Listen = $"127.0.0.1:{MetricsPort}" },
             Transport = new { Engine = EngineFor("E2E_SERVER_ENGINE") },

@@ -57,6 +57,29 @@ public class EdgeOptionsValidatorTests
     }
 
     [Fact]
+    public void ServerHandshakes_CommandLine_BindValidateAndReachTheListener()
+    {
+        var o = new ConfigurationBuilder().AddCommandLine([
+            "--Server:Handshakes:MaxHalfOpen=64", "--Server:Handshakes:Retry=always",
+            "--Server:Handshakes:RetryAbovePerSecond=10", "--Server:Handshakes:RetryAboveHalfOpen=8"]).Build().Get<EdgeOptions>()!;
+        o.Server.Listen = "127.0.0.1:4433";
+        var listener = TransportOptionsFactory.Listener(o, new Accel.Core.Transport.EndpointIdentity("", ""), new Accel.Core.Transport.Tls.ReloadablePins([]));
+
+        Assert.Equal(64, listener.MaxHalfOpenConnections);
+        Assert.Equal(Accel.Core.Transport.ListenerRetryMode.Always, listener.Retry);
+        Assert.Equal(10, listener.RetryAboveHandshakesPerSecond);
+        Assert.Equal(8, listener.RetryAboveHalfOpen);
+        var defaults = TransportOptionsFactory.Listener(new EdgeOptions(), new Accel.Core.Transport.EndpointIdentity("", ""), new Accel.Core.Transport.Tls.ReloadablePins([]));
+        Assert.Equal((256, Accel.Core.Transport.ListenerRetryMode.Automatic), (defaults.MaxHalfOpenConnections, defaults.Retry));
+
+        o.Server.Handshakes.Retry = "sometimes";
+        o.Server.Handshakes.MaxHalfOpen = 0;
+        var failures = new EdgeOptionsValidator(EdgeRole.Server).Validate(null, o).Failures!.ToList();
+        Assert.Contains(failures, f => f.StartsWith("Server:Handshakes:Retry: 'sometimes' is not one of off, always, automatic", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Server:Handshakes:MaxHalfOpen", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ServerDisplayCodec_CommandLine_BindsAndReachesRelaySettings()
     {
         var o = new ConfigurationBuilder().AddCommandLine(["--Server:DisplayCodec=lz4"]).Build().Get<EdgeOptions>()!;

@@ -38,6 +38,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private Exception? _callbackException;
     private ConnectionStatistics _stats;
     private int _disposed;
+    private int _halfOpenEnded;
 
     private Ngtcp2Connection(bool isServer, TransportOptions options, UdpEndpoint endpoint, IPEndPoint remoteEndPoint, SocketAddress? remoteAddress, Ngtcp2Listener? listener, ILogger logger)
     {
@@ -116,7 +117,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         }
     }
 
-    internal static unsafe Ngtcp2Connection CreateServer(TransportListenerOptions options, UdpEndpoint endpoint, ngtcp2_pkt_hd* hd, SocketAddress from, Ngtcp2Listener listener, ILogger logger)
+    internal static unsafe Ngtcp2Connection CreateServer(TransportListenerOptions options, UdpEndpoint endpoint, ngtcp2_pkt_hd* hd, ngtcp2_cid* originalDcid, SocketAddress from, Ngtcp2Listener listener, ILogger logger)
     {
         var address = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span.CopyTo(address.Buffer.Span);
@@ -124,7 +125,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
         try
         {
-            connection.Native.InitServer(hd, listener.Reset, out var scid);
+            connection.Native.InitServer(hd, originalDcid, listener.Reset, listener.Credentials, out var scid);
             connection.RegisterCid(hd->dcid.data, (int)hd->dcid.datalen);
             connection.RegisterCid(scid.data, (int)scid.datalen);
             return connection;
@@ -349,6 +350,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         Datagrams.OnHandshake(remote == null ? 0 : (long)Math.Min(remote->max_datagram_frame_size, int.MaxValue), _options.MaxDatagramFrameSize);
         if (_isServer)
         {
+            EndHalfOpen();
             Ngtcp2Log.HandshakeCompleted(_logger, RemoteEndPoint, true, _alpn);
             if (!_listener!.OnAuthenticated(this))
             {
@@ -383,6 +385,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     /// <summary>Releases everything; runs once, on the loop thread at its end (or from Dispose if it never started).</summary>
     internal void Teardown(TransportException error)
     {
+        EndHalfOpen();
 
         foreach (var key in _cids)
         {
@@ -406,6 +409,15 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
         FreeNative();
         _closed.TrySetResult(error);
+    }
+
+    /// <summary>At a server: this connection no longer counts against the listener's half-open cap (once).</summary>
+    private void EndHalfOpen()
+    {
+        if (_listener is not null && Interlocked.Exchange(ref _halfOpenEnded, 1) == 0)
+        {
+            _listener.Admission.OnHalfOpenEnded();
+        }
     }
 
     private void FreeNative()

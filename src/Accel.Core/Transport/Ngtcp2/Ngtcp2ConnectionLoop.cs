@@ -48,7 +48,8 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         _thread = new Thread(Run) { IsBackground = true, Name = "ngtcp2-conn " + owner.RemoteEndPoint };
     }
 
-    public bool Started => _thread.ThreadState != ThreadState.Unstarted;
+    /// <summary>True once <see cref="Start"/> ran (a background thread that has not started is Unstarted | Background).</summary>
+    public bool Started => (_thread.ThreadState & ThreadState.Unstarted) == 0;
 
     public bool IsAlive => _thread.IsAlive;
 

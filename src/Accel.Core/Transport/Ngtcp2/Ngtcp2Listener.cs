@@ -6,7 +6,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Accel.Core.Transport.Ngtcp2;
 
-/// <summary>A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>.</summary>
+/// <summary>
+/// A server endpoint: one UDP socket; authenticated connections are queued for <see cref="AcceptAsync"/>. The
+/// identity is imported once, here, and shared by every connection's TLS session; new clients pass
+/// <see cref="HandshakeAdmission"/> (Retry, half-open cap) before any connection is built for them.
+/// </summary>
 internal sealed class Ngtcp2Listener : ITransportListener
 {
     private readonly TransportListenerOptions _options;
@@ -20,6 +24,7 @@ internal sealed class Ngtcp2Listener : ITransportListener
         _options = options;
         _logger = logger;
         Reset = StatelessReset.FromIdentity(options.Identity);
+        Credentials = Ngtcp2Credentials.Load(options.Identity);
         var socket = new Socket(options.ListenEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -29,8 +34,11 @@ internal sealed class Ngtcp2Listener : ITransportListener
         catch
         {
             socket.Dispose();
+            Credentials.Release();
             throw;
         }
+
+        Admission = new HandshakeAdmission(options, _endpoint.LocalEndPoint, logger);
 
         _accepted = Channel.CreateBounded<Ngtcp2Connection>(new BoundedChannelOptions(Math.Max(1, options.AcceptBacklog))
         {
@@ -47,6 +55,12 @@ internal sealed class Ngtcp2Listener : ITransportListener
     /// <summary>The stateless reset key: tokens for the connection IDs issued here, and resets for unknown ones.</summary>
     internal StatelessReset Reset { get; }
 
+    /// <summary>The identity's TLS credentials, shared by every server connection.</summary>
+    internal Ngtcp2Credentials Credentials { get; }
+
+    /// <summary>Retry and the half-open cap, with their counters.</summary>
+    internal HandshakeAdmission Admission { get; }
+
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -59,17 +73,36 @@ internal sealed class Ngtcp2Listener : ITransportListener
         }
     }
 
-    /// <summary>Receive thread: a new Initial packet arrived. Returns the connection, not yet started.</summary>
-    internal unsafe Ngtcp2Connection? CreateConnection(ngtcp2_pkt_hd* hd, SocketAddress from)
+    /// <summary>
+    /// Receive thread: an Initial packet for no known connection arrived. Returns the connection, not yet started, or
+    /// null when the packet was answered with a Retry or dropped.
+    /// </summary>
+    internal unsafe Ngtcp2Connection? OnInitial(ngtcp2_pkt_hd* hd, SocketAddress from)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
             return null;
         }
 
+        ngtcp2_cid originalDcid;
+        var decision = Admission.Decide(hd, from, &originalDcid);
+        if (decision == AdmissionDecision.Retry)
+        {
+            Admission.SendRetry(_endpoint, hd, from);
+            return null;
+        }
+
+        if (decision == AdmissionDecision.Drop)
+        {
+            return null;
+        }
+
         try
         {
-            return Ngtcp2Connection.CreateServer(_options, _endpoint, hd, from, this, _logger);
+            var retried = decision == AdmissionDecision.AcceptRetried;
+            var connection = Ngtcp2Connection.CreateServer(_options, _endpoint, hd, retried ? &originalDcid : null, from, this, _logger);
+            Admission.OnCreated();
+            return connection;
         }
         catch (TransportException e)
         {
@@ -104,5 +137,6 @@ internal sealed class Ngtcp2Listener : ITransportListener
         }
 
         _endpoint.Release();
+        Credentials.Release();
     }
 }

@@ -29,6 +29,12 @@ internal static partial class Ngtcp2Log
     [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "ngtcp2 could not create a server connection: {Reason}")]
     public static partial void AcceptFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "ngtcp2 listener on {EndPoint} dropped {Count} new handshakes since its last report: {HalfOpen} half-open connections reach the cap of {Cap} (Transport:MaxHalfOpenConnections)")]
+    public static partial void HandshakesDropped(ILogger logger, EndPoint endPoint, long count, int halfOpen, int cap);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Information, Message = "ngtcp2 listener on {EndPoint} under handshake load sent {Count} Retry packets since its last report ({HalfOpen} half-open, {Rate} new Initials this second)")]
+    public static partial void RetryUnderLoad(ILogger logger, EndPoint endPoint, long count, int halfOpen, int rate);
+
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Edge connection from {Old} moved to {New} (path validated; NAT rebinding or a new route)")]
     public static partial void PeerMoved(ILogger logger, EndPoint old, EndPoint @new);
 }

@@ -16,7 +16,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     private readonly TransportOptions _options;
     private GCHandle _owner;
     private byte* _memory;
-    private nint _credentials;
+    private Ngtcp2Credentials? _credentials;
 
     public Ngtcp2NativeConnection(Ngtcp2Connection owner, TransportOptions options, IPEndPoint local, IPEndPoint remote)
     {
@@ -64,8 +64,12 @@ internal sealed unsafe class Ngtcp2NativeConnection
     public static Ngtcp2Connection? OwnerOf(void* userData) =>
         userData == null ? null : GCHandle.FromIntPtr((nint)userData).Target as Ngtcp2Connection;
 
+    /// <summary>The TLS credentials the session uses: the listener's shared ones at a server, its own at a client.</summary>
+    public Ngtcp2Credentials? Credentials => _credentials;
+
     public void InitClient(string serverName)
     {
+        _credentials = Ngtcp2Credentials.Load(_options.Identity);
         var callbacks = CreateSession(false, serverName);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
@@ -81,15 +85,38 @@ internal sealed unsafe class Ngtcp2NativeConnection
         Created(rv, conn, "ngtcp2_conn_client_new");
     }
 
-    /// <summary>Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.</summary>
-    public void InitServer(ngtcp2_pkt_hd* hd, StatelessReset reset, out ngtcp2_cid scid)
+    /// <summary>
+    /// Creates the server side for the client's first packet; <paramref name="scid"/> is our connection ID to route.
+    /// After a Retry, <paramref name="originalDcid"/> is the DCID of the client's first Initial (from the validated
+    /// token) and the packet's DCID is the one the Retry chose: both go in the transport parameters (RFC 9000 §7.3).
+    /// </summary>
+    public void InitServer(ngtcp2_pkt_hd* hd, ngtcp2_cid* originalDcid, StatelessReset reset, Ngtcp2Credentials credentials, out ngtcp2_cid scid)
     {
+        if (!credentials.TryAddRef())
+        {
+            throw new TransportException(TransportError.ConnectionAborted, "The listener is closing.");
+        }
+
+        _credentials = credentials;
         var callbacks = CreateSession(true, null);
         ngtcp2_settings settings;
         ngtcp2_transport_params tp;
         MakeSettings(&settings, &tp);
-        tp.original_dcid = hd->dcid;
         tp.original_dcid_present = 1;
+        if (originalDcid is null)
+        {
+            tp.original_dcid = hd->dcid;
+        }
+        else
+        {
+            tp.original_dcid = *originalDcid;
+            tp.retry_scid = hd->dcid;
+            tp.retry_scid_present = 1;
+            settings.token = hd->token;
+            settings.tokenlen = hd->tokenlen;
+            settings.token_type = NGTCP2_TOKEN_TYPE_RETRY;
+        }
+
         ngtcp2_cid local;
         local.datalen = UdpEndpoint.LocalCidLength;
         RandomNumberGenerator.Fill(new Span<byte>(local.data, UdpEndpoint.LocalCidLength));
@@ -116,10 +143,10 @@ internal sealed unsafe class Ngtcp2NativeConnection
             Session = 0;
         }
 
-        if (_credentials != 0)
+        if (_credentials is not null)
         {
-            gnutls_certificate_free_credentials(_credentials);
-            _credentials = 0;
+            _credentials.Release();
+            _credentials = null;
         }
 
         if (_owner.IsAllocated)
@@ -133,8 +160,7 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// <summary>Creates the GnuTLS session and credentials for this side; returns the ngtcp2 callbacks for it.</summary>
     private ngtcp2_callbacks CreateSession(bool isServer, string? serverName)
     {
-        Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, out var session, out _credentials);
-        Session = session;
+        Session = Ngtcp2Tls.CreateSession(isServer, _options, serverName, ConnRef, _credentials!.Handle);
         return Ngtcp2Callbacks.Make(isServer);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -9,29 +10,17 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// <summary>GnuTLS session setup for QUIC (TLS 1.3, ALPN, mutual certificates) and the peer check (SPKI pin or CA).</summary>
 internal static unsafe class Ngtcp2Tls
 {
+    /// <summary>CA bundles parsed once per bundle text (the listener's options hold it), not on every handshake.</summary>
+    private static readonly ConditionalWeakTable<string, X509Certificate2Collection> s_caRoots = new();
+
     private static ReadOnlySpan<byte> Priority => "NORMAL:-VERS-ALL:+VERS-TLS1.3:%DISABLE_TLS13_COMPAT_MODE\0"u8;
 
-    public static void CreateSession(bool isServer, TransportOptions options, string? serverName, ngtcp2_crypto_conn_ref* connRef, out nint session, out nint credentials)
+    /// <summary>A GnuTLS session for QUIC using <paramref name="credentials"/> (shared, not owned by the session).</summary>
+    public static nint CreateSession(bool isServer, TransportOptions options, string? serverName, ngtcp2_crypto_conn_ref* connRef, nint credentials)
     {
-        nint cred = 0;
         nint ses = 0;
         try
         {
-            Check(gnutls_certificate_allocate_credentials(&cred), "gnutls_certificate_allocate_credentials");
-            if (!string.IsNullOrEmpty(options.Identity.CertificatePem))
-            {
-                // An empty identity presents no certificate (a server always refuses such a client).
-                var certBytes = Encoding.ASCII.GetBytes(options.Identity.CertificatePem);
-                var keyBytes = Encoding.ASCII.GetBytes(options.Identity.PrivateKeyPem);
-                fixed (byte* c = certBytes)
-                fixed (byte* k = keyBytes)
-                {
-                    var certDatum = new gnutls_datum_t { data = c, size = (uint)certBytes.Length };
-                    var keyDatum = new gnutls_datum_t { data = k, size = (uint)keyBytes.Length };
-                    Check(gnutls_certificate_set_x509_key_mem(cred, &certDatum, &keyDatum, GNUTLS_X509_FMT_PEM), "gnutls_certificate_set_x509_key_mem");
-                }
-            }
-
             Check(gnutls_init(&ses, (uint)((isServer ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA)), "gnutls_init");
             fixed (byte* p = Priority)
             {
@@ -40,7 +29,7 @@ internal static unsafe class Ngtcp2Tls
 
             Check(isServer ? ngtcp2_crypto_gnutls_configure_server_session(ses) : ngtcp2_crypto_gnutls_configure_client_session(ses), "ngtcp2_crypto_gnutls_configure_session");
             gnutls_session_set_ptr(ses, connRef);
-            Check(gnutls_credentials_set(ses, GNUTLS_CRD_CERTIFICATE, cred), "gnutls_credentials_set");
+            Check(gnutls_credentials_set(ses, GNUTLS_CRD_CERTIFICATE, credentials), "gnutls_credentials_set");
 
             var alpn = Encoding.ASCII.GetBytes(options.Alpn);
             fixed (byte* a = alpn)
@@ -63,19 +52,13 @@ internal static unsafe class Ngtcp2Tls
             }
 
             gnutls_session_set_verify_function(ses, &VerifyPeer);
-            session = ses;
-            credentials = cred;
+            return ses;
         }
         catch
         {
             if (ses != 0)
             {
                 gnutls_deinit(ses);
-            }
-
-            if (cred != 0)
-            {
-                gnutls_certificate_free_credentials(cred);
             }
 
             throw;
@@ -114,8 +97,12 @@ internal static unsafe class Ngtcp2Tls
 
         if (!string.IsNullOrEmpty(trust.CaBundlePem))
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(trust.CaBundlePem);
+            var roots = s_caRoots.GetValue(trust.CaBundlePem, static pem =>
+            {
+                var parsed = new X509Certificate2Collection();
+                parsed.ImportFromPem(pem);
+                return parsed;
+            });
             using var chain = new X509Chain();
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -134,11 +121,6 @@ internal static unsafe class Ngtcp2Tls
             foreach (var extra in chain.ChainPolicy.ExtraStore)
             {
                 extra.Dispose();
-            }
-
-            foreach (var root in roots)
-            {
-                root.Dispose();
             }
 
             if (ok)
@@ -170,7 +152,7 @@ internal static unsafe class Ngtcp2Tls
         }
     }
 
-    private static void Check(int rv, string what)
+    internal static void Check(int rv, string what)
     {
         if (rv < 0)
         {

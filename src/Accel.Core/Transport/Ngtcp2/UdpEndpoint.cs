@@ -319,7 +319,7 @@ internal sealed unsafe class UdpEndpoint
                 ngtcp2_pkt_hd hd;
                 if (ngtcp2_accept(&hd, p, (nuint)length) == 0)
                 {
-                    var created = _listener.CreateConnection(&hd, from);
+                    var created = _listener.OnInitial(&hd, from);
                     if (created is not null)
                     {
                         created.EnqueueInbound(buffer, length, CopyAddress(buffer, from));

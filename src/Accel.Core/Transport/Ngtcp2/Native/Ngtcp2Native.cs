@@ -52,6 +52,12 @@ internal static unsafe class Ngtcp2Native
     public const uint NGTCP2_STREAM_DATA_FLAG_FIN = 0x01;
     public const uint NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET = 0x01;
 
+    public const int NGTCP2_TOKEN_TYPE_RETRY = 1;
+    public const byte NGTCP2_PKT_INITIAL = 0x10;
+    public const byte NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY2 = 0xb7;
+    /// <summary>NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2 is 1 + 28 + 1 + 20 + 8 + 16 + 16 (rand) = 90; room to spare.</summary>
+    public const int RetryTokenBufferLength = 128;
+
     public const int NGTCP2_CCERR_TYPE_TRANSPORT = 0;
     public const int NGTCP2_CCERR_TYPE_APPLICATION = 1;
     public const int NGTCP2_CCERR_TYPE_IDLE_CLOSE = 3;
@@ -117,6 +123,9 @@ internal static unsafe class Ngtcp2Native
     // ngtcp2_crypto_gnutls
     [DllImport(LibCrypto)] public static extern int ngtcp2_crypto_gnutls_configure_client_session(nint session);
     [DllImport(LibCrypto)] public static extern int ngtcp2_crypto_gnutls_configure_server_session(nint session);
+    [DllImport(LibCrypto)] public static extern nint ngtcp2_crypto_generate_retry_token2(byte* token, byte* secret, nuint secretlen, uint version, byte* remote_addr, uint remote_addrlen, ngtcp2_cid* retry_scid, ngtcp2_cid* odcid, ulong ts);
+    [DllImport(LibCrypto)] public static extern int ngtcp2_crypto_verify_retry_token2(ngtcp2_cid* odcid, byte* token, nuint tokenlen, byte* secret, nuint secretlen, uint version, byte* remote_addr, uint remote_addrlen, ngtcp2_cid* dcid, ulong timeout, ulong ts);
+    [DllImport(LibCrypto)] public static extern nint ngtcp2_crypto_write_retry(byte* dest, nuint destlen, uint version, ngtcp2_cid* dcid, ngtcp2_cid* scid, ngtcp2_cid* odcid, byte* token, nuint tokenlen);
 
     // GnuTLS
     [DllImport(LibGnuTls)] public static extern byte* gnutls_check_version(byte* req_version);
