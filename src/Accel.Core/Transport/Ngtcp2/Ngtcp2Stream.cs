@@ -158,11 +158,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
             bool post;
             lock (_lock)
             {
-                post = _write.Error is null && !_write.IsClosed;
-                if (post)
-                {
-                    _write.Fail(new TransportException(TransportError.OperationAborted, "The write side was aborted locally.", errorCode));
-                }
+                post = _write.FailIfOpen(new TransportException(TransportError.OperationAborted, "The write side was aborted locally.", errorCode));
             }
 
             if (post)
@@ -177,12 +173,11 @@ internal sealed class Ngtcp2Stream : ITransportStream
             long discarded = 0;
             lock (_lock)
             {
-                post = _read.Error is null && !_read.IsClosed;
+                post = _read.FailIfOpen(new TransportException(TransportError.OperationAborted, "The read side was aborted locally.", errorCode));
                 if (post)
                 {
                     discarded = _receive.Length;
                     _receive.Dispose();
-                    _read.Fail(new TransportException(TransportError.OperationAborted, "The read side was aborted locally.", errorCode));
                 }
             }
 
@@ -239,7 +234,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
             }
             else if (_read.Error is not null)
             {
-                throw Clone(_read.Error);
+                throw _read.CopyOfError();
             }
             else if (_finReceived)
             {
@@ -305,7 +300,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
         {
             if (_write.Error is not null)
             {
-                throw Clone(_write.Error);
+                throw _write.CopyOfError();
             }
 
             if (_finRequested)
@@ -436,10 +431,9 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (_read.Error is null && !_read.IsClosed)
+            if (_read.FailIfOpen(new TransportException(TransportError.StreamAborted, "The peer reset the stream.", code)))
             {
                 _receive.Dispose();
-                _read.Fail(new TransportException(TransportError.StreamAborted, "The peer reset the stream.", code));
             }
         }
     }
@@ -449,10 +443,7 @@ internal sealed class Ngtcp2Stream : ITransportStream
     {
         lock (_lock)
         {
-            if (_write.Error is null && !_write.IsClosed)
-            {
-                _write.Fail(new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING); its code is known once the stream closes."));
-            }
+            _write.FailIfOpen(new TransportException(TransportError.StreamAborted, "The peer asked to stop sending (STOP_SENDING); its code is known once the stream closes."));
         }
     }
 
@@ -503,6 +494,4 @@ internal sealed class Ngtcp2Stream : ITransportStream
             _send.Dispose();
         }
     }
-
-    private static TransportException Clone(TransportException e) => new(e.Error, e.Message, e.ApplicationErrorCode, e);
 }

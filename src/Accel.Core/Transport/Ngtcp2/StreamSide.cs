@@ -20,6 +20,21 @@ internal sealed class StreamSide(object gate)
     /// <summary>The side finished cleanly (FIN consumed, or everything acknowledged after FIN).</summary>
     public void Complete() => _closed.TrySetResult();
 
+    /// <summary>Fails the side (<see cref="Fail"/>) unless it already ended, cleanly or not; true when it did fail it.</summary>
+    public bool FailIfOpen(TransportException error)
+    {
+        if (Error is not null || IsClosed)
+        {
+            return false;
+        }
+
+        Fail(error);
+        return true;
+    }
+
+    /// <summary>A copy of <see cref="Error"/> to throw from a later call (the original stays the inner exception).</summary>
+    public TransportException CopyOfError() => new(Error!.Error, Error.Message, Error.ApplicationErrorCode, Error);
+
     /// <summary>
     /// The side failed: <see cref="Error"/> keeps the first error, <see cref="Closed"/> faults with
     /// <paramref name="error"/> (observed) and a pending call wakes.
