@@ -81,6 +81,11 @@ internal static class CanvasRefreshWriter
                 SpiceThrow.Protocol(SpiceProtocolError.InvalidValue, $"the canvas refresh of {width}x{height} did not encode as {type}");
             }
 
+            if (glz is not null)
+            {
+                DisplayCanvasMetrics.GlzRects.Add(1);
+            }
+
             int bodyLength = FixedLength + SpiceImageDescriptor.Size + written;
             var s = output.GetSpan(6 + bodyLength);
             BinaryPrimitives.WriteUInt16LittleEndian(s, DrawCopy);

@@ -18,6 +18,9 @@ internal static class DisplayCanvasMetrics
     public static readonly Counter<long> LossyRects = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.display.refresh_lossy_rects", "{rect}", "Canvas refresh rectangles sent as JPEG to fit the link (each is sent again losslessly once settled)");
 
+    public static readonly Counter<long> GlzRects = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.refresh_glz_rects", "{rect}", "Canvas refresh rectangles sent as GLZ (the server edge continues the client's GLZ stream once it absorbed a GLZ image)");
+
     public static readonly Histogram<int> Quality = AccelMetrics.Meter.CreateHistogram<int>(
         "spiceaccel.display.refresh_jpeg_quality", "1", "JPEG quality chosen for lossy canvas refreshes from the measured delivery rate");
 
