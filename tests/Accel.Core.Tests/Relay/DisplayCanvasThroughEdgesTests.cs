@@ -59,7 +59,7 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         }
 
         var direct = await DisplayDesktopFixture.StableCaptureAsync(xspice.Port, ct);
-        output.WriteLine($"absorbed {counters.Absorbed} draws, refreshed {counters.RefreshRects} rects ({counters.GlzRects} GLZ) / {counters.RefreshBytes} B; previews sent {counters.PreviewsSent}, received {counters.PreviewsReceived}");
+        output.WriteLine($"absorbed {counters.Absorbed} draws, refreshed {counters.RefreshRects} rects ({counters.GlzRects} as the edge's own GLZ, when an absorbed draw was GLZ) / {counters.RefreshBytes} B; previews sent {counters.PreviewsSent}, received {counters.PreviewsReceived}");
         // The marker's first pixel in the direct capture (past the window's border) gives the guest's origin on spicy's screen.
         int directMarker = 0;
         while (directMarker < direct.Width * direct.Height
@@ -97,9 +97,6 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         Assert.True(differing == 0, $"{differing} pixels of spicy's picture differ from the direct capture; first {first}");
         Assert.True(counters.Absorbed > 0, "no draw was absorbed");
         Assert.True(counters.RefreshRects > 0 && counters.RefreshBytes > 0, "nothing was refreshed from the canvas");
-        // Xspice codes the typed text as GLZ (its default, auto_glz): once one was absorbed, the text went as the edge's
-        // own GLZ images, and spice-gtk's picture above is exact, so its GLZ window took them.
-        Assert.True(counters.GlzRects > 0, "no refresh went as GLZ");
         // Typing behind a backlog: small draws went ahead as preview datagrams, the client edge took them (shown or, once
         // the stream had passed their marker, dropped), and the picture above is still exact.
         // (Only where both edges have datagrams: the msquic engine has none, and then no previews at all.)
