@@ -150,6 +150,12 @@ public sealed partial class PackageTests(SpiceLabFixture lab)
         {
             await Shell.RunAsync("dpkg", ["--purge", "spiceaccel"], TimeSpan.FromMinutes(2));
         }
+
+        // A run aborted before its own purge (the test host killed) leaves the key its keygen made; keygen then refuses.
+        if (Directory.Exists(Etc))
+        {
+            Directory.Delete(Etc, recursive: true);
+        }
     }
 
     private async Task<string> PidOnUdpPortAsync(int port)
