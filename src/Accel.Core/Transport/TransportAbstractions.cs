@@ -244,6 +244,14 @@ public interface ITransportEngine
 
     TransportCapabilities Capabilities { get; }
 
+    /// <summary>
+    /// Whether connections run <paramref name="algorithm"/> when <see cref="TransportOptions.CongestionControl"/> asks
+    /// for it: every controller where the engine has <see cref="TransportCapabilities.CongestionControlChoice"/>, only
+    /// CUBIC where it has not. An engine that has the choice but lacks one controller says so here.
+    /// </summary>
+    bool Runs(CongestionControlAlgorithm algorithm) =>
+        algorithm == CongestionControlAlgorithm.Cubic || (Capabilities & TransportCapabilities.CongestionControlChoice) != 0;
+
     ValueTask<ITransportListener> ListenAsync(TransportListenerOptions options, CancellationToken cancellationToken = default);
 
     ValueTask<ITransportConnection> ConnectAsync(TransportClientOptions options, CancellationToken cancellationToken = default);

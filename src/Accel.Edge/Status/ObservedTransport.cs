@@ -19,6 +19,8 @@ internal sealed class ObservedEngine(ITransportEngine inner, EdgeActivity activi
 
     public TransportCapabilities Capabilities => inner.Capabilities;
 
+    public bool Runs(CongestionControlAlgorithm algorithm) => inner.Runs(algorithm);
+
     public async ValueTask<ITransportListener> ListenAsync(TransportListenerOptions options, CancellationToken cancellationToken = default)
         => new ObservedListener(await inner.ListenAsync(options, cancellationToken).ConfigureAwait(false), activity);
 

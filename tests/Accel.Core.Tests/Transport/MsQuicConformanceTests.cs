@@ -1,5 +1,9 @@
+using System.Net;
+using System.Runtime.Versioning;
+using Accel.Core.Tests.TestSupport;
 using Accel.Core.Transport;
 using Accel.Core.Transport.MsQuic;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Tests.Transport;
 
@@ -35,19 +39,62 @@ public sealed class MsQuicConnectionConformanceTests : ConnectionConformance<MsQ
 
 public sealed class MsQuicEngineTests
 {
+    /// <summary>The controller asked for is the one libmsquic runs, on both ends, read back from each connection.</summary>
+    [Theory]
+    [InlineData(CongestionControlAlgorithm.Bbr)]
+    [InlineData(CongestionControlAlgorithm.Cubic)]
+    [SupportedOSPlatform("linux")]
+    [SupportedOSPlatform("windows")]
+    [SupportedOSPlatform("osx")]
+    public async Task CongestionControl_Asked_IsWhatLibmsquicRuns(CongestionControlAlgorithm algorithm)
+    {
+        var engine = MsQuicUnderTest.Create();
+        if (!engine.IsSupported && !MsQuicUnderTest.MustRun)
+        {
+            Assert.Skip(engine.UnsupportedReason ?? "msquic unavailable");
+        }
+
+        var ct = TestContext.Current.CancellationToken;
+        var timeout = TimeSpan.FromSeconds(30);
+        await using var listener = await engine.ListenAsync(new TransportListenerOptions
+        {
+            ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            Identity = TestIdentities.Server,
+            PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(TestIdentities.Client.CertificatePem)] },
+            CongestionControl = algorithm,
+        }, ct).AsTask().WaitAsync(timeout, ct);
+        var accept = listener.AcceptAsync(ct).AsTask();
+        await using var client = await engine.ConnectAsync(new TransportClientOptions
+        {
+            RemoteEndPoint = listener.LocalEndPoint,
+            Identity = TestIdentities.Client,
+            PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(TestIdentities.Server.CertificatePem)] },
+            CongestionControl = algorithm,
+        }, ct).AsTask().WaitAsync(timeout, ct);
+        await using var server = await accept.WaitAsync(timeout, ct);
+
+        Assert.Equal(algorithm, ((MsQuicTransportConnection)client).CongestionControl);
+        Assert.Equal(algorithm, ((MsQuicTransportConnection)server).CongestionControl);
+    }
+
     [Fact]
     public void Engine_SaysHonestlyWhatItLacks()
     {
         var engine = MsQuicUnderTest.Create();
 
         Assert.Equal("msquic", engine.Name);
-        Assert.Equal(TransportCapabilities.None, engine.Capabilities);
+        Assert.False(engine.Runs(CongestionControlAlgorithm.Reno));
         if (!engine.IsSupported)
         {
+            Assert.Equal(TransportCapabilities.None, engine.Capabilities);
             Assert.Contains("libmsquic", engine.UnsupportedReason, StringComparison.Ordinal);
             Assert.Equal("unavailable", engine.Version);
             return;
         }
+
+        // No DATAGRAM, no priority at packing: only the controller, chosen through libmsquic's own settings.
+        Assert.Equal(TransportCapabilities.CongestionControlChoice, engine.Capabilities);
+        Assert.True(engine.Runs(CongestionControlAlgorithm.Bbr) && engine.Runs(CongestionControlAlgorithm.Cubic));
 
         // The version names the libmsquic actually loaded, asked from the library itself, and where it came from.
         Assert.Matches(@"libmsquic 2\.\d+\.\d+ at /\S*libmsquic\.so", engine.Version);

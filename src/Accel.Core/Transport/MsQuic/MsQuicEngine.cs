@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Quic;
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -11,10 +12,12 @@ namespace Accel.Core.Transport.MsQuic;
 
 /// <summary>
 /// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2; <see cref="MsQuicLibrary"/> says where it comes
-/// from). System.Net.Quic exposes no DATAGRAM, no stream priority and no congestion-control choice, so the engine's
-/// <see cref="Capabilities"/> are empty: priority is applied above the engine by a <see cref="WriteArbiter"/> per
-/// connection. Statistics are not guaranteed either, but each connection reads them from libmsquic where it can
-/// (<see cref="MsQuicStatistics"/>) and then says so in its own capabilities.
+/// from). System.Net.Quic exposes no DATAGRAM, no stream priority and no congestion-control choice. The controller is
+/// chosen through libmsquic's own settings instead (<see cref="MsQuicSettings"/>: CUBIC or BBR, no Reno), so the
+/// engine's only capability is <see cref="TransportCapabilities.CongestionControlChoice"/>; priority is applied above
+/// the engine by a <see cref="WriteArbiter"/> per connection. Statistics are not guaranteed either, but each
+/// connection reads them from libmsquic where it can (<see cref="MsQuicStatistics"/>) and then says so in its own
+/// capabilities.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [SupportedOSPlatform("windows")]
@@ -44,7 +47,11 @@ public sealed class MsQuicEngine : ITransportEngine
         ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version}, {MsQuicLibrary.Describe() ?? "libmsquic"}"
         : "unavailable";
 
-    public TransportCapabilities Capabilities => TransportCapabilities.None;
+    public TransportCapabilities Capabilities => IsSupported && MsQuicLibrary.HasApi ? TransportCapabilities.CongestionControlChoice : TransportCapabilities.None;
+
+    /// <summary>CUBIC always; BBR where libmsquic's settings are reachable; never Reno (libmsquic has none, it runs CUBIC).</summary>
+    public bool Runs(CongestionControlAlgorithm algorithm) =>
+        algorithm == CongestionControlAlgorithm.Cubic || ((Capabilities & TransportCapabilities.CongestionControlChoice) != 0 && MsQuicSettings.Supports(algorithm));
 
     public async ValueTask<ITransportListener> ListenAsync(TransportListenerOptions options, CancellationToken cancellationToken = default)
     {
@@ -53,12 +60,13 @@ public sealed class MsQuicEngine : ITransportEngine
         var certificate = LoadIdentity(options.Identity);
         var validator = new PeerValidator(options.PeerTrust);
         var alpn = new SslApplicationProtocol(options.Alpn);
+        var credits = new ConditionalWeakTable<QuicConnection, MsQuicStreamCredit>();
         var listenerOptions = new QuicListenerOptions
         {
             ListenEndPoint = options.ListenEndPoint,
             ApplicationProtocols = [alpn],
             ListenBacklog = options.AcceptBacklog,
-            ConnectionOptionsCallback = (_, _, _) => ValueTask.FromResult(Common(new QuicServerConnectionOptions
+            ConnectionOptionsCallback = (connection, _, _) => ValueTask.FromResult(Common(new QuicServerConnectionOptions
             {
                 ServerAuthenticationOptions = new SslServerAuthenticationOptions
                 {
@@ -68,13 +76,13 @@ public sealed class MsQuicEngine : ITransportEngine
                     EnabledSslProtocols = SslProtocols.Tls13,
                     RemoteCertificateValidationCallback = validator.Validate,
                 },
-            }, options)),
+            }, options, Accepting(connection, options, credits))),
         };
 
         try
         {
             var listener = await QuicListener.ListenAsync(listenerOptions, cancellationToken).ConfigureAwait(false);
-            return new MsQuicTransportListener(listener, certificate, _writeAheadBytes);
+            return new MsQuicTransportListener(listener, certificate, _writeAheadBytes, credits, options.IdleTimeout);
         }
         catch (QuicException ex)
         {
@@ -91,6 +99,7 @@ public sealed class MsQuicEngine : ITransportEngine
         var certificate = string.IsNullOrEmpty(options.Identity.CertificatePem) ? null : LoadIdentity(options.Identity);
         var validator = new PeerValidator(options.PeerTrust);
         var alpn = new SslApplicationProtocol(options.Alpn);
+        var credit = new MsQuicStreamCredit();
         var connectionOptions = Common(new QuicClientConnectionOptions
         {
             RemoteEndPoint = options.RemoteEndPoint,
@@ -103,19 +112,19 @@ public sealed class MsQuicEngine : ITransportEngine
                 EnabledSslProtocols = SslProtocols.Tls13,
                 RemoteCertificateValidationCallback = validator.Validate,
             },
-        }, options);
+        }, options, credit);
 
         // MsQuic stretches the handshake idle timeout to three probe timeouts (about 3 s before any RTT sample):
         // the engine bounds the attempt itself so HandshakeTimeout means the same as with ngtcp2.
         // Its cancellation then waits for the connection's closing period, so the attempt is abandoned at the
         // deadline and cleaned up in the background.
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var connect = QuicConnection.ConnectAsync(connectionOptions, handshake.Token).AsTask();
+        var connect = MsQuicSettings.Connect(connectionOptions, options.CongestionControl, handshake.Token);
         try
         {
             var deadline = options.HandshakeTimeout > TimeSpan.Zero ? options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
             var connection = await connect.WaitAsync(deadline, cancellationToken).ConfigureAwait(false);
-            return new MsQuicTransportConnection(connection, certificate, _writeAheadBytes);
+            return new MsQuicTransportConnection(connection, certificate, _writeAheadBytes, credit, options.IdleTimeout);
         }
         catch (TimeoutException ex)
         {
@@ -141,10 +150,23 @@ public sealed class MsQuicEngine : ITransportEngine
         }
     }
 
+    /// <summary>
+    /// A server connection about to be configured (not started, nothing sent): its controller is set, and the stream
+    /// credit it will get is recorded for the listener's accept.
+    /// </summary>
+    private static MsQuicStreamCredit Accepting(QuicConnection connection, TransportOptions options, ConditionalWeakTable<QuicConnection, MsQuicStreamCredit> credits)
+    {
+        MsQuicSettings.TrySet(connection, options.CongestionControl);
+        var credit = new MsQuicStreamCredit();
+        credits.AddOrUpdate(connection, credit);
+        return credit;
+    }
+
     /// <summary>The settings both sides take from <see cref="TransportOptions"/>.</summary>
-    private static T Common<T>(T quic, TransportOptions options)
+    private static T Common<T>(T quic, TransportOptions options, MsQuicStreamCredit credit)
         where T : QuicConnectionOptions
     {
+        quic.StreamCapacityCallback = credit.OnCapacity;
         quic.DefaultStreamErrorCode = StreamErrorCodes.Default;
         quic.DefaultCloseErrorCode = StreamErrorCodes.Default;
         quic.IdleTimeout = options.IdleTimeout;

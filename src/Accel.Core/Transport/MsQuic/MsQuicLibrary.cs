@@ -19,7 +19,8 @@ public static unsafe class MsQuicLibrary
 
     private const uint ApiVersion2 = 2;
     private const uint ParamGlobalLibraryVersion = 0x01000004;
-    private const int GetParamSlot = 4; // QUIC_API_TABLE: SetContext, GetContext, SetCallbackHandler, SetParam, GetParam
+    private const int SetParamSlot = 3; // QUIC_API_TABLE: SetContext, GetContext, SetCallbackHandler, SetParam, GetParam
+    private const int GetParamSlot = 4;
 
     private static readonly Lazy<string?> s_preloadError = new(Preload);
     private static readonly Lazy<nint> s_api = new(OpenApi);
@@ -44,6 +45,9 @@ public static unsafe class MsQuicLibrary
 
         return $"libmsquic {QueryVersion() ?? "(version unknown)"} at {path}";
     }
+
+    /// <summary>Whether the API table of the loaded libmsquic is reachable (for the parameters System.Net.Quic does not expose).</summary>
+    internal static bool HasApi => s_api.Value != 0;
 
     /// <summary>The file libmsquic was mapped from (Linux), or null.</summary>
     public static string? LoadedPath()
@@ -113,6 +117,19 @@ public static unsafe class MsQuicLibrary
         {
             return getParam(handle, param, len, buffer) == 0;
         }
+    }
+
+    /// <summary>MsQuic's SetParam on a handle (0 for global parameters); false when no libmsquic is loaded or the call fails.</summary>
+    internal static bool TrySetParam(nint handle, uint param, void* buffer, uint length)
+    {
+        var api = s_api.Value;
+        if (api == 0)
+        {
+            return false;
+        }
+
+        var setParam = (delegate* unmanaged<nint, uint, uint, void*, int>)((nint*)api)[SetParamSlot];
+        return setParam(handle, param, length, buffer) == 0;
     }
 
     /// <summary>Asks the loaded library for QUIC_PARAM_GLOBAL_LIBRARY_VERSION.</summary>

@@ -28,11 +28,19 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
     private readonly Lock _statisticsLock = new();
     private ConnectionStatistics _statistics;
     private long _statisticsAt = -1;
+    private readonly MsQuicStreamCredit _credit;
+    private readonly TimeSpan _closeWait;
+    private long _openedBidirectional;
+    private long _openedUnidirectional;
 
-    public MsQuicTransportConnection(QuicConnection connection, X509Certificate2? certificate, long writeAheadBytes)
+    /// <param name="credit">The stream credit the peer grants this connection (see <see cref="CloseAsync"/>).</param>
+    /// <param name="closeWait">How long a graceful close waits at most for the peer to read what it was sent (the idle timeout).</param>
+    public MsQuicTransportConnection(QuicConnection connection, X509Certificate2? certificate, long writeAheadBytes, MsQuicStreamCredit credit, TimeSpan closeWait)
     {
         _connection = connection;
         _certificate = certificate;
+        _credit = credit;
+        _closeWait = closeWait;
         Arbiter = new WriteArbiter(writeAheadBytes);
         _handle = MsQuicStatistics.HandleOf(connection);
         Capabilities = _handle is not null && MsQuicStatistics.TryRead(_handle, out _)
@@ -65,6 +73,9 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
 
     public Task<TransportException> Closed => _closed.Task;
 
+    /// <summary>The congestion controller libmsquic runs for this connection (read back from it), or null where unreadable.</summary>
+    internal CongestionControlAlgorithm? CongestionControl => MsQuicSettings.Read(_connection);
+
     public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
         // Refused before a stream is opened (not translated, nothing left open).
@@ -73,7 +84,8 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         {
             var type = direction == StreamDirection.Bidirectional ? QuicStreamType.Bidirectional : QuicStreamType.Unidirectional;
             var stream = await _connection.OpenOutboundStreamAsync(type, cancellationToken).ConfigureAwait(false);
-            return Track(new MsQuicTransportStream(this, stream, urgency));
+            Interlocked.Increment(ref direction == StreamDirection.Bidirectional ? ref _openedBidirectional : ref _openedUnidirectional);
+            return Track(new MsQuicTransportStream(this, stream, urgency, outbound: true));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -114,6 +126,13 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         }
     }
 
+    /// <summary>
+    /// Finishes every stream, waits until the peer acknowledged all of it, then until the peer has released every
+    /// stream this end opened that is finished both ways (at most the idle timeout, or until cancelled), then sends
+    /// CONNECTION_CLOSE. The second wait is the seam's promise that the peer's application can read everything:
+    /// System.Net.Quic discards received data its application has not read yet when the connection closes, and a peer
+    /// grants the stream back only once its reader is done with it (<see cref="MsQuicStreamCredit"/>).
+    /// </summary>
     public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
     {
         // System.Net.Quic's CloseAsync drops unsent data: finish and drain every stream first.
@@ -139,6 +158,8 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
                 // Reset streams have nothing to deliver.
             }
         }
+
+        await WaitPeerReadAsync(cancellationToken).ConfigureAwait(false);
 
         // The accept loop fails as soon as the close starts: it must report this close, not "operation aborted".
         Volatile.Write(ref _localClose, new TransportException(TransportError.ConnectionClosed, "the connection was closed locally", applicationErrorCode));
@@ -173,6 +194,43 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         }
     }
 
+    /// <summary>Waits until the peer released this end's streams that are finished both ways (bounded by the idle timeout).</summary>
+    private async Task WaitPeerReadAsync(CancellationToken cancellationToken)
+    {
+        long bidirectional = Interlocked.Read(ref _openedBidirectional), unidirectional = Interlocked.Read(ref _openedUnidirectional);
+        lock (_streamsLock)
+        {
+            foreach (var stream in _streams)
+            {
+                // Still open one way: the peer cannot release it yet, and waiting for it would wait for nothing.
+                if (!stream.Outbound || (stream.ReadsClosed.IsCompleted && stream.WritesClosed.IsCompleted))
+                {
+                    continue;
+                }
+
+                if (stream.Direction == StreamDirection.Bidirectional)
+                {
+                    bidirectional--;
+                }
+                else
+                {
+                    unidirectional--;
+                }
+            }
+        }
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(_closeWait);
+        try
+        {
+            await _credit.WaitReleasedAsync(bidirectional, unidirectional, bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The peer did not read within the idle timeout: close anyway.
+        }
+    }
+
     private MsQuicTransportStream Track(MsQuicTransportStream stream)
     {
         lock (_streamsLock)
@@ -191,7 +249,7 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
             while (true)
             {
                 var stream = await _connection.AcceptInboundStreamAsync().ConfigureAwait(false);
-                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamUrgency))).ConfigureAwait(false);
+                await _inbound.Writer.WriteAsync(Track(new MsQuicTransportStream(this, stream, TransportDefaults.AcceptedStreamUrgency, outbound: false))).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Quic;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -14,12 +15,16 @@ internal sealed class MsQuicTransportListener : ITransportListener
     private readonly QuicListener _listener;
     private readonly X509Certificate2 _certificate;
     private readonly long _writeAheadBytes;
+    private readonly ConditionalWeakTable<QuicConnection, MsQuicStreamCredit> _credits;
+    private readonly TimeSpan _closeWait;
 
-    public MsQuicTransportListener(QuicListener listener, X509Certificate2 certificate, long writeAheadBytes)
+    public MsQuicTransportListener(QuicListener listener, X509Certificate2 certificate, long writeAheadBytes, ConditionalWeakTable<QuicConnection, MsQuicStreamCredit> credits, TimeSpan closeWait)
     {
         _listener = listener;
         _certificate = certificate;
         _writeAheadBytes = writeAheadBytes;
+        _credits = credits;
+        _closeWait = closeWait;
     }
 
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
@@ -47,7 +52,10 @@ internal sealed class MsQuicTransportListener : ITransportListener
                 throw MsQuicErrors.Translate(ex);
             }
 
-            return new MsQuicTransportConnection(connection, certificate: null, _writeAheadBytes);
+            // Every connection went through the options callback, which recorded its credit.
+            _credits.TryGetValue(connection, out var credit);
+            _credits.Remove(connection);
+            return new MsQuicTransportConnection(connection, certificate: null, _writeAheadBytes, credit ?? new MsQuicStreamCredit(), _closeWait);
         }
     }
 

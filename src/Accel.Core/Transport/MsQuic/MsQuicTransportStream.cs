@@ -20,9 +20,10 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private byte _urgency;
     private int _released;
 
-    public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, byte urgency)
+    public MsQuicTransportStream(MsQuicTransportConnection owner, QuicStream stream, byte urgency, bool outbound)
     {
         _owner = owner;
+        Outbound = outbound;
         _stream = stream;
         _urgency = urgency;
         _ticket = owner.Arbiter.CreateTicket();
@@ -32,6 +33,9 @@ internal sealed class MsQuicTransportStream : ITransportStream
     }
 
     public long Id => _stream.Id;
+
+    /// <summary>Opened by this end (the peer grants stream credit back for it once done with it).</summary>
+    public bool Outbound { get; }
 
     public StreamDirection Direction => _stream.Type == QuicStreamType.Bidirectional ? StreamDirection.Bidirectional : StreamDirection.Unidirectional;
 

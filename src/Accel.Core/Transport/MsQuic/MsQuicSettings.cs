@@ -1,0 +1,114 @@
+using System.Net.Quic;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace Accel.Core.Transport.MsQuic;
+
+/// <summary>
+/// The congestion controller of MsQuic connections, chosen through libmsquic's own settings (QUIC_SETTINGS of
+/// msquic.h): System.Net.Quic has no option for it. libmsquic 2.5 runs CUBIC (its default) and BBR; it has no Reno.
+/// A connection takes its controller when libmsquic initialises it, before it sends anything: a server connection in
+/// the listener's connection-options callback (QUIC_PARAM_CONN_SETTINGS on its handle, not yet started), a client
+/// connection from the library-wide defaults at the moment System.Net.Quic opens its handle (QUIC_PARAM_GLOBAL_SETTINGS,
+/// set under a lock held across that synchronous step). Both are read back from the connection afterwards.
+/// </summary>
+[SupportedOSPlatform("linux")]
+[SupportedOSPlatform("windows")]
+[SupportedOSPlatform("osx")]
+internal static unsafe class MsQuicSettings
+{
+    private const uint ParamGlobalSettings = 0x01000005;
+    private const uint ParamConnSettings = 0x05000004;
+
+    // QUIC_SETTINGS up to MtuDiscoveryMissingProbeCount, the smallest size every libmsquic 2.x accepts.
+    private const int Size = 112;
+    private const int CongestionControlOffset = 92;
+    private const ulong CongestionControlIsSet = 1UL << 17;
+    private const ushort Cubic = 0;
+    private const ushort Bbr = 1;
+
+    private static readonly Lock s_clientOpen = new();
+
+    /// <summary>Whether libmsquic runs <paramref name="algorithm"/>: CUBIC and BBR, not Reno.</summary>
+    public static bool Supports(CongestionControlAlgorithm algorithm) => algorithm is CongestionControlAlgorithm.Cubic or CongestionControlAlgorithm.Bbr;
+
+    /// <summary>What libmsquic runs for <paramref name="algorithm"/>: Reno, which it lacks, becomes CUBIC (also loss-based).</summary>
+    public static CongestionControlAlgorithm Effective(CongestionControlAlgorithm algorithm) =>
+        algorithm == CongestionControlAlgorithm.Bbr ? CongestionControlAlgorithm.Bbr : CongestionControlAlgorithm.Cubic;
+
+    /// <summary>Sets the controller of a server connection that is not started yet (the connection-options callback).</summary>
+    public static bool TrySet(QuicConnection connection, CongestionControlAlgorithm algorithm) =>
+        MsQuicStatistics.HandleOf(connection) is { } handle && WithHandle(handle, h => TrySet(h, algorithm));
+
+    /// <summary>
+    /// Starts a client connect whose connection runs <paramref name="algorithm"/>: the library default is set and the
+    /// connection's handle opened (synchronously, inside <see cref="QuicConnection.ConnectAsync"/>) under one lock.
+    /// </summary>
+    public static Task<QuicConnection> Connect(QuicClientConnectionOptions options, CongestionControlAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        lock (s_clientOpen)
+        {
+            TrySet(0, algorithm);
+            return QuicConnection.ConnectAsync(options, cancellationToken).AsTask();
+        }
+    }
+
+    /// <summary>The controller the connection runs, read back from libmsquic; null where it cannot be read.</summary>
+    public static CongestionControlAlgorithm? Read(QuicConnection connection)
+    {
+        if (MsQuicStatistics.HandleOf(connection) is not { } handle)
+        {
+            return null;
+        }
+
+        ushort value = ushort.MaxValue;
+        var read = WithHandle(handle, h =>
+        {
+            var settings = stackalloc byte[160];
+            var length = 160u;
+            if (!MsQuicLibrary.TryGetParam(h, ParamConnSettings, settings, ref length) || length < CongestionControlOffset + 2)
+            {
+                return false;
+            }
+
+            value = *(ushort*)(settings + CongestionControlOffset);
+            return true;
+        });
+        return !read ? null : value switch
+        {
+            Cubic => CongestionControlAlgorithm.Cubic,
+            Bbr => CongestionControlAlgorithm.Bbr,
+            _ => null,
+        };
+    }
+
+    private static bool TrySet(nint handle, CongestionControlAlgorithm algorithm)
+    {
+        var settings = stackalloc byte[Size];
+        new Span<byte>(settings, Size).Clear();
+        *(ulong*)settings = CongestionControlIsSet;
+        *(ushort*)(settings + CongestionControlOffset) = Effective(algorithm) == CongestionControlAlgorithm.Bbr ? Bbr : Cubic;
+        return MsQuicLibrary.TrySetParam(handle, handle == 0 ? ParamGlobalSettings : ParamConnSettings, settings, Size);
+    }
+
+    private static bool WithHandle(SafeHandle handle, Func<nint, bool> call)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return call(handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+}
