@@ -21,6 +21,13 @@ public enum TransportCapabilities
     LossStatistics = 1 << 4,
     /// <summary>Delivery-rate estimate is known.</summary>
     DeliveryRate = 1 << 5,
+    /// <summary>
+    /// <see cref="ITransportStream.UnacknowledgedBytes"/> and <see cref="ITransportStream.AcknowledgedBytes"/> follow the
+    /// peer's acknowledgements. Without it they follow the engine's completion of each write, which can run ahead of
+    /// the acknowledgements by the engine's own send buffer (System.Net.Quic: libmsquic completes a write once it is in
+    /// its connection send buffer, 128 KiB at first and growing with the congestion window).
+    /// </summary>
+    AcknowledgedBytes = 1 << 6,
 }
 
 /// <summary>
@@ -372,7 +379,10 @@ public interface ITransportStream : IAsyncDisposable
     /// <summary>RESET_STREAM (write) and/or STOP_SENDING (read) with an application error code.</summary>
     void Abort(AbortDirection direction, long errorCode);
 
-    /// <summary>Bytes written but not yet acknowledged by the peer (or, where unknown, not yet handed to the engine).</summary>
+    /// <summary>
+    /// Bytes written but not yet acknowledged by the peer (where the engine lacks <see cref="TransportCapabilities.AcknowledgedBytes"/>:
+    /// not yet completed by the engine).
+    /// </summary>
     long UnacknowledgedBytes { get; }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Accel.Core.Spice.Display;
 using Accel.Core.Tests.Spice;
 using Accel.Core.Tests.Spice.Canvas;
 using Accel.Core.Tests.Spice.Display;
+using Accel.Core.Transport;
 
 namespace Accel.Core.Tests.Relay;
 
@@ -95,8 +96,14 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         }
 
         Assert.True(differing == 0, $"{differing} pixels of spicy's picture differ from the direct capture; first {first}");
-        Assert.True(counters.Absorbed > 0, "no draw was absorbed");
-        Assert.True(counters.RefreshRects > 0 && counters.RefreshBytes > 0, "nothing was refreshed from the canvas");
+        // The canvas absorbs draws while the display stream holds more than the budget unacknowledged. Where the server
+        // edge's engine counts to the peer's acknowledgements, a 16 KiB budget on a busy desktop always gets there. An
+        // engine that counts to its own completion of each write (msquic: libmsquic completes writes from a send buffer
+        // of 128 KiB and more, docs/msquic.md) can drain every burst on loopback before the count reaches the budget:
+        // there absorption is reported, not required.
+        var countsAcks = (EdgePairFixture.Engine("E2E_SERVER_ENGINE").Capabilities & TransportCapabilities.AcknowledgedBytes) != 0;
+        Assert.True(counters.Absorbed > 0 || !countsAcks, "no draw was absorbed");
+        Assert.True(counters.Absorbed == 0 || (counters.RefreshRects > 0 && counters.RefreshBytes > 0), "absorbed draws were not refreshed from the canvas");
         // Typing behind a backlog: small draws went ahead as preview datagrams, the client edge took them (shown or, once
         // the stream had passed their marker, dropped), and the picture above is still exact.
         // (Only where both edges have datagrams: the msquic engine has none, and then no previews at all.)
