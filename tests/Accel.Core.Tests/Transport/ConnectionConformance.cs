@@ -150,6 +150,25 @@ public abstract class ConnectionConformance<TEngine> : TransportConformance<TEng
         Assert.Equal(TransportError.ConnectionClosed, (await pair.Client.Closed.WaitAsync(Timeout, Ct)).Error);
     }
 
+    /// <summary>
+    /// A read pending when this end disposes the connection fails as ConnectionClosed: the connection ended, not the
+    /// stream (System.Net.Quic says "operation aborted"), and a resumable channel waits for its resume only on the former.
+    /// </summary>
+    [Fact]
+    public async Task DisposeAsync_WithAReadPending_FailsItAsConnectionClosed()
+    {
+        RequireEngine();
+        await using var pair = await ConnectAsync();
+        var stream = await pair.Client.OpenStreamAsync(StreamDirection.Bidirectional, Urgent, Ct).AsTask().WaitAsync(Timeout, Ct);
+        await stream.WriteAsync("hello"u8.ToArray(), false, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var read = stream.ReadAsync(new byte[16], Ct).AsTask();
+
+        await pair.Client.DisposeAsync().AsTask().WaitAsync(Timeout, Ct);
+
+        var error = await Assert.ThrowsAsync<TransportException>(() => read.WaitAsync(Timeout, Ct));
+        Assert.Equal(TransportError.ConnectionClosed, error.Error);
+    }
+
     [Fact]
     public async Task Statistics_AfterTransfer_ReportRttWindowAndCounters()
     {

@@ -177,9 +177,28 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
 
     public async ValueTask DisposeAsync()
     {
-        _closed.TrySetResult(new TransportException(TransportError.ConnectionClosed, "the connection was disposed"));
+        var disposed = new TransportException(TransportError.ConnectionClosed, "the connection was disposed");
+        Interlocked.CompareExchange(ref _localClose, disposed, null);
+        _closed.TrySetResult(disposed);
         await _connection.DisposeAsync().ConfigureAwait(false);
         _certificate?.Dispose();
+    }
+
+    /// <summary>Whether this end closed or disposed the connection.</summary>
+    internal bool EndedLocally => Volatile.Read(ref _localClose) is not null;
+
+    /// <summary>
+    /// A stream operation's failure as the seam names it. Once this end closed or disposed the connection,
+    /// System.Net.Quic fails pending stream operations as "operation aborted" (or with the stream disposed), as if the
+    /// stream alone had been aborted; they failed because the connection ended (ngtcp2 says so too), which a resumable
+    /// channel must see to wait for its resume instead of ending.
+    /// </summary>
+    internal TransportException StreamError(Exception ex)
+    {
+        var translated = MsQuicErrors.Translate(ex);
+        return translated.Error is TransportError.OperationAborted or TransportError.ConnectionClosed && Volatile.Read(ref _localClose) is { } local
+            ? new TransportException(TransportError.ConnectionClosed, local.Message, local.ApplicationErrorCode, ex)
+            : translated;
     }
 
     internal void AddSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);

@@ -67,12 +67,16 @@ internal sealed class MsQuicTransportStream : ITransportStream
         }
         catch (QuicException ex)
         {
-            throw MsQuicErrors.Translate(ex);
+            throw _owner.StreamError(ex);
         }
         catch (ObjectDisposedException) when (Volatile.Read(ref _released) != 0 && _stream.ReadsClosed.IsCompleted)
         {
             // Released once both directions finished: the end of the stream again, or how it ended.
-            return _stream.ReadsClosed.IsCompletedSuccessfully ? 0 : throw MsQuicErrors.Translate(_stream.ReadsClosed.Exception!.InnerException!);
+            return _stream.ReadsClosed.IsCompletedSuccessfully ? 0 : throw _owner.StreamError(_stream.ReadsClosed.Exception!.InnerException!);
+        }
+        catch (ObjectDisposedException ex) when (_owner.EndedLocally)
+        {
+            throw _owner.StreamError(ex);
         }
     }
 
@@ -110,11 +114,15 @@ internal sealed class MsQuicTransportStream : ITransportStream
         }
         catch (QuicException ex)
         {
-            throw MsQuicErrors.Translate(ex);
+            throw _owner.StreamError(ex);
         }
         catch (ObjectDisposedException ex) when (Volatile.Read(ref _released) != 0 && _stream.WritesClosed.IsFaulted)
         {
-            throw MsQuicErrors.Translate(_stream.WritesClosed.Exception!.InnerException ?? ex);
+            throw _owner.StreamError(_stream.WritesClosed.Exception!.InnerException ?? ex);
+        }
+        catch (ObjectDisposedException ex) when (_owner.EndedLocally)
+        {
+            throw _owner.StreamError(ex);
         }
     }
 
