@@ -294,7 +294,13 @@ public interface ITransportConnection : IAsyncDisposable
     /// <summary>Next stream the peer opened.</summary>
     ValueTask<ITransportStream> AcceptStreamAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Graceful close: data already written is delivered first (bounded by <paramref name="cancellationToken"/>), then CONNECTION_CLOSE.</summary>
+    /// <summary>
+    /// Graceful close: data already written is delivered first (bounded by <paramref name="cancellationToken"/>), then
+    /// CONNECTION_CLOSE. Delivered means the peer's application can still read all of it: acknowledged by the peer, and
+    /// where the peer's engine discards what its application has not read when the connection closes (System.Net.Quic
+    /// does), also released by the peer (read to the end) for every stream this end opened and finished both ways,
+    /// waiting at most the idle timeout for a peer that does not read. docs/msquic.md says which engine waits for what.
+    /// </summary>
     ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default);
 }
 

@@ -29,6 +29,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
     private int _inboundCount;
     private bool _finished;
     private bool _closeRequested;
+    private ulong _closeDeadline;
     private long _closeCode;
     private List<TaskCompletionSource>? _closeWaiters;
     private long _bytesReceived;
@@ -147,7 +148,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                 }
 
                 _streams.AfterEvents(_native.Conn, _owner.HandshakeDone);
-                if (_closeRequested && _streams.IsSendDrained())
+                if (_closeRequested && _streams.IsSendDrained() && (_streams.PeerReleasedClosedLocal(_native.Conn) || Ngtcp2Clock.Now() >= _closeDeadline))
                 {
                     SendClose(true, _closeCode);
                     Finish(new TransportException(TransportError.ConnectionClosed, "The connection was closed locally.", _closeCode));
@@ -269,6 +270,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                 case Ngtcp2CommandKind.Close:
                     _closeRequested = true;
                     _closeCode = command.Code;
+                    _closeDeadline = Ngtcp2StreamTable.ReleaseDeadline(_native.Conn);
                     (_closeWaiters ??= []).Add((TaskCompletionSource)command.State!);
                     break;
                 case Ngtcp2CommandKind.Abort:

@@ -30,6 +30,8 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
     private long _remoteBidiClosed;
     private long _remoteUniClosed;
     private long _orphanCredit;
+    private long _localBidiOpened;
+    private long _localUniOpened;
 
     public PriorityScheduler<Ngtcp2Stream> Scheduler { get; } = new();
 
@@ -243,6 +245,50 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
         return true;
     }
 
+    /// <summary>
+    /// Whether the peer has granted back (MAX_STREAMS) every stream this end opened that ngtcp2 has closed. A libmsquic
+    /// peer grants a stream back only once its application read it to the end, and discards what it has not read when
+    /// the connection closes: a graceful close waits for this (see <see cref="ITransportConnection.CloseAsync"/>).
+    /// </summary>
+    public bool PeerReleasedClosedLocal(nint conn)
+    {
+        var remote = ngtcp2_conn_get_remote_transport_params(conn);
+        if (remote == null)
+        {
+            return true;
+        }
+
+        long liveBidi = 0, liveUni = 0;
+        foreach (var id in _streams.Keys)
+        {
+            if (((id & 1) != 0) != isServer)
+            {
+                continue; // The peer's stream.
+            }
+
+            if ((id & 2) != 0)
+            {
+                liveUni++;
+            }
+            else
+            {
+                liveBidi++;
+            }
+        }
+
+        // Credit granted beyond the initial limit is the number of this end's streams the peer has released.
+        var releasedBidi = (long)ngtcp2_conn_get_streams_bidi_left(conn) + _localBidiOpened - (long)remote->initial_max_streams_bidi;
+        var releasedUni = (long)ngtcp2_conn_get_streams_uni_left(conn) + _localUniOpened - (long)remote->initial_max_streams_uni;
+        return releasedBidi >= _localBidiOpened - liveBidi && releasedUni >= _localUniOpened - liveUni;
+    }
+
+    /// <summary>How long a graceful close waits for <see cref="PeerReleasedClosedLocal"/>: at most the peer's idle timeout.</summary>
+    public static ulong ReleaseDeadline(nint conn)
+    {
+        var remote = conn == 0 ? null : ngtcp2_conn_get_remote_transport_params(conn);
+        return remote == null ? 0 : Ngtcp2Clock.Now() + remote->max_idle_timeout;
+    }
+
     /// <summary>Connection closed: every stream and every waiting open fails with <paramref name="error"/>.</summary>
     public void Fail(TransportException error)
     {
@@ -295,6 +341,15 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
 
         var stream = new Ngtcp2Stream(owner, id, isServer, request.Urgency);
         _streams[id] = stream;
+        if (request.Direction == StreamDirection.Bidirectional)
+        {
+            _localBidiOpened++;
+        }
+        else
+        {
+            _localUniOpened++;
+        }
+
         if (!request.Completion.TrySetResult(stream))
         {
             ngtcp2_conn_shutdown_stream_write(conn, 0, id, 0);

@@ -104,6 +104,8 @@ internal static unsafe class Ngtcp2Native
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_extend_max_offset(nint conn, ulong datalen);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_extend_max_streams_bidi(nint conn, nuint n);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_extend_max_streams_uni(nint conn, nuint n);
+    [DllImport(LibNgtcp2)] public static extern ulong ngtcp2_conn_get_streams_bidi_left(nint conn);
+    [DllImport(LibNgtcp2)] public static extern ulong ngtcp2_conn_get_streams_uni_left(nint conn);
     [DllImport(LibNgtcp2)] public static extern ulong ngtcp2_conn_get_max_stream_data_left(nint conn, long stream_id);
     [DllImport(LibNgtcp2)] public static extern ulong ngtcp2_conn_get_max_data_left(nint conn);
     [DllImport(LibNgtcp2)] public static extern ngtcp2_transport_params* ngtcp2_conn_get_remote_transport_params(nint conn);
