@@ -122,6 +122,27 @@ public abstract class TransportConformance<TEngine>
         }
     }
 
+    /// <summary>
+    /// Writes 8 MiB on a stream <paramref name="closing"/> opens, closes that connection with code 7 at once, and checks
+    /// that <paramref name="reading"/>'s application read all of it and then saw the close with the code.
+    /// </summary>
+    protected static async Task CloseAfterLargeWriteAsync(ITransportConnection closing, ITransportConnection reading, int seed)
+    {
+        const long size = 8L * 1024 * 1024;
+        var stream = await closing.OpenStreamAsync(StreamDirection.Unidirectional, Background, Ct).AsTask().WaitAsync(Timeout, Ct);
+        var reader = Task.Run(async () => await ReadHashAsync(await reading.AcceptStreamAsync(Ct)), Ct);
+
+        var sent = await WriteRandomAsync(stream, size, seed);
+        await closing.CloseAsync(7, Ct).AsTask().WaitAsync(Timeout, Ct);
+
+        var (length, hash) = await reader.WaitAsync(Timeout, Ct);
+        Assert.Equal(size, length);
+        Assert.Equal(sent, hash);
+        var peerClosed = await reading.Closed.WaitAsync(Timeout, Ct);
+        Assert.Equal(TransportError.ConnectionAborted, peerClosed.Error);
+        Assert.Equal(7, peerClosed.ApplicationErrorCode);
+    }
+
     /// <summary>Reads to FIN, hashing as it goes (large transfers).</summary>
     protected static async Task<(long Length, byte[] Hash)> ReadHashAsync(ITransportStream stream)
     {
