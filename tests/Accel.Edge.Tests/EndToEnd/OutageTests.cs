@@ -230,6 +230,93 @@ public sealed class OutageTests(SpiceLabFixture lab)
         AssertNoCrash(server);
     }
 
+    /// <summary>
+    /// The client edge's own route changes under a live session, as on a Wi-Fi → LTE switch: the branch gets a second
+    /// address, the route to the server edge takes it as its source, and the old address is removed while keys are
+    /// typed. The client edge sees the kernel's new choice and moves its QUIC connection there itself (the server edge
+    /// validates and follows): the same connection carries on, no resume on a new one, and every key arrives once and
+    /// in order. The test's edge pair uses addresses of its own, so the lab's other edges keep theirs.
+    /// </summary>
+    [Fact]
+    public async Task ClientRouteChange_ClientEdgeMigrates_SessionAndKeysSurvive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string serverIp = "10.253.0.2", oldIp = "10.253.0.1", newIp = "10.253.0.3";
+        string[][] setUp =
+        [
+            [lab.Lab.Dc, "ip", "addr", "add", serverIp + "/32", "dev", "wan0"],
+            [lab.Lab.Dc, "ip", "route", "add", "10.253.0.0/24", "dev", "wan0"],
+            [lab.Lab.Branch, "ip", "addr", "add", oldIp + "/32", "dev", "wan0"],
+            [lab.Lab.Branch, "ip", "route", "add", serverIp + "/32", "dev", "wan0", "src", oldIp],
+        ];
+        try
+        {
+            foreach (var command in setUp)
+            {
+                await Shell.InNsAsync(command[0], command[1..]);
+            }
+
+            var (serverConfig, clientConfig) = WriteConfigs("route", idleTimeout: "00:00:30", serverIp: serverIp);
+            await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, "route server edge", "server", serverConfig, s_start);
+            await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, "route client edge", "client", clientConfig, s_start);
+            await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            var before = Token("before");
+            var (viewer, env) = await StartTypingViewerAsync(before, ct);
+            var sockets = await Shell.InNsAsync(lab.Lab.Branch, "ss", "-Hun", "dst", $"{serverIp}:{EdgePort}");
+            Assert.Contains(oldIp + ":", sockets, StringComparison.Ordinal);
+
+            // Keys go on being typed while the route moves and the old address goes away.
+            var during = Token("during");
+            var typing = InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "60", during);
+            await Shell.InNsAsync(lab.Lab.Branch, "ip", "addr", "add", newIp + "/32", "dev", "wan0");
+            await Shell.InNsAsync(lab.Lab.Branch, "ip", "route", "replace", serverIp + "/32", "dev", "wan0", "src", newIp);
+            await Shell.InNsAsync(lab.Lab.Branch, "ip", "addr", "del", oldIp + "/32", "dev", "wan0");
+            var sw = Stopwatch.StartNew();
+            await typing;
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            var migrated = await client.WaitForLogAsync(l => l.Contains("migrated from", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            Assert.Contains($"from {oldIp}:", migrated, StringComparison.Ordinal);
+            Assert.Contains($"to {newIp}:", migrated, StringComparison.Ordinal);
+            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(during, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed across the route change never arrived");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{migrated.Trim()}; keys typed across the change arrived {sw.Elapsed.TotalSeconds:0.0} s after the old address went");
+            Assert.Contains(newIp, await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+
+            var after = Token("after");
+            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", after);
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(after, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the route change never arrived");
+            var typed = await File.ReadAllTextAsync(lab.TypedFile, ct);
+            Assert.Equal(1, Count(typed, during));
+            Assert.True(typed.IndexOf(before, StringComparison.Ordinal) < typed.IndexOf(during, StringComparison.Ordinal), "keys out of order");
+            Assert.True(typed.IndexOf(during, StringComparison.Ordinal) < typed.LastIndexOf(after, StringComparison.Ordinal), "keys out of order");
+            Assert.False(viewer.HasExited, "remote-viewer must still be running");
+
+            // Moved, not replaced: the one connection lived on; no channel resumed on a new one.
+            Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("reached on a new connection", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("resumed", server.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("failed validation", client.Log, StringComparison.Ordinal);
+            AssertNoCrash(client);
+            AssertNoCrash(server);
+        }
+        finally
+        {
+            string[][] tearDown =
+            [
+                [lab.Lab.Branch, "ip", "route", "del", serverIp + "/32"],
+                [lab.Lab.Branch, "ip", "addr", "del", oldIp + "/32", "dev", "wan0"],
+                [lab.Lab.Branch, "ip", "addr", "del", newIp + "/32", "dev", "wan0"],
+                [lab.Lab.Dc, "ip", "route", "del", "10.253.0.0/24"],
+                [lab.Lab.Dc, "ip", "addr", "del", serverIp + "/32", "dev", "wan0"],
+            ];
+            foreach (var command in tearDown)
+            {
+                await Shell.RunAsync("ip", ["netns", "exec", .. command], check: false);
+            }
+        }
+    }
+
     /// <summary>remote-viewer in the branch through the outage edges, its pointer over the remote xterm, <paramref name="first"/> typed and echoed.</summary>
     private async Task<(System.Diagnostics.Process Viewer, Dictionary<string, string> Env)> StartTypingViewerAsync(string first, CancellationToken ct)
     {
@@ -275,8 +362,9 @@ public sealed class OutageTests(SpiceLabFixture lab)
         Assert.True(image.DistinctColours() > 2, "a session through the outage edges must show the desktop");
     }
 
-    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30", string resumeGrace = "00:02:00")
+    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30", string resumeGrace = "00:02:00", string? serverIp = null)
     {
+        serverIp ??= lab.Lab.DcWanIp;
         var server = Path.Combine(lab.Dir, $"outage-{tag}-server.json");
         var client = Path.Combine(lab.Dir, $"outage-{tag}-client.json");
         File.WriteAllText(server, JsonSerializer.Serialize(new
@@ -284,7 +372,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             Identity = new { CertificateFile = Path.Combine(lab.Dir, "server.crt"), KeyFile = Path.Combine(lab.Dir, "server.key") },
             Server = new
             {
-                Listen = $"{lab.Lab.DcWanIp}:{EdgePort}",
+                Listen = $"{serverIp}:{EdgePort}",
                 ClientPins = new[] { lab.ClientPin },
                 AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
             },
@@ -297,7 +385,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             Identity = new { CertificateFile = Path.Combine(lab.Dir, "client.crt"), KeyFile = Path.Combine(lab.Dir, "client.key") },
             Client = new
             {
-                ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"{lab.Lab.DcWanIp}:{EdgePort}", Pins = new[] { lab.ServerPin } } },
+                ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"{serverIp}:{EdgePort}", Pins = new[] { lab.ServerPin } } },
                 Listeners = new object[]
                 {
                     new { Mode = "Explicit", Listen = $"127.0.0.1:{ExplicitPort}", ServerEdge = "dc", Backend = $"{lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort}" },
