@@ -141,7 +141,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                     HandleExpiry();
                 }
 
-                if (!_finished && _owner.HandshakeDone && _owner.Migration is { } migration)
+                if (!_finished && _owner.Migration is { } migration && _owner.HandshakeTask.IsCompletedSuccessfully)
                 {
                     FollowRoute(migration);
                 }
@@ -430,7 +430,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         return _lost;
     }
 
-    /// <summary>At a client: moves to a new local address when the route's changed; ends the connection if that path failed.</summary>
+    /// <summary>At a client, once the handshake is confirmed (no sooner may it migrate): moves to a new local address when the route changed; ends the connection if that path failed.</summary>
     private void FollowRoute(Ngtcp2Migration migration)
     {
         if (migration.ValidationFailed)

@@ -38,9 +38,6 @@ internal sealed class Ngtcp2Migration
     /// <summary>Set when the path the connection moved to failed validation: the loop ends the connection.</summary>
     public bool ValidationFailed { get; private set; }
 
-    /// <summary>Whether the connection is still waiting for its new path to be validated.</summary>
-    public bool Validating => _validating is not null;
-
     /// <summary>A migration for a client whose local address is the kernel's choice; a configured one stays put (null).</summary>
     public static Ngtcp2Migration? For(TransportClientOptions options, Ngtcp2Connection owner, IPEndPoint remote, ILogger logger)
     {
