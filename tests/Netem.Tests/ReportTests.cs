@@ -69,6 +69,7 @@ public sealed class ReportTests
         {
             ["outage5s.survived"] = 1, ["outage5s.keysTyped"] = 21, ["outage5s.keysExact"] = 1, ["outage5s.recoveryMs"] = 135.4,
             ["outage120s.survived"] = 0, ["outage120s.keysTyped"] = 218, ["outage120s.keysExact"] = 0, ["outage120s.recoveryMs"] = double.NaN,
+            ["routeChange.survived"] = 1, ["routeChange.keysTyped"] = 12, ["routeChange.keysExact"] = 1, ["routeChange.recoveryMs"] = 369,
             ["addressChange.survived"] = 1, ["addressChange.keysTyped"] = 12, ["addressChange.keysExact"] = 1, ["addressChange.recoveryMs"] = 55,
         };
         var row = new ResultRow("branch", "spiceaccel", "outage", "ok", 1, 1, 60, 60, 60, 60, 1000, 3000, [], []) { Figures = figures };
@@ -78,8 +79,10 @@ public sealed class ReportTests
         Assert.Contains("| outage 5 s | spiceaccel | yes | 21 | yes | 135 |", md, StringComparison.Ordinal);
         Assert.Contains("| outage 120 s | spiceaccel | no | 218 | no | none |", md, StringComparison.Ordinal);
         Assert.Contains("| address change | spiceaccel | yes | 12 | yes | 55 |", md, StringComparison.Ordinal);
+        Assert.Contains("| route change | spiceaccel | yes | 12 | yes | 369 |", md, StringComparison.Ordinal);
         Assert.True(md.IndexOf("| outage 5 s", StringComparison.Ordinal) < md.IndexOf("| outage 120 s", StringComparison.Ordinal), "scenarios by length, the address change last");
         Assert.True(md.IndexOf("| outage 120 s", StringComparison.Ordinal) < md.IndexOf("| address change", StringComparison.Ordinal), "scenarios by length, the address change last");
+        Assert.True(md.IndexOf("| address change", StringComparison.Ordinal) < md.IndexOf("| route change", StringComparison.Ordinal), "the route change after the address change");
         Assert.DoesNotContain("In-session workloads", md, StringComparison.Ordinal);
     }
 

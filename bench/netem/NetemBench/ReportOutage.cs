@@ -18,9 +18,9 @@ internal static class ReportOutage
         var inv = CultureInfo.InvariantCulture;
         var prefixes = rows.SelectMany(r => r.Figures.Keys).Where(k => k.EndsWith(".survived", StringComparison.Ordinal))
             .Select(k => k[..k.IndexOf('.', StringComparison.Ordinal)]).Distinct()
-            .OrderBy(p => p == OutageWorkload.AddressChange ? int.MaxValue : int.Parse(p[6..^1], inv)).ToList();
+            .OrderBy(p => p == OutageWorkload.RouteChange ? int.MaxValue : p == OutageWorkload.AddressChange ? int.MaxValue - 1 : int.Parse(p[6..^1], inv)).ToList();
         sb.AppendLine("Outages (a live session typing a key every 250 ms through a total outage, every packet dropped both ways, and through a change of "
-            + "the client's address; keys = typed during the outage and until the next echo, received by the server exactly once and in order; "
+            + "the client's address (address change: a NAT in front of the branch rebinds; route change: the branch host's own address is replaced); keys = typed during the outage and until the next echo, received by the server exactly once and in order; "
             + "next echo = ms from the link's return, or from the address change, to the next echo at the client; means over the runs):").AppendLine();
         sb.AppendLine("| scenario | contender | survived | keys typed | keys exactly once, in order | next echo ms |");
         sb.AppendLine("|---|---|---|---|---|---|");
@@ -33,7 +33,7 @@ internal static class ReportOutage
                     continue;
                 }
 
-                var name = prefix == OutageWorkload.AddressChange ? "address change" : $"outage {prefix[6..^1]} s";
+                var name = prefix == OutageWorkload.AddressChange ? "address change" : prefix == OutageWorkload.RouteChange ? "route change" : $"outage {prefix[6..^1]} s";
                 var echo = r.Figures.GetValueOrDefault(prefix + ".recoveryMs", double.NaN);
                 sb.AppendLine(inv, $"| {name} | {r.Contender} | {YesNo(survived)} | {r.Figures.GetValueOrDefault(prefix + ".keysTyped"):0} | "
                     + $"{YesNo(r.Figures.GetValueOrDefault(prefix + ".keysExact"))} | {(double.IsNaN(echo) ? "none" : echo.ToString("0", inv))} |");

@@ -33,6 +33,9 @@ public static class AccelMetrics
     public static readonly UpDownCounter<long> ActiveConnections = s_meter.CreateUpDownCounter<long>(
         "spiceaccel.edge.connections.active", "{connection}", "QUIC connections between edges, by role");
 
+    public static readonly Counter<long> EdgeMigrations = s_meter.CreateCounter<long>(
+        "spiceaccel.edge.migrations", "{migration}", "Client edge connections moved to a new local address, by result (started, validated, failed)");
+
     public static readonly Counter<long> Refusals = s_meter.CreateCounter<long>(
         "spiceaccel.refusals", "{refusal}", "Channels refused, by reason");
 

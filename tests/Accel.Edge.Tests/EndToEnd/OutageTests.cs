@@ -230,6 +230,95 @@ public sealed class OutageTests(SpiceLabFixture lab)
         AssertNoCrash(server);
     }
 
+    /// <summary>
+    /// The client edge's own route changes under a live session, as on a Wi-Fi → LTE switch: the branch gets a second
+    /// address, the route to the server edge takes it as its source, and the old address is removed while keys are
+    /// typed. The client edge sees the kernel's new choice and moves its QUIC connection there itself (the server edge
+    /// validates and follows): the same connection carries on, no resume on a new one, and every key arrives once and
+    /// in order.
+    /// </summary>
+    [Fact]
+    public Task ClientRouteChange_ClientEdgeMigrates_SessionAndKeysSurvive()
+        => TypeThroughRouteChangeAsync("route", TimeSpan.Zero, async (client, server) =>
+        {
+            Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+
+            // Moved, not replaced: the one connection lived on; no channel resumed on a new one.
+            Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("reached on a new connection", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("resumed", server.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("failed validation", client.Log, StringComparison.Ordinal);
+        });
+
+    /// <summary>
+    /// The same route change, but the data centre drops what comes from the new address for 6 s: the client edge
+    /// migrates, the new path fails validation, the connection ends and the sessions resume on a new connection once
+    /// the new address gets through — every key still arrives once and in order.
+    /// </summary>
+    [Fact]
+    public Task ClientRouteChange_NewPathFailsValidation_SessionsResumeOnANewConnection()
+        => TypeThroughRouteChangeAsync("deadpath", TimeSpan.FromSeconds(6), (client, _) =>
+        {
+            Assert.Contains("failed validation", client.Log, StringComparison.Ordinal);
+            Assert.Contains("resumed on a new edge connection", client.Log, StringComparison.Ordinal);
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
+    /// remote-viewer types through the edges while the branch's route to the server edge moves to a new source address
+    /// (<see cref="ClientRoute"/>), the new address blocked at the data centre for <paramref name="newPathBlocked"/>.
+    /// Checks that the client edge migrated and that every key arrived once and in order, then <paramref name="outcome"/>.
+    /// </summary>
+    private async Task TypeThroughRouteChangeAsync(string tag, TimeSpan newPathBlocked, Func<EdgeProcess, EdgeProcess, Task> outcome)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var route = await ClientRoute.CreateAsync(lab.Lab.Branch, lab.Lab.Dc);
+        var (serverConfig, clientConfig) = WriteConfigs(tag, serverIp: ClientRoute.ServerIp);
+        await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, tag + " server edge", "server", serverConfig, s_start);
+        await using var client = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Branch, tag + " client edge", "client", clientConfig, s_start);
+        await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        var before = Token("before");
+        var (viewer, env) = await StartTypingViewerAsync(before, ct);
+        var sockets = await Shell.InNsAsync(lab.Lab.Branch, "ss", "-Hun", "dst", $"{ClientRoute.ServerIp}:{EdgePort}");
+        Assert.Contains(ClientRoute.OldIp + ":", sockets, StringComparison.Ordinal);
+
+        // Keys go on being typed while the route moves and the old address goes away.
+        var during = Token("during");
+        var moved = System.Diagnostics.Stopwatch.StartNew();
+        await using (newPathBlocked > TimeSpan.Zero ? await route.BlockNewAddressAsync(EdgePort) : null)
+        {
+            var typing = InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "60", during);
+            await route.MoveAsync();
+            moved.Restart();
+            var blocked = Task.Delay(newPathBlocked, ct);
+            await typing;
+            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+            var migrated = await client.WaitForLogAsync(l => l.Contains("migrated from", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            Assert.Contains($"from {ClientRoute.OldIp}:", migrated, StringComparison.Ordinal);
+            Assert.Contains($"to {ClientRoute.NewIp}:", migrated, StringComparison.Ordinal);
+            TestContext.Current.TestOutputHelper?.WriteLine(migrated.Trim());
+
+            // The block is the scenario: it lasts as long as asked, whatever the edges do meanwhile.
+            await blocked;
+        }
+
+        await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(during, StringComparison.Ordinal), TimeSpan.FromSeconds(30), "keys typed across the route change never arrived");
+        TestContext.Current.TestOutputHelper?.WriteLine($"keys typed across the change arrived {moved.Elapsed.TotalSeconds:0.0} s after the route moved (the new address blocked {newPathBlocked.TotalSeconds:0} s)");
+        var after = Token("after");
+        await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", after);
+        await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+        await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(after, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the route change never arrived");
+        var typed = await File.ReadAllTextAsync(lab.TypedFile, ct);
+        Assert.Equal(1, Count(typed, during));
+        Assert.True(typed.IndexOf(before, StringComparison.Ordinal) < typed.IndexOf(during, StringComparison.Ordinal), "keys out of order");
+        Assert.True(typed.IndexOf(during, StringComparison.Ordinal) < typed.LastIndexOf(after, StringComparison.Ordinal), "keys out of order");
+        Assert.False(viewer.HasExited, "remote-viewer must still be running");
+        await outcome(client, server);
+        AssertNoCrash(client);
+        AssertNoCrash(server);
+    }
+
     /// <summary>remote-viewer in the branch through the outage edges, its pointer over the remote xterm, <paramref name="first"/> typed and echoed.</summary>
     private async Task<(System.Diagnostics.Process Viewer, Dictionary<string, string> Env)> StartTypingViewerAsync(string first, CancellationToken ct)
     {
@@ -275,8 +364,9 @@ public sealed class OutageTests(SpiceLabFixture lab)
         Assert.True(image.DistinctColours() > 2, "a session through the outage edges must show the desktop");
     }
 
-    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30", string resumeGrace = "00:02:00")
+    private (string Server, string Client) WriteConfigs(string tag, string idleTimeout = "00:00:30", string resumeGrace = "00:02:00", string? serverIp = null)
     {
+        serverIp ??= lab.Lab.DcWanIp;
         var server = Path.Combine(lab.Dir, $"outage-{tag}-server.json");
         var client = Path.Combine(lab.Dir, $"outage-{tag}-client.json");
         File.WriteAllText(server, JsonSerializer.Serialize(new
@@ -284,7 +374,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             Identity = new { CertificateFile = Path.Combine(lab.Dir, "server.crt"), KeyFile = Path.Combine(lab.Dir, "server.key") },
             Server = new
             {
-                Listen = $"{lab.Lab.DcWanIp}:{EdgePort}",
+                Listen = $"{serverIp}:{EdgePort}",
                 ClientPins = new[] { lab.ClientPin },
                 AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
             },
@@ -297,7 +387,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
             Identity = new { CertificateFile = Path.Combine(lab.Dir, "client.crt"), KeyFile = Path.Combine(lab.Dir, "client.key") },
             Client = new
             {
-                ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"{lab.Lab.DcWanIp}:{EdgePort}", Pins = new[] { lab.ServerPin } } },
+                ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"{serverIp}:{EdgePort}", Pins = new[] { lab.ServerPin } } },
                 Listeners = new object[]
                 {
                     new { Mode = "Explicit", Listen = $"127.0.0.1:{ExplicitPort}", ServerEdge = "dc", Backend = $"{lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort}" },

@@ -35,6 +35,7 @@ internal static unsafe class Ngtcp2Callbacks
         {
             cb.client_initial = CryptoExport("ngtcp2_crypto_client_initial_cb");
             cb.recv_retry = CryptoExport("ngtcp2_crypto_recv_retry_cb");
+            cb.path_validation = (nint)(delegate* unmanaged<nint, uint, ngtcp2_path*, ngtcp2_path*, int, void*, int>)&PathValidationCallback;
         }
 
         cb.recv_crypto_data = CryptoExport("ngtcp2_crypto_recv_crypto_data_cb");
@@ -165,6 +166,23 @@ internal static unsafe class Ngtcp2Callbacks
         catch (Exception e)
         {
             return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "handshake_confirmed");
+        }
+    }
+
+    /// <summary>At a client: the outcome of validating the path it migrated to.</summary>
+    [UnmanagedCallersOnly]
+    private static int PathValidationCallback(nint conn, uint flags, ngtcp2_path* path, ngtcp2_path* oldPath, int result, void* userData)
+    {
+        Ngtcp2Connection? self = null;
+        try
+        {
+            self = Owner(userData);
+            self.Migration?.OnValidation(result == NGTCP2_PATH_VALIDATION_RESULT_SUCCESS);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return self is null ? NGTCP2_ERR_CALLBACK_FAILURE : self.Failed(e, "path_validation");
         }
     }
 

@@ -22,7 +22,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 {
     private readonly bool _isServer;
     private readonly TransportOptions _options;
-    private readonly UdpEndpoint _endpoint;
+    private UdpEndpoint _endpoint;
     private readonly Ngtcp2Listener? _listener;
     private readonly ILogger _logger;
     private readonly Ngtcp2ConnectionLoop _loop;
@@ -69,7 +69,8 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>
     public EndPoint RemoteEndPoint { get; internal set; }
 
-    public EndPoint LocalEndPoint { get; }
+    /// <summary>Our address; at a client, the one it migrated to when its route changed (set by the loop).</summary>
+    public EndPoint LocalEndPoint { get; private set; }
 
     public string NegotiatedAlpn => _alpn;
 
@@ -86,6 +87,9 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     internal Ngtcp2NativeConnection Native { get; }
 
     internal Ngtcp2StreamTable Streams { get; }
+
+    /// <summary>At a client whose local address is the kernel's choice: the move to a new one when the route changes.</summary>
+    internal Ngtcp2Migration? Migration { get; private set; }
 
     internal Ngtcp2Datagrams Datagrams { get; } = new();
 
@@ -108,6 +112,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         try
         {
             connection.Native.InitClient(options.ServerName);
+            connection.Migration = Ngtcp2Migration.For(options, connection, remote, logger);
             return connection;
         }
         catch
@@ -372,6 +377,18 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             Ngtcp2Log.HandshakeCompleted(_logger, RemoteEndPoint, false, _alpn);
             _handshake.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// The loop moved this client to <paramref name="next"/> (a new local address): the old socket is released, its
+    /// receive thread ends with it.
+    /// </summary>
+    internal void Rebind(UdpEndpoint next)
+    {
+        var old = _endpoint;
+        _endpoint = next;
+        LocalEndPoint = next.LocalEndPoint;
+        old.Release();
     }
 
     internal void OnStreamOpened(long streamId)

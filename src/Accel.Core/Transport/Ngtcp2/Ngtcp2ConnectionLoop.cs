@@ -18,7 +18,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
     private readonly Ngtcp2Connection _owner;
     private readonly Ngtcp2NativeConnection _native;
     private readonly Ngtcp2StreamTable _streams;
-    private readonly UdpEndpoint _endpoint;
+    private UdpEndpoint _endpoint;
     private readonly Ngtcp2PacketWriter _writer;
     private readonly ILogger _logger;
     private readonly Thread _thread;
@@ -142,6 +142,11 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
                     HandleExpiry();
                 }
 
+                if (!_finished && _owner.Migration is { } migration && _owner.HandshakeTask.IsCompletedSuccessfully)
+                {
+                    FollowRoute(migration);
+                }
+
                 if (_finished)
                 {
                     break;
@@ -211,7 +216,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             return;
         }
 
-        var ms = (int)Math.Min((ns + 999_999) / 1_000_000, 1000);
+        var ms = (int)Math.Min((ns + 999_999) / 1_000_000, _owner.Migration is null ? 1000UL : (ulong)Ngtcp2Migration.CheckInterval.TotalMilliseconds);
         _wake.Wait(ms);
     }
 
@@ -291,7 +296,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
             fixed (byte* p = datagram.Buffer)
             {
                 // A listener's datagram carries its source address: ngtcp2 sees a new path when it changes.
-                var path = datagram.AddressLength > 0 ? _native.InboundPath(p + UdpEndpoint.AddressOffset, datagram.AddressLength) : _native.Path;
+                var path = datagram.AddressLength > 0 ? _native.InboundPath(p + UdpEndpoint.AddressOffset, datagram.AddressLength) : _native.ReceivePath;
                 rv = ngtcp2_conn_read_pkt_versioned(_native.Conn, path, NGTCP2_PKT_INFO_V1, &pi, p, (nuint)datagram.Length, Ngtcp2Clock.Now());
             }
 
@@ -425,6 +430,23 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         }
 
         return _lost;
+    }
+
+    /// <summary>At a client, once the handshake is confirmed (no sooner may it migrate): moves to a new local address when the route changed; ends the connection if that path failed.</summary>
+    private void FollowRoute(Ngtcp2Migration migration)
+    {
+        if (migration.ValidationFailed)
+        {
+            Finish(new TransportException(TransportError.ConnectionClosed, "The path from the new local address " + _owner.LocalEndPoint + " failed validation."));
+            return;
+        }
+
+        if (migration.Poll(_endpoint) is { } next)
+        {
+            _endpoint = next;
+            _writer.Endpoint = next;
+            _owner.Rebind(next);
+        }
     }
 
     /// <summary>ngtcp2 moved the connection to the peer's new address (NAT rebinding, a new route): follow it.</summary>

@@ -37,4 +37,16 @@ internal static partial class Ngtcp2Log
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Edge connection from {Old} moved to {New} (path validated; NAT rebinding or a new route)")]
     public static partial void PeerMoved(ILogger logger, EndPoint old, EndPoint @new);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Edge connection to {Remote} migrated from {Old} to {New} (the route's source address changed; validating the new path)")]
+    public static partial void Migrated(ILogger logger, EndPoint remote, EndPoint old, EndPoint @new);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "Edge connection path from {Local} validated")]
+    public static partial void MigrationValidated(ILogger logger, EndPoint local);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Edge connection to {Remote}: the path from {Local} failed validation; the connection ends and its sessions resume on a new one")]
+    public static partial void MigrationFailed(ILogger logger, EndPoint remote, EndPoint local);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Edge connection to {Remote} could not migrate from {Old} to {New}: {Reason} (tried again while the route says so)")]
+    public static partial void MigrationRefused(ILogger logger, EndPoint remote, EndPoint old, IPAddress @new, string reason);
 }

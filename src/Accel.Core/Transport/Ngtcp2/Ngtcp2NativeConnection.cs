@@ -30,8 +30,10 @@ internal sealed unsafe class Ngtcp2NativeConnection
         Path->remote.addr = _memory + 64;
         Path->remote.addrlen = (uint)WriteSockaddr(remote, _memory + 64);
         _inbound = (ngtcp2_path*)(_memory + 256);
-        _inbound->local = Path->local;
+        _inbound->local.addr = _memory + 384;
+        _inbound->local.addrlen = (uint)WriteSockaddr(local, _memory + 384);
         _inbound->remote.addr = _memory + 320;
+        _inbound->remote.addrlen = (uint)WriteSockaddr(remote, _memory + 320);
         ConnRef->get_conn = (delegate* unmanaged<ngtcp2_crypto_conn_ref*, nint>)&GetConnCallback;
         ConnRef->user_data = UserData;
     }
@@ -45,7 +47,37 @@ internal sealed unsafe class Ngtcp2NativeConnection
     /// <summary>The current path: what packets are sent on (ngtcp2 writes it with every packet), and what a client reads on.</summary>
     public ngtcp2_path* Path { get; }
 
+    /// <summary>
+    /// The path datagrams arrive on: our socket's address and the peer's. A listener's datagrams each carry their source
+    /// (<see cref="InboundPath"/>); a client's come on its connected socket, from the server edge. Kept apart from
+    /// <see cref="Path"/>, which ngtcp2 overwrites with whatever path it last sent on (a probe, an old path).
+    /// </summary>
     private readonly ngtcp2_path* _inbound;
+
+    /// <summary>At a client: the path its socket receives on (our current address, the server edge's).</summary>
+    public ngtcp2_path* ReceivePath => _inbound;
+
+    /// <summary>
+    /// At a client: moves the connection to <paramref name="local"/> at once, ngtcp2 validating the new path meanwhile
+    /// (<c>ngtcp2_conn_initiate_immediate_migration</c>). Returns 0, or the ngtcp2 error, the paths left as they were.
+    /// </summary>
+    public int MigrateTo(IPEndPoint local, ulong ts)
+    {
+        var migration = stackalloc byte[sizeof(ngtcp2_path) + 64];
+        var path = (ngtcp2_path*)migration;
+        path->local.addr = migration + sizeof(ngtcp2_path);
+        path->local.addrlen = (uint)WriteSockaddr(local, migration + sizeof(ngtcp2_path));
+        path->remote = _inbound->remote;
+        path->user_data = null;
+        var rv = ngtcp2_conn_initiate_immediate_migration(Conn, path, ts);
+        if (rv == 0)
+        {
+            Buffer.MemoryCopy(path->local.addr, _inbound->local.addr, 64, path->local.addrlen);
+            _inbound->local.addrlen = path->local.addrlen;
+        }
+
+        return rv;
+    }
 
     /// <summary>The path one received datagram came on: our address and <paramref name="address"/> (a sockaddr, its source).</summary>
     public ngtcp2_path* InboundPath(byte* address, int length)

@@ -13,6 +13,9 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
     /// <summary>Where a listener's packets go: the current path's remote address (null: a connected client socket).</summary>
     private SocketAddress? _destination = remoteAddress;
 
+    /// <summary>The socket packets go out on; a client's changes when it migrates to a new local address.</summary>
+    public UdpEndpoint Endpoint { get; set; } = endpoint;
+
     /// <summary>Largest UDP payload we send (ngtcp2's default; PMTUD confirms it before use).</summary>
     public const int MaxUdpPayloadSize = 1452;
 
@@ -36,7 +39,8 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
         var ts = Ngtcp2Clock.Now();
         var quantum = (int)ngtcp2_conn_get_send_quantum(conn);
         var maxPackets = Math.Clamp(quantum / MaxUdpPayloadSize, 1, 64);
-        var gso = endpoint.GsoSegmentSize;
+        var udp = Endpoint;
+        var gso = udp.GsoSegmentSize;
         var vecs = stackalloc ngtcp2_vec[MaxVecs];
         ngtcp2_pkt_info pi = default;
         var packets = 0;
@@ -128,7 +132,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
                     // ngtcp2 moved to (or probes) another path: what is batched goes to the old one, this packet on.
                     if (batchLength > 0)
                     {
-                        endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
+                        udp.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
                         dest = MoveToFront(buffer, batchLength, (int)nwrite);
                         batchLength = 0;
                         batchCount = 0;
@@ -141,7 +145,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
                 // GSO: packets of exactly the segment size are batched into one send; a shorter one ends the batch.
                 if (gso == 0)
                 {
-                    endpoint.Send(new ReadOnlySpan<byte>(dest, (int)nwrite), _destination);
+                    udp.Send(new ReadOnlySpan<byte>(dest, (int)nwrite), _destination);
                     continue;
                 }
 
@@ -149,7 +153,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
                 batchCount++;
                 if (nwrite != gso || batchLength + MaxUdpPayloadSize > SendBatchBytes || batchCount >= 64)
                 {
-                    endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
+                    udp.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
                     batchLength = 0;
                     batchCount = 0;
                 }
@@ -157,7 +161,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
 
             if (batchLength > 0)
             {
-                endpoint.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
+                udp.Send(new ReadOnlySpan<byte>(buffer, batchLength), _destination);
             }
         }
 
@@ -206,7 +210,7 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
             var n = ngtcp2_conn_write_connection_close_versioned(conn, path, NGTCP2_PKT_INFO_V1, &pi, buffer, MaxUdpPayloadSize, ccerr, Ngtcp2Clock.Now());
             if (n > 0)
             {
-                endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), _destination);
+                Endpoint.Send(new ReadOnlySpan<byte>(buffer, (int)n), _destination);
             }
         }
     }

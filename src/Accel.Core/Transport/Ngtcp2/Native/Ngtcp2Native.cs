@@ -58,6 +58,8 @@ internal static unsafe class Ngtcp2Native
     /// <summary>NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2 is 1 + 28 + 1 + 20 + 8 + 16 + 16 (rand) = 90; room to spare.</summary>
     public const int RetryTokenBufferLength = 128;
 
+    public const int NGTCP2_PATH_VALIDATION_RESULT_SUCCESS = 0;
+
     public const int NGTCP2_CCERR_TYPE_TRANSPORT = 0;
     public const int NGTCP2_CCERR_TYPE_APPLICATION = 1;
     public const int NGTCP2_CCERR_TYPE_IDLE_CLOSE = 3;
@@ -96,6 +98,7 @@ internal static unsafe class Ngtcp2Native
     [DllImport(LibNgtcp2)] public static extern nuint ngtcp2_conn_get_stream_loss_count(nint conn, long streamId);
     [DllImport(LibNgtcp2)] public static extern nuint ngtcp2_conn_get_path_max_tx_udp_payload_size(nint conn);
     [DllImport(LibNgtcp2)] public static extern void ngtcp2_conn_set_keep_alive_timeout(nint conn, ulong timeout);
+    [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_initiate_immediate_migration(nint conn, ngtcp2_path* path, ulong ts);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_open_bidi_stream(nint conn, long* pstream_id, void* stream_user_data);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_open_uni_stream(nint conn, long* pstream_id, void* stream_user_data);
     [DllImport(LibNgtcp2)] public static extern int ngtcp2_conn_shutdown_stream_write(nint conn, uint flags, long stream_id, ulong app_error_code);
