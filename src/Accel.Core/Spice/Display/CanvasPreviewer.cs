@@ -33,6 +33,7 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     private const int MaxReads = 32;
 
     private readonly ArrayBufferWriter<byte> _scratch = new(2048);
+    private readonly DrawHeat _heat = new(time.TimestampFrequency);
     private readonly (DamageRect Area, uint Barrier)[] _reads = new (DamageRect, uint)[MaxReads];
     private int _readCount, _readNext;
     private bool _barrierPending;
@@ -42,6 +43,9 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     private uint _number;
 
     public long Sent { get; private set; }
+
+    /// <summary>Small draws not previewed because they landed where the screen is busy (<see cref="DrawHeat"/>).</summary>
+    public long SkippedHot { get; private set; }
 
     /// <summary>Barrier markers written.</summary>
     public long Barriers { get; private set; }
@@ -136,7 +140,18 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
 
         var rect = box.Intersect(image.Width, image.Height);
         int max = sender.MaxMessageLength;
-        if (rect.IsEmpty || rect.Area > MaxPixels || max < 128 || !TakeToken())
+        if (rect.IsEmpty || rect.Area > MaxPixels || max < 128)
+        {
+            return 0;
+        }
+
+        if (_heat.HeatOf(rect, time.GetTimestamp()) > DrawHeat.Hot)
+        {
+            SkippedHot++;
+            return 0;
+        }
+
+        if (!TakeToken())
         {
             return 0;
         }
@@ -165,6 +180,9 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
         DisplayCanvasMetrics.PreviewBytes.Add(_scratch.WrittenCount + (after == 0 ? DisplayPreviewWire.DatagramHeaderLength : DisplayPreviewWire.DatagramAfterHeaderLength));
         return DisplayPreviewWire.MarkerLength;
     }
+
+    /// <summary>A pixel message drew over <paramref name="box"/> of surface 0 (<paramref name="width"/> × <paramref name="height"/>): counted toward its cells' heat.</summary>
+    public void OnDrawn(in DamageRect box, int width, int height) => _heat.Touch(box, width, height, time.GetTimestamp());
 
     /// <summary>The barrier a preview of <paramref name="rect"/> must wait for: the newest of the forwarded reads it overlaps.</summary>
     private uint After(in DamageRect rect)

@@ -45,6 +45,24 @@ internal sealed class CanvasRefreshQueue
         }
     }
 
+    /// <summary>The smallest fresh rectangle's pixels (<see cref="long.MaxValue"/>: none); <see cref="TryTake"/> takes it first.</summary>
+    public long SmallestFresh
+    {
+        get
+        {
+            long smallest = long.MaxValue;
+            foreach (var s in _surfaces.Values)
+            {
+                for (int i = 0; i < s.Fresh.Count; i++)
+                {
+                    smallest = Math.Min(smallest, s.Fresh[i].Area);
+                }
+            }
+
+            return smallest;
+        }
+    }
+
     /// <summary>Pixels of fresh damage pending (all surfaces; overlapping rectangles count twice).</summary>
     public long FreshArea
     {

@@ -32,11 +32,13 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// <summary>Pixels per piece the sampler injects: 16 rows of 1024, whole JPEG 4:2:0 blocks (≤ 64 KiB lossless, under the injector's bound).</summary>
     private const int PiecePixels = 16384;
     private const int MaxInjectBacklog = 24 * 1024;
-    private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>Without previews, large refreshes use at most a quarter of the measured rate, and wait at most 250 ms.</summary>
-    private const double LargeShareInverse = 4;
-    private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// Fresh damage of at most this many pixels (a key echo's few glyphs) is refreshed as soon as the budget has room,
+    /// not only once the backlog is under half of it: a few hundred bytes, where waiting cost the echo about an RTT.
+    /// </summary>
+    private const int EchoPixels = CanvasPreviewer.MaxPixels;
+    private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
 
     private readonly DisplayCanvas _canvas;
     private readonly ClientDisplayState _client = new();
@@ -52,11 +54,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly Func<long>? _deliveryRate;
     private readonly CanvasPreviewer? _previews;
     private readonly CanvasEncodeToFit _fit;
-    private long _nextLarge;
+    private readonly CanvasRefresher _refresher;
     private long _unflushed;
     private long _pieceBytes;
     private long _absorbSince;
     private bool _disabled;
+    private bool _echoesOnly;
     private bool _disposed;
 
     public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<PathReading> path,
@@ -73,6 +76,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         _unacknowledgedBytes = unacknowledgedBytes;
         _path = path;
         _toClient = toClient;
+        _refresher = new CanvasRefresher(_canvas, _client, _queue, _fit, time, lossy, paced: previews is null, () => DeliveryRate, () => LinkRate);
         if (sample)
         {
             _ = SampleAsync(_stop.Token);
@@ -81,9 +85,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     public long DrawsAbsorbed { get; private set; }
 
-    public long RefreshRects { get; private set; }
+    public long RefreshRects => _refresher.Rects;
 
-    public long RefreshBytes { get; private set; }
+    public long RefreshBytes => _refresher.Bytes;
 
     /// <summary>Preview datagrams sent (each with its marker on the stream).</summary>
     public long PreviewsSent => _previews?.Sent ?? 0;
@@ -91,7 +95,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     public string? Summary => $"canvas absorbed {DrawsAbsorbed} draws, refreshed {RefreshRects} rectangles ({RefreshBytes} bytes, {LossyRects} as JPEG), sent {PreviewsSent} previews ({_previews?.SentAfterBarrier ?? 0} held for a barrier)";
 
     /// <summary>Refresh rectangles sent as JPEG (each is refreshed losslessly once settled).</summary>
-    public long LossyRects { get; private set; }
+    public long LossyRects => _refresher.LossyRects;
 
     /// <summary>Lossy rectangles waiting for their lossless refresh.</summary>
     public int LossyPending
@@ -169,7 +173,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
             if (HasDamage && outstanding <= _budget.Target / 2)
             {
-                _unflushed += RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
+                _unflushed += _refresher.RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
             }
 
             using var contiguous = new ContiguousBody(message.Body);
@@ -181,6 +185,12 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             if (verdict == PolicyVerdict.Forward)
             {
                 _unflushed += message.WireLength;
+            }
+
+            long room = _budget.Target - (_budget.Outstanding + _unflushed);
+            if (room > 0 && _queue.SmallestFresh <= EchoPixels)
+            {
+                _unflushed += _refresher.RefreshEchoes(output, room);
             }
 
             UpdateAbsorbClock();
@@ -227,7 +237,14 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         lock (_lock)
         {
             long outstanding;
-            if (_disposed || _disabled || !HasDamage || (outstanding = Observe()) > _budget.Target / 2)
+            if (_disposed || _disabled || !HasDamage || (outstanding = Observe()) >= _budget.Target)
+            {
+                return;
+            }
+
+            // Under half the budget everything pending may go; above it only echo-sized damage (see EchoPixels).
+            _echoesOnly = outstanding > _budget.Target / 2;
+            if (_echoesOnly && _queue.SmallestFresh > EchoPixels)
             {
                 return;
             }
@@ -277,6 +294,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             // A previewed draw is absorbed: its area is then refreshed (rop PUT of the canvas) after its marker, so the
             // preview never meets the draw applied a second time on the client (an XOR or a blend would not survive it).
             absorb |= marker > 0;
+        }
+
+        if (_previews is not null && _client.TryGetTarget(type, body, out uint drawnOn, out var drawnBox) && drawnOn == 0 && _canvas.TryGetSurface(0, out var screen))
+        {
+            _previews.OnDrawn(drawnBox, screen.Width, screen.Height);
         }
 
         if (!absorb)
@@ -355,7 +377,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
                 if (_canvas.TryGetSurface(id, out var surface) && !CanvasRefreshWriter.Supports(surface))
                 {
                     // The refresh writes 32-bit images only: make the client whole now and stop coalescing.
-                    _unflushed += RefreshAll(output, MaxPixelsPerCopy);
+                    _unflushed += _refresher.RefreshAll(output, MaxPixelsPerCopy);
                     _disabled = true;
                 }
 
@@ -380,85 +402,16 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         return _budget.Outstanding + _unflushed;
     }
 
-    /// <summary>Writes everything pending losslessly (cut in bands of at most <paramref name="maxPixels"/>): the client ends equal to the canvas.</summary>
-    private long RefreshAll(IBufferWriter<byte> output, int maxPixels)
-    {
-        long written = 0;
-        for (long n; (n = WriteBand(output, maxPixels, final: true)) >= 0;)
-        {
-            written += n;
-        }
-
-        return written;
-    }
-
-    /// <summary>Writes bands in the queue's order until about <paramref name="allowance"/> bytes are written (at least one band).</summary>
-    private long RefreshWithin(IBufferWriter<byte> output, long allowance, int maxPixels)
-    {
-        long written = 0;
-        for (long n; written < allowance && (n = WriteBand(output, maxPixels, final: false)) >= 0;)
-        {
-            written += n;
-        }
-
-        return written;
-    }
-
     private void WritePiece(IBufferWriter<byte> output)
     {
-        long n = WriteBand(output, PiecePixels, final: false);
+        long n = !_echoesOnly ? _refresher.WriteBand(output, PiecePixels, final: false)
+            : _queue.SmallestFresh <= EchoPixels ? _refresher.WriteBand(output, EchoPixels, final: false) : -1;
         if (n > 0)
         {
             _budget.OnForwarded(n);
         }
 
         _pieceBytes = n;
-    }
-
-    /// <summary>
-    /// Writes the next band the queue gives and records it; -1 when nothing is ready to send (nothing pending, or only
-    /// lossy rectangles that have not settled yet; <paramref name="final"/> takes those too, losslessly).
-    /// </summary>
-    private long WriteBand(IBufferWriter<byte> output, int maxPixels, bool final)
-    {
-        long now = _time.GetTimestamp();
-        if (!_queue.TryTake(maxPixels, now, final ? 0 : _fit.RefineDelay(now), final || now >= _nextLarge, out uint id, out var band, out bool refine, out bool large, out long rectArea))
-        {
-            return -1;
-        }
-
-        if (!_canvas.TryGetSurface(id, out var surface) || !CanvasRefreshWriter.Supports(surface))
-        {
-            return 0;
-        }
-
-        int quality = final || refine || !_lossy ? 0 : CanvasEncodeToFit.Quality(Math.Max(rectArea, _queue.FreshArea + band.Area), LinkRate, _fit.Continuing(now));
-        _fit.OnChosen(quality, now);
-        long n = CanvasRefreshWriter.Write(output, id, surface, band, quality, out bool lossy, _client.EdgeGlz);
-        _queue.OnWritten(id, band, lossy, now);
-        RefreshRects++;
-        RefreshBytes += n;
-        DisplayCanvasMetrics.RefreshRects.Add(1);
-        DisplayCanvasMetrics.RefreshBytes.Add(n);
-        if (lossy)
-        {
-            LossyRects++;
-            DisplayCanvasMetrics.LossyRects.Add(1);
-        }
-
-        long rate = DeliveryRate;
-        if (large && rate > 0 && _previews is null)
-        {
-            // Without previews (no datagrams to carry echoes past the stream), large updates (a scrolling terminal,
-            // an animation) take at most 1 / LargeShareInverse of the link: the next waits until this one would have
-            // left at that share, so an echo never finds the budget full of them. Small ones are never paced. With
-            // previews they use the whole budget: paced, a full-screen photo took longer than the photos changed.
-            // Bounded, so a rate still being measured (tiny at first) never stalls the picture.
-            double wait = Math.Min(n * LargeShareInverse / rate, MaxLargeWait.TotalSeconds);
-            _nextLarge = Math.Min(Math.Max(_nextLarge, now) + (long)(wait * _time.TimestampFrequency), now + (long)(MaxLargeWait.TotalSeconds * _time.TimestampFrequency));
-        }
-
-        return n;
     }
 
     private void UpdateAbsorbClock()

@@ -29,7 +29,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void UnderBudget_NoDamage_DrawsPassThrough()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         Assert.True(h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233)));
         Assert.False(h.Policy.Absorbing);
         Assert.Equal(0, h.Policy.DrawsAbsorbed);
@@ -39,7 +39,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void OverBudget_DrawsAbsorbed_ControlForwardedInOrder()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         h.Backlog(100_000);
         Assert.False(h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233)));
         Assert.False(h.Send(CopyBits, new B().Base(0, 8, 8, 16, 16).I32(0).I32(0).Build()));
@@ -53,7 +53,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void BacklogDrainsBelowHalfBudget_NextMessageRefreshesFromCanvas_ClientEqualsCanvas()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         h.Send(Fill, SolidFill(0, 0, 0, 32, 32, 0x0000FF));
         h.Backlog(100_000);
         h.Send(Fill, SolidFill(0, 2, 2, 10, 10, 0x112233));
@@ -78,7 +78,7 @@ public sealed class DisplayCanvasPolicyTests
         // ahead of its first piece, every 5 ms tick added one until the writer's bound was passed, and the sampler ended
         // for good: a slideshow's photos then waited for spice-server's next message (about 1 s) to be refreshed.
         var injector = new BacklogRecordingInjector();
-        using var h = new Harness(width: 1024, height: 256, injector: injector);
+        using var h = new CanvasPolicyHarness(width: 1024, height: 256, injector: injector);
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 1024, 256, Pattern), 0, 0, 1024, 256));
         h.Backlog(0);
@@ -103,7 +103,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void QuietAfterAbsorb_SamplerInjectsPieces_ClientEqualsCanvas()
     {
-        using var h = new Harness(width: 300, height: 200);
+        using var h = new CanvasPolicyHarness(width: 300, height: 200);
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110));
         h.Send(Fill, SolidFill(0, 250, 150, 300, 200, 0xABCDEF));
@@ -124,7 +124,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void Refresh_SmallestDamageFirst_AnEchoOvertakesABusyRegion()
     {
-        using var h = new Harness(width: 300, height: 200);
+        using var h = new CanvasPolicyHarness(width: 300, height: 200);
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // the busy region, first
         h.Send(Fill, SolidFill(0, 250, 150, 258, 166, 0xABCDEF));                   // the echo: one glyph, later
@@ -138,7 +138,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void Refresh_StopsAtTheBudget_TheRestWaitsForRoom()
     {
-        using var h = new Harness(width: 600, height: 400, deliveryRate: () => 50_000_000); // fast: lossless
+        using var h = new CanvasPolicyHarness(width: 600, height: 400, deliveryRate: () => 50_000_000); // fast: lossless
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 580, 380, Pattern), 0, 0, 580, 380)); // ~220k pixels: several bands
         h.Backlog(7 * 1024);                                                     // under half the budget (16 KiB): room for ~9 KiB
@@ -161,7 +161,7 @@ public sealed class DisplayCanvasPolicyTests
     public void SlowPath_PhotoGoesAsJpeg_ThenLosslessOnceSettled_ClientEndsExact()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        using var h = new Harness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // photo-like: 40 KB lossless ≫ 50 ms
         h.Backlog(0);
@@ -195,7 +195,7 @@ public sealed class DisplayCanvasPolicyTests
     public void SlowPath_LargePhotoDrawWithoutBacklog_IsAbsorbedAndSentAsJpeg_ThenExact()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        using var h = new Harness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, time: time, deliveryRate: () => 100_000); // 0.8 Mbit/s
         // Nothing ahead, but the draw alone (80 KB of BITMAP) would hold the link 800 ms: refreshed as JPEG instead.
         Assert.False(h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)));
         h.Send(Mark, []);
@@ -215,7 +215,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void FastPath_PhotoStaysLossless()
     {
-        using var h = new Harness(width: 300, height: 200, deliveryRate: () => 50_000_000); // 400 Mbit/s
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, deliveryRate: () => 50_000_000); // 400 Mbit/s
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110));
         h.Backlog(0);
@@ -229,7 +229,7 @@ public sealed class DisplayCanvasPolicyTests
     public void SmallDrawBehindABacklog_GoesAsPreviewDatagram_WithItsMarkerOnTheStream()
     {
         var sender = new RecordingPreviewSender();
-        using var h = new Harness(width: 300, height: 200, previews: sender);
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, previews: sender);
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 200, 100, Pattern), 10, 10, 210, 110)); // large: no preview
         Assert.Empty(sender.Sent);
@@ -262,7 +262,7 @@ public sealed class DisplayCanvasPolicyTests
     public void PreviewOfPixelsAnInFlightCopyBitsReads_WaitsForTheBarrierBehindIt_ClientEndsExact()
     {
         var sender = new RecordingPreviewSender();
-        using var h = new Harness(width: 300, height: 200, previews: sender);
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, previews: sender);
         h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));           // a window's content
         h.Backlog(8 * 1024);                                             // within the budget, but something is ahead
         h.InFlight = true;
@@ -298,7 +298,7 @@ public sealed class DisplayCanvasPolicyTests
     {
         // Why the barrier exists: the same sequence, the preview applied at once (as a client edge without barriers did).
         var sender = new RecordingPreviewSender();
-        using var h = new Harness(width: 300, height: 200, previews: sender);
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, previews: sender);
         h.Send(Fill, SolidFill(0, 10, 10, 90, 90, 0x00AA00));
         h.Backlog(8 * 1024);
         h.InFlight = true;
@@ -318,15 +318,16 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void CopyBitsWhileDamagePending_PassesAndCarriesTheDamageItReads_ClientEndsExact()
     {
-        using var h = new Harness(width: 64, height: 64);
-        h.Send(Copy, CopyOf(B.Bitmap32(1, 64, 64, Pattern), 0, 0, 64, 64));
+        using var h = new CanvasPolicyHarness(width: 128, height: 64);
+        h.Send(Copy, CopyOf(B.Bitmap32(1, 128, 64, Pattern), 0, 0, 128, 64));
         h.Backlog(100_000);
-        Assert.False(h.Send(Fill, SolidFill(0, 4, 40, 20, 48, 0xFF0000))); // absorbed: the client lacks it
+        // Absorbed: the client lacks it. Larger than an echo (4096 pixels), so it waits for the backlog to halve.
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 8, 128, 48, 0xFF0000)));
         h.Backlog(12 * 1024);                                                // within the budget, not under half: no refresh yet
-        // Scroll the lower half up by 16 rows: the damaged strip's pixels move to rows 24..32 on both sides.
-        Assert.True(h.Send(CopyBits, new B().Base(0, 0, 16, 64, 48).I32(0).I32(32).Build()), "a COPY_BITS passes while damage is pending");
+        // Scroll the lower half up by 16 rows: the damaged strip's lower part moves to rows 16..32 on both sides.
+        Assert.True(h.Send(CopyBits, new B().Base(0, 0, 16, 128, 48).I32(0).I32(32).Build()), "a COPY_BITS passes while damage is pending");
         Assert.True(h.Policy.Absorbing);
-        Assert.False(h.Send(Fill, SolidFill(0, 0, 48, 64, 64, 0x00FF00))); // the new lines: absorbed (damage pending)
+        Assert.False(h.Send(Fill, SolidFill(0, 0, 48, 128, 64, 0x00FF00))); // the new lines: absorbed (damage pending)
 
         h.Backlog(0);
         for (int i = 0; i < 10 && h.Policy.Absorbing; i++)
@@ -340,7 +341,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void ScrollingTerminal_BehindABacklog_CopyBitsPassAndOnlyNewLinesAreRefreshed_ClientEndsExact()
     {
-        using var h = new Harness(width: 320, height: 240);
+        using var h = new CanvasPolicyHarness(width: 320, height: 240);
         h.Send(Copy, CopyOf(B.Bitmap32(1, 320, 240, Pattern), 0, 0, 320, 240));
         int passed = 0;
         for (int line = 0; line < 60; line++)
@@ -367,7 +368,7 @@ public sealed class DisplayCanvasPolicyTests
     public void NothingAhead_NoPreview()
     {
         var sender = new RecordingPreviewSender();
-        using var h = new Harness(width: 64, height: 64, previews: sender);
+        using var h = new CanvasPolicyHarness(width: 64, height: 64, previews: sender);
         Assert.True(h.Send(Fill, SolidFill(0, 1, 1, 9, 17, 0xABCDEF)));
         Assert.Empty(sender.Sent);
         Assert.Empty(h.Markers);
@@ -376,7 +377,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void CachedImageTheClientNeverGot_IsAbsorbed_OneItGot_Passes()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         h.Send(Copy, CopyOf(B.Bitmap32(6, 4, 4, Pattern, descriptorFlags: 1), 0, 0, 4, 4)); // forwarded: CACHE_ME 6
         h.Backlog(100_000);
         h.Send(Copy, CopyOf(B.Bitmap32(5, 4, 4, (x, y) => Pattern(y, x), descriptorFlags: 1), 4, 4, 8, 8)); // absorbed: CACHE_ME 5
@@ -411,7 +412,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void SurfaceDestroyed_ItsDamageIsDropped()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         h.Send(SurfaceCreate, B.SurfaceCreate(1, 8, 8, flags: 0));
         h.Backlog(100_000);
         h.Send(Fill, SolidFill(1, 0, 0, 8, 8, 0x123456));
@@ -495,7 +496,7 @@ public sealed class DisplayCanvasPolicyTests
     [Fact]
     public void SixteenBitSurface_RefreshesThenStopsCoalescing()
     {
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         h.Backlog(100_000);
         h.Send(Fill, SolidFill(0, 0, 0, 8, 8, 0x112233));
         Assert.True(h.Send(SurfaceCreate, B.SurfaceCreate(2, 8, 8, format: 16, flags: 0)));
@@ -509,7 +510,7 @@ public sealed class DisplayCanvasPolicyTests
     public void GlzTextAbsorbed_RefreshesGoAsGlz_ContinuingTheClientsIdsFromTheFirstMissingOne_ClientEndsExact()
     {
         using var server = new GlzEncoderDictionary(); // spice-server's GLZ stream: ids 0, 1, 2, 3
-        using var h = new Harness();
+        using var h = new CanvasPolicyHarness();
         Assert.True(h.Send(Copy, CopyOf(GlzText(server, 0), 0, 0, 32, 8)));
         h.Backlog(100_000);
         Assert.False(h.Send(Copy, CopyOf(GlzText(server, 1), 0, 8, 32, 16)));
@@ -555,223 +556,5 @@ public sealed class DisplayCanvasPolicyTests
         image.AddRange(BitConverter.GetBytes(16u));
         image.AddRange(new byte[16]);
         return CopyOf([.. image], 0, 0, 4, 4);
-    }
-
-    /// <summary>
-    /// The policy between a fake path (its backlog set by the test) and a client modelled by a second canvas that
-    /// applies exactly what reaches it: forwarded messages, refreshes written before them, and injected pieces.
-    /// </summary>
-    private sealed class Harness : IDisposable
-    {
-        private readonly ArrayBufferWriter<byte> _output = new();
-        private readonly RecordingInjector _injector;
-        private readonly List<byte> _inFlight = [];
-        private long _backlog;
-
-        public Harness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null,
-            RecordingInjector? injector = null)
-        {
-            _injector = injector ?? new RecordingInjector();
-            var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
-            Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => default, _injector, sample: false,
-                deliveryRate: deliveryRate ?? (() => 0), previews: previews); // unknown rate: lossless unless a test sets one
-            Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
-            Send(SurfaceCreate, B.SurfaceCreate(0, width, height));
-        }
-
-        public DisplayCanvasPolicy Policy { get; }
-
-        public DisplayCanvas Client { get; } = new();
-
-        public List<ushort> ClientTypes { get; } = [];
-
-        /// <summary>Preview markers the stream carried (stripped before the client, as the client edge does).</summary>
-        public List<uint> Markers { get; } = [];
-
-        /// <summary>The GLZ image id of every GLZ or ZLIB_GLZ DRAW_COPY the client got, in order.</summary>
-        public List<ulong> ClientGlzIds { get; } = [];
-
-        /// <summary>The destination box (left, top, right, bottom) of every DRAW_COPY the client got, in order.</summary>
-        public List<(int L, int T, int R, int B)> ClientCopies { get; } = [];
-
-        /// <summary>Pixels where the client differs from the canvas (surface 0).</summary>
-        public int DifferingPixels()
-        {
-            Assert.True(Policy.Canvas.TryGetSurface(0, out var edge));
-            Assert.True(Client.TryGetSurface(0, out var client));
-            int n = 0;
-            for (int y = 0; y < edge.Height; y++)
-            {
-                var a = MemoryMarshal.Cast<byte, uint>(edge.Row(y));
-                var b = MemoryMarshal.Cast<byte, uint>(client.Row(y));
-                for (int x = 0; x < edge.Width; x++)
-                {
-                    n += (a[x] & 0xFFFFFF) == (b[x] & 0xFFFFFF) ? 0 : 1;
-                }
-            }
-
-            return n;
-        }
-
-        public void Backlog(long bytes) => _backlog = bytes;
-
-        /// <summary>While set, what the stream carries stays in flight (not applied to the client) until <see cref="Land"/>.</summary>
-        public bool InFlight { get; set; }
-
-        /// <summary>
-        /// The stream's in-flight bytes reach the client edge: markers go to <paramref name="clientEdge"/> (which may write
-        /// held previews in their place), everything else to the client.
-        /// </summary>
-        public void Land(DisplayPreviewPolicy clientEdge)
-        {
-            InFlight = false;
-            var bytes = _inFlight.ToArray();
-            _inFlight.Clear();
-            foreach (var (type, body) in PolicyTestKit.Frame(bytes))
-            {
-                if (type == DisplayPreviewWire.MarkerType)
-                {
-                    Markers.Add(BitConverter.ToUInt32(body));
-                    var written = new ArrayBufferWriter<byte>();
-                    var message = new SpiceMessage(type, 1, new ReadOnlySequence<byte>(body), 0, SpiceDataHeader.MiniLength);
-                    Assert.Equal(PolicyVerdict.Drop, clientEdge.OnMessage(SpiceDirection.ServerToClient, message, written));
-                    Deliver(written.WrittenSpan.ToArray());
-                    continue;
-                }
-
-                var framed = new byte[6 + body.Length];
-                BitConverter.TryWriteBytes(framed, type);
-                BitConverter.TryWriteBytes(framed.AsSpan(2), (uint)body.Length);
-                body.CopyTo(framed, 6);
-                Deliver(framed);
-            }
-        }
-
-        /// <summary>One server message through the policy as the pump runs it; true when it was forwarded.</summary>
-        public bool Send(ushort type, byte[] body)
-        {
-            var message = new SpiceMessage(type, 1, new ReadOnlySequence<byte>(body), 0, SpiceDataHeader.MiniLength);
-            Assert.Equal(BodyNeed.Transform, Policy.Examine(SpiceDirection.ServerToClient, type, (uint)body.Length));
-            bool forwarded = Policy.OnMessage(SpiceDirection.ServerToClient, message, _output) == PolicyVerdict.Forward;
-            if (forwarded)
-            {
-                var header = new byte[6];
-                BitConverter.TryWriteBytes(header, type);
-                BitConverter.TryWriteBytes(header.AsSpan(2), (uint)body.Length);
-                _output.Write(header);
-                _output.Write(body);
-            }
-
-            if (InFlight)
-            {
-                _inFlight.AddRange(_output.WrittenSpan);
-            }
-            else
-            {
-                Deliver(_output.WrittenMemory.ToArray());
-            }
-
-            if (_output.WrittenCount > 0)
-            {
-                Policy.OnForwarded(SpiceDirection.ServerToClient, _output.WrittenCount); // the pump's flush report
-            }
-
-            _output.ResetWrittenCount();
-            return forwarded;
-        }
-
-        public void DrainInjected() => Deliver(_injector.Take());
-
-        /// <summary>Applies one framed message (a preview's DRAW_COPY) to the client, as the client edge injects it.</summary>
-        public void ApplyToClient(byte[] framed) => Deliver(framed);
-
-        public void AssertClientEqualsCanvas()
-        {
-            Assert.True(Policy.Canvas.TryGetSurface(0, out var edge));
-            Assert.True(Client.TryGetSurface(0, out var client));
-            for (int y = 0; y < edge.Height; y++)
-            {
-                var a = MemoryMarshal.Cast<byte, uint>(edge.Row(y));
-                var b = MemoryMarshal.Cast<byte, uint>(client.Row(y));
-                for (int x = 0; x < edge.Width; x++)
-                {
-                    Assert.True((a[x] & 0xFFFFFF) == (b[x] & 0xFFFFFF), $"pixel ({x},{y}): edge {a[x]:X8}, client {b[x]:X8}");
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            Policy.Dispose();
-            Client.Dispose();
-        }
-
-        private void Deliver(byte[] bytes)
-        {
-            foreach (var (type, body) in PolicyTestKit.Frame(bytes))
-            {
-                if (type == DisplayPreviewWire.MarkerType)
-                {
-                    Markers.Add(BitConverter.ToUInt32(body));
-                    continue;
-                }
-
-                ClientTypes.Add(type);
-                if (type == Copy)
-                {
-                    // DisplayBase: surface id, then the box as top, left, bottom, right.
-                    var s = body.AsSpan();
-                    ClientCopies.Add((BitConverter.ToInt32(s[8..]), BitConverter.ToInt32(s[4..]), BitConverter.ToInt32(s[16..]), BitConverter.ToInt32(s[12..])));
-                    if (GlzIdOf(s) is { } glzId)
-                    {
-                        ClientGlzIds.Add(glzId);
-                    }
-                }
-
-                Client.Apply(type, body);
-            }
-        }
-    }
-
-    /// <summary>A DRAW_COPY's source image GLZ id (its header, inflated first for ZLIB_GLZ); null for other types.</summary>
-    private static ulong? GlzIdOf(ReadOnlySpan<byte> copy)
-    {
-        var image = copy[(int)BitConverter.ToUInt32(copy[21..])..];
-        var payload = image[SpiceImageDescriptor.Size..];
-        Span<byte> header = new byte[GlzHeader.Size];
-        switch ((SpiceImageType)image[8])
-        {
-            case SpiceImageType.GlzRgb:
-                payload.Slice(4, GlzHeader.Size).CopyTo(header);
-                break;
-            case SpiceImageType.ZlibGlzRgb:
-                int glzSize = (int)BitConverter.ToUInt32(payload);
-                var glz = new byte[glzSize];
-                Assert.Equal(OperationStatus.Done, ZlibGlzCodec.Decompress(payload[8..], glzSize, glz, out _));
-                glz.AsSpan(0, GlzHeader.Size).CopyTo(header);
-                break;
-            default:
-                return null;
-        }
-
-        Assert.Equal(OperationStatus.Done, GlzHeader.TryRead(header, CodecLimits.Default, out var h));
-        return h.Id;
-    }
-
-    private sealed class RecordingPreviewSender : IDisplayPreviewSender
-    {
-        public List<(uint Number, byte[] Message)> Sent { get; } = [];
-
-        /// <summary>The barrier each preview waits for (0: none), by preview number.</summary>
-        public Dictionary<uint, uint> After { get; } = [];
-
-        public int MaxMessageLength => 1200 - DisplayPreviewWire.DatagramAfterHeaderLength;
-
-        public bool TrySend(uint number, uint after, ReadOnlySpan<byte> message)
-        {
-            Sent.Add((number, message.ToArray()));
-            After[number] = after;
-            return true;
-        }
     }
 }
