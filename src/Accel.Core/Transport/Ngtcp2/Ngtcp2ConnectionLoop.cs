@@ -443,8 +443,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
 
         if (migration.Poll(_endpoint) is { } next)
         {
-            _endpoint = next;
-            _writer.Endpoint = next;
+            _endpoint = _writer.Endpoint = next;
             _owner.Rebind(next);
         }
     }
