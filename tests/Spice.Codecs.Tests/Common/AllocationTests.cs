@@ -7,6 +7,11 @@ namespace Spice.Codecs.Tests.Common;
 
 public class AllocationTests
 {
+    /// <summary>
+    /// Bytes this thread allocated over 5 calls after 3 warm-up calls; the least of 3 such rounds. A per-image allocation
+    /// shows in every round; a one-off does not fail the test — e.g. ArrayPool's shared buckets, which a gen-2 GC may trim
+    /// while other test assemblies load the machine, recreated by the next Rent (872 bytes once in a fresh-clone run).
+    /// </summary>
     private static long Measure(Action action)
     {
         for (int i = 0; i < 3; i++)
@@ -14,13 +19,19 @@ public class AllocationTests
             action();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++)
+        long least = long.MaxValue;
+        for (int round = 0; round < 3 && least > 0; round++)
         {
-            action();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++)
+            {
+                action();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        return least;
     }
 
     [Fact]
