@@ -13,7 +13,8 @@ namespace Accel.Core.Tests.Relay;
 
 /// <summary>
 /// The server edge's canvas coalescing on a real desktop: Xspice ← edge pair (display canvas on, budget forced to
-/// 16 KiB so draws are absorbed) ← spicy (spice-gtk) under its own Xvfb for the whole busy session (typing, scrolling,
+/// 16 KiB over a link of 40 ms round trip, so that a busy desktop's draws are absorbed: on bare loopback the peer's
+/// acknowledgements come back so fast that whether any draw waits was up to the machine) ← spicy (spice-gtk) under its own Xvfb for the whole busy session (typing, scrolling,
 /// window moves). When the desktop is quiet, the picture spice-gtk shows (grabbed from spicy's Xvfb) must equal a direct
 /// spicy-screenshot of Xspice pixel for pixel, and draws must have been absorbed and refreshed, and small ones sent ahead
 /// as preview datagrams.
@@ -30,7 +31,7 @@ public sealed class DisplayCanvasThroughEdgesTests(ITestOutputHelper output)
         await using var xspice = await XspiceServer.StartAsync(new Dictionary<string, string> { ["SpiceStreamingVideo"] = "off" }, ct);
         using var counters = new CanvasCounters();
         var tiny = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
-        await using var pair = await EdgePair.StartAsync(xspice.Port, new SpiceRelaySettings { DisplayCanvas = true, DisplayBudget = tiny }, ct);
+        await using var pair = await EdgePair.StartAsync(xspice.Port, new SpiceRelaySettings { DisplayCanvas = true, DisplayBudget = tiny }, ct, linkDelay: TimeSpan.FromMilliseconds(20));
 
         Grab shown;
         await using (var viewer = await SpicyViewer.StartAsync(pair.EndPoint.Port, ct, unscaled: true))

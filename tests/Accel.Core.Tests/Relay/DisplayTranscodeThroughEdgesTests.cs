@@ -11,6 +11,7 @@ using Accel.Core.Tests.Spice.Display;
 using Accel.Core.Transport;
 using Accel.Core.Edges;
 using Accel.Core.Transport.Tls;
+using Accel.Core.Tests.TestSupport;
 
 namespace Accel.Core.Tests.Relay;
 
@@ -294,7 +295,10 @@ internal static class Screenshots
     }
 }
 
-/// <summary>A server edge (with the given relay settings) and a client edge in this process, in front of one backend port.</summary>
+/// <summary>
+/// A server edge (with the given relay settings) and a client edge in this process, in front of one backend port; with a
+/// link delay the edges talk through a <see cref="UdpOutageRelay"/> that holds each packet that long each way.
+/// </summary>
 internal sealed class EdgePair : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
@@ -304,10 +308,11 @@ internal sealed class EdgePair : IAsyncDisposable
     private Task _serverLoop = Task.CompletedTask;
     private Task _acceptLoop = Task.CompletedTask;
     private int _backendPort;
+    private UdpOutageRelay? _link;
 
     public IPEndPoint EndPoint { get; private set; } = null!;
 
-    public static async Task<EdgePair> StartAsync(int backendPort, SpiceRelaySettings serverRelay, CancellationToken ct)
+    public static async Task<EdgePair> StartAsync(int backendPort, SpiceRelaySettings serverRelay, CancellationToken ct, TimeSpan linkDelay = default)
     {
         var serverEngine = EdgePairFixture.Engine("E2E_SERVER_ENGINE");
         var engine = EdgePairFixture.Engine("E2E_CLIENT_ENGINE");
@@ -323,7 +328,8 @@ internal sealed class EdgePair : IAsyncDisposable
         var serverEdge = new ServerEdge(pair._listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{backendPort}"]), Relay = serverRelay });
         pair._serverLoop = serverEdge.RunAsync(pair._stop.Token);
 
-        var target = new ServerEdgeTarget("dc", pair._listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
+        pair._link = linkDelay > TimeSpan.Zero ? new UdpOutageRelay(pair._listener.LocalEndPoint, linkDelay) : null;
+        var target = new ServerEdgeTarget("dc", pair._link?.EndPoint ?? pair._listener.LocalEndPoint, new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(server.CertificatePem)] });
         pair._clientEdge = new ClientEdge(engine, new ClientEdgeSettings
         {
             Identity = client,
@@ -374,6 +380,11 @@ internal sealed class EdgePair : IAsyncDisposable
         await _clientEdge.DisposeAsync();
         await _serverLoop.WaitAsync(TimeSpan.FromSeconds(20));
         await _listener.DisposeAsync();
+        if (_link is not null)
+        {
+            await _link.DisposeAsync();
+        }
+
         _stop.Dispose();
     }
 }
