@@ -59,6 +59,8 @@ internal static class ConfigurationKeys
             {
                 problems.Add($"{section.Path}: expects {Describe(type)}, not a section or a list");
             }
+            // An empty value ("") leaves a string or a nullable empty, but the binder cannot make a number, flag or
+            // duration of it (it threw "Failed to convert configuration value ''": found by the config fuzz target).
             else if (section.Value is { } value && (value.Length > 0 || (type.IsValueType && Nullable.GetUnderlyingType(type) is null)) && !Converts(value, type))
             {
                 problems.Add($"{section.Path}: '{value}' is not {Describe(type)}");
@@ -98,8 +100,6 @@ internal static class ConfigurationKeys
         }
     }
 
-    // An empty value ("") leaves a string or a nullable empty, but the binder cannot make a number, flag or duration of it
-    // (it threw "Failed to convert configuration value ''": found by the config fuzz target).
     private static bool IsScalar(Type type)
     {
         var t = Nullable.GetUnderlyingType(type) ?? type;

@@ -23,9 +23,6 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     /// <summary>Display bytes between the edges below which a preview would not arrive sooner than the stream.</summary>
     public const long Ahead = 4 * 1024;
 
-    /// <summary>Draws up to this many pixels (a few glyphs: an echo) get a preview.</summary>
-    public const int MaxPixels = 4096;
-
     /// <summary>Previews per second at most (token bucket), and the burst.</summary>
     private const double Rate = 100, Burst = 20;
 
@@ -43,9 +40,6 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     private uint _number;
 
     public long Sent { get; private set; }
-
-    /// <summary>Small draws not previewed because they landed where the screen is busy (<see cref="DrawHeat"/>).</summary>
-    public long SkippedHot { get; private set; }
 
     /// <summary>Barrier markers written.</summary>
     public long Barriers { get; private set; }
@@ -127,27 +121,26 @@ internal sealed class CanvasPreviewer(IDisplayPreviewSender sender, TimeProvider
     }
 
     /// <summary>
-    /// Sends the area of a draw on surface 0 as a preview (a lossless DRAW_COPY of the canvas) and writes its marker to
+    /// Sends the area (<paramref name="box"/>) of a draw on surface 0 as a preview (a lossless DRAW_COPY of the canvas) and writes its marker to
     /// <paramref name="output"/>, before the draw if it is forwarded. Returns the marker's bytes (0: no preview).
     /// </summary>
-    public long TryPreview(DisplayCanvas canvas, ClientDisplayState client, ushort type, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    public long TryPreview(DisplayCanvas canvas, in DamageRect box, IBufferWriter<byte> output)
     {
-        if (!client.TryGetTarget(type, body, out uint surface, out var box) || surface != 0
-            || !canvas.TryGetSurface(0, out var image) || !CanvasRefreshWriter.Supports(image))
+        if (!canvas.TryGetSurface(0, out var image) || !CanvasRefreshWriter.Supports(image))
         {
             return 0;
         }
 
         var rect = box.Intersect(image.Width, image.Height);
         int max = sender.MaxMessageLength;
-        if (rect.IsEmpty || rect.Area > MaxPixels || max < 128)
+        if (rect.IsEmpty || rect.Area > CanvasRefresher.EchoPixels || max < 128)
         {
             return 0;
         }
 
         if (_heat.HeatOf(rect, time.GetTimestamp()) > DrawHeat.Hot)
         {
-            SkippedHot++;
+            DisplayCanvasMetrics.PreviewsSkippedHot.Add(1);
             return 0;
         }
 

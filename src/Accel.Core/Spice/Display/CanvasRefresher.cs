@@ -13,6 +13,14 @@ internal sealed class CanvasRefresher(DisplayCanvas canvas, ClientDisplayState c
 {
     /// <summary>Without previews, large refreshes use at most a quarter of the measured rate, and wait at most 250 ms.</summary>
     private const double LargeShareInverse = 4;
+
+    /// <summary>
+    /// Damage of at most this many pixels (a key echo's few glyphs) is an echo: refreshed as soon as the budget has room,
+    /// not only once the backlog is under half of it (a few hundred bytes, where waiting cost the echo about an RTT), and
+    /// sent ahead as a preview (<see cref="CanvasPreviewer"/>).
+    /// </summary>
+    public const int EchoPixels = 4096;
+
     private static readonly TimeSpan MaxLargeWait = TimeSpan.FromMilliseconds(250);
 
     private readonly DisplayCanvas _canvas = canvas;
@@ -57,17 +65,23 @@ internal sealed class CanvasRefresher(DisplayCanvas canvas, ClientDisplayState c
         return written;
     }
 
+    /// <summary>True when fresh damage of echo size (<see cref="EchoPixels"/>) is pending.</summary>
+    public bool HasEcho => _queue.SmallestFresh <= EchoPixels;
+
     /// <summary>Writes echo-sized fresh damage (smallest first) while it is there and about <paramref name="allowance"/> bytes allow.</summary>
     public long RefreshEchoes(IBufferWriter<byte> output, long allowance)
     {
         long written = 0;
-        for (long n; written < allowance && _queue.SmallestFresh <= CanvasPreviewer.MaxPixels && (n = WriteBand(output, CanvasPreviewer.MaxPixels, final: false)) >= 0;)
+        for (long n; written < allowance && (n = WriteEcho(output)) >= 0;)
         {
             written += n;
         }
 
         return written;
     }
+
+    /// <summary>Writes the smallest fresh damage if it is echo-sized; -1 when there is none.</summary>
+    public long WriteEcho(IBufferWriter<byte> output) => HasEcho ? WriteBand(output, EchoPixels, final: false) : -1;
 
     /// <summary>
     /// Writes the next band the queue gives and records it; -1 when nothing is ready to send (nothing pending, or only

@@ -27,6 +27,9 @@ internal static class DisplayCanvasMetrics
     public static readonly Counter<long> PreviewsSent = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.display.previews_sent", "{message}", "Small display updates the server edge also sent as a datagram ahead of the display stream");
 
+    public static readonly Counter<long> PreviewsSkippedHot = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.display.previews_skipped_hot", "{message}", "Small display updates not sent ahead as a preview because they drew where the screen is busy (a flood's own lines, not an echo)");
+
     public static readonly Counter<long> PreviewBytes = AccelMetrics.Meter.CreateCounter<long>(
         "spiceaccel.display.preview_bytes", "By", "Bytes of preview datagrams (the redundancy they cost)");
 

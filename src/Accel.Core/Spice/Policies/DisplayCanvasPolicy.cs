@@ -33,11 +33,6 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private const int PiecePixels = 16384;
     private const int MaxInjectBacklog = 24 * 1024;
 
-    /// <summary>
-    /// Fresh damage of at most this many pixels (a key echo's few glyphs) is refreshed as soon as the budget has room,
-    /// not only once the backlog is under half of it: a few hundred bytes, where waiting cost the echo about an RTT.
-    /// </summary>
-    private const int EchoPixels = CanvasPreviewer.MaxPixels;
     private static readonly TimeSpan s_sampleInterval = TimeSpan.FromMilliseconds(5);
 
     private readonly DisplayCanvas _canvas;
@@ -188,7 +183,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             }
 
             long room = _budget.Target - (_budget.Outstanding + _unflushed);
-            if (room > 0 && _queue.SmallestFresh <= EchoPixels)
+            if (room > 0 && _refresher.HasEcho)
             {
                 _unflushed += _refresher.RefreshEchoes(output, room);
             }
@@ -242,9 +237,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
                 return;
             }
 
-            // Under half the budget everything pending may go; above it only echo-sized damage (see EchoPixels).
+            // Under half the budget everything pending may go; above it only echo-sized damage (CanvasRefresher.EchoPixels).
             _echoesOnly = outstanding > _budget.Target / 2;
-            if (_echoesOnly && _queue.SmallestFresh > EchoPixels)
+            if (_echoesOnly && !_refresher.HasEcho)
             {
                 return;
             }
@@ -270,6 +265,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private PolicyVerdict OnPixelMessage(ushort type, ReadOnlySpan<byte> body, long outstanding, IBufferWriter<byte> output)
     {
         bool isDraw = DisplayDrawMessage.IsDrawWithImages(type);
+        // Where the message draws, read once: the surface and its box (false for one whose target is not known).
+        bool targeted = _client.TryGetTarget(type, body, out uint target, out var box);
         DisplayDrawMessage draw = default;
         bool parsed = isDraw && DisplayDrawMessage.TryParse(type, body, out draw);
         bool photo = parsed && ClientDisplayState.BringsPhoto(draw);
@@ -286,19 +283,19 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
             || _client.StreamDependsOnMissing(type, body)
-            || (parsed && HoldsTheLinkTooLong(type, body, draw, photo));
+            || (parsed && targeted && HoldsTheLinkTooLong(box, draw, photo));
         if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
         {
-            long marker = _previews.TryPreview(_canvas, _client, type, body, output);
+            long marker = targeted && target == 0 ? _previews.TryPreview(_canvas, box, output) : 0;
             _unflushed += marker;
             // A previewed draw is absorbed: its area is then refreshed (rop PUT of the canvas) after its marker, so the
             // preview never meets the draw applied a second time on the client (an XOR or a blend would not survive it).
             absorb |= marker > 0;
         }
 
-        if (_previews is not null && _client.TryGetTarget(type, body, out uint drawnOn, out var drawnBox) && drawnOn == 0 && _canvas.TryGetSurface(0, out var screen))
+        if (_previews is not null && targeted && target == 0 && _canvas.TryGetSurface(0, out var screen))
         {
-            _previews.OnDrawn(drawnBox, screen.Width, screen.Height);
+            _previews.OnDrawn(box, screen.Width, screen.Height);
         }
 
         if (!absorb)
@@ -312,9 +309,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             {
                 CarryDamage(body);
             }
-            else if (_queue.LossyCount > 0 && _client.TryGetTarget(type, body, out uint drawn, out var area))
+            else if (_queue.LossyCount > 0 && targeted)
             {
-                _queue.TouchLossy(drawn, area, _time.GetTimestamp()); // still moving: not settled yet
+                _queue.TouchLossy(target, box, _time.GetTimestamp()); // still moving: not settled yet
             }
 
             if (_previews is not null && _canvas.TryGetSurface(0, out var primary))
@@ -338,9 +335,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             _client.OnStreamFrameAbsorbed(type, body);
         }
 
-        if (_client.TryGetTarget(type, body, out uint surface, out var box) && _canvas.TryGetSurface(surface, out var image))
+        if (targeted && _canvas.TryGetSurface(target, out var image))
         {
-            _queue.AddFresh(surface, box.Intersect(image.Width, image.Height));
+            _queue.AddFresh(target, box.Intersect(image.Width, image.Height));
         }
 
         DrawsAbsorbed++;
@@ -353,9 +350,8 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     /// (<see cref="CanvasEncodeToFit"/>; <paramref name="photo"/>: counted with the photo draws just before) is absorbed,
     /// so its area goes out as a refresh: JPEG when photo-like, lossless once settled.
     /// </summary>
-    private bool HoldsTheLinkTooLong(ushort type, ReadOnlySpan<byte> body, in DisplayDrawMessage draw, bool photo) =>
-        _lossy && ClientDisplayState.BringsNewImage(draw) && _client.TryGetTarget(type, body, out _, out var box)
-        && _fit.TooLongLossless(box.Area, photo, LinkRate);
+    private bool HoldsTheLinkTooLong(DamageRect box, in DisplayDrawMessage draw, bool photo) =>
+        _lossy && ClientDisplayState.BringsNewImage(draw) && _fit.TooLongLossless(box.Area, photo, LinkRate);
 
     /// <summary>A forwarded COPY_BITS moves what the client lacks in its source to its destination.</summary>
     private void CarryDamage(ReadOnlySpan<byte> body)
@@ -404,8 +400,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     private void WritePiece(IBufferWriter<byte> output)
     {
-        long n = !_echoesOnly ? _refresher.WriteBand(output, PiecePixels, final: false)
-            : _queue.SmallestFresh <= EchoPixels ? _refresher.WriteBand(output, EchoPixels, final: false) : -1;
+        long n = _echoesOnly ? _refresher.WriteEcho(output) : _refresher.WriteBand(output, PiecePixels, final: false);
         if (n > 0)
         {
             _budget.OnForwarded(n);
