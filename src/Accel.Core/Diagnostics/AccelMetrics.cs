@@ -7,16 +7,21 @@ namespace Accel.Core.Diagnostics;
 
 /// <summary>
 /// Every instrument SpiceAccel publishes, on the meter <see cref="MeterName"/>. Labels are bounded sets only:
-/// channel type, direction, stream urgency, reason/kind enums — never a session id or an address.
+/// channel type, direction, stream urgency, reason/kind enums, and the peer edge's configured name (one per
+/// authenticated peer, <see cref="IPeerNamed"/>) — never a session id or an address.
 /// </summary>
 public static class AccelMetrics
 {
     public const string MeterName = "SpiceAccel";
 
     private static readonly Meter s_meter = new(MeterName, "1.0");
-    private static readonly ConcurrentDictionary<ITransportConnection, string> s_connections = new();
+    /// <summary>Peers whose closed connections' totals are kept apart; beyond, they are summed under <see cref="OtherPeers"/>.</summary>
+    private const int MaxRetiredPeers = 4096;
+    private const string OtherPeers = "(other)";
+
+    private static readonly ConcurrentDictionary<ITransportConnection, (string Role, string Peer)> s_connections = new();
     private static readonly ConcurrentDictionary<ITransportStream, byte> s_streams = new();
-    private static readonly Dictionary<string, (long Lost, long Sent)> s_retired = new(StringComparer.Ordinal);
+    private static readonly Dictionary<(string Role, string Peer), (long Lost, long Sent)> s_retired = [];
 
     /// <summary>The one meter: instruments declared elsewhere (display budget, canvas) are created on it too.</summary>
     internal static Meter Meter => s_meter;
@@ -56,24 +61,31 @@ public static class AccelMetrics
 
     static AccelMetrics()
     {
-        s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of each edge connection, by role");
-        s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role");
-        s_meter.CreateObservableGauge("spiceaccel.quic.in_flight", ObserveInFlight, "By", "Bytes in flight, by role");
+        s_meter.CreateObservableGauge("spiceaccel.quic.rtt.smoothed", ObserveRtt, "s", "Smoothed RTT of the connection to each peer edge, by role and peer");
+        s_meter.CreateObservableGauge("spiceaccel.quic.cwnd", ObserveCwnd, "By", "Congestion window, by role and peer");
+        s_meter.CreateObservableGauge("spiceaccel.quic.in_flight", ObserveInFlight, "By", "Bytes in flight, by role and peer");
         s_meter.CreateObservableGauge("spiceaccel.queue", ObserveQueues, "By", "Bytes written to edge streams and not yet acknowledged by the peer, by stream urgency (0 most urgent; channel classes in docs/architecture.md)");
-        s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role");
-        s_meter.CreateObservableCounter("spiceaccel.quic.sent", ObserveSent, "By", "Bytes sent on edge connections, by role");
+        s_meter.CreateObservableCounter("spiceaccel.quic.packets_lost", ObserveLost, "{packet}", "Packets lost (where the engine knows), by role and peer");
+        s_meter.CreateObservableCounter("spiceaccel.quic.sent", ObserveSent, "By", "Bytes sent on edge connections, by role and peer");
     }
 
-    /// <summary>Publishes a connection's statistics until it is removed. Role is "client" or "server".</summary>
-    public static void Track(ITransportConnection connection, string role) => s_connections[connection] = role;
+    /// <summary>
+    /// Publishes a connection's statistics until it is removed. Role is "client" or "server"; the peer label is the
+    /// name the edge's configuration gives the other edge (<see cref="IPeerNamed"/>), else a prefix of its key's pin.
+    /// </summary>
+    public static void Track(ITransportConnection connection, string role) => s_connections[connection] = (role, PeerLabel(connection));
+
+    /// <summary>The peer label of <paramref name="connection"/>: its configured name, else "pin:" and the first 12 characters of its pin.</summary>
+    public static string PeerLabel(ITransportConnection connection) => connection is IPeerNamed named ? named.PeerName
+        : connection.PeerSpkiSha256.IsEmpty ? "?" : "pin:" + Convert.ToBase64String(connection.PeerSpkiSha256.Span)[..12];
 
     /// <summary>
-    /// Stops publishing a connection. Its final packets-lost and bytes-sent are kept in the role's totals, so the
+    /// Stops publishing a connection. Its final packets-lost and bytes-sent are kept in its peer's totals, so the
     /// counters summed over connections never go down when one closes.
     /// </summary>
     public static void Untrack(ITransportConnection connection)
     {
-        if (s_connections.TryRemove(connection, out var role))
+        if (s_connections.TryRemove(connection, out var key))
         {
             ConnectionStatistics stats;
             try
@@ -87,8 +99,13 @@ public static class AccelMetrics
 
             lock (s_retired)
             {
-                var (lost, sent) = s_retired.GetValueOrDefault(role);
-                s_retired[role] = (lost + (stats.PacketsLost ?? 0), sent + stats.BytesSent);
+                if (!s_retired.ContainsKey(key) && s_retired.Count >= MaxRetiredPeers)
+                {
+                    key = (key.Role, OtherPeers);
+                }
+
+                var (lost, sent) = s_retired.GetValueOrDefault(key);
+                s_retired[key] = (lost + (stats.PacketsLost ?? 0), sent + stats.BytesSent);
             }
         }
     }
@@ -117,14 +134,21 @@ public static class AccelMetrics
         return result;
     }
 
+    /// <summary>One RTT per peer: the largest where a peer has two connections for a moment (a resume).</summary>
     private static IEnumerable<Measurement<double>> ObserveRtt()
     {
-        foreach (var (c, role) in s_connections)
+        var perPeer = new Dictionary<(string Role, string Peer), double>();
+        foreach (var (c, key) in s_connections)
         {
             if (c.StatisticsOrDefault().SmoothedRtt is { } rtt)
             {
-                yield return new Measurement<double>(rtt.TotalSeconds, new KeyValuePair<string, object?>("role", role));
+                perPeer[key] = Math.Max(perPeer.GetValueOrDefault(key), rtt.TotalSeconds);
             }
+        }
+
+        foreach (var (key, rtt) in perPeer)
+        {
+            yield return new Measurement<double>(rtt, PeerTags(key));
         }
     }
 
@@ -138,31 +162,34 @@ public static class AccelMetrics
 
     private static IEnumerable<Measurement<long>> ObserveLong(Func<ConnectionStatistics, long?> pick, Func<(long Lost, long Sent), long>? retired = null)
     {
-        var totals = new Dictionary<string, long>(2);
+        var totals = new Dictionary<(string Role, string Peer), long>();
         if (retired is not null)
         {
             lock (s_retired)
             {
-                foreach (var (role, r) in s_retired)
+                foreach (var (key, r) in s_retired)
                 {
-                    totals[role] = retired(r);
+                    totals[key] = retired(r);
                 }
             }
         }
 
-        foreach (var (c, role) in s_connections)
+        foreach (var (c, key) in s_connections)
         {
             if (pick(c.StatisticsOrDefault()) is { } v)
             {
-                totals[role] = totals.GetValueOrDefault(role) + v;
+                totals[key] = totals.GetValueOrDefault(key) + v;
             }
         }
 
-        foreach (var (role, v) in totals)
+        foreach (var (key, v) in totals)
         {
-            yield return new Measurement<long>(v, new KeyValuePair<string, object?>("role", role));
+            yield return new Measurement<long>(v, PeerTags(key));
         }
     }
+
+    private static KeyValuePair<string, object?>[] PeerTags((string Role, string Peer) key) =>
+        [new KeyValuePair<string, object?>("role", key.Role), new KeyValuePair<string, object?>("peer", key.Peer)];
 
     /// <summary>The metric label of a SPICE channel type byte (the one mapping is <c>SpiceChannelType.ToLabel</c>).</summary>
     public static string ChannelLabel(byte channelType) => Spice.Protocol.SpiceChannelTypeExtensions.ToLabel((Spice.Protocol.SpiceChannelType)channelType);

@@ -9,7 +9,9 @@ namespace Accel.Edge.Hosting;
 /// Feeds the Core meter (<see cref="AccelMetrics.MeterName"/>) into prometheus-net metrics with Prometheus names:
 /// dots become underscores, the unit becomes a suffix (By → _bytes, s → _seconds) and counters end in _total.
 /// prometheus-net's own MeterAdapter exports counters as gauges and drops the labels of up-down counters, so the
-/// edge does the mapping itself. Label children are cached, so a measurement allocates nothing once warm.
+/// edge does the mapping itself. Label children are cached, so a measurement allocates nothing once warm. A series of
+/// an observable gauge that a collection no longer reports (a peer edge that went away) is removed, not left at its
+/// last value.
 /// </summary>
 internal sealed class PrometheusBridge : IDisposable
 {
@@ -17,6 +19,9 @@ internal sealed class PrometheusBridge : IDisposable
     private readonly MetricFactory _factory;
     private readonly ConcurrentDictionary<Instrument, Collector> _metrics = new();
     private readonly ConcurrentDictionary<ChildKey, object> _children = new();
+    /// <summary>Observable gauge series and the collection that last reported each.</summary>
+    private readonly ConcurrentDictionary<ChildKey, long> _gaugeSeen = new();
+    private long _collection;
 
     public PrometheusBridge(CollectorRegistry registry)
     {
@@ -31,7 +36,25 @@ internal sealed class PrometheusBridge : IDisposable
         _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
         _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
         _listener.Start();
-        registry.AddBeforeCollectCallback(_listener.RecordObservableInstruments);
+        registry.AddBeforeCollectCallback(Collect);
+    }
+
+    /// <summary>Records the observable instruments, then removes the gauge series this collection did not report.</summary>
+    private void Collect()
+    {
+        lock (_gaugeSeen)
+        {
+            long collection = ++_collection;
+            _listener.RecordObservableInstruments();
+            foreach (var (key, seen) in _gaugeSeen)
+            {
+                if (seen != collection && _children.TryRemove(key, out var child))
+                {
+                    _gaugeSeen.TryRemove(key, out _);
+                    ((ChildBase)child).Remove();
+                }
+            }
+        }
     }
 
     public void Dispose() => _listener.Dispose();
@@ -93,6 +116,10 @@ internal sealed class PrometheusBridge : IDisposable
                 break;
             case Histogram<long> or Histogram<double>:
                 ((Histogram.Child)child).Observe(value);
+                break;
+            case ObservableGauge<long> or ObservableGauge<double>:
+                ((Gauge.Child)child).Set(value);
+                _gaugeSeen[key] = Volatile.Read(ref _collection);
                 break;
             default:
                 ((Gauge.Child)child).Set(value);

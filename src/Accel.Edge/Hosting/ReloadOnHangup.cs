@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Configuration;
@@ -40,35 +42,53 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
     {
         lock (_gate)
         {
-            EdgeOptions reloaded;
+            // systemd shows the unit as reloading until READY=1 (sd_notify(3): RELOADING=1 with the monotonic clock, which
+            // Stopwatch reads on Linux); it comes back whether the new configuration was applied or rejected.
+            ServiceNotifier.Notify("RELOADING=1\nMONOTONIC_USEC=" + (Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000)).ToString(CultureInfo.InvariantCulture));
+            bool applied = false;
             try
             {
-                ((IConfigurationRoot)configuration).Reload();
-                var problems = ConfigurationKeys.Check(configuration);
-                reloaded = problems.Count == 0 ? configuration.Get<EdgeOptions>() ?? new EdgeOptions() : throw new EdgeConfigurationException(problems);
-                var result = new EdgeOptionsValidator(role).Validate(null, reloaded);
-                if (result.Failed)
-                {
-                    throw new EdgeConfigurationException([.. result.Failures]);
-                }
+                applied = Apply();
+                return applied;
             }
-            catch (Exception ex) when (ex is EdgeConfigurationException or InvalidOperationException or InvalidDataException or FormatException or IOException)
+            finally
             {
-                Rejected(logger, ex is EdgeConfigurationException c ? string.Join("; ", c.Problems) : ex.Message);
-                return false;
+                ServiceNotifier.Notify(applied ? "READY=1\nSTATUS=running (configuration reloaded)" : "READY=1\nSTATUS=running (reload rejected, see the log)");
             }
-
-            var restart = NeedsRestart(_current, reloaded, role);
-            var disconnected = role == EdgeRole.Server ? services.GetRequiredService<ServerEdgeService>().Reload(reloaded) : 0;
-            _current = reloaded;
-            Reloaded(logger, role == EdgeRole.Server ? reloaded.Server.ClientPins.Count : 0, role == EdgeRole.Server ? reloaded.Server.AllowedBackends.Count : 0, disconnected);
-            if (restart.Count > 0)
-            {
-                NeedRestart(logger, string.Join(", ", restart));
-            }
-
-            return true;
         }
+    }
+
+    /// <summary>Re-reads and validates; applies and returns true, or logs why not and returns false.</summary>
+    private bool Apply()
+    {
+        EdgeOptions reloaded;
+        try
+        {
+            ((IConfigurationRoot)configuration).Reload();
+            var problems = ConfigurationKeys.Check(configuration);
+            reloaded = problems.Count == 0 ? configuration.Get<EdgeOptions>() ?? new EdgeOptions() : throw new EdgeConfigurationException(problems);
+            var result = new EdgeOptionsValidator(role).Validate(null, reloaded);
+            if (result.Failed)
+            {
+                throw new EdgeConfigurationException([.. result.Failures]);
+            }
+        }
+        catch (Exception ex) when (ex is EdgeConfigurationException or InvalidOperationException or InvalidDataException or FormatException or IOException)
+        {
+            Rejected(logger, ex is EdgeConfigurationException c ? string.Join("; ", c.Problems) : ex.Message);
+            return false;
+        }
+
+        var restart = NeedsRestart(_current, reloaded, role);
+        var disconnected = role == EdgeRole.Server ? services.GetRequiredService<ServerEdgeService>().Reload(reloaded) : 0;
+        _current = reloaded;
+        Reloaded(logger, role == EdgeRole.Server ? reloaded.Server.ClientPins.Count : 0, role == EdgeRole.Server ? reloaded.Server.AllowedBackends.Count : 0, disconnected);
+        if (restart.Count > 0)
+        {
+            NeedRestart(logger, string.Join(", ", restart));
+        }
+
+        return true;
     }
 
     /// <summary>The changed keys that a reload does not apply.</summary>

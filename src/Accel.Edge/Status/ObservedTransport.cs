@@ -1,4 +1,5 @@
 using System.Net;
+using Accel.Core.Diagnostics;
 using Accel.Core.Transport;
 
 namespace Accel.Edge.Status;
@@ -42,7 +43,7 @@ internal sealed class ObservedListener(ITransportListener inner, EdgeActivity ac
 /// Forwards <see cref="IConnectionStatistics"/> (both engines have it; an inner connection without it reads as all
 /// unknown); datagrams are reached through <see cref="ITransportConnectionDecorator.Inner"/> (<see cref="TransportFeatures.Datagrams"/>).
 /// </summary>
-internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection, IConnectionStatistics, ITransportConnectionDecorator
+internal sealed class ObservedConnection(ITransportConnection inner, string peerName, EdgeActivity activity) : ITransportConnection, IConnectionStatistics, ITransportConnectionDecorator, IPeerNamed
 {
     public ITransportConnection Inner => inner;
 

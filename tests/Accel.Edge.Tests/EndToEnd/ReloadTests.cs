@@ -72,6 +72,7 @@ public sealed class ReloadTests : IAsyncLifetime
             WriteServerConfig(new() { ["a"] = _pinA, ["b"] = _pinB });
             await HangupAsync(server);
             await server.WaitForLogAsync(l => l.Contains("Configuration reloaded (SIGHUP): 2 client pins", StringComparison.Ordinal), s_timeout);
+            await ReloadNotifiedAsync(server, "configuration reloaded");
 
             // a's session lived through it: same remote-viewer, still carrying the clock's redraws, never dropped.
             await SessionBytesAsync(b => b > before, "a's session stopped carrying data after the reload");
@@ -108,6 +109,7 @@ public sealed class ReloadTests : IAsyncLifetime
         Write("server.json", "{ \"Server\": { \"AllowedBackends\": 12 ");
         await HangupAsync(server);
         await server.WaitForLogAsync(l => l.Contains("reload (SIGHUP) rejected", StringComparison.Ordinal), s_timeout);
+        await ReloadNotifiedAsync(server, "reload rejected");
 
         var (picture, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", _portA, Path.Combine(_dir, "a.ppm"), s_timeout, TestContext.Current.CancellationToken);
         Assert.True(picture.DistinctColours() > 2);
@@ -136,6 +138,13 @@ public sealed class ReloadTests : IAsyncLifetime
 
         Assert.Fail($"{failure} within {s_timeout.TotalSeconds} s; last /status of client edge a:\n{json}\nserver edge log:\n{_server!.Log}\nclient edge a log:\n{_clientA!.Log}");
         return -1;
+    }
+
+    /// <summary>The service manager was told: RELOADING=1 with the monotonic time (as Type=notify-reload asks), then READY=1 with the outcome.</summary>
+    private static async Task ReloadNotifiedAsync(EdgeProcess edge, string outcome)
+    {
+        Assert.Matches(@"(^|\n)MONOTONIC_USEC=[1-9][0-9]*(\n|$)", await edge.WaitNotifyAsync("RELOADING=1", s_timeout));
+        Assert.Contains(outcome, await edge.WaitNotifyAsync("READY=1", s_timeout), StringComparison.Ordinal);
     }
 
     private static Task HangupAsync(EdgeProcess edge) => Shell.RunAsync("kill", ["-HUP", edge.Pid.ToString(CultureInfo.InvariantCulture)]);

@@ -62,6 +62,11 @@ public sealed class StatusTests(SpiceLabFixture lab)
             var metrics = await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", s_metrics + "metrics");
             Assert.Matches(@"spiceaccel_build_info\{version=""\d+\.\d+\.\d+"",commit=""[0-9a-f]{7,12}"",role=""client""\} 1", metrics);
             Assert.Equal("ready", (await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", s_metrics + "ready")).Trim());
+
+            // Per-peer series, named as the configuration names the other edge.
+            Assert.Matches(@"spiceaccel_quic_rtt_smoothed_seconds\{role=""client"",peer=""dc""\} [0-9.e-]+\n", metrics);
+            var serverMetrics = await Shell.InNsAsync(lab.Lab.Dc, "curl", "-sf", s_metrics + "metrics");
+            Assert.Matches(@"spiceaccel_quic_sent_bytes_total\{role=""server"",peer=""#0""\} [1-9]", serverMetrics);
         }
         finally
         {

@@ -207,8 +207,8 @@ internal sealed class EdgeProcess : IAsyncDisposable
 
     private Task WaitReadyAsync(TimeSpan timeout) => WaitNotifyAsync("READY=1", timeout);
 
-    /// <summary>Waits for the next sd_notify message that holds the line <paramref name="state"/> (e.g. WATCHDOG=1).</summary>
-    public async Task WaitNotifyAsync(string state, TimeSpan timeout)
+    /// <summary>Waits for the next sd_notify message that holds the line <paramref name="state"/> (e.g. WATCHDOG=1) and returns it.</summary>
+    public async Task<string> WaitNotifyAsync(string state, TimeSpan timeout)
     {
         var buffer = new byte[4096];
         using var cts = new CancellationTokenSource(timeout);
@@ -236,7 +236,7 @@ internal sealed class EdgeProcess : IAsyncDisposable
             var message = Encoding.UTF8.GetString(buffer, 0, n);
             if (message.Split('\n').Contains(state))
             {
-                return;
+                return message;
             }
         }
     }
