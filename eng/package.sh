@@ -3,7 +3,7 @@
 #   ./eng/package.sh                      version from src/Accel.Edge/Accel.Edge.csproj, into ./dist
 #   VERSION=1.2.3 OUT=/tmp/pkgs ./eng/package.sh
 # The package holds a self-contained build (no .NET on the target host) in /usr/lib/spiceaccel, /usr/bin/spiceaccel,
-# both systemd units, the sysusers entry, the example configurations and the docs. It depends on the Debian libraries
+# both systemd units, the sysusers entry, bash completion, the example configurations and the docs. It depends on the Debian libraries
 # the edges load (ngtcp2 + GnuTLS for QUIC, libturbojpeg for JPEG, OpenSSL for .NET's crypto). Install it with
 # `apt-get install ./spiceaccel_*.deb` (or dpkg -i); on Debian 12, ngtcp2 1.x comes from bookworm-backports.
 set -euo pipefail
@@ -28,8 +28,11 @@ dotnet publish src/Accel.Edge/Accel.Edge.csproj -c Release -r "$RID" --self-cont
   -p:Version="$VERSION" -p:DebugType=none -p:GenerateDocumentationFile=false -o "$lib"
 rm -f "$lib"/*.pdb
 
-install -d "$root/usr/bin" "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$doc/examples" "$root/DEBIAN"
+install -d "$root/usr/bin" "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$doc/examples" "$root/DEBIAN" \
+  "$root/usr/share/bash-completion/completions"
 ln -s ../lib/spiceaccel/spiceaccel "$root/usr/bin/spiceaccel"
+"$lib/spiceaccel" completion bash > "$root/usr/share/bash-completion/completions/spiceaccel"
+chmod 0644 "$root/usr/share/bash-completion/completions/spiceaccel"
 install -m 0644 systemd/spiceaccel-server.service systemd/spiceaccel-client.service "$root/usr/lib/systemd/system/"
 install -m 0644 systemd/spiceaccel.sysusers.conf "$root/usr/lib/sysusers.d/spiceaccel.conf"
 install -m 0644 systemd/server.example.json systemd/client.example.json "$doc/examples/"

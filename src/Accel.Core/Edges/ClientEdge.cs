@@ -361,6 +361,12 @@ public sealed class ClientEdge : IAsyncDisposable
     /// </summary>
     public ValueTask<ITransportConnection> ConnectAsync(string edgeName, CancellationToken cancellationToken)
         => _links.GetAsync(edgeName, cancellationToken, reconnecting: true);
+
+    /// <summary>
+    /// A reload: the server edges' addresses and trust (by the names configured at start) for their next connects; a
+    /// connection to a server edge whose key is no longer trusted is closed. Returns how many were closed.
+    /// </summary>
+    public int UpdateServerEdges(IReadOnlyDictionary<string, ServerEdgeTarget> targets) => _links.Update(targets);
 }
 
 internal static partial class ClientEdgeLog
@@ -391,4 +397,7 @@ internal static partial class ClientEdgeLog
 
     [LoggerMessage(1106, LogLevel.Warning, "Connecting to server edge {Name} at {Address} failed: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, string name, string address, string reason);
+
+    [LoggerMessage(1110, LogLevel.Warning, "Server edge {Name}: its key is no longer in Client:ServerEdges:{Name}:Pins (reload); its connection is closed and its channels resume once a connection the new pins accept is up")]
+    public static partial void PinRemoved(ILogger logger, string name);
 }

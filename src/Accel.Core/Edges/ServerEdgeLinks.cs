@@ -29,9 +29,9 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
         _settings = settings;
         _logger = logger;
         _probe = new ReconnectProbe(engine, logger);
-        foreach (var (name, _) in settings.ServerEdges)
+        foreach (var (name, target) in settings.ServerEdges)
         {
-            _slots[name] = new EdgeSlot();
+            _slots[name] = new EdgeSlot { Target = target };
         }
 
         _connectPipeline = new ResiliencePipelineBuilder()
@@ -82,7 +82,7 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
     /// </summary>
     public async ValueTask<ITransportConnection> GetAsync(string edgeName, CancellationToken cancellationToken, bool reconnecting = false)
     {
-        if (!_slots.TryGetValue(edgeName, out var slot) || !_settings.ServerEdges.TryGetValue(edgeName, out var target))
+        if (!_slots.TryGetValue(edgeName, out var slot))
         {
             throw new EdgeRefusedException(EdgeStatus.BadRequest, "no server edge named '" + edgeName + "'");
         }
@@ -104,18 +104,49 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
 
             if (!slot.EverConnected)
             {
-                return await ConnectSlotAsync(edgeName, slot, target, cancellationToken).ConfigureAwait(false);
+                return await ConnectSlotAsync(edgeName, slot, cancellationToken).ConfigureAwait(false);
             }
 
-            if (await ReconnectAsync(edgeName, slot, target, replacing: null).WaitAsync(cancellationToken).ConfigureAwait(false) is { } fresh)
+            if (await ReconnectAsync(edgeName, slot, replacing: null).WaitAsync(cancellationToken).ConfigureAwait(false) is { } fresh)
             {
                 return fresh;
             }
         }
     }
 
-    private async ValueTask<ITransportConnection> ConnectSlotAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, CancellationToken cancellationToken)
+    /// <summary>
+    /// A reload (SIGHUP): each named server edge's address and trust are replaced, for its next connect. A connection whose
+    /// server edge's key is no longer pinned is closed (its channels resume on a connection the new trust accepts, or
+    /// end with the grace); one still trusted keeps running. Returns how many were closed. Names cannot change (the
+    /// listeners name them): a name not configured at start is ignored by the caller's check.
+    /// </summary>
+    public int Update(IReadOnlyDictionary<string, ServerEdgeTarget> targets)
     {
+        int closed = 0;
+        foreach (var (name, slot) in _slots)
+        {
+            if (!targets.TryGetValue(name, out var target))
+            {
+                continue;
+            }
+
+            slot.Target = target;
+            slot.LastFailure = null; // the new address or trust may well reach it: the next channel tries
+            if (slot.Connection is { } c && !c.Closed.IsCompleted && string.IsNullOrEmpty(target.Trust.CaBundlePem)
+                && !target.Trust.PinnedSpkiSha256.Any(pin => c.PeerSpkiSha256.Span.SequenceEqual(pin)))
+            {
+                ClientEdgeLog.PinRemoved(_logger, name);
+                _ = c.CloseAsync(0, CancellationToken.None).AsTask();
+                closed++;
+            }
+        }
+
+        return closed;
+    }
+
+    private async ValueTask<ITransportConnection> ConnectSlotAsync(string edgeName, EdgeSlot slot, CancellationToken cancellationToken)
+    {
+        var target = slot.Target;
         ITransportConnection? current;
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -184,12 +215,12 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
         if (_settings.ResumeGrace > TimeSpan.Zero)
         {
             // Without resume, replacing the connection would end every session on it: QUIC's own recovery is better.
-            _ = ReplaceWhenDownAsync(edgeName, slot, target, connection, watch);
+            _ = ReplaceWhenDownAsync(edgeName, slot, connection, watch);
         }
     }
 
     /// <summary>The slot's reconnect run (one at a time, shared by every caller): the new connection, or null when it gave up.</summary>
-    private Task<ITransportConnection?> ReconnectAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection? replacing)
+    private Task<ITransportConnection?> ReconnectAsync(string edgeName, EdgeSlot slot, ITransportConnection? replacing)
     {
         lock (slot)
         {
@@ -198,7 +229,7 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
                 return running;
             }
 
-            return slot.Reconnecting = ReconnectCoreAsync(edgeName, slot, target, replacing);
+            return slot.Reconnecting = ReconnectCoreAsync(edgeName, slot, slot.Target, replacing);
         }
     }
 
@@ -209,7 +240,9 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
         var watch = slot.Watch;
         var attemptsWhileAnswering = 0;
         // Replacing a connection that answers again is pointless unless it answers only briefly: a few attempts more.
-        bool GoOn() => replacing is null || replacing.Closed.IsCompleted || watch is not { IsDown: false } || ++attemptsWhileAnswering <= 3;
+        // A reload that replaced the target ends this run: the callers' next run connects with the new address and trust.
+        bool GoOn() => ReferenceEquals(slot.Target, target)
+            && (replacing is null || replacing.Closed.IsCompleted || watch is not { IsDown: false } || ++attemptsWhileAnswering <= 3);
         var fresh = await _probe.RunAsync(options, target.Name, ReconnectProbe.AttemptSpacing(slot.LastRtt), GoOn, reason => slot.LastFailure = reason,
             _stopping.Token).ConfigureAwait(false);
         if (fresh is null)
@@ -249,7 +282,7 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
     /// (they resume) as soon as the link is back: the old connection's probe timeout has backed off during the outage,
     /// and at the server edge, whose sent data filled its congestion window, so has the one thing that would unblock it.
     /// </summary>
-    private async Task ReplaceWhenDownAsync(string edgeName, EdgeSlot slot, ServerEdgeTarget target, ITransportConnection connection, LinkWatch watch)
+    private async Task ReplaceWhenDownAsync(string edgeName, EdgeSlot slot, ITransportConnection connection, LinkWatch watch)
     {
         try
         {
@@ -267,8 +300,8 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
                 }
 
                 slot.LastRtt = RttOf(connection) ?? slot.LastRtt;
-                ReconnectLog.Replacing(_logger, target.Name, Math.Round(watch.Silence.TotalSeconds, 1));
-                if (await ReconnectAsync(edgeName, slot, target, connection).ConfigureAwait(false) is not null)
+                ReconnectLog.Replacing(_logger, edgeName, Math.Round(watch.Silence.TotalSeconds, 1));
+                if (await ReconnectAsync(edgeName, slot, connection).ConfigureAwait(false) is not null)
                 {
                     return;
                 }
@@ -293,6 +326,9 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
     private sealed class EdgeSlot
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>Where and whom to connect (replaced by a reload; read at each connect).</summary>
+        public required ServerEdgeTarget Target { get; set; }
 
         public ITransportConnection? Connection { get; set; }
 

@@ -21,6 +21,7 @@ internal static class Cli
             NftRuleCommand.Create(),
             DemoCommand.Create(),
             VersionCommand.Create(),
+            CompletionCommand.Create(),
         };
 
         // A verb's description is one line in the list of verbs; the paragraphs after it are shown by `VERB --help`.

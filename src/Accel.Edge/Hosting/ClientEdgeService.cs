@@ -16,6 +16,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
 {
     private readonly List<(SpiceListener Listener, Socket Socket)> _bound = [];
     private ClientEdge? _edge;
+    private volatile IReadOnlyDictionary<string, ServerEdgeTarget> _targets = new Dictionary<string, ServerEdgeTarget>();
 
     /// <summary>The listeners, bound once the service has started (tests read their ports).</summary>
     public IReadOnlyList<SpiceListener> Listeners => [.. _bound.Select(b => b.Listener)];
@@ -35,10 +36,11 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             throw new EdgeStartException($"Client:ServerEdges: cannot resolve a server edge's address: {ex.Message}", ex);
         }
 
+        _targets = targets;
         activity.NamePeer = PeerNames.ForServerEdges(targets);
         activity.NotReadyReason = () =>
         {
-            var missing = targets.Keys.Where(name => !activity.Peers.Any(p => p.PeerName == name)).ToList();
+            var missing = _targets.Keys.Where(name => !activity.Peers.Any(p => p.PeerName == name)).ToList();
             return missing.Count == 0 ? null : "not connected to server edge " + string.Join(", ", missing);
         };
         _edge = new ClientEdge(engine, new ClientEdgeSettings
@@ -76,6 +78,34 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
 
         Started(logger, engine.Name, engine.Version, _bound.Count, targets.Count);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A reload (SIGHUP): the server edges' addresses and pins, by the names configured at start (a name added or
+    /// removed needs a restart, as do the listeners: <see cref="ReloadOnHangup.NeedsRestart"/>). Returns how many
+    /// connections were closed because their server edge's key is no longer pinned.
+    /// </summary>
+    public async Task<int> ReloadAsync(EdgeOptions reloaded, CancellationToken cancellationToken)
+    {
+        if (_edge is not { } edge)
+        {
+            return 0;
+        }
+
+        var targets = await TransportOptionsFactory.TargetsAsync(reloaded.Client, cancellationToken).ConfigureAwait(false);
+        foreach (var name in _targets.Keys.Where(n => !targets.ContainsKey(n)))
+        {
+            targets[name] = _targets[name];
+        }
+
+        foreach (var name in targets.Keys.Where(n => !_targets.ContainsKey(n)).ToList())
+        {
+            targets.Remove(name);
+        }
+
+        _targets = targets;
+        activity.NamePeer = PeerNames.ForServerEdges(targets);
+        return edge.UpdateServerEdges(targets);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

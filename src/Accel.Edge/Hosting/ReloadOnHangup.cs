@@ -13,8 +13,9 @@ namespace Accel.Edge.Hosting;
 /// <summary>
 /// SIGHUP (systemd's <c>ExecReload=/bin/kill -HUP $MAINPID</c>) re-reads the configuration without dropping
 /// sessions. The server edge applies Server:ClientPins, AllowedBackends, UpstreamProxy, TlsBackends,
-/// BackendConnectTimeout and DisplayCodec; everything else (listen addresses, identity, transport, ClientCaFile,
-/// metrics, and on the client edge all keys) needs a restart and is reported as such. A configuration that does not
+/// BackendConnectTimeout and DisplayCodec; the client edge applies each named server edge's Address, Pins, CaFile and
+/// ServerName. Everything else (listen addresses and listeners, identity, transport, ClientCaFile, metrics, server
+/// edge names) needs a restart and is reported as such. A configuration that does not
 /// validate is logged and not applied: the edge keeps running with the one it has.
 /// </summary>
 internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfiguration configuration, IOptions<EdgeOptions> started, EdgeRole role, ILogger<ReloadOnHangup> logger) : IHostedService, IDisposable
@@ -80,9 +81,27 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         }
 
         var restart = NeedsRestart(_current, reloaded, role);
-        var disconnected = role == EdgeRole.Server ? services.GetRequiredService<ServerEdgeService>().Reload(reloaded) : 0;
+        int disconnected;
+        try
+        {
+            disconnected = role == EdgeRole.Server ? services.GetRequiredService<ServerEdgeService>().Reload(reloaded)
+                : services.GetRequiredService<ClientEdgeService>().ReloadAsync(reloaded, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
+        {
+            Rejected(logger, "Client:ServerEdges: cannot resolve a server edge's address: " + ex.Message);
+            return false;
+        }
+
         _current = reloaded;
-        Reloaded(logger, role == EdgeRole.Server ? reloaded.Server.ClientPins.Count : 0, role == EdgeRole.Server ? reloaded.Server.AllowedBackends.Count : 0, disconnected);
+        if (role == EdgeRole.Server)
+        {
+            Reloaded(logger, reloaded.Server.ClientPins.Count, reloaded.Server.AllowedBackends.Count, disconnected);
+        }
+        else
+        {
+            ClientReloaded(logger, reloaded.Client.ServerEdges.Count, disconnected);
+        }
         if (restart.Count > 0)
         {
             NeedRestart(logger, string.Join(", ", restart));
@@ -119,10 +138,13 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         }
         else
         {
-            if (System.Text.Json.JsonSerializer.Serialize(before.Client) != System.Text.Json.JsonSerializer.Serialize(after.Client))
-            {
-                keys.Add("Client");
-            }
+            // Applied: each named server edge's Address, Pins, CaFile and ServerName. Not: the names, the listeners, the rest.
+            var (c, d) = (before.Client, after.Client);
+            Check("Client:ServerEdges (names)", string.Join(",", c.ServerEdges.Keys.Order(StringComparer.Ordinal)), string.Join(",", d.ServerEdges.Keys.Order(StringComparer.Ordinal)));
+            Check("Client:Listeners", System.Text.Json.JsonSerializer.Serialize(c.Listeners), System.Text.Json.JsonSerializer.Serialize(d.Listeners));
+            Check("Client:DisplayPreviews", c.DisplayPreviews, d.DisplayPreviews);
+            Check("Client:InputDatagrams", c.InputDatagrams, d.InputDatagrams);
+            Check("Client:InputRedundancy", c.InputRedundancy, d.InputRedundancy);
 
             if (System.Text.Json.JsonSerializer.Serialize(before.Limits) != System.Text.Json.JsonSerializer.Serialize(after.Limits))
             {
@@ -135,6 +157,9 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
 
     [LoggerMessage(4001, LogLevel.Information, "Configuration reloaded (SIGHUP): {Pins} client pins, {Rules} allow-list entries; {Disconnected} peers disconnected")]
     private static partial void Reloaded(ILogger logger, int pins, int rules, int disconnected);
+
+    [LoggerMessage(4004, LogLevel.Information, "Configuration reloaded (SIGHUP): addresses and pins of {Edges} server edges; {Disconnected} connections closed (their server edge's key is no longer pinned)")]
+    private static partial void ClientReloaded(ILogger logger, int edges, int disconnected);
 
     [LoggerMessage(4002, LogLevel.Error, "Configuration reload (SIGHUP) rejected, keeping the running configuration: {Problems}")]
     private static partial void Rejected(ILogger logger, string problems);

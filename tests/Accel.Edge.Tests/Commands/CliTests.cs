@@ -37,6 +37,36 @@ public sealed class CliTests : IDisposable
         Assert.Matches(@"^\d+\.\d+\.\d+\+[0-9a-f]{7,40}\s*$", r.Out);
     }
 
+    /// <summary>The script `completion bash` prints, sourced in a real bash, completes verbs and a verb's options by asking the CLI.</summary>
+    [Fact]
+    public async Task CompletionBash_InBash_CompletesVerbsAndOptions()
+    {
+        var r = await CliProcess.RunAsync(["completion", "bash"]);
+        Assert.Equal(0, r.ExitCode);
+        var script = Path.Combine(_dir, "spiceaccel.bash");
+        File.WriteAllText(script, r.Out);
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        var exe = Path.Combine(bin, "spiceaccel");
+        File.WriteAllText(exe, $"#!/bin/sh\nexec dotnet '{EdgeProcess.DllPath}' \"$@\"\n");
+        File.SetUnixFileMode(exe, (UnixFileMode)0x1ED); // 0755
+
+        // COMPREPLY for a line typed up to its end; the last word is the one completed.
+        async Task<string[]> CompleteAsync(string line)
+        {
+            var words = line.Split(' ');
+            var program = $"source '{script}'; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; COMP_WORDS=({string.Join(' ', words.Select(w => $"'{w}'"))}); "
+                + $"COMP_CWORD={words.Length - 1}; _spiceaccel_complete; printf '%s\\n' \"${{COMPREPLY[@]}}\"";
+            var output = await Shell.RunAsync("bash", ["-c", program], TimeSpan.FromSeconds(60), env: new Dictionary<string, string> { ["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH") });
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        Assert.Equal(["server"], await CompleteAsync("spiceaccel ser"));
+        Assert.Equal(["status"], await CompleteAsync("spiceaccel sta"));
+        Assert.Contains("--config", await CompleteAsync("spiceaccel server --c"));
+        Assert.Contains("keygen", await CompleteAsync("spiceaccel "));
+        Assert.Equal(2, (await CliProcess.RunAsync(["completion", "zsh"])).ExitCode);
+    }
+
     [Fact]
     public async Task Version_NamesTheLibmsquicItLoaded_OrWhyNone()
     {

@@ -27,6 +27,7 @@ public sealed class ReloadTests : IAsyncLifetime
     private EdgeProcess? _clientA;
     private string _pinA = string.Empty;
     private string _pinB = string.Empty;
+    private string _serverPin = string.Empty;
 
     public async ValueTask InitializeAsync()
     {
@@ -42,14 +43,15 @@ public sealed class ReloadTests : IAsyncLifetime
         var (certB, keyB) = KeygenCommand.Create("b", 2);
         _pinA = PinCommand.PinOf(certA);
         _pinB = PinCommand.PinOf(certB);
+        _serverPin = PinCommand.PinOf(serverCert);
         foreach (var (name, text) in new[] { ("server.crt", serverCert), ("server.key", serverKey), ("a.crt", certA), ("a.key", keyA), ("b.crt", certB), ("b.key", keyB) })
         {
             Write(name, text);
         }
 
         WriteServerConfig(new() { ["a"] = _pinA });
-        Write("a.json", ClientConfig("a", _portA, $"127.0.0.1:{_metricsA}", PinCommand.PinOf(serverCert)));
-        Write("b.json", ClientConfig("b", _portB, string.Empty, PinCommand.PinOf(serverCert)));
+        Write("a.json", ClientConfig("a", _portA, $"127.0.0.1:{_metricsA}", [_serverPin]));
+        Write("b.json", ClientConfig("b", _portB, string.Empty, [_serverPin]));
         _server = await EdgeProcess.StartAsync(null, null, "server edge", "server", Path.Combine(_dir, "server.json"), s_timeout);
         _clientA = await EdgeProcess.StartAsync(null, null, "client edge a", "client", Path.Combine(_dir, "a.json"), s_timeout);
     }
@@ -99,6 +101,55 @@ public sealed class ReloadTests : IAsyncLifetime
         {
             viewer?.Kill(entireProcessTree: true);
             xvfb?.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>
+    /// SIGHUP on client edge a (a server key rotation as an admin does it): a second pin beside the server edge's own
+    /// changes nothing for the live session; a configuration that no longer pins the server edge's key closes the
+    /// connection (the session waits to resume); the pin restored, the same remote-viewer session resumes.
+    /// </summary>
+    [Fact]
+    public async Task Reload_ClientEdgePins_ASecondPinKeepsTheSession_ALostPinClosesTheConnection_RestoredTheSessionResumes()
+    {
+        var client = _clientA!;
+        var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
+        using var xvfbProcess = xvfb;
+        Process? viewer = null;
+        try
+        {
+            var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.Environment["DISPLAY"] = display;
+            viewer = Process.Start(psi)!;
+            var before = await SessionBytesAsync(b => b > 0, "remote-viewer's session through client edge a never carried display data");
+            var metrics = $"127.0.0.1:{_metricsA}";
+
+            // Reload 1: the key the server edge will rotate to (any other key: b's) pinned beside its own.
+            Write("a.json", ClientConfig("a", _portA, metrics, [_serverPin, _pinB]));
+            await HangupAsync(client);
+            await client.WaitForLogAsync(l => l.Contains("addresses and pins of 1 server edges; 0 connections closed", StringComparison.Ordinal), s_timeout);
+            await ReloadNotifiedAsync(client, "configuration reloaded");
+            var during = await SessionBytesAsync(b => b > before, "a's session stopped carrying data after a reload that added a pin");
+
+            // Reload 2: only the other key: the connection to a server edge whose key is no longer pinned is closed.
+            Write("a.json", ClientConfig("a", _portA, metrics, [_pinB]));
+            await HangupAsync(client);
+            await client.WaitForLogAsync(l => l.Contains("is no longer in Client:ServerEdges:dc:Pins", StringComparison.Ordinal), s_timeout);
+            await client.WaitForLogAsync(l => l.Contains("1 connections closed", StringComparison.Ordinal), s_timeout);
+            await ReloadNotifiedAsync(client, "configuration reloaded");
+
+            // Reload 3: the server edge's key pinned again, within the resume grace: the same session carries on.
+            Write("a.json", ClientConfig("a", _portA, metrics, [_serverPin]));
+            await HangupAsync(client);
+            await ReloadNotifiedAsync(client, "configuration reloaded");
+            var resumedAt = await SessionBytesAsync(_ => true, "a's session is gone after the pin came back");
+            await SessionBytesAsync(b => b > resumedAt && b > during, "a's session did not carry data again once the server edge's key was pinned again");
+            Assert.False(viewer.HasExited, "remote-viewer exited");
+            Assert.False(client.HasExited);
+        }
+        finally
+        {
+            viewer?.Kill(entireProcessTree: true);
         }
     }
 
@@ -156,12 +207,12 @@ public sealed class ReloadTests : IAsyncLifetime
         Metrics = new { Listen = string.Empty },
     }));
 
-    private string ClientConfig(string name, int port, string metrics, string serverPin) => JsonSerializer.Serialize(new
+    private string ClientConfig(string name, int port, string metrics, string[] serverPins) => JsonSerializer.Serialize(new
     {
         Identity = new { CertificateFile = Path.Combine(_dir, name + ".crt"), KeyFile = Path.Combine(_dir, name + ".key") },
         Client = new
         {
-            ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"127.0.0.1:{_udp}", Pins = new[] { serverPin } } },
+            ServerEdges = new Dictionary<string, object> { ["dc"] = new { Address = $"127.0.0.1:{_udp}", Pins = serverPins } },
             Listeners = new[] { new { Mode = "Explicit", Listen = $"127.0.0.1:{port}", ServerEdge = "dc", Backend = $"127.0.0.1:{_xspice!.Port}" } },
         },
         Metrics = new { Listen = metrics },

@@ -38,6 +38,9 @@ public sealed partial class PackageTests(SpiceLabFixture lab)
             Assert.True(File.Exists(Unit));
             Assert.True(File.Exists(Path.Combine(Etc, "server.json")));
             Assert.Contains("root spiceaccel 750", await Shell.RunAsync("stat", ["-c", "%U %G %a", Etc]), StringComparison.Ordinal);
+            // bash completion, answered by the installed binary.
+            Assert.Equal("server", (await Shell.RunAsync("bash", ["-c", "source /usr/share/bash-completion/completions/spiceaccel; COMP_LINE='spiceaccel ser'; "
+                + "COMP_POINT=${#COMP_LINE}; COMP_WORDS=(spiceaccel ser); COMP_CWORD=1; _spiceaccel_complete; echo \"${COMPREPLY[*]}\""])).Trim());
 
             // The README's steps as root: keygen gives the key to the service user.
             var keygen = await Shell.RunAsync("/usr/bin/spiceaccel", ["keygen", "--out", Etc, "--name", "server"]);
