@@ -14,12 +14,16 @@ namespace Accel.Edge.Hosting;
 /// <summary>Runs the client edge: every configured listener, over one QUIC connection per server edge.</summary>
 internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, EdgeActivity activity, ILoggerFactory loggerFactory, ILogger<ClientEdgeService> logger) : BackgroundService
 {
-    private readonly List<(SpiceListener Listener, Socket Socket)> _bound = [];
+    /// <summary>The listeners running (or bound, before ExecuteAsync starts them); under <see cref="_gate"/>.</summary>
+    private readonly List<RunningListener> _listeners = [];
+    private readonly List<Task> _loops = [];
+    private readonly Lock _gate = new();
+    private CancellationToken _stopping;
     private ClientEdge? _edge;
     private volatile IReadOnlyDictionary<string, ServerEdgeTarget> _targets = new Dictionary<string, ServerEdgeTarget>();
 
-    /// <summary>The listeners, bound once the service has started (tests read their ports).</summary>
-    public IReadOnlyList<SpiceListener> Listeners => [.. _bound.Select(b => b.Listener)];
+    /// <summary>A listener of the configuration: its section (what a reload compares), the socket, and how to stop accepting.</summary>
+    private sealed record RunningListener(string Config, SpiceListener Listener, Socket Socket, CancellationTokenSource Accepting);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -59,24 +63,17 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
         // Bind everything before reporting ready, so a port in use fails the start with a clear message.
         foreach (var l in o.Client.Listeners)
         {
-            Endpoints.TryParseIpEndPoint(l.Listen, out var listen);
-            SpiceListener listener = l.Mode switch
-            {
-                ListenerMode.Explicit => CreateExplicit(l, listen!),
-                ListenerMode.Connect => new ConnectProxyListener(listen!, _edge, l.ServerEdge, o.Limits.ConnectHeadTimeout, loggerFactory.CreateLogger<ConnectProxyListener>()),
-                _ => new TransparentListener(listen!, _edge, l.ServerEdge, loggerFactory.CreateLogger<TransparentListener>()),
-            };
             try
             {
-                _bound.Add((listener, listener.Bind()));
+                _listeners.Add(Bind(l, o));
             }
             catch (SocketException ex)
             {
-                throw new EdgeStartException($"Client:Listeners:{_bound.Count}:Listen: cannot listen on tcp {l.Listen}: {ex.SocketErrorCode}", ex);
+                throw new EdgeStartException($"Client:Listeners:{_listeners.Count}:Listen: cannot listen on tcp {l.Listen}: {ex.SocketErrorCode}", ex);
             }
         }
 
-        Started(logger, engine.Name, engine.Version, _bound.Count, targets.Count);
+        Started(logger, engine.Name, engine.Version, _listeners.Count, targets.Count);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -105,16 +102,80 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
 
         _targets = targets;
         activity.NamePeer = PeerNames.ForServerEdges(targets);
-        return edge.UpdateServerEdges(targets);
+        int closed = edge.UpdateServerEdges(targets);
+        ReloadListeners(reloaded);
+        return closed;
+    }
+
+    /// <summary>
+    /// Listeners no longer configured stop accepting (their connections in service go on); new ones are bound and
+    /// started. A listener that cannot bind is logged and left out; the others apply.
+    /// </summary>
+    private void ReloadListeners(EdgeOptions reloaded)
+    {
+        lock (_gate)
+        {
+            var wanted = reloaded.Client.Listeners.Select(l => (Section: l, Config: System.Text.Json.JsonSerializer.Serialize(l))).ToList();
+            foreach (var gone in _listeners.Where(r => !wanted.Any(w => w.Config == r.Config)).ToList())
+            {
+                gone.Accepting.Cancel();
+                gone.Socket.Dispose(); // now, so a listener that replaces it on the same address can bind
+                _listeners.Remove(gone);
+            }
+
+            foreach (var (section, config) in wanted.Where(w => !_listeners.Any(r => r.Config == w.Config)))
+            {
+                try
+                {
+                    var added = Bind(section, reloaded);
+                    _listeners.Add(added);
+                    _loops.Add(added.Listener.RunAsync(added.Socket, _stopping, added.Accepting.Token));
+                }
+                catch (SocketException ex)
+                {
+                    ListenerNotAdded(logger, section.Listen, ex.SocketErrorCode.ToString());
+                }
+            }
+        }
+    }
+
+    private RunningListener Bind(ListenerSection l, EdgeOptions o)
+    {
+        Endpoints.TryParseIpEndPoint(l.Listen, out var listen);
+        SpiceListener listener = l.Mode switch
+        {
+            ListenerMode.Explicit => CreateExplicit(l, listen!),
+            ListenerMode.Connect => new ConnectProxyListener(listen!, _edge!, l.ServerEdge, o.Limits.ConnectHeadTimeout, loggerFactory.CreateLogger<ConnectProxyListener>()),
+            _ => new TransparentListener(listen!, _edge!, l.ServerEdge, loggerFactory.CreateLogger<TransparentListener>()),
+        };
+        return new RunningListener(System.Text.Json.JsonSerializer.Serialize(l), listener, listener.Bind(), new CancellationTokenSource());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var loops = _bound.Select(b => b.Listener.RunAsync(b.Socket, stoppingToken))
-            .Concat(options.Value.Client.ServerEdges.Keys.Select(name => KeepConnectedAsync(name, stoppingToken)))
-            .ToArray();
+        lock (_gate)
+        {
+            _stopping = stoppingToken;
+            _loops.AddRange(_listeners.Select(r => r.Listener.RunAsync(r.Socket, stoppingToken, r.Accepting.Token)));
+            _loops.AddRange(options.Value.Client.ServerEdges.Keys.Select(name => KeepConnectedAsync(name, stoppingToken)));
+        }
+
         try
         {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        try
+        {
+            Task[] loops;
+            lock (_gate)
+            {
+                loops = [.. _loops];
+            }
+
             await Task.WhenAll(loops).ConfigureAwait(false);
         }
         finally
@@ -175,6 +236,9 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
         Endpoints.TryParseHostPort(l.Backend, out var host, out var port);
         return new ExplicitListener(listen, _edge!, l.ServerEdge, host!, port, loggerFactory.CreateLogger<ExplicitListener>());
     }
+
+    [LoggerMessage(2103, LogLevel.Error, "Configuration reload: listener on tcp {Listen} not added: {Reason}")]
+    private static partial void ListenerNotAdded(ILogger logger, string listen, string reason);
 
     [LoggerMessage(2102, LogLevel.Warning, "Server edge {Name} unreachable ({Reason}); trying again in {Seconds} s")]
     private static partial void KeepFailed(ILogger logger, string name, string reason, double seconds);

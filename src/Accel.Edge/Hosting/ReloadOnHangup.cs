@@ -14,8 +14,9 @@ namespace Accel.Edge.Hosting;
 /// SIGHUP (systemd's <c>ExecReload=/bin/kill -HUP $MAINPID</c>) re-reads the configuration without dropping
 /// sessions. The server edge applies Server:ClientPins, AllowedBackends, UpstreamProxy, TlsBackends,
 /// BackendConnectTimeout and DisplayCodec; the client edge applies each named server edge's Address, Pins, CaFile and
-/// ServerName. Everything else (listen addresses and listeners, identity, transport, ClientCaFile, metrics, server
-/// edge names) needs a restart and is reported as such. A configuration that does not
+/// ServerName, and its listeners (added ones bound, removed ones stop accepting, their connections go on). Everything
+/// else (the server edge's listen address, identity, transport, ClientCaFile, metrics, server edge names) needs a
+/// restart and is reported as such. A configuration that does not
 /// validate is logged and not applied: the edge keeps running with the one it has.
 /// </summary>
 internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfiguration configuration, IOptions<EdgeOptions> started, EdgeRole role, ILogger<ReloadOnHangup> logger) : IHostedService, IDisposable
@@ -138,10 +139,9 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         }
         else
         {
-            // Applied: each named server edge's Address, Pins, CaFile and ServerName. Not: the names, the listeners, the rest.
+            // Applied: each named server edge's Address, Pins, CaFile and ServerName, and the listeners. Not: the names, the rest.
             var (c, d) = (before.Client, after.Client);
             Check("Client:ServerEdges (names)", string.Join(",", c.ServerEdges.Keys.Order(StringComparer.Ordinal)), string.Join(",", d.ServerEdges.Keys.Order(StringComparer.Ordinal)));
-            Check("Client:Listeners", System.Text.Json.JsonSerializer.Serialize(c.Listeners), System.Text.Json.JsonSerializer.Serialize(d.Listeners));
             Check("Client:DisplayPreviews", c.DisplayPreviews, d.DisplayPreviews);
             Check("Client:InputDatagrams", c.InputDatagrams, d.InputDatagrams);
             Check("Client:InputRedundancy", c.InputRedundancy, d.InputRedundancy);

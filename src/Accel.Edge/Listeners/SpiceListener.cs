@@ -62,23 +62,33 @@ internal abstract partial class SpiceListener
         }
     }
 
-    public async Task RunAsync(Socket listenSocket, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accepts until <paramref name="cancellationToken"/> (the edge stops: connections in service end too) or
+    /// <paramref name="acceptUntil"/> (a reload removed this listener: the socket closes, connections in service go on
+    /// until they end), then waits for the connections in service.
+    /// </summary>
+    public async Task RunAsync(Socket listenSocket, CancellationToken cancellationToken, CancellationToken acceptUntil = default)
     {
         ListenerStarted(Logger, Mode, LocalEndPoint!.ToString(), ServerEdge);
         var active = new List<Task>();
+        using var accepting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, acceptUntil);
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            while (!accepting.IsCancellationRequested)
             {
                 Socket client;
                 try
                 {
-                    await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    client = await listenSocket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    await _slots.WaitAsync(accepting.Token).ConfigureAwait(false);
+                    client = await listenSocket.AcceptAsync(accepting.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
                     break;
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException && accepting.IsCancellationRequested)
+                {
+                    break; // the reload closed the socket under the accept
                 }
                 catch (SocketException ex)
                 {
@@ -95,6 +105,12 @@ internal abstract partial class SpiceListener
         finally
         {
             listenSocket.Dispose();
+            active.RemoveAll(static t => t.IsCompleted);
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                ListenerClosed(Logger, Mode, LocalEndPoint.ToString(), active.Count);
+            }
+
             await Task.WhenAll(active).ConfigureAwait(false);
         }
     }
@@ -133,6 +149,9 @@ internal abstract partial class SpiceListener
 
     [LoggerMessage(3001, LogLevel.Information, "{Mode} listener on tcp {Listen} → server edge {ServerEdge}")]
     private static partial void ListenerStarted(ILogger logger, string mode, string listen, string serverEdge);
+
+    [LoggerMessage(3005, LogLevel.Information, "{Mode} listener on tcp {Listen} closed (reload); its {Connections} connections in service go on")]
+    private static partial void ListenerClosed(ILogger logger, string mode, string listen, int connections);
 
     [LoggerMessage(3002, LogLevel.Warning, "{Mode} listener: accept failed: {Reason}")]
     private static partial void AcceptFailed(ILogger logger, string mode, string reason);

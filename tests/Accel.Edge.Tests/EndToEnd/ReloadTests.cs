@@ -21,6 +21,7 @@ public sealed class ReloadTests : IAsyncLifetime
     private readonly int _udp = FreePort(SocketType.Dgram);
     private readonly int _portA = FreePort(SocketType.Stream);
     private readonly int _portB = FreePort(SocketType.Stream);
+    private readonly int _portC = FreePort(SocketType.Stream);
     private readonly int _metricsA = FreePort(SocketType.Stream);
     private XspiceServer? _xspice;
     private EdgeProcess? _server;
@@ -107,10 +108,11 @@ public sealed class ReloadTests : IAsyncLifetime
     /// <summary>
     /// SIGHUP on client edge a (a server key rotation as an admin does it): a second pin beside the server edge's own
     /// changes nothing for the live session; a configuration that no longer pins the server edge's key closes the
-    /// connection (the session waits to resume); the pin restored, the same remote-viewer session resumes.
+    /// connection (the session waits to resume); the pin restored, the same remote-viewer session resumes. Then the
+    /// listener moves to another port: the session on the old one goes on, the old port refuses, the new one serves.
     /// </summary>
     [Fact]
-    public async Task Reload_ClientEdgePins_ASecondPinKeepsTheSession_ALostPinClosesTheConnection_RestoredTheSessionResumes()
+    public async Task Reload_ClientEdgePinsAndListeners_SessionKeptThroughASecondPin_ResumedAfterALostPinCameBack_ListenerMoved()
     {
         var client = _clientA!;
         var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
@@ -143,8 +145,24 @@ public sealed class ReloadTests : IAsyncLifetime
             await HangupAsync(client);
             await ReloadNotifiedAsync(client, "configuration reloaded");
             var resumedAt = await SessionBytesAsync(_ => true, "a's session is gone after the pin came back");
-            await SessionBytesAsync(b => b > resumedAt && b > during, "a's session did not carry data again once the server edge's key was pinned again");
+            var resumed = await SessionBytesAsync(b => b > resumedAt && b > during, "a's session did not carry data again once the server edge's key was pinned again");
             Assert.False(viewer.HasExited, "remote-viewer exited");
+
+            // Reload 4: the listener moves to another port. The old one stops accepting, its session goes on; the new
+            // one serves a whole SPICE session (which takes the desktop over from remote-viewer: Xspice has one client).
+            Write("a.json", ClientConfig("a", _portC, metrics, [_serverPin]));
+            await HangupAsync(client);
+            await ReloadNotifiedAsync(client, "configuration reloaded");
+            await client.WaitForLogAsync(l => l.Contains($"listener on tcp 127.0.0.1:{_portA} closed (reload)", StringComparison.Ordinal), s_timeout);
+            await SessionBytesAsync(b => b > resumed, "a's session stopped carrying data when its listener was removed");
+            using (var refused = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            {
+                var e = await Assert.ThrowsAsync<SocketException>(async () => await refused.ConnectAsync(IPAddress.Loopback, _portA, TestContext.Current.CancellationToken));
+                Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+            }
+
+            var (picture, _) = await SpicyScreenshot.CaptureAsync("127.0.0.1", _portC, Path.Combine(_dir, "c.ppm"), s_timeout, TestContext.Current.CancellationToken);
+            Assert.True(picture.DistinctColours() > 2, "the picture through the new listener is blank");
             Assert.False(client.HasExited);
         }
         finally
