@@ -155,9 +155,10 @@ public sealed class CommandContender(string name, string? serverCommand, string?
     /// <summary>
     /// The edges this repository builds (src/Accel.Edge, spiceaccel.dll), with a fresh identity for each edge:
     /// the server edge next to Xspice in the data centre, the client edge's explicit listener in the branch.
-    /// <paramref name="serverArgs"/> are appended to the server edge's command line (e.g. <c>--Server:DisplayCodec=auto</c>).
+    /// <paramref name="serverArgs"/> are appended to the server edge's command line (e.g. <c>--Server:DisplayCodec=auto</c>);
+    /// <paramref name="dll"/> runs another build (e.g. a ReadyToRun publish, as the .deb ships) instead of the build output.
     /// </summary>
-    public static CommandContender SpiceAccelBuilt(string engine = "auto", string serverArgs = "")
+    public static CommandContender SpiceAccelBuilt(string engine = "auto", string serverArgs = "", string? dll = null)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
@@ -165,7 +166,7 @@ public sealed class CommandContender(string name, string? serverCommand, string?
             dir = dir.Parent;
         }
 
-        var dll = Path.Combine(dir?.FullName ?? ".", "src", "Accel.Edge", "bin", "Release", "net10.0", "spiceaccel.dll");
+        dll ??= Path.Combine(dir?.FullName ?? ".", "src", "Accel.Edge", "bin", "Release", "net10.0", "spiceaccel.dll");
         if (!File.Exists(dll))
         {
             return new CommandContender("spiceaccel", null, null, $"{dll} is not built (dotnet build SpiceAccel.sln -c Release)");

@@ -29,7 +29,7 @@ switch (verb)
             usage: NetemBench run [--profiles a,b] [--contenders plain,kcptun,spiceaccel]
                                   [--workloads connect,typing,typing-gtk,scrolling,slideshow,animation,mixed,flood,step,update,outage]
                                   [--outage-seconds 5,30,120] [--repeat N] [--quick] [--out DIR] [--profile-dir DIR]
-                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"]
+                                  [--spiceaccel-server "CMD"] [--spiceaccel-client "CMD"] [--spiceaccel-server-args "ARGS"] [--spiceaccel-dll PATH]
                    NetemBench probe --host H --port P [--ns NS] [--keys N] [--region WxH+X+Y] [--pointer-seconds S] [--watch-seconds S] [--trace]
                                     one SPICE session with the bench's probe client: time to the first screen,
                                     key-to-echo into the window under the pointer, pointer motions sent, animation frames seen (NetemDesk animate at its default place)
@@ -59,7 +59,7 @@ async Task<int> RunAsync()
         "kcptun" => CommandContender.Kcptun(),
         "spiceaccel" => opts.ContainsKey("spiceaccel-server") || opts.ContainsKey("spiceaccel-client")
             ? CommandContender.SpiceAccel(opts.GetValueOrDefault("spiceaccel-server"), opts.GetValueOrDefault("spiceaccel-client"))
-            : CommandContender.SpiceAccelBuilt(serverArgs: opts.GetValueOrDefault("spiceaccel-server-args") ?? ""),
+            : CommandContender.SpiceAccelBuilt(serverArgs: opts.GetValueOrDefault("spiceaccel-server-args") ?? "", dll: opts.GetValueOrDefault("spiceaccel-dll")),
         _ => throw new ArgumentException($"unknown contender {c}"),
     }).ToList();
     var outDir = Get("out", Path.Combine(root, "reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")));
@@ -171,7 +171,7 @@ static Dictionary<string, string> ParseArgs(string[] a)
     // Options that take a value take the next argument even when it starts with "--" (server arguments do); an
     // unknown option is an error, not silently a setting nobody reads.
     string[] valued = ["profiles", "contenders", "workloads", "repeat", "out", "profile-dir", "spiceaccel-server", "spiceaccel-client",
-        "spiceaccel-server-args", "outage-seconds", "host", "port", "ns", "keys", "region", "pointer-seconds", "watch-seconds"];
+        "spiceaccel-server-args", "spiceaccel-dll", "outage-seconds", "host", "port", "ns", "keys", "region", "pointer-seconds", "watch-seconds"];
     string[] flags = ["quick", "all", "trace"];
     var d = new Dictionary<string, string>();
     for (var i = 0; i < a.Length; i++)
