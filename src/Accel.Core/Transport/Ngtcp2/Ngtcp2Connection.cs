@@ -55,6 +55,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             endpoint.AddRef();
         }
 
+        Qlog = Ngtcp2Qlog.Open(isServer);
         Native = new Ngtcp2NativeConnection(this, options, endpoint.LocalEndPoint, remoteEndPoint);
         Streams = new Ngtcp2StreamTable(this, isServer);
         _acceptedStreams = Channel.CreateBounded<Ngtcp2Stream>(new BoundedChannelOptions(Math.Max(1, options.MaxInboundBidirectionalStreams + options.MaxInboundUnidirectionalStreams))
@@ -92,6 +93,9 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     internal Ngtcp2Migration? Migration { get; private set; }
 
     internal Ngtcp2Datagrams Datagrams { get; } = new();
+
+    /// <summary>ngtcp2's qlog of this connection when <c>ACCEL_NGTCP2_QLOG_DIR</c> asks for it (debugging), else null.</summary>
+    internal Ngtcp2Qlog? Qlog { get; }
 
     internal bool IsServer => _isServer;
 
@@ -440,6 +444,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private void FreeNative()
     {
         Native.Free();
+        Qlog?.Dispose();
         _endpoint.Release();
     }
 

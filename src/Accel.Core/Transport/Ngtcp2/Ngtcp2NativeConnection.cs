@@ -215,6 +215,11 @@ internal sealed unsafe class Ngtcp2NativeConnection
     {
         ngtcp2_settings_default_versioned(NGTCP2_SETTINGS_V2, settings);
         settings->initial_ts = Ngtcp2Clock.Now();
+        if (OwnerOf(UserData)?.Qlog is not null)
+        {
+            settings->qlog_write = (void*)Ngtcp2Qlog.Callback;
+        }
+
         settings->cc_algo = _options.CongestionControl switch
         {
             CongestionControlAlgorithm.Cubic => NGTCP2_CC_ALGO_CUBIC,
