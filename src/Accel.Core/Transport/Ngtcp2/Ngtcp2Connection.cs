@@ -157,17 +157,15 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _endpoint.Register(key, this);
     }
 
-    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes); random at a client.</summary>
+    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes). A client issues none (zero-length ID).</summary>
     internal unsafe void ResetToken(byte* cid, int length, byte* token)
     {
-        if (_listener is not null)
+        if (_listener is null)
         {
-            _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
+            throw new InvalidOperationException("A client edge connection uses a zero-length connection ID and issues no others.");
         }
-        else
-        {
-            System.Security.Cryptography.RandomNumberGenerator.Fill(new Span<byte>(token, 16));
-        }
+
+        _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
     }
 
     /// <summary>Set by the recv_stateless_reset callback: the peer no longer knows this connection.</summary>
