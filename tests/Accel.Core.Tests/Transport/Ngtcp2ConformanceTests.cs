@@ -53,4 +53,32 @@ public sealed class Ngtcp2EngineTests
         Assert.True(socket.SafeHandle.IsClosed);
         Assert.Equal(0, connection.Native.Conn);
     }
+
+    /// <summary>
+    /// A client edge's connection ID is zero-length: its socket is its own, and with IDs to count ngtcp2 1.11 at the
+    /// server edge closed a connection that migrated right after a NAT rebinding (CONNECTION_ID_LIMIT_ERROR, issue #11;
+    /// end to end in OutageTests.ClientRouteChange_RightAfterNatRebindings_SameConnectionSurvives).
+    /// </summary>
+    [Fact]
+    public async Task Connect_ClientInitial_CarriesAZeroLengthSourceConnectionId()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var options = new TransportClientOptions { RemoteEndPoint = (IPEndPoint)server.LocalEndPoint!, Identity = TestIdentities.Client, PeerTrust = TestIdentities.Pin(TestIdentities.Server) };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var connect = new Ngtcp2Engine().ConnectAsync(options, stop.Token).AsTask();
+
+        var initial = new byte[2048];
+        var n = await server.ReceiveAsync(initial, SocketFlags.None, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(TimeSpan.FromSeconds(10), ct));
+
+        // RFC 9000 §17.2.2: first byte (long header, Initial), version (4 bytes), DCID length and DCID, SCID length and SCID.
+        Assert.True(n >= 1200, $"an Initial is padded to 1200 bytes, got {n}");
+        Assert.Equal(0xC0, initial[0] & 0xF0);
+        var dcidLength = initial[5];
+        Assert.Equal(18, dcidLength);
+        Assert.Equal(0, initial[6 + dcidLength]);
+    }
 }

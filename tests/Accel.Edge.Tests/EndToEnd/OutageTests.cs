@@ -191,37 +191,25 @@ public sealed class OutageTests(SpiceLabFixture lab)
         await client.WaitForLogAsync(l => l.Contains("Connected to server edge dc", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         var (viewer, env) = await StartTypingViewerAsync(Token("rebind"), ct);
 
-        var sockets = await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "ss", "-Hun", "dst", $"{lab.Lab.DcWanIp}:{EdgePort}"]);
-        var local = sockets.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).First(f => f.StartsWith(lab.Lab.BranchIp + ":", StringComparison.Ordinal) || f.StartsWith("0.0.0.0:", StringComparison.Ordinal));
-        var port = local[(local.LastIndexOf(':') + 1)..];
-        var moved = int.Parse(port, CultureInfo.InvariantCulture) is var p && p >= 45000 ? p - 10000 : p + 10000;
-        await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "nft", "-f", "-"], stdin:
-            $"table inet sa_rebind {{\n chain out {{ type filter hook output priority -300; udp sport {port} udp dport {EdgePort} udp sport set {moved}; }}\n" +
-            $" chain in {{ type filter hook prerouting priority -300; udp sport {EdgePort} udp dport {port} drop; udp sport {EdgePort} udp dport {moved} udp dport set {port}; }}\n}}\n");
-        try
-        {
-            var token = Token("moved");
-            var sw = Stopwatch.StartNew();
-            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", token);
-            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
-            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(token, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the address change never arrived");
-            TestContext.Current.TestOutputHelper?.WriteLine($"keys typed after the address change arrived after {sw.Elapsed.TotalSeconds:0.0} s");
-            var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
-            Assert.Contains($":{moved}", line, StringComparison.Ordinal);
-            Assert.Equal(1, Count(await File.ReadAllTextAsync(lab.TypedFile, ct), token));
+        await using var nat = await ClientNat.ForAsync(lab.Lab.Branch, lab.Lab.BranchIp, lab.Lab.DcWanIp, EdgePort);
+        var moved = await nat.RebindAsync();
+        var token = Token("moved");
+        var sw = Stopwatch.StartNew();
+        await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", token);
+        await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+        await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(token, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the address change never arrived");
+        TestContext.Current.TestOutputHelper?.WriteLine($"keys typed after the address change arrived after {sw.Elapsed.TotalSeconds:0.0} s");
+        var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+        Assert.Equal(1, Count(await File.ReadAllTextAsync(lab.TypedFile, ct), token));
 
-            // The way back works too: had the server edge kept sending to the old address, the client edge would hear
-            // nothing and lose the connection at its 3 s idle timeout. Watch for three of them.
-            await Task.Delay(TimeSpan.FromSeconds(9), ct);
-            var later = Token("later");
-            await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", later);
-            await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
-            await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(later, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed later never arrived");
-        }
-        finally
-        {
-            await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "nft", "delete", "table", "inet", "sa_rebind"], check: false);
-        }
+        // The way back works too: had the server edge kept sending to the old address, the client edge would hear
+        // nothing and lose the connection at its 3 s idle timeout. Watch for three of them.
+        await Task.Delay(TimeSpan.FromSeconds(9), ct);
+        var later = Token("later");
+        await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", later);
+        await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
+        await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(later, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed later never arrived");
 
         Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
@@ -239,17 +227,31 @@ public sealed class OutageTests(SpiceLabFixture lab)
     /// </summary>
     [Fact]
     public Task ClientRouteChange_ClientEdgeMigrates_SessionAndKeysSurvive()
-        => TypeThroughRouteChangeAsync("route", TimeSpan.Zero, async (client, server) =>
-        {
-            Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        => TypeThroughRouteChangeAsync("route", TimeSpan.Zero, AssertMovedNotReplacedAsync);
 
-            // Moved, not replaced: the one connection lived on; no channel resumed on a new one.
-            Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
-            Assert.DoesNotContain("reached on a new connection", client.Log, StringComparison.Ordinal);
-            Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
-            Assert.DoesNotContain("resumed", server.Log, StringComparison.Ordinal);
-            Assert.DoesNotContain("failed validation", client.Log, StringComparison.Ordinal);
-        });
+    /// <summary>
+    /// The route change comes right after the client edge's NAT rebound it four times (the server edge validating and
+    /// following each new port): the client edge migrates and the same connection carries on. This once ended ~100 ms
+    /// after the migration was validated: the server edge closed the connection with CONNECTION_ID_LIMIT_ERROR.
+    /// </summary>
+    [Fact]
+    public Task ClientRouteChange_RightAfterNatRebindings_SameConnectionSurvives()
+        => TypeThroughRouteChangeAsync("natroute", TimeSpan.Zero, async (client, server) =>
+        {
+            await AssertMovedNotReplacedAsync(client, server);
+            Assert.DoesNotContain("CONNECTION_ID_LIMIT", server.Log, StringComparison.Ordinal);
+        }, natRebinds: 4);
+
+    /// <summary>The client edge moved its connection and the server edge followed: no channel resumed on a new connection.</summary>
+    private static async Task AssertMovedNotReplacedAsync(EdgeProcess client, EdgeProcess server)
+    {
+        Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to " + ClientRoute.NewIp, StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("reached on a new connection", client.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("resumed", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("failed validation", client.Log, StringComparison.Ordinal);
+    }
 
     /// <summary>
     /// The same route change, but the data centre drops what comes from the new address for 6 s: the client edge
@@ -270,7 +272,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
     /// (<see cref="ClientRoute"/>), the new address blocked at the data centre for <paramref name="newPathBlocked"/>.
     /// Checks that the client edge migrated and that every key arrived once and in order, then <paramref name="outcome"/>.
     /// </summary>
-    private async Task TypeThroughRouteChangeAsync(string tag, TimeSpan newPathBlocked, Func<EdgeProcess, EdgeProcess, Task> outcome)
+    private async Task TypeThroughRouteChangeAsync(string tag, TimeSpan newPathBlocked, Func<EdgeProcess, EdgeProcess, Task> outcome, int natRebinds = 0)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var route = await ClientRoute.CreateAsync(lab.Lab.Branch, lab.Lab.Dc);
@@ -282,6 +284,12 @@ public sealed class OutageTests(SpiceLabFixture lab)
         var (viewer, env) = await StartTypingViewerAsync(before, ct);
         var sockets = await Shell.InNsAsync(lab.Lab.Branch, "ss", "-Hun", "dst", $"{ClientRoute.ServerIp}:{EdgePort}");
         Assert.Contains(ClientRoute.OldIp + ":", sockets, StringComparison.Ordinal);
+        await using var nat = natRebinds > 0 ? await ClientNat.ForAsync(lab.Lab.Branch, ClientRoute.OldIp, ClientRoute.ServerIp, EdgePort) : null;
+        for (var i = 0; i < natRebinds; i++)
+        {
+            var port = ":" + (await nat!.RebindAsync()).ToString(CultureInfo.InvariantCulture);
+            await server.WaitForLogAsync(l => l.Contains("moved to " + ClientRoute.OldIp + port + " ", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        }
 
         // Keys go on being typed while the route moves and the old address goes away.
         var during = Token("during");

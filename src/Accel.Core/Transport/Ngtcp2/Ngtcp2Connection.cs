@@ -55,6 +55,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             endpoint.AddRef();
         }
 
+        Qlog = Ngtcp2Qlog.Open(isServer);
         Native = new Ngtcp2NativeConnection(this, options, endpoint.LocalEndPoint, remoteEndPoint);
         Streams = new Ngtcp2StreamTable(this, isServer);
         _acceptedStreams = Channel.CreateBounded<Ngtcp2Stream>(new BoundedChannelOptions(Math.Max(1, options.MaxInboundBidirectionalStreams + options.MaxInboundUnidirectionalStreams))
@@ -92,6 +93,9 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     internal Ngtcp2Migration? Migration { get; private set; }
 
     internal Ngtcp2Datagrams Datagrams { get; } = new();
+
+    /// <summary>ngtcp2's qlog of this connection when <c>ACCEL_NGTCP2_QLOG_DIR</c> asks for it (debugging), else null.</summary>
+    internal Ngtcp2Qlog? Qlog { get; }
 
     internal bool IsServer => _isServer;
 
@@ -153,17 +157,15 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         _endpoint.Register(key, this);
     }
 
-    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes); random at a client.</summary>
+    /// <summary>The stateless reset token for a connection ID this server issues (16 bytes). A client issues none (zero-length ID).</summary>
     internal unsafe void ResetToken(byte* cid, int length, byte* token)
     {
-        if (_listener is not null)
+        if (_listener is null)
         {
-            _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
+            throw new InvalidOperationException("A client edge connection uses a zero-length connection ID and issues no others.");
         }
-        else
-        {
-            System.Security.Cryptography.RandomNumberGenerator.Fill(new Span<byte>(token, 16));
-        }
+
+        _listener.Reset.Token(new ReadOnlySpan<byte>(cid, length), new Span<byte>(token, 16));
     }
 
     /// <summary>Set by the recv_stateless_reset callback: the peer no longer knows this connection.</summary>
@@ -440,6 +442,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private void FreeNative()
     {
         Native.Free();
+        Qlog?.Dispose();
         _endpoint.Release();
     }
 

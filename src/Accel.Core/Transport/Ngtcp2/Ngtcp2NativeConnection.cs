@@ -110,8 +110,13 @@ internal sealed unsafe class Ngtcp2NativeConnection
         ngtcp2_cid scid;
         dcid.datalen = 18;
         RandomNumberGenerator.Fill(new Span<byte>(dcid.data, 18));
-        scid.datalen = UdpEndpoint.LocalCidLength;
-        RandomNumberGenerator.Fill(new Span<byte>(scid.data, UdpEndpoint.LocalCidLength));
+        // A client edge uses a zero-length connection ID (RFC 9000 §5.1): its socket is its own, so the 4-tuple finds the
+        // connection, and a new socket takes over when it migrates. It then issues no connection IDs at all, and the
+        // server edge's ngtcp2 keeps none of ours to count. With IDs, ngtcp2 1.11 miscounts them: a client migration
+        // that arrives while the server edge still re-validates the path a NAT rebinding left (the same ID as its current
+        // one) makes it retire that ID yet keep it as the new path's fallback, still counted; our replacement then goes
+        // past active_connection_id_limit and the server edge closed the connection (CONNECTION_ID_LIMIT_ERROR, issue #11).
+        scid.datalen = 0;
         nint conn;
         var rv = ngtcp2_conn_client_new_versioned(&conn, &dcid, &scid, Path, NGTCP2_PROTO_VER_V1, NGTCP2_CALLBACKS_V1, &callbacks, NGTCP2_SETTINGS_V2, &settings, NGTCP2_TRANSPORT_PARAMS_V1, &tp, null, UserData);
         Created(rv, conn, "ngtcp2_conn_client_new");
@@ -215,6 +220,11 @@ internal sealed unsafe class Ngtcp2NativeConnection
     {
         ngtcp2_settings_default_versioned(NGTCP2_SETTINGS_V2, settings);
         settings->initial_ts = Ngtcp2Clock.Now();
+        if (OwnerOf(UserData)?.Qlog is not null)
+        {
+            settings->qlog_write = (void*)Ngtcp2Qlog.Callback;
+        }
+
         settings->cc_algo = _options.CongestionControl switch
         {
             CongestionControlAlgorithm.Cubic => NGTCP2_CC_ALGO_CUBIC,
