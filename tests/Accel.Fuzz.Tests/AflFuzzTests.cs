@@ -66,12 +66,18 @@ public sealed partial class AflFuzzTests
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string work, TimeSpan timeout, params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(RepoPaths.Root, "eng", "fuzz.sh"))
+        // In a session of its own (setsid --wait: still our child, its exit code passed on): afl-fuzz, the fork server
+        // and the instrumented dotnet processes then share no process group with the test host, so no signal meant
+        // for their group can end the test run. (A fresh-clone run's test host once exited with code 0 in the middle
+        // of this test, as after a SIGTERM its runner handles; its group was the only path to it found.)
+        var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = RepoPaths.Root,
         };
+        start.ArgumentList.Add("--wait");
+        start.ArgumentList.Add(Path.Combine(RepoPaths.Root, "eng", "fuzz.sh"));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
