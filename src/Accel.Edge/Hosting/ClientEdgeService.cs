@@ -79,7 +79,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
 
     /// <summary>
     /// A reload (SIGHUP): the server edges' addresses and pins, by the names configured at start (a name added or
-    /// removed needs a restart, as do the listeners: <see cref="ReloadOnHangup.NeedsRestart"/>). Returns how many
+    /// removed needs a restart: <see cref="ReloadOnHangup.NeedsRestart"/>), then the listeners. Returns how many
     /// connections were closed because their server edge's key is no longer pinned.
     /// </summary>
     public async Task<int> ReloadAsync(EdgeOptions reloaded, CancellationToken cancellationToken)
