@@ -24,8 +24,11 @@ root="$stage/root"
 lib="$root/usr/lib/spiceaccel"
 doc="$root/usr/share/doc/spiceaccel"
 
+# ReadyToRun: the edges' own code and their packages are compiled ahead, so the first session after a start does not
+# wait for the JIT (bench/netem, branch, first session after the edges started: link reply median 456 → 244 ms,
+# first screen 1268 → 792 ms, 7 alternating starts each; later sessions equal).
 dotnet publish src/Accel.Edge/Accel.Edge.csproj -c Release -r "$RID" --self-contained -nologo -v:q \
-  -p:Version="$VERSION" -p:DebugType=none -p:GenerateDocumentationFile=false -o "$lib"
+  -p:PublishReadyToRun=true -p:Version="$VERSION" -p:DebugType=none -p:GenerateDocumentationFile=false -o "$lib"
 rm -f "$lib"/*.pdb
 
 install -d "$root/usr/bin" "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$doc/examples" "$root/DEBIAN" \
