@@ -61,14 +61,11 @@ public sealed class ReloadTests : IAsyncLifetime
     public async Task Reload_AddingAPin_KeepsTheLiveSessionAndLetsTheNewEdgeIn_RemovingOneDisconnectsIt()
     {
         var server = _server!;
-        var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
+        var (xvfb, viewer) = await StartViewerAsync();
         using var xvfbProcess = xvfb;
-        Process? viewer = null;
+        using var viewerProcess = viewer;
         try
         {
-            var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            psi.Environment["DISPLAY"] = display;
-            viewer = Process.Start(psi)!;
             var before = await SessionBytesAsync(b => b > 0, "remote-viewer's session through client edge a never carried display data");
 
             // Reload 1: add b's pin.
@@ -100,8 +97,8 @@ public sealed class ReloadTests : IAsyncLifetime
         }
         finally
         {
-            viewer?.Kill(entireProcessTree: true);
-            xvfb?.Kill(entireProcessTree: true);
+            viewer.Kill(entireProcessTree: true);
+            xvfb.Kill(entireProcessTree: true);
         }
     }
 
@@ -115,14 +112,11 @@ public sealed class ReloadTests : IAsyncLifetime
     public async Task Reload_ClientEdgePinsAndListeners_SessionKeptThroughASecondPin_ResumedAfterALostPinCameBack_ListenerMoved()
     {
         var client = _clientA!;
-        var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
+        var (xvfb, viewer) = await StartViewerAsync();
         using var xvfbProcess = xvfb;
-        Process? viewer = null;
+        using var viewerProcess = viewer;
         try
         {
-            var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            psi.Environment["DISPLAY"] = display;
-            viewer = Process.Start(psi)!;
             var before = await SessionBytesAsync(b => b > 0, "remote-viewer's session through client edge a never carried display data");
             var metrics = $"127.0.0.1:{_metricsA}";
 
@@ -167,7 +161,8 @@ public sealed class ReloadTests : IAsyncLifetime
         }
         finally
         {
-            viewer?.Kill(entireProcessTree: true);
+            viewer.Kill(entireProcessTree: true);
+            xvfb.Kill(entireProcessTree: true);
         }
     }
 
@@ -207,6 +202,15 @@ public sealed class ReloadTests : IAsyncLifetime
 
         Assert.Fail($"{failure} within {s_timeout.TotalSeconds} s; last /status of client edge a:\n{json}\nserver edge log:\n{_server!.Log}\nclient edge a log:\n{_clientA!.Log}");
         return -1;
+    }
+
+    /// <summary>An Xvfb of its own and remote-viewer on it, connected to client edge a.</summary>
+    private async Task<(Process Xvfb, Process Viewer)> StartViewerAsync()
+    {
+        var (xvfb, display) = await NetLab.StartLocalXvfbAsync("1024x768x24", TestContext.Current.CancellationToken);
+        var psi = new ProcessStartInfo("remote-viewer", $"spice://127.0.0.1:{_portA}") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.Environment["DISPLAY"] = display;
+        return (xvfb, Process.Start(psi)!);
     }
 
     /// <summary>The service manager was told: RELOADING=1 with the monotonic time (as Type=notify-reload asks), then READY=1 with the outcome.</summary>
