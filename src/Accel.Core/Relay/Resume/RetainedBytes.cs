@@ -13,11 +13,12 @@ internal sealed class RetainedBytes : IDisposable
     /// <summary>
     /// Kept beyond the engine's count where that count follows write completions, not the peer's acknowledgements (no
     /// <see cref="TransportCapabilities.AcknowledgedBytes"/>: msquic). There a completed write may still sit in
-    /// libmsquic's send buffer (128 KiB at first), and the peer's System.Net.Quic drops what its reader had not taken
-    /// when the connection fails, so the peer can resume below what the engine called done. A peer resuming further
-    /// back than this still fails the channel with the reason, never silently.
+    /// libmsquic's send buffer (128 KiB at first, growing with the congestion window), and the peer's System.Net.Quic
+    /// drops what its reader had not taken when the connection fails (at most the stream receive window, 4 MiB by
+    /// default), so the peer can resume below what the engine called done: the window plus 1 MiB of send buffer. A peer
+    /// resuming further back still fails the channel with the reason, never silently.
     /// </summary>
-    public const long UnconfirmedReserve = 1024 * 1024;
+    public const long UnconfirmedReserve = (4 + 1) * 1024 * 1024;
 
     private const int ChunkSize = 64 * 1024;
 
