@@ -202,7 +202,9 @@ public sealed class OutageTests(SpiceLabFixture lab)
         var (viewer, env) = await StartTypingViewerAsync(Token("rebind"), ct);
 
         var sockets = await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "ss", "-Hun", "dst", $"{lab.Lab.DcWanIp}:{EdgePort}"]);
-        var local = sockets.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).First(f => f.StartsWith(lab.Lab.BranchIp + ":", StringComparison.Ordinal) || f.StartsWith("0.0.0.0:", StringComparison.Ordinal));
+        // An IPv4 socket (ngtcp2) shows its address as is, libmsquic's dual-stack socket as [::ffff:a.b.c.d].
+        var local = sockets.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).First(f => f.StartsWith(lab.Lab.BranchIp + ":", StringComparison.Ordinal)
+            || f.StartsWith("0.0.0.0:", StringComparison.Ordinal) || f.StartsWith("[::ffff:" + lab.Lab.BranchIp + "]:", StringComparison.Ordinal));
         var port = local[(local.LastIndexOf(':') + 1)..];
         var moved = int.Parse(port, CultureInfo.InvariantCulture) is var p && p >= 45000 ? p - 10000 : p + 10000;
         await Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, "nft", "-f", "-"], stdin:
@@ -216,8 +218,14 @@ public sealed class OutageTests(SpiceLabFixture lab)
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
             await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(token, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the address change never arrived");
             TestContext.Current.TestOutputHelper?.WriteLine($"keys typed after the address change arrived after {sw.Elapsed.TotalSeconds:0.0} s");
-            var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
-            Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+            // The ngtcp2 server edge logs the move; libmsquic follows the peer without telling System.Net.Quic (the
+            // connection, no resume and the keys below are the evidence there).
+            if (SpiceLabFixture.EngineName("E2E_SERVER_ENGINE") == "ngtcp2")
+            {
+                var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+                Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+            }
+
             Assert.Equal(1, Count(await File.ReadAllTextAsync(lab.TypedFile, ct), token));
 
             // The way back works too: had the server edge kept sending to the old address, the client edge would hear
@@ -251,7 +259,11 @@ public sealed class OutageTests(SpiceLabFixture lab)
     public Task ClientRouteChange_ClientEdgeMigrates_SessionAndKeysSurvive()
         => TypeThroughRouteChangeAsync("route", TimeSpan.Zero, async (client, server) =>
         {
-            Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+            // The ngtcp2 server edge logs the move; libmsquic follows without telling System.Net.Quic (no resume below).
+            if (SpiceLabFixture.EngineName("E2E_SERVER_ENGINE") == "ngtcp2")
+            {
+                Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+            }
 
             // Moved, not replaced: the one connection lived on; no channel resumed on a new one.
             Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
@@ -283,6 +295,12 @@ public sealed class OutageTests(SpiceLabFixture lab)
     private async Task TypeThroughRouteChangeAsync(string tag, TimeSpan newPathBlocked, Func<EdgeProcess, EdgeProcess, Task> outcome)
     {
         var ct = TestContext.Current.CancellationToken;
+        if (SpiceLabFixture.EngineName("E2E_CLIENT_ENGINE") != "ngtcp2")
+        {
+            // Documented (docs/configuration.md, "Route change at the client edge"): only the ngtcp2 engine migrates.
+            Assert.Skip("the client edge runs msquic: System.Net.Quic has no call to migrate a connection to a new local address");
+        }
+
         await using var route = await ClientRoute.CreateAsync(lab.Lab.Branch, lab.Lab.Dc);
         var (serverConfig, clientConfig) = WriteConfigs(tag, serverIp: ClientRoute.ServerIp);
         await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, tag + " server edge", "server", serverConfig, s_start);

@@ -136,6 +136,9 @@ public sealed class SpiceLabFixture : IAsyncLifetime
     /// </summary>
     internal static string EngineFor(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } engine ? engine : "auto";
 
+    /// <summary>The engine that edge runs, resolved as the edge resolves it ("ngtcp2" or "msquic").</summary>
+    internal static string EngineName(string variable) => TransportEngines.Resolve(EngineFor(variable)).Name;
+
     /// <summary>
     /// Whether both edges' engines have DATAGRAM frames, resolved here as the edges resolve them (they inherit this
     /// process's environment: "auto" takes msquic where libmsquic loads). msquic has none: the edges then fall back to
