@@ -28,6 +28,12 @@ public enum TransportCapabilities
     /// its connection send buffer, 128 KiB at first and growing with the congestion window).
     /// </summary>
     AcknowledgedBytes = 1 << 6,
+    /// <summary>
+    /// The engine sends and receives QUIC DATAGRAM frames (RFC 9221): its connections are <see cref="IDatagramConnection"/>s,
+    /// with datagrams where the peer offered them too (<see cref="IDatagramConnection.MaxDatagramPayloadSize"/> above 0).
+    /// Without it the edges fall back: pointer positions stay on the inputs stream, no input copies, no display previews.
+    /// </summary>
+    Datagrams = 1 << 7,
 }
 
 /// <summary>

@@ -32,6 +32,17 @@ public sealed class EdgePairFixture : IAsyncLifetime
     /// <summary>The client edge's largest accepted DATAGRAM frame (0: its connection has no datagrams).</summary>
     internal int ClientMaxDatagramFrameSize { get; init; } = 1200;
 
+    /// <summary>
+    /// Whether the pair's connection carries DATAGRAM frames: both engines have them (<see cref="TransportCapabilities.Datagrams"/>;
+    /// msquic has none) and the client edge accepts them. Without them the edges fall back (inputs on the stream, no
+    /// input copies, no previews), and tests of a datagram feature assert that fallback instead.
+    /// </summary>
+    internal bool Datagrams => ClientMaxDatagramFrameSize > 0 && PairHasDatagrams();
+
+    /// <summary>Whether the engines chosen by E2E_SERVER_ENGINE / E2E_CLIENT_ENGINE both have DATAGRAM frames.</summary>
+    internal static bool PairHasDatagrams()
+        => (Engine("E2E_SERVER_ENGINE").Capabilities & Engine("E2E_CLIENT_ENGINE").Capabilities & TransportCapabilities.Datagrams) != 0;
+
     /// <summary>The client edge's inputs copy mode.</summary>
     internal Accel.Core.Spice.Input.InputRedundancyMode ClientInputRedundancy { get; init; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
 

@@ -18,6 +18,10 @@ public abstract class ConnectionConformance<TEngine> : TransportConformance<TEng
     {
         RequireEngine();
         await using var pair = await ConnectAsync();
+        // The engine's capability says what its connections are: the edges decide their fallback by it.
+        var says = (Engine.Capabilities & TransportCapabilities.Datagrams) != 0;
+        Assert.Equal(says, pair.Client is IDatagramConnection);
+        Assert.Equal(says, pair.Server is IDatagramConnection);
         if (pair.Client is not IDatagramConnection client || pair.Server is not IDatagramConnection server)
         {
             Assert.Skip(Engine.Name + " has no DATAGRAM support");

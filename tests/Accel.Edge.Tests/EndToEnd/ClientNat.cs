@@ -30,8 +30,10 @@ internal sealed class ClientNat : IAsyncDisposable
     public static async Task<ClientNat> ForAsync(string branch, string localIp, string server, int edgePort)
     {
         var sockets = await Shell.InNsAsync(branch, "ss", "-Hun", "dst", $"{server}:{edgePort}");
+        // An IPv4 socket (ngtcp2) shows its address as is, libmsquic's dual-stack socket as [::ffff:a.b.c.d].
         var local = sockets.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
-            .First(f => f.StartsWith(localIp + ":", StringComparison.Ordinal) || f.StartsWith("0.0.0.0:", StringComparison.Ordinal));
+            .First(f => f.StartsWith(localIp + ":", StringComparison.Ordinal) || f.StartsWith("0.0.0.0:", StringComparison.Ordinal)
+                || f.StartsWith("[::ffff:" + localIp + "]:", StringComparison.Ordinal));
         return new ClientNat(branch, edgePort, int.Parse(local[(local.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
     }
 

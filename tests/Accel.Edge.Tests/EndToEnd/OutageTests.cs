@@ -60,10 +60,19 @@ public sealed class OutageTests(SpiceLabFixture lab)
         await using (await WanOutage.StartAsync(lab.Lab.Branch, EdgePort))
         {
             var sw = Stopwatch.StartNew();
-            var status = await BashInBranchAsync($"exec 3<>/dev/tcp/127.0.0.1/{ConnectPort}; printf 'CONNECT {lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 20 head -n1 <&3");
+            string status;
+            try
+            {
+                status = await BashInBranchAsync($"exec 3<>/dev/tcp/127.0.0.1/{ConnectPort}; printf 'CONNECT {lab.Lab.BackendIp}:{SpiceLabFixture.SpicePort} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 20 head -n1 <&3");
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new InvalidOperationException($"no answer to CONNECT during the outage ({ex.Message}). Client edge:\n{Tail(client)}", ex);
+            }
+
             Assert.StartsWith("HTTP/1.1 503", status.Trim(), StringComparison.Ordinal);
             TestContext.Current.TestOutputHelper?.WriteLine($"CONNECT during the outage: 503 after {sw.Elapsed.TotalSeconds:0.00} s");
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"503 came after {sw.Elapsed.TotalSeconds:0.0} s; an outage must be noticed within about 2 RTT + 1 s");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"503 came after {sw.Elapsed.TotalSeconds:0.0} s; an outage must be noticed within about 2 RTT + 1 s. Client edge:\n{Tail(client)}");
 
             await Assert.ThrowsAnyAsync<Exception>(() => SpicyScreenshot.CaptureAsync("127.0.0.1", ExplicitPort, Path.Combine(lab.Dir, "outage-during.ppm"), TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken, netns: lab.Lab.Branch));
             await client.WaitForLogAsync(l => l.Contains("could not be opened", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
@@ -109,7 +118,8 @@ public sealed class OutageTests(SpiceLabFixture lab)
         {
             var started = Stopwatch.StartNew();
             await client.WaitForLogAsync(l => l.Contains("Server edge dc connection lost", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
-            await server.WaitForLogAsync(l => l.Contains("waits for its edge connection", StringComparison.Ordinal) || l.Contains("ConnectionIdle", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            // The server edge's idle timeout ends the connection too (its peer line names the reason, on either engine).
+            await server.WaitForLogAsync(l => l.Contains("ConnectionIdle", StringComparison.Ordinal) || (l.Contains(" disconnected: ", StringComparison.Ordinal) && l.Contains("idle", StringComparison.OrdinalIgnoreCase)), TimeSpan.FromSeconds(30));
             await InBranchAsync(env, TimeSpan.FromSeconds(15), "xdotool", "type", "--delay", "30", during);
             await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
             Assert.DoesNotContain(during, await File.ReadAllTextAsync(lab.TypedFile, ct), StringComparison.Ordinal);
@@ -199,8 +209,14 @@ public sealed class OutageTests(SpiceLabFixture lab)
         await InBranchAsync(env, TimeSpan.FromSeconds(5), "xdotool", "key", "Return");
         await Poll.UntilAsync(async () => (await File.ReadAllTextAsync(lab.TypedFile, ct)).Contains(token, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "keys typed after the address change never arrived");
         TestContext.Current.TestOutputHelper?.WriteLine($"keys typed after the address change arrived after {sw.Elapsed.TotalSeconds:0.0} s");
-        var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
-        Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+        // The ngtcp2 server edge logs the move; libmsquic follows the peer without telling System.Net.Quic (the
+        // connection, no resume and the keys below are the evidence there).
+        if (SpiceLabFixture.EngineName("E2E_SERVER_ENGINE") == "ngtcp2")
+        {
+            var line = await server.WaitForLogAsync(l => l.Contains("moved to", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            Assert.Contains($":{moved}", line, StringComparison.Ordinal);
+        }
+
         Assert.Equal(1, Count(await File.ReadAllTextAsync(lab.TypedFile, ct), token));
 
         // The way back works too: had the server edge kept sending to the old address, the client edge would hear
@@ -245,7 +261,12 @@ public sealed class OutageTests(SpiceLabFixture lab)
     /// <summary>The client edge moved its connection and the server edge followed: no channel resumed on a new connection.</summary>
     private static async Task AssertMovedNotReplacedAsync(EdgeProcess client, EdgeProcess server)
     {
-        Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to " + ClientRoute.NewIp, StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        // The ngtcp2 server edge logs the move; libmsquic follows without telling System.Net.Quic (no resume below).
+        if (SpiceLabFixture.EngineName("E2E_SERVER_ENGINE") == "ngtcp2")
+        {
+            Assert.Contains(ClientRoute.NewIp, await server.WaitForLogAsync(l => l.Contains("moved to " + ClientRoute.NewIp, StringComparison.Ordinal), TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        }
+
         Assert.DoesNotContain("connection lost", client.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("reached on a new connection", client.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("resumed", client.Log, StringComparison.Ordinal);
@@ -275,6 +296,12 @@ public sealed class OutageTests(SpiceLabFixture lab)
     private async Task TypeThroughRouteChangeAsync(string tag, TimeSpan newPathBlocked, Func<EdgeProcess, EdgeProcess, Task> outcome, int natRebinds = 0)
     {
         var ct = TestContext.Current.CancellationToken;
+        if (SpiceLabFixture.EngineName("E2E_CLIENT_ENGINE") != "ngtcp2")
+        {
+            // Documented (docs/configuration.md, "Route change at the client edge"): only the ngtcp2 engine migrates.
+            Assert.Skip("the client edge runs msquic: System.Net.Quic has no call to migrate a connection to a new local address");
+        }
+
         await using var route = await ClientRoute.CreateAsync(lab.Lab.Branch, lab.Lab.Dc);
         var (serverConfig, clientConfig) = WriteConfigs(tag, serverIp: ClientRoute.ServerIp);
         await using var server = await EdgeProcess.StartAsync(lab.Lab, lab.Lab.Dc, tag + " server edge", "server", serverConfig, s_start);
@@ -360,6 +387,10 @@ public sealed class OutageTests(SpiceLabFixture lab)
     private Task<string> InBranchAsync(IReadOnlyDictionary<string, string> env, TimeSpan timeout, params string[] command)
         => Shell.RunAsync("ip", ["netns", "exec", lab.Lab.Branch, .. command], timeout, env: env);
 
+    /// <summary>The edge's last log lines, without the reconnect attempts a long outage makes by the hundred.</summary>
+    private static string Tail(EdgeProcess edge)
+        => string.Join('\n', edge.Log.Split('\n').Where(static l => !l.Contains("Reconnect attempt", StringComparison.Ordinal) && !l.EndsWith("[1111]", StringComparison.Ordinal)).TakeLast(60));
+
     private static void AssertNoCrash(EdgeProcess edge)
     {
         Assert.DoesNotContain("crashed", edge.Log, StringComparison.OrdinalIgnoreCase);
@@ -387,7 +418,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
                 AllowedBackends = new[] { $"{lab.Lab.BackendIp}/32:{SpiceLabFixture.SpicePort}" },
             },
             Metrics = new { Listen = string.Empty },
-            Transport = new { IdleTimeout = idleTimeout },
+            Transport = new { IdleTimeout = idleTimeout, Engine = SpiceLabFixture.EngineFor("E2E_SERVER_ENGINE") },
             Limits = new { ResumeGrace = resumeGrace },
         }));
         File.WriteAllText(client, JsonSerializer.Serialize(new
@@ -403,7 +434,7 @@ public sealed class OutageTests(SpiceLabFixture lab)
                 },
             },
             Metrics = new { Listen = string.Empty },
-            Transport = new { IdleTimeout = idleTimeout },
+            Transport = new { IdleTimeout = idleTimeout, Engine = SpiceLabFixture.EngineFor("E2E_CLIENT_ENGINE") },
             Limits = new { ResumeGrace = resumeGrace },
         }));
         return (server, client);

@@ -4,6 +4,7 @@ using Accel.Edge.Commands;
 using Accel.Edge.Demo;
 using Accel.Edge.Tests.Lab;
 using Accel.Core.Edges;
+using Accel.Core.Transport;
 
 namespace Accel.Edge.Tests.EndToEnd;
 
@@ -133,7 +134,19 @@ public sealed class SpiceLabFixture : IAsyncLifetime
     /// run on msquic at both edges or on a mixed pair (docs/msquic.md). Not SPICEACCEL_-prefixed: the edges inherit
     /// the environment and would read such a variable as configuration.
     /// </summary>
-    private static string EngineFor(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } engine ? engine : "auto";
+    internal static string EngineFor(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } engine ? engine : "auto";
+
+    /// <summary>The engine that edge runs, resolved as the edge resolves it ("ngtcp2" or "msquic").</summary>
+    internal static string EngineName(string variable) => TransportEngines.Resolve(EngineFor(variable)).Name;
+
+    /// <summary>
+    /// Whether both edges' engines have DATAGRAM frames, resolved here as the edges resolve them (they inherit this
+    /// process's environment: "auto" takes msquic where libmsquic loads). msquic has none: the edges then fall back to
+    /// the inputs stream, without input copies or display previews, and the tests of those features assert that.
+    /// </summary>
+    internal static bool PairHasDatagrams()
+        => (TransportEngines.Resolve(EngineFor("E2E_SERVER_ENGINE")).Capabilities & TransportEngines.Resolve(EngineFor("E2E_CLIENT_ENGINE")).Capabilities
+            & TransportCapabilities.Datagrams) != 0;
 
     public void Write(string name, string text) => File.WriteAllText(Path.Combine(Dir, name), text);
 

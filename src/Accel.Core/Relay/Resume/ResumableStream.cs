@@ -4,7 +4,8 @@ namespace Accel.Core.Relay.Resume;
 
 /// <summary>
 /// A channel's stream that outlives its edge connection. It counts the bytes it read and wrote, and keeps what it wrote
-/// until the engine says the peer has it (<see cref="ITransportStream.UnacknowledgedBytes"/>). When the connection is
+/// until the engine says the peer has it (<see cref="ITransportStream.UnacknowledgedBytes"/>; on an engine without
+/// <see cref="TransportCapabilities.AcknowledgedBytes"/>, <see cref="RetainedBytes.UnconfirmedReserve"/> more). When the connection is
 /// lost, reads and writes wait (the SPICE legs stay open) instead of failing; a new stream on a new connection is then
 /// attached with <see cref="ResumeAsync"/>, which replays what the peer had not read, so the channel goes on with no byte
 /// lost, duplicated or reordered. Nobody resumes it within the grace period: it fails with <see cref="ResumeExpiredException"/>.
@@ -454,12 +455,13 @@ internal sealed class ResumableStream : ITransportStream
     private void Trim(ITransportStream inner, int generation)
     {
         var unacknowledged = inner.UnacknowledgedBytes;
+        var reserve = RetainedBytes.ReserveFor(Route?.Current.Connection);
         lock (_lock)
         {
             if (generation == _generation && !_suspended)
             {
                 // Everything written to this stream, less what its engine still waits to have acknowledged.
-                _retained.TrimTo(_retained.End - unacknowledged);
+                _retained.TrimTo(_retained.End - unacknowledged - reserve);
             }
         }
     }

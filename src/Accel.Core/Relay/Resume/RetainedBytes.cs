@@ -1,4 +1,5 @@
 using System.Buffers;
+using Accel.Core.Transport;
 
 namespace Accel.Core.Relay.Resume;
 
@@ -9,12 +10,26 @@ namespace Accel.Core.Relay.Resume;
 /// </summary>
 internal sealed class RetainedBytes : IDisposable
 {
+    /// <summary>
+    /// Kept beyond the engine's count where that count follows write completions, not the peer's acknowledgements (no
+    /// <see cref="TransportCapabilities.AcknowledgedBytes"/>: msquic). There a completed write may still sit in
+    /// libmsquic's send buffer (128 KiB at first, growing with the congestion window), and the peer's System.Net.Quic
+    /// drops what its reader had not taken when the connection fails (at most the stream receive window, 4 MiB by
+    /// default), so the peer can resume below what the engine called done: the window plus 1 MiB of send buffer. A peer
+    /// resuming further back still fails the channel with the reason, never silently.
+    /// </summary>
+    public const long UnconfirmedReserve = (4 + 1) * 1024 * 1024;
+
     private const int ChunkSize = 64 * 1024;
 
     private readonly Queue<byte[]> _chunks = new();
     private byte[]? _tail;
     private int _tailUsed;
     private long _chunksStart;
+
+    /// <summary>What a stream on <paramref name="connection"/> keeps beyond its engine's unacknowledged count.</summary>
+    public static long ReserveFor(ITransportConnection? connection)
+        => connection is not null && (connection.Capabilities & TransportCapabilities.AcknowledgedBytes) == 0 ? UnconfirmedReserve : 0;
 
     /// <summary>Offset of the first retained byte.</summary>
     public long Start { get; private set; }

@@ -82,6 +82,7 @@ public sealed class MsQuicEngine : ITransportEngine
         try
         {
             var listener = await QuicListener.ListenAsync(listenerOptions, cancellationToken).ConfigureAwait(false);
+            MsQuicSettings.TrySetStatelessResetKey(options.Identity);
             return new MsQuicTransportListener(listener, certificate, _writeAheadBytes, credits, options.IdleTimeout);
         }
         catch (QuicException ex)
@@ -119,7 +120,7 @@ public sealed class MsQuicEngine : ITransportEngine
         // Its cancellation then waits for the connection's closing period, so the attempt is abandoned at the
         // deadline and cleaned up in the background.
         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var connect = MsQuicSettings.Connect(connectionOptions, options.CongestionControl, handshake.Token);
+        var connect = MsQuicSettings.Connect(connectionOptions, options, handshake.Token);
         try
         {
             var deadline = options.HandshakeTimeout > TimeSpan.Zero ? options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
@@ -156,7 +157,7 @@ public sealed class MsQuicEngine : ITransportEngine
     /// </summary>
     private static MsQuicStreamCredit Accepting(QuicConnection connection, TransportOptions options, ConditionalWeakTable<QuicConnection, MsQuicStreamCredit> credits)
     {
-        MsQuicSettings.TrySet(connection, options.CongestionControl);
+        MsQuicSettings.TrySet(connection, options);
         var credit = new MsQuicStreamCredit();
         credits.AddOrUpdate(connection, credit);
         return credit;

@@ -1,6 +1,8 @@
 using System.Net.Quic;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Accel.Core.Transport.MsQuic;
 
@@ -18,12 +20,17 @@ namespace Accel.Core.Transport.MsQuic;
 internal static unsafe class MsQuicSettings
 {
     private const uint ParamGlobalSettings = 0x01000005;
+    private const uint ParamGlobalStatelessResetKey = 0x0100000B;
+    private const int StatelessResetKeyLength = 32;
     private const uint ParamConnSettings = 0x05000004;
 
     // QUIC_SETTINGS up to MtuDiscoveryMissingProbeCount, the smallest size every libmsquic 2.x accepts.
     private const int Size = 112;
     private const int CongestionControlOffset = 92;
     private const ulong CongestionControlIsSet = 1UL << 17;
+    private const int DisconnectTimeoutOffset = 84;
+    private const ulong DisconnectTimeoutIsSet = 1UL << 15;
+    private const uint MaxDisconnectTimeoutMs = 600_000;
     private const ushort Cubic = 0;
     private const ushort Bbr = 1;
 
@@ -36,20 +43,45 @@ internal static unsafe class MsQuicSettings
     public static CongestionControlAlgorithm Effective(CongestionControlAlgorithm algorithm) =>
         algorithm == CongestionControlAlgorithm.Bbr ? CongestionControlAlgorithm.Bbr : CongestionControlAlgorithm.Cubic;
 
-    /// <summary>Sets the controller of a server connection that is not started yet (the connection-options callback).</summary>
-    public static bool TrySet(QuicConnection connection, CongestionControlAlgorithm algorithm) =>
-        MsQuicStatistics.HandleOf(connection) is { } handle && WithHandle(handle, h => TrySet(h, algorithm));
+    /// <summary>Sets the controller and disconnect timeout of a server connection not started yet (the connection-options callback).</summary>
+    public static bool TrySet(QuicConnection connection, TransportOptions options) =>
+        MsQuicStatistics.HandleOf(connection) is { } handle && WithHandle(handle, h => TrySet(h, options));
 
     /// <summary>
-    /// Starts a client connect whose connection runs <paramref name="algorithm"/>: the library default is set and the
-    /// connection's handle opened (synchronously, inside <see cref="QuicConnection.ConnectAsync"/>) under one lock.
+    /// Starts a client connect whose connection runs the controller and disconnect timeout of <paramref name="transport"/>:
+    /// the library defaults are set and the connection's handle opened (synchronously, inside
+    /// <see cref="QuicConnection.ConnectAsync"/>) under one lock.
     /// </summary>
-    public static Task<QuicConnection> Connect(QuicClientConnectionOptions options, CongestionControlAlgorithm algorithm, CancellationToken cancellationToken)
+    public static Task<QuicConnection> Connect(QuicClientConnectionOptions options, TransportOptions transport, CancellationToken cancellationToken)
     {
         lock (s_clientOpen)
         {
-            TrySet(0, algorithm);
+            TrySet(0, transport);
             return QuicConnection.ConnectAsync(options, cancellationToken).AsTask();
+        }
+    }
+
+    /// <summary>
+    /// Sets libmsquic's stateless reset key (QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, process-wide) to one derived from the
+    /// listener's identity key, as the ngtcp2 engine does: a restarted server edge then answers a client edge's packets
+    /// for the connection it no longer knows with a reset the client can verify, and the client learns at once that the
+    /// connection is gone. libmsquic's own key is random per process, so its resets after a restart were ignored. The
+    /// key is the library's, not the listener's: a second listener with another identity in the same process replaces it.
+    /// </summary>
+    public static bool TrySetStatelessResetKey(EndpointIdentity identity)
+    {
+        var ikm = Encoding.UTF8.GetBytes(identity.PrivateKeyPem);
+        var key = stackalloc byte[StatelessResetKeyLength];
+        var span = new Span<byte>(key, StatelessResetKeyLength);
+        try
+        {
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, span, "spiceaccel msquic stateless reset v1"u8, "reset key"u8);
+            return MsQuicLibrary.TrySetParam(0, ParamGlobalStatelessResetKey, key, StatelessResetKeyLength);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ikm);
+            span.Clear();
         }
     }
 
@@ -82,12 +114,23 @@ internal static unsafe class MsQuicSettings
         };
     }
 
-    private static bool TrySet(nint handle, CongestionControlAlgorithm algorithm)
+    /// <summary>
+    /// The controller, and the disconnect timeout set to the idle timeout: libmsquic ends a connection whose sent data goes
+    /// unacknowledged for DisconnectTimeoutMs (16 s by default) even when the idle timeout is longer; ngtcp2 has no such
+    /// timer. With both at the idle timeout, an outage ends the connection at the same bound on either engine.
+    /// </summary>
+    private static bool TrySet(nint handle, TransportOptions options)
     {
         var settings = stackalloc byte[Size];
         new Span<byte>(settings, Size).Clear();
         *(ulong*)settings = CongestionControlIsSet;
-        *(ushort*)(settings + CongestionControlOffset) = Effective(algorithm) == CongestionControlAlgorithm.Bbr ? Bbr : Cubic;
+        *(ushort*)(settings + CongestionControlOffset) = Effective(options.CongestionControl) == CongestionControlAlgorithm.Bbr ? Bbr : Cubic;
+        if (options.IdleTimeout > TimeSpan.Zero)
+        {
+            *(ulong*)settings |= DisconnectTimeoutIsSet;
+            *(uint*)(settings + DisconnectTimeoutOffset) = (uint)Math.Min(MaxDisconnectTimeoutMs, Math.Ceiling(options.IdleTimeout.TotalMilliseconds));
+        }
+
         return MsQuicLibrary.TrySetParam(handle, handle == 0 ? ParamGlobalSettings : ParamConnSettings, settings, Size);
     }
 

@@ -164,11 +164,36 @@ internal sealed class MsQuicTransportStream : ITransportStream
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Releases the stream without waiting for the peer. System.Net.Quic's dispose waits for the stream's
+    /// SHUTDOWN_COMPLETE, which libmsquic raises for an aborted stream only once the peer acknowledged the reset: during
+    /// an outage, not before the connection ends (a refused channel open then held its caller for the idle timeout; the
+    /// ngtcp2 engine's dispose is local). The rest of System.Net.Quic's dispose finishes in the background.
+    /// </summary>
+    public ValueTask DisposeAsync()
     {
         Volatile.Write(ref _released, 1);
         _owner.Untrack(this);
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        var disposing = _stream.DisposeAsync();
+        if (disposing.IsCompleted)
+        {
+            return disposing;
+        }
+
+        _ = FinishDisposeAsync(disposing);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async Task FinishDisposeAsync(ValueTask disposing)
+    {
+        try
+        {
+            await disposing.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is QuicException or ObjectDisposedException)
+        {
+            // The connection ended first: nothing left to release.
+        }
     }
 
     /// <summary>

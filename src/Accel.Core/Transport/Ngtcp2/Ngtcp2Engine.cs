@@ -33,7 +33,7 @@ public sealed class Ngtcp2Engine : ITransportEngine
 {
     internal const TransportCapabilities EngineCapabilities =
         TransportCapabilities.StreamPriority | TransportCapabilities.CongestionStatistics | TransportCapabilities.CongestionControlChoice
-        | TransportCapabilities.LossStatistics | TransportCapabilities.AcknowledgedBytes;
+        | TransportCapabilities.LossStatistics | TransportCapabilities.AcknowledgedBytes | TransportCapabilities.Datagrams;
 
     private static readonly Lazy<(bool Supported, string? Reason, string Version)> s_probe = new(Probe);
 
