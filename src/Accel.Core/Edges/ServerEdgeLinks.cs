@@ -136,7 +136,9 @@ internal sealed class ServerEdgeLinks : IAsyncDisposable
                 && !target.Trust.PinnedSpkiSha256.Any(pin => c.PeerSpkiSha256.Span.SequenceEqual(pin)))
             {
                 ClientEdgeLog.PinRemoved(_logger, name);
-                _ = c.CloseAsync(0, CancellationToken.None).AsTask();
+                // Disposed, not closed: a close finishes every stream (its channels would end); disposed, they fail
+                // over and wait to resume, as when a reconnect replaces the connection.
+                _ = c.DisposeAsync().AsTask();
                 closed++;
             }
         }

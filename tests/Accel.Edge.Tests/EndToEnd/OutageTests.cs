@@ -252,11 +252,19 @@ public sealed class OutageTests(SpiceLabFixture lab)
     /// </summary>
     [Fact]
     public Task ClientRouteChange_RightAfterNatRebindings_SameConnectionSurvives()
-        => TypeThroughRouteChangeAsync("natroute", TimeSpan.Zero, async (client, server) =>
+    {
+        // The miscount was ngtcp2's, at the server edge; and only its log says when each rebinding was followed.
+        if (SpiceLabFixture.EngineName("E2E_SERVER_ENGINE") != "ngtcp2")
+        {
+            Assert.Skip("the server edge runs msquic: libmsquic does not report a peer's new address, and the connection-ID miscount was ngtcp2's");
+        }
+
+        return TypeThroughRouteChangeAsync("natroute", TimeSpan.Zero, async (client, server) =>
         {
             await AssertMovedNotReplacedAsync(client, server);
             Assert.DoesNotContain("CONNECTION_ID_LIMIT", server.Log, StringComparison.Ordinal);
         }, natRebinds: 4);
+    }
 
     /// <summary>The client edge moved its connection and the server edge followed: no channel resumed on a new connection.</summary>
     private static async Task AssertMovedNotReplacedAsync(EdgeProcess client, EdgeProcess server)
