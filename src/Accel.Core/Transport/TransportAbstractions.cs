@@ -127,6 +127,10 @@ public sealed class TransportException : IOException
         ApplicationErrorCode = applicationErrorCode;
     }
 
+    /// <summary>The connection ended by the peer's stateless reset (RFC 9000 §10.3), as each engine learns it.</summary>
+    internal static TransportException PeerReset(Exception? inner = null) =>
+        new(TransportError.ConnectionAborted, "The peer reset the connection (stateless reset): it no longer knows it, e.g. it restarted.", null, inner);
+
     public TransportError Error { get; }
 
     public long? ApplicationErrorCode { get; }

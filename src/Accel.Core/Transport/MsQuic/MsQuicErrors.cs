@@ -32,7 +32,7 @@ internal static class MsQuicErrors
         // libmsquic closes a connection with QUIC_STATUS_ABORTED when a stateless reset for it arrives (and when its own
         // handle is closed, which this end reports as its own close): System.Net.Quic names only the status.
         QuicError.InternalError when ex.Message.Contains("QUIC_STATUS_ABORTED", StringComparison.Ordinal) =>
-            new TransportException(TransportError.ConnectionAborted, "The peer reset the connection (stateless reset): it no longer knows it, e.g. it restarted.", null, ex),
+            TransportException.PeerReset(ex),
         QuicError.VersionNegotiationError or QuicError.AlpnInUse => new TransportException(TransportError.ConnectionRefused, ex.Message, null, ex),
         _ => new TransportException(TransportError.InternalError, ex.Message, null, ex),
     };

@@ -2,7 +2,7 @@ using System.Net.Quic;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
-using System.Text;
+using Accel.Core.Transport.Tls;
 
 namespace Accel.Core.Transport.MsQuic;
 
@@ -70,18 +70,16 @@ internal static unsafe class MsQuicSettings
     /// </summary>
     public static bool TrySetStatelessResetKey(EndpointIdentity identity)
     {
-        var ikm = Encoding.UTF8.GetBytes(identity.PrivateKeyPem);
         var key = stackalloc byte[StatelessResetKeyLength];
         var span = new Span<byte>(key, StatelessResetKeyLength);
         try
         {
-            HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, span, "spiceaccel msquic stateless reset v1"u8, "reset key"u8);
+            EndpointIdentities.DeriveKey(identity, "spiceaccel msquic stateless reset v1"u8, "reset key"u8, span);
             return MsQuicLibrary.TrySetParam(0, ParamGlobalStatelessResetKey, key, StatelessResetKeyLength);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(ikm);
-            span.Clear();
+            CryptographicOperations.ZeroMemory(span);
         }
     }
 

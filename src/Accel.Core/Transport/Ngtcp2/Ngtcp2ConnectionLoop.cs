@@ -317,7 +317,7 @@ internal sealed unsafe class Ngtcp2ConnectionLoop
         {
             case NGTCP2_ERR_DRAINING:
                 Finish(_owner.PeerReset
-                    ? new TransportException(TransportError.ConnectionAborted, "The peer reset the connection (stateless reset): it no longer knows it, e.g. it restarted.")
+                    ? TransportException.PeerReset()
                     : Ngtcp2CloseErrors.FromPeer(_native.Conn, _owner.HandshakeDone));
                 return;
             case NGTCP2_ERR_DROP_CONN:

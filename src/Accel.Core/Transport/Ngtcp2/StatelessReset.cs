@@ -1,6 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
+using Accel.Core.Transport.Tls;
 using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 
 namespace Accel.Core.Transport.Ngtcp2;
@@ -36,15 +36,9 @@ internal sealed class StatelessReset
     /// <summary>The key derived from the identity's private key: the same after a restart, different per identity.</summary>
     public static StatelessReset FromIdentity(EndpointIdentity identity)
     {
-        var ikm = Encoding.UTF8.GetBytes(identity.PrivateKeyPem);
-        try
-        {
-            return new StatelessReset(HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, 32, s_salt, "token key"u8.ToArray()));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(ikm);
-        }
+        var key = new byte[32];
+        EndpointIdentities.DeriveKey(identity, s_salt, "token key"u8, key);
+        return new StatelessReset(key);
     }
 
     /// <summary>The token for connection ID <paramref name="cid"/> (16 bytes into <paramref name="token"/>).</summary>

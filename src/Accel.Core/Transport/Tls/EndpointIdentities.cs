@@ -27,6 +27,25 @@ public static class EndpointIdentities
         return new EndpointIdentity(certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>
+    /// A secret derived from the identity's private key (HKDF-SHA256 with <paramref name="salt"/> and
+    /// <paramref name="info"/>) into <paramref name="key"/>: the same after a restart, different per identity and per
+    /// purpose. The engines' stateless reset keys come from here, so a restarted server edge still resets the
+    /// connections it no longer knows.
+    /// </summary>
+    internal static void DeriveKey(EndpointIdentity identity, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> info, Span<byte> key)
+    {
+        var ikm = System.Text.Encoding.UTF8.GetBytes(identity.PrivateKeyPem);
+        try
+        {
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, key, salt, info);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(ikm);
+        }
+    }
+
     /// <summary>The pin as base64, the form configuration files and `spiceaccel pin` use.</summary>
     public static string ComputeSpkiSha256Base64(string certificatePem) => Convert.ToBase64String(ComputeSpkiSha256(certificatePem));
 
