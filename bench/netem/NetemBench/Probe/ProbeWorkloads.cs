@@ -208,7 +208,8 @@ public static class ProbeWorkloads
         }
     }
 
-    private static long ParsePointerLine(string line)
+    /// <summary>The Unix ms time of a pointer-watch line ("TIME X Y"); -1 when it has none.</summary>
+    internal static long ParsePointerLine(string line)
     {
         var sp = line.IndexOf(' ', StringComparison.Ordinal);
         return sp > 0 && long.TryParse(line.AsSpan(0, sp), NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) ? t : -1;
