@@ -13,7 +13,7 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// One QUIC connection. A dedicated thread (the loop) owns the <c>ngtcp2_conn</c>: it reads the datagrams the
 /// endpoint routes to it, runs timers, executes commands the application posts, and packs packets with the
 /// <see cref="PriorityScheduler{T}"/>. Application calls never touch ngtcp2 directly. The loop's collaborators:
-/// <see cref="Ngtcp2ConnectionLoop"/> (the thread: commands, receive, timers, send), <see cref="Ngtcp2NativeConnection"/>
+/// <see cref="Ngtcp2ConnectionDriver"/> (a turn: commands, receive, timers, send), <see cref="Ngtcp2NativeConnection"/>
 /// (native state), <see cref="Ngtcp2StreamTable"/> (streams and what waits on them), <see cref="Ngtcp2PacketWriter"/>
 /// (send path), <see cref="Ngtcp2Datagrams"/> and <see cref="Ngtcp2Callbacks"/>. This type is the application's side
 /// and the handshake's state.
@@ -25,7 +25,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private UdpEndpoint _endpoint;
     private readonly Ngtcp2Listener? _listener;
     private readonly ILogger _logger;
-    private readonly Ngtcp2ConnectionLoop _loop;
+    private readonly Ngtcp2ConnectionDriver _loop;
     private readonly Channel<Ngtcp2Stream> _acceptedStreams;
     private readonly TaskCompletionSource _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<TransportException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,7 +64,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             SingleReader = false,
             SingleWriter = true,
         });
-        _loop = new Ngtcp2ConnectionLoop(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
+        _loop = new Ngtcp2ConnectionDriver(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
     }
 
     /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>

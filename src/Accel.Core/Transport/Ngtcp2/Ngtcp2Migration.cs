@@ -9,7 +9,7 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// <summary>
 /// A client connection that moves on its own when its route changes (Wi-Fi → LTE, a new default route, its source
 /// address removed). Its socket is connected, so the kernel fixed the source address at connect time and keeps using it
-/// even when that address is gone (sends then fail, nothing arrives). Every <see cref="CheckInterval"/> the loop asks
+/// even when that address is gone (sends then fail, nothing arrives). Every <see cref="CheckInterval"/> (a deadline of the connection's turns) the loop asks
 /// the kernel which source address it would pick now: connect(2) on a fresh UDP socket is a route lookup and sends
 /// nothing. When the answer differs, a socket bound to the new address takes over and ngtcp2 migrates at once
 /// (<c>ngtcp2_conn_initiate_immediate_migration</c>: a fresh connection ID, path validation on the new path meanwhile;
@@ -24,7 +24,7 @@ internal sealed class Ngtcp2Migration
     private readonly Ngtcp2Connection _owner;
     private readonly IPEndPoint _remote;
     private readonly ILogger _logger;
-    private long _nextCheck;
+    private ulong _nextCheck;
     private IPAddress? _refused;
     private IPEndPoint? _validating;
 
@@ -34,6 +34,9 @@ internal sealed class Ngtcp2Migration
         _remote = remote;
         _logger = logger;
     }
+
+    /// <summary>When the next route check is due (<see cref="Ngtcp2Clock"/> nanoseconds): a deadline of the connection's turns.</summary>
+    public ulong NextCheck => _nextCheck;
 
     /// <summary>Set when the path the connection moved to failed validation: the loop ends the connection.</summary>
     public bool ValidationFailed { get; private set; }
@@ -64,13 +67,13 @@ internal sealed class Ngtcp2Migration
     /// <summary>When a check is due: moves the connection if the source address changed. Returns the new socket, or null.</summary>
     public UdpEndpoint? Poll(UdpEndpoint current)
     {
-        var now = Environment.TickCount64;
+        var now = Ngtcp2Clock.Now();
         if (now < _nextCheck)
         {
             return null;
         }
 
-        _nextCheck = now + (long)CheckInterval.TotalMilliseconds;
+        _nextCheck = now + Ngtcp2Clock.ToNanoseconds(CheckInterval);
         var source = SourceToward(_remote);
         return source is null || source.Equals(current.LocalEndPoint.Address) ? null : MoveTo(source, current);
     }

@@ -214,4 +214,46 @@ internal sealed unsafe class Ngtcp2PacketWriter(UdpEndpoint endpoint, SocketAddr
             }
         }
     }
+
+    /// <summary>Writes and sends CONNECTION_CLOSE: an application close, or the error ngtcp2 reported.</summary>
+    public void WriteClose(nint conn, ngtcp2_path* path, bool application, long codeOrLibError)
+    {
+        ngtcp2_ccerr ccerr;
+        ngtcp2_ccerr_default(&ccerr);
+        if (application)
+        {
+            ngtcp2_ccerr_set_application_error(&ccerr, (ulong)codeOrLibError, null, 0);
+        }
+        else
+        {
+            ngtcp2_ccerr_set_liberr(&ccerr, (int)codeOrLibError, null, 0);
+        }
+
+        WriteClose(conn, path, &ccerr);
+    }
+
+    /// <summary>
+    /// CONNECTION_CLOSE with CRYPTO_ERROR and the handshake's TLS alert; without one, certificate_required when
+    /// <paramref name="certificateMissing"/> (a server that got no client certificate), else bad_certificate.
+    /// </summary>
+    public void WriteTlsAlertClose(nint conn, ngtcp2_path* path, bool certificateMissing)
+    {
+        if (conn == 0)
+        {
+            return;
+        }
+
+        const byte badCertificate = 42;
+        const byte certificateRequired = 116;
+        var alert = ngtcp2_conn_get_tls_alert(conn);
+        if (alert == 0)
+        {
+            alert = certificateMissing ? certificateRequired : badCertificate;
+        }
+
+        ngtcp2_ccerr ccerr;
+        ngtcp2_ccerr_default(&ccerr);
+        ngtcp2_ccerr_set_tls_alert(&ccerr, alert, null, 0);
+        WriteClose(conn, path, &ccerr);
+    }
 }
