@@ -29,11 +29,12 @@ internal static class ForgedInitials
             Identity = identity,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [new byte[32]] },
         };
+        var loops = new Ngtcp2EventLoopGroup(1, NullLogger.Instance); // never started: no thread
         for (var i = 0; i < count; i++)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), server, NullLogger.Instance);
+            var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), server, loops, NullLogger.Instance);
             try
             {
                 var written = WriteFirstPacket(connection, datagram);

@@ -15,7 +15,31 @@ public sealed class Ngtcp2UnderTest : IEngineUnderTest
     public static bool MustRun => true;
 }
 
+/// <summary>The ngtcp2 engine with all its connections, both ends of every test, on one event loop.</summary>
+public sealed class Ngtcp2OneLoopUnderTest : IEngineUnderTest
+{
+    public static ITransportEngine Create() => new Ngtcp2Engine(eventLoops: 1);
+
+    public static bool MustRun => true;
+}
+
+/// <summary>The ngtcp2 engine on two event loops (the thread-count test).</summary>
+public sealed class Ngtcp2TwoLoopsUnderTest : IEngineUnderTest
+{
+    public static ITransportEngine Create() => new Ngtcp2Engine(eventLoops: 2);
+
+    public static bool MustRun => true;
+}
+
 public sealed class Ngtcp2HandshakeConformanceTests : HandshakeConformance<Ngtcp2UnderTest>;
+
+public sealed class Ngtcp2OneLoopHandshakeConformanceTests : HandshakeConformance<Ngtcp2OneLoopUnderTest>;
+
+public sealed class Ngtcp2OneLoopStreamConformanceTests : StreamConformance<Ngtcp2OneLoopUnderTest>;
+
+public sealed class Ngtcp2OneLoopStreamAbortConformanceTests : StreamAbortConformance<Ngtcp2OneLoopUnderTest>;
+
+public sealed class Ngtcp2OneLoopConnectionConformanceTests : ConnectionConformance<Ngtcp2OneLoopUnderTest>;
 
 public sealed class Ngtcp2StreamConformanceTests : StreamConformance<Ngtcp2UnderTest>;
 
@@ -40,13 +64,13 @@ public sealed class Ngtcp2EngineTests
     [Fact]
     public async Task Dispose_ConnectionNeverStarted_ClosesItsSocket()
     {
-        // A background thread that never started reports Unstarted | Background: the loop must still count as not
-        // started, or dispose waits for nothing and leaks the socket and the native connection.
+        // A connection no event loop has taken yet: dispose tears it down at once, or it would wait for a loop that
+        // never runs it and leak the socket and the native connection.
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var remote = new IPEndPoint(IPAddress.Loopback, 9);
         var options = new TransportClientOptions { RemoteEndPoint = remote, Identity = TestIdentities.Client, PeerTrust = TestIdentities.Pin(TestIdentities.Server) };
-        var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), remote, NullLogger.Instance);
+        var connection = Ngtcp2Connection.CreateClient(options, new UdpEndpoint(socket, NullLogger.Instance), remote, new Ngtcp2EventLoopGroup(1, NullLogger.Instance), NullLogger.Instance);
 
         await connection.DisposeAsync();
 

@@ -10,10 +10,10 @@ using static Accel.Core.Transport.Ngtcp2.Native.Ngtcp2Native;
 namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>
-/// One QUIC connection. A dedicated thread (the loop) owns the <c>ngtcp2_conn</c>: it reads the datagrams the
-/// endpoint routes to it, runs timers, executes commands the application posts, and packs packets with the
-/// <see cref="PriorityScheduler{T}"/>. Application calls never touch ngtcp2 directly. The loop's collaborators:
-/// <see cref="Ngtcp2ConnectionDriver"/> (a turn: commands, receive, timers, send), <see cref="Ngtcp2NativeConnection"/>
+/// One QUIC connection. One thread of the engine's <see cref="Ngtcp2EventLoopGroup"/> (its loop, for good) owns the
+/// <c>ngtcp2_conn</c>: it reads the datagrams the endpoint routes to it, runs timers, executes commands the application
+/// posts, and packs packets with the <see cref="PriorityScheduler{T}"/>. Application calls never touch ngtcp2 directly.
+/// The loop's collaborators: <see cref="Ngtcp2ConnectionDriver"/> (a turn: commands, receive, timers, send), <see cref="Ngtcp2NativeConnection"/>
 /// (native state), <see cref="Ngtcp2StreamTable"/> (streams and what waits on them), <see cref="Ngtcp2PacketWriter"/>
 /// (send path), <see cref="Ngtcp2Datagrams"/> and <see cref="Ngtcp2Callbacks"/>. This type is the application's side
 /// and the handshake's state.
@@ -40,7 +40,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private int _disposed;
     private int _halfOpenEnded;
 
-    private Ngtcp2Connection(bool isServer, TransportOptions options, UdpEndpoint endpoint, IPEndPoint remoteEndPoint, SocketAddress? remoteAddress, Ngtcp2Listener? listener, ILogger logger)
+    private Ngtcp2Connection(bool isServer, TransportOptions options, UdpEndpoint endpoint, IPEndPoint remoteEndPoint, SocketAddress? remoteAddress, Ngtcp2Listener? listener, Ngtcp2EventLoopGroup loops, ILogger logger)
     {
         _isServer = isServer;
         _options = options;
@@ -64,7 +64,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             SingleReader = false,
             SingleWriter = true,
         });
-        _loop = new Ngtcp2ConnectionDriver(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), logger);
+        _loop = new Ngtcp2ConnectionDriver(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), loops, logger);
     }
 
     /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>
@@ -110,9 +110,9 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
     // ---- Construction --------------------------------------------------------------------------------------
 
-    internal static Ngtcp2Connection CreateClient(TransportClientOptions options, UdpEndpoint endpoint, IPEndPoint remote, ILogger logger)
+    internal static Ngtcp2Connection CreateClient(TransportClientOptions options, UdpEndpoint endpoint, IPEndPoint remote, Ngtcp2EventLoopGroup loops, ILogger logger)
     {
-        var connection = new Ngtcp2Connection(false, options, endpoint, remote, null, null, logger);
+        var connection = new Ngtcp2Connection(false, options, endpoint, remote, null, null, loops, logger);
         try
         {
             connection.Native.InitClient(options.ServerName);
@@ -131,7 +131,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         var address = new SocketAddress(from.Family, from.Size);
         from.Buffer.Span.CopyTo(address.Buffer.Span);
         var remote = (IPEndPoint)new IPEndPoint(from.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
-        var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, logger);
+        var connection = new Ngtcp2Connection(true, options, endpoint, remote, address, listener, listener.Loops, logger);
         try
         {
             connection.Native.InitServer(hd, originalDcid, listener.Reset, listener.Credentials, out var scid);
@@ -279,10 +279,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             return;
         }
 
-        if (_loop.IsAlive)
-        {
-            await _closed.Task.ConfigureAwait(false);
-        }
+        await _closed.Task.ConfigureAwait(false);
     }
 
     // ---- Posting from other threads ------------------------------------------------------------------------
@@ -401,7 +398,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         }
     }
 
-    /// <summary>Releases everything; runs once, on the loop thread at its end (or from Dispose if it never started).</summary>
+    /// <summary>Releases everything; runs once, on its loop thread after the last turn (or from Dispose if it never started).</summary>
     internal void Teardown(TransportException error)
     {
         EndHalfOpen();

@@ -8,9 +8,10 @@ namespace Accel.Core.Transport.Ngtcp2;
 /// <summary>
 /// One connection's turn: it runs the commands the application posted, feeds ngtcp2 the datagrams the endpoint routed
 /// here, handles timers, applies what the callbacks deferred, packs packets and publishes statistics
-/// (<see cref="RunTurn"/>). Every call runs on the one thread that owns the <c>ngtcp2_conn</c>.
+/// (<see cref="RunTurn"/>). Its turns run on the <see cref="Ngtcp2EventLoop"/> it was attached to when it started,
+/// the one thread that owns the <c>ngtcp2_conn</c>; other threads only post to its queues and schedule a turn.
 /// </summary>
-internal sealed unsafe class Ngtcp2ConnectionDriver
+internal sealed unsafe class Ngtcp2ConnectionDriver : Ngtcp2LoopMember
 {
     private const int MaxInboundQueue = 8192;
     private const int MaxReadBatch = 64;
@@ -21,7 +22,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
     private UdpEndpoint _endpoint;
     private readonly Ngtcp2PacketWriter _writer;
     private readonly ILogger _logger;
-    private readonly Ngtcp2ConnectionLoop _loop;
+    private readonly Ngtcp2EventLoopGroup _loops;
     private readonly ConcurrentQueue<Ngtcp2Packet> _inbound = new();
     private readonly ConcurrentQueue<Ngtcp2Command> _commands = new();
 
@@ -37,7 +38,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
     private long _lostSampled;
     private TransportException? _closeError;
 
-    public Ngtcp2ConnectionDriver(Ngtcp2Connection owner, UdpEndpoint endpoint, Ngtcp2PacketWriter writer, ILogger logger)
+    public Ngtcp2ConnectionDriver(Ngtcp2Connection owner, UdpEndpoint endpoint, Ngtcp2PacketWriter writer, Ngtcp2EventLoopGroup loops, ILogger logger)
     {
         _owner = owner;
         _native = owner.Native;
@@ -45,18 +46,17 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
         _endpoint = endpoint;
         _writer = writer;
         _logger = logger;
-        _loop = new Ngtcp2ConnectionLoop(this, "ngtcp2-conn " + owner.RemoteEndPoint);
+        _loops = loops;
     }
 
-    /// <summary>True once <see cref="Start"/> ran.</summary>
-    public bool Started => _loop.Started;
+    /// <summary>True once <see cref="Start"/> ran: from then on its loop tears it down.</summary>
+    public bool Started => Loop is not null;
 
-    public bool IsAlive => _loop.IsAlive;
+    /// <summary>Set when the connection ended: its loop tears it down next (<see cref="Teardown"/>).</summary>
+    public override bool Finished => _finished;
 
-    /// <summary>Set when the connection ended: the owner tears it down next (<see cref="Teardown"/>).</summary>
-    public bool Finished => _finished;
-
-    public void Start() => _loop.Start();
+    /// <summary>Attaches the connection to the least-loaded loop of the engine, for good, and schedules its first turn.</summary>
+    public void Start() => _loops.Attach(this);
 
     public void Post(in Ngtcp2Command command)
     {
@@ -64,7 +64,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
         Wake();
     }
 
-    public void Wake() => _loop.Wake();
+    public void Wake() => Schedule();
 
     /// <summary>A datagram the endpoint routed here; dropped when the queue is full or the connection closed.</summary>
     public void EnqueueInbound(byte[] buffer, int length, int addressLength, bool closed)
@@ -127,7 +127,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
     /// now. Never blocks. After it, <see cref="Finished"/> tells whether the connection ended. Every ngtcp2 call reads
     /// the clock itself: ngtcp2 asserts that its timestamps never go back.
     /// </summary>
-    public Ngtcp2Turn RunTurn()
+    public override Ngtcp2Turn RunTurn()
     {
         try
         {
@@ -142,7 +142,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
     }
 
     /// <summary>The end of the connection, on its loop thread: releases everything (once).</summary>
-    public void Teardown() =>
+    public override void Teardown() =>
         _owner.Teardown(_closeError ?? new TransportException(TransportError.InternalError, "The connection loop ended."));
 
     private Ngtcp2Turn Turn()
@@ -463,6 +463,3 @@ internal sealed unsafe class Ngtcp2ConnectionDriver
         _owner.Publish(stats);
     }
 }
-
-/// <summary>What a turn left: when the connection next needs one (Ngtcp2Clock nanoseconds), or that it has work left now.</summary>
-internal readonly record struct Ngtcp2Turn(ulong Deadline, bool WorkLeft);

@@ -9,7 +9,9 @@ namespace Accel.Core.Transport.Ngtcp2;
 
 /// <summary>
 /// QUIC over Debian's libngtcp2 1.x + libngtcp2_crypto_gnutls + GnuTLS, by direct P/Invoke over
-/// <see cref="System.Net.Sockets"/> UDP. One thread per connection owns its <c>ngtcp2_conn</c>.
+/// <see cref="System.Net.Sockets"/> UDP. A fixed set of event-loop threads (one per core by default) serves every
+/// connection; each connection's <c>ngtcp2_conn</c> is owned by one of them for its whole life. Each UDP socket has
+/// its own receive thread (a listener's one; a client connection's one).
 /// </summary>
 /// <remarks>
 /// Semantics callers can rely on (the conformance tests check them):
@@ -37,14 +39,21 @@ public sealed class Ngtcp2Engine : ITransportEngine
 
     private static readonly Lazy<(bool Supported, string? Reason, string Version)> s_probe = new(Probe);
 
-    private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly Ngtcp2EventLoopGroup _loops;
 
-    public Ngtcp2Engine(ILoggerFactory? loggerFactory = null)
+    /// <param name="loggerFactory">Where the engine logs.</param>
+    /// <param name="eventLoops">Event-loop threads serving all connections, 1..64; null: one per core.</param>
+    public Ngtcp2Engine(ILoggerFactory? loggerFactory = null, int? eventLoops = null)
     {
-        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
-        _logger = _loggerFactory.CreateLogger("Accel.Core.Transport.Ngtcp2");
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Accel.Core.Transport.Ngtcp2");
+        _loops = new Ngtcp2EventLoopGroup(eventLoops ?? Ngtcp2EventLoopGroup.DefaultLoops, _logger);
     }
+
+    /// <summary>How many event-loop threads serve this engine's connections.</summary>
+    public int EventLoops => _loops.Loops.Count;
+
+    internal Ngtcp2EventLoopGroup Loops => _loops;
 
     /// <summary>The sonames this binding is written for (ngtcp2 1.x ABI).</summary>
     public static IReadOnlyList<string> NativeLibraries { get; } = [LibNgtcp2, LibCrypto, LibGnuTls];
@@ -64,7 +73,7 @@ public sealed class Ngtcp2Engine : ITransportEngine
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfUnsupported();
         ValidateOptions(options);
-        return ValueTask.FromResult<ITransportListener>(new Ngtcp2Listener(options, _logger));
+        return ValueTask.FromResult<ITransportListener>(new Ngtcp2Listener(options, _loops, _logger));
     }
 
     public async ValueTask<ITransportConnection> ConnectAsync(TransportClientOptions options, CancellationToken cancellationToken = default)
@@ -90,7 +99,7 @@ public sealed class Ngtcp2Engine : ITransportEngine
         Ngtcp2Connection connection;
         try
         {
-            connection = Ngtcp2Connection.CreateClient(options, endpoint, remote, _logger);
+            connection = Ngtcp2Connection.CreateClient(options, endpoint, remote, _loops, _logger);
         }
         catch
         {

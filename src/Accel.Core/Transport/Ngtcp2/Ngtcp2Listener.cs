@@ -19,9 +19,10 @@ internal sealed class Ngtcp2Listener : ITransportListener
     private readonly Channel<Ngtcp2Connection> _accepted;
     private int _disposed;
 
-    public Ngtcp2Listener(TransportListenerOptions options, ILogger logger)
+    public Ngtcp2Listener(TransportListenerOptions options, Ngtcp2EventLoopGroup loops, ILogger logger)
     {
         _options = options;
+        Loops = loops;
         _logger = logger;
         Reset = StatelessReset.FromIdentity(options.Identity);
         Credentials = Ngtcp2Credentials.Load(options.Identity);
@@ -51,6 +52,9 @@ internal sealed class Ngtcp2Listener : ITransportListener
     }
 
     public IPEndPoint LocalEndPoint => _endpoint.LocalEndPoint;
+
+    /// <summary>The engine's event loops: each connection accepted here runs on one of them.</summary>
+    internal Ngtcp2EventLoopGroup Loops { get; }
 
     /// <summary>The stateless reset key: tokens for the connection IDs issued here, and resets for unknown ones.</summary>
     internal StatelessReset Reset { get; }
