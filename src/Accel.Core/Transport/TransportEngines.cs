@@ -10,15 +10,16 @@ public static class TransportEngines
     /// <summary>
     /// Resolves <paramref name="name"/>. <paramref name="msquicFactory"/> creates the MsQuic engine where one is built
     /// in (it lives in another folder of this assembly and is passed in so this file does not depend on it).
+    /// <paramref name="eventLoops"/>: the ngtcp2 engine's event-loop threads (1..64, null: one per core); msquic runs its own.
     /// </summary>
-    public static ITransportEngine Resolve(string name, ILoggerFactory? loggerFactory = null, Func<ILoggerFactory?, ITransportEngine>? msquicFactory = null)
+    public static ITransportEngine Resolve(string name, ILoggerFactory? loggerFactory = null, Func<ILoggerFactory?, ITransportEngine>? msquicFactory = null, int? eventLoops = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         msquicFactory ??= CreateMsQuic;
         switch (name.ToLowerInvariant())
         {
             case "ngtcp2":
-                return new Ngtcp2Engine(loggerFactory);
+                return new Ngtcp2Engine(loggerFactory, eventLoops);
             case "msquic":
                 return msquicFactory?.Invoke(loggerFactory) ?? throw new NotSupportedException("No MsQuic engine is available in this build.");
             case "auto":
@@ -28,7 +29,7 @@ public static class TransportEngines
                     return msquic;
                 }
 
-                var ngtcp2 = new Ngtcp2Engine(loggerFactory);
+                var ngtcp2 = new Ngtcp2Engine(loggerFactory, eventLoops);
                 if (ngtcp2.IsSupported)
                 {
                     return ngtcp2;

@@ -28,7 +28,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory), activity);
+        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory, o.Transport.EventLoops), activity);
         var identity = TransportOptionsFactory.LoadIdentity(o.Identity);
         Dictionary<string, ServerEdgeTarget> targets;
         try

@@ -7,8 +7,8 @@ namespace Accel.Edge.Hosting;
 /// <summary>Picks the QUIC engine: "auto" takes msquic where libmsquic exists, else ngtcp2.</summary>
 internal static class EngineFactory
 {
-    public static ITransportEngine Create(string name, ILoggerFactory? loggerFactory = null)
-        => Require(TransportEngines.Resolve(name, loggerFactory));
+    public static ITransportEngine Create(string name, ILoggerFactory? loggerFactory = null, int? eventLoops = null)
+        => Require(TransportEngines.Resolve(name, loggerFactory, eventLoops: eventLoops));
 
     public static IEnumerable<ITransportEngine> All(ILoggerFactory? loggerFactory = null)
     {

@@ -25,7 +25,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
     {
         // Bind before the host reports ready (sd_notify READY=1), so "started" means "reachable".
         var o = options.Value;
-        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory), activity);
+        var engine = new ObservedEngine(EngineFactory.Create(o.Transport.Engine, loggerFactory, o.Transport.EventLoops), activity);
         var identity = TransportOptionsFactory.LoadIdentity(o.Identity);
         activity.NamePeer = PeerNames.ForClientPins(o.Server.ClientPins);
         try

@@ -70,6 +70,10 @@ public sealed class TransportSection
     /// <summary>bbr | cubic | reno (ngtcp2 only; msquic uses its own default).</summary>
     public string CongestionControl { get; set; } = "bbr";
 
+    /// <summary>ngtcp2: event-loop threads serving every edge connection (default one per core); msquic runs its own.</summary>
+    [Range(1, 64, ErrorMessage = "must be 1 to 64 event-loop threads (default: one per core)")]
+    public int EventLoops { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 64);
+
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -56,6 +56,20 @@ public class EdgeOptionsValidatorTests
         Assert.DoesNotContain(defaults, f => f.StartsWith("Limits:", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65)]
+    public void TransportEventLoops_OutsideOneTo64_NamesTheKeyAndTheRange(int loops)
+    {
+        var o = new ConfigurationBuilder().AddCommandLine(["--Transport:EventLoops=" + loops]).Build().Get<EdgeOptions>()!;
+        var failures = new EdgeOptionsValidator(EdgeRole.Client).Validate(null, o).Failures!.ToList();
+
+        Assert.Contains("Transport:EventLoops: must be 1 to 64 event-loop threads (default: one per core)", failures);
+        Assert.Equal(Math.Clamp(Environment.ProcessorCount, 1, 64), new EdgeOptions().Transport.EventLoops);
+        var engine = EngineFactory.Create("ngtcp2", null, 3);
+        Assert.Equal(3, ((Accel.Core.Transport.Ngtcp2.Ngtcp2Engine)engine).EventLoops);
+    }
+
     [Fact]
     public void ServerHandshakes_CommandLine_BindValidateAndReachTheListener()
     {
