@@ -15,6 +15,8 @@ return args.Length > 0 && args[0] switch
     "relay-throughput" => true,
     "handshake-flood" => true,
     "handshake-flood-server" => true,
+    "idle-connections" => true,
+    "idle-connections-server" => true,
     _ => false,
 }
     ? await RunAsync(args)
@@ -28,6 +30,7 @@ static async Task<int> RunAsync(string[] args)
         {
             "relay-throughput" => await RelayThroughput.RunAsync(args),
             "handshake-flood" or "handshake-flood-server" => await HandshakeFlood.RunAsync(args),
+            "idle-connections" or "idle-connections-server" => await IdleConnections.RunAsync(args),
             _ => await TransportThroughput.RunAsync(args),
         };
     }
@@ -43,6 +46,7 @@ static int Usage()
     Console.Error.WriteLine("usage: Accel.Benchmarks transport-throughput [--engine ngtcp2|msquic] [--bytes 2G] [--cc bbr|cubic|reno]");
     Console.Error.WriteLine("       Accel.Benchmarks relay-throughput [--engine ngtcp2|msquic] [--bytes 1G] [--message 64K] [--budget off]");
     Console.Error.WriteLine("       Accel.Benchmarks handshake-flood [--rate 5000] [--seconds 20] [--distinct 20000] [--retry automatic|always|off] [--max-half-open 256]");
+    Console.Error.WriteLine("       Accel.Benchmarks idle-connections [--connections 2000] [--settle 10]");
     Console.Error.WriteLine("       Accel.Benchmarks canvas [BenchmarkDotNet options, e.g. --filter '*' --job short --inProcess]");
     return 2;
 }
