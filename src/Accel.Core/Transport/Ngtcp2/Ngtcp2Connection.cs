@@ -25,7 +25,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     private UdpEndpoint _endpoint;
     private readonly Ngtcp2Listener? _listener;
     private readonly ILogger _logger;
-    private readonly Ngtcp2ConnectionDriver _loop;
+    private readonly Ngtcp2ConnectionDriver _driver;
     private readonly Channel<Ngtcp2Stream> _acceptedStreams;
     private readonly TaskCompletionSource _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<TransportException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,7 +64,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             SingleReader = false,
             SingleWriter = true,
         });
-        _loop = new Ngtcp2ConnectionDriver(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), loops, logger);
+        _driver = new Ngtcp2ConnectionDriver(this, endpoint, new Ngtcp2PacketWriter(endpoint, remoteAddress), loops, logger);
     }
 
     /// <summary>The peer's address; at a server, the one it follows after a validated migration (set by the loop).</summary>
@@ -146,7 +146,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
         }
     }
 
-    internal void Start() => _loop.Start();
+    internal void Start() => _driver.Start();
 
     internal static unsafe Ngtcp2Connection? FromUserData(void* userData) => Ngtcp2NativeConnection.OwnerOf(userData);
 
@@ -183,7 +183,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     public async ValueTask<ITransportStream> OpenStreamAsync(StreamDirection direction, byte urgency, CancellationToken cancellationToken = default)
     {
         var request = new Ngtcp2OpenRequest(direction, StreamUrgency.Validate(urgency));
-        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Open, null, 0, request));
+        _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Open, null, 0, request));
         try
         {
             // A request posted while the loop tears down (its queue already drained) would wait forever: the
@@ -243,7 +243,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             return false;
         }
 
-        _loop.Wake();
+        _driver.Wake();
         return true;
     }
 
@@ -253,14 +253,14 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     public async ValueTask CloseAsync(long applicationErrorCode, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Close, null, applicationErrorCode, done));
+        _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Close, null, applicationErrorCode, done));
         try
         {
             await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, applicationErrorCode, null));
+            _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, applicationErrorCode, null));
             throw;
         }
     }
@@ -272,8 +272,8 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
             return;
         }
 
-        _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, 0, null));
-        if (!_loop.Started)
+        _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Abort, null, 0, null));
+        if (!_driver.Started)
         {
             Teardown(new TransportException(TransportError.ConnectionClosed, "The connection was disposed."));
             return;
@@ -284,13 +284,13 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
     // ---- Posting from other threads ------------------------------------------------------------------------
 
-    internal void EnqueueInbound(byte[] buffer, int length, int addressLength = 0) => _loop.EnqueueInbound(buffer, length, addressLength, _closed.Task.IsCompleted);
+    internal void EnqueueInbound(byte[] buffer, int length, int addressLength = 0) => _driver.EnqueueInbound(buffer, length, addressLength, _closed.Task.IsCompleted);
 
     internal void SignalData(Ngtcp2Stream stream)
     {
         if (Interlocked.Exchange(ref stream.DataSignaled, 1) == 0)
         {
-            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Data, stream, 0, null));
+            _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Data, stream, 0, null));
         }
     }
 
@@ -298,12 +298,12 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
     {
         if (Interlocked.Exchange(ref stream.CreditSignaled, 1) == 0)
         {
-            _loop.Post(new Ngtcp2Command(Ngtcp2CommandKind.Credit, stream, 0, null));
+            _driver.Post(new Ngtcp2Command(Ngtcp2CommandKind.Credit, stream, 0, null));
         }
     }
 
     internal void PostAbort(Ngtcp2Stream stream, AbortDirection direction, long code) =>
-        _loop.Post(new Ngtcp2Command(direction == AbortDirection.Write ? Ngtcp2CommandKind.AbortWrite : Ngtcp2CommandKind.AbortRead, stream, code, null));
+        _driver.Post(new Ngtcp2Command(direction == AbortDirection.Write ? Ngtcp2CommandKind.AbortWrite : Ngtcp2CommandKind.AbortRead, stream, code, null));
 
     private TransportException CloseErrorCopy()
     {
@@ -410,7 +410,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
         _cids.Clear();
         Streams.Fail(error);
-        _loop.Drain(error);
+        _driver.Drain(error);
         if (_handshake.TrySetException(error))
         {
             _ = _handshake.Task.Exception;
