@@ -230,11 +230,14 @@ public abstract class ConnectionConformance<TEngine> : TransportConformance<TEng
         await started.Task.WaitAsync(Timeout, Ct);
         var input = await pair.Client.OpenStreamAsync(StreamDirection.Unidirectional, Urgent, Ct).AsTask().WaitAsync(Timeout, Ct);
         var sentAt = Interlocked.Read(ref bulkReceived);
+        var inFlight = Stopwatch.StartNew();
         await input.WriteAsync("key-press"u8.ToArray(), true, Ct).AsTask().WaitAsync(Timeout, Ct);
         var inputPeer = await pair.Server.AcceptStreamAsync(Ct).AsTask().WaitAsync(Timeout, Ct);
         var message = await ReadAllAsync(inputPeer);
         var bulkAtArrival = Interlocked.Read(ref bulkReceived);
 
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{Engine.Name}: input written after {sentAt} bulk bytes, read {inFlight.Elapsed.TotalMilliseconds:F1} ms later, after {bulkAtArrival - sentAt} more");
         Assert.Equal("key-press"u8.ToArray(), message);
         await bulkWriter.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         Assert.Equal(bulkSize, (await bulkReader.WaitAsync(TimeSpan.FromSeconds(60), Ct)).LongLength);

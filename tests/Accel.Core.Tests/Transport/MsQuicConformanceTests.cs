@@ -92,8 +92,8 @@ public sealed class MsQuicEngineTests
             return;
         }
 
-        // No DATAGRAM, no priority at packing: only the controller, chosen through libmsquic's own settings.
-        Assert.Equal(TransportCapabilities.CongestionControlChoice, engine.Capabilities);
+        // No DATAGRAM; the controller and the streams' priorities are set through libmsquic's own parameters.
+        Assert.Equal(TransportCapabilities.CongestionControlChoice | TransportCapabilities.StreamPriority, engine.Capabilities);
         Assert.True(engine.Runs(CongestionControlAlgorithm.Bbr) && engine.Runs(CongestionControlAlgorithm.Cubic));
 
         // The version names the libmsquic actually loaded, asked from the library itself, and where it came from.

@@ -13,9 +13,11 @@ namespace Accel.Core.Transport.MsQuic;
 /// <summary>
 /// The MsQuic engine over System.Net.Quic (needs libmsquic ≥ 2.2.2; <see cref="MsQuicLibrary"/> says where it comes
 /// from). System.Net.Quic exposes no DATAGRAM, no stream priority and no congestion-control choice. The controller is
-/// chosen through libmsquic's own settings instead (<see cref="MsQuicSettings"/>: CUBIC or BBR, no Reno), so the
-/// engine's only capability is <see cref="TransportCapabilities.CongestionControlChoice"/>; priority is applied above
-/// the engine by a <see cref="WriteArbiter"/> per connection. Statistics are not guaranteed either, but each
+/// chosen through libmsquic's own settings instead (<see cref="MsQuicSettings"/>: CUBIC or BBR, no Reno), and the
+/// streams' urgencies through libmsquic's stream priorities (<see cref="MsQuicPriority"/>), so the engine's capabilities
+/// are <see cref="TransportCapabilities.CongestionControlChoice"/> and <see cref="TransportCapabilities.StreamPriority"/>;
+/// the weighted urgencies' shares are given above the engine by a <see cref="WriteArbiter"/> per connection, which also
+/// bounds what it hands to System.Net.Quic ahead of its completions. Statistics are not guaranteed either, but each
 /// connection reads them from libmsquic where it can (<see cref="MsQuicStatistics"/>) and then says so in its own
 /// capabilities.
 /// </summary>
@@ -47,7 +49,9 @@ public sealed class MsQuicEngine : ITransportEngine
         ? $"System.Net.Quic {typeof(QuicConnection).Assembly.GetName().Version}, {MsQuicLibrary.Describe() ?? "libmsquic"}"
         : "unavailable";
 
-    public TransportCapabilities Capabilities => IsSupported && MsQuicLibrary.HasApi ? TransportCapabilities.CongestionControlChoice : TransportCapabilities.None;
+    public TransportCapabilities Capabilities => !IsSupported || !MsQuicLibrary.HasApi
+        ? TransportCapabilities.None
+        : TransportCapabilities.CongestionControlChoice | (MsQuicPriority.Reachable ? TransportCapabilities.StreamPriority : TransportCapabilities.None);
 
     /// <summary>CUBIC always; BBR where libmsquic's settings are reachable; never Reno (libmsquic has none, it runs CUBIC).</summary>
     public bool Runs(CongestionControlAlgorithm algorithm) =>

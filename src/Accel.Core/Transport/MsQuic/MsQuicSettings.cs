@@ -132,13 +132,16 @@ internal static unsafe class MsQuicSettings
         return MsQuicLibrary.TrySetParam(handle, handle == 0 ? ParamGlobalSettings : ParamConnSettings, settings, Size);
     }
 
-    private static bool WithHandle(SafeHandle handle, Func<nint, bool> call)
+    private static bool WithHandle(SafeHandle handle, Func<nint, bool> call) => WithHandle(handle, call, static (h, c) => c(h));
+
+    /// <summary>Calls <paramref name="call"/> with the raw handle while it is kept open; false when it is closed already.</summary>
+    internal static bool WithHandle<TState>(SafeHandle handle, TState state, Func<nint, TState, bool> call)
     {
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return call(handle.DangerousGetHandle());
+            return call(handle.DangerousGetHandle(), state);
         }
         catch (ObjectDisposedException)
         {

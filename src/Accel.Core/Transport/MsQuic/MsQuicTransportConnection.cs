@@ -46,6 +46,10 @@ internal sealed class MsQuicTransportConnection : ITransportConnection, IConnect
         Capabilities = _handle is not null && MsQuicStatistics.TryRead(_handle, out _)
             ? TransportCapabilities.CongestionStatistics | TransportCapabilities.LossStatistics
             : TransportCapabilities.None;
+        if (_handle is not null && MsQuicPriority.Reachable && MsQuicPriority.TrySetRoundRobin(_handle))
+        {
+            Capabilities |= TransportCapabilities.StreamPriority;
+        }
         _peerSpki = connection.RemoteCertificate is { } peer
             ? SHA256.HashData(new X509Certificate2(peer).PublicKey.ExportSubjectPublicKeyInfo())
             : [];

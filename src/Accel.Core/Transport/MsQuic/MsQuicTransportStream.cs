@@ -1,4 +1,5 @@
 using System.Net.Quic;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Accel.Core.Transport.Scheduling;
 
@@ -15,6 +16,8 @@ internal sealed class MsQuicTransportStream : ITransportStream
     private readonly MsQuicTransportConnection _owner;
     private readonly QuicStream _stream;
     private readonly WriteArbiter.Ticket _ticket;
+    private readonly SafeHandle? _handle;
+    private readonly Lock _urgencyLock = new();
     private long _pendingBytes;
     private long _completedBytes;
     private byte _urgency;
@@ -25,7 +28,9 @@ internal sealed class MsQuicTransportStream : ITransportStream
         _owner = owner;
         Outbound = outbound;
         _stream = stream;
-        _urgency = urgency;
+        _handle = MsQuicPriority.HandleOf(stream);
+        _urgency = StreamUrgency.Default; // libmsquic's default priority, which the stream starts with
+        Urgency = urgency;
         _ticket = owner.Arbiter.CreateTicket();
         WritesClosed = Translate(stream.WritesClosed);
         ReadsClosed = Translate(stream.ReadsClosed);
@@ -43,11 +48,30 @@ internal sealed class MsQuicTransportStream : ITransportStream
 
     public bool CanWrite => _stream.CanWrite;
 
+    /// <summary>
+    /// The urgency; libmsquic's priority of the stream follows it (<see cref="MsQuicPriority"/>), set when it changes,
+    /// from the open (or the accept) on.
+    /// </summary>
     public byte Urgency
     {
         get => _urgency;
-        set => _urgency = StreamUrgency.Validate(value);
+        set
+        {
+            StreamUrgency.Validate(value);
+            lock (_urgencyLock)
+            {
+                var before = _handle is null || Volatile.Read(ref _released) != 0 ? value : _urgency;
+                _urgency = value;
+                if (MsQuicPriority.Of(before) != MsQuicPriority.Of(value))
+                {
+                    MsQuicPriority.TrySet(_handle!, MsQuicPriority.Of(value));
+                }
+            }
+        }
     }
+
+    /// <summary>libmsquic's priority of the stream, read back from it (null where its handle cannot be read).</summary>
+    internal ushort? EnginePriority => _handle is null ? null : MsQuicPriority.Read(_handle);
 
     public long UnacknowledgedBytes => Interlocked.Read(ref _pendingBytes);
 
