@@ -37,12 +37,6 @@ internal sealed class WanCodec : IDisposable
     /// <summary>Longest payload a block may carry: LZ4's bound for a whole block.</summary>
     public static readonly int MaxPayload = LZ4Codec.MaximumOutputSize(BlockSize);
 
-    private static readonly Counter<long> s_input = AccelMetrics.Meter.CreateCounter<long>(
-        "spiceaccel.wan_compression.input", "By", "Bytes given to WAN compression (before), by channel");
-
-    private static readonly Counter<long> s_output = AccelMetrics.Meter.CreateCounter<long>(
-        "spiceaccel.wan_compression.output", "By", "Bytes WAN compression sent for them (after, block headers included), by channel");
-
     private readonly bool _compress;
     private readonly KeyValuePair<string, object?> _channel;
     private ILZ4Encoder? _encoder;
@@ -199,8 +193,8 @@ internal sealed class WanCodec : IDisposable
 
         BinaryPrimitives.WriteUInt32LittleEndian(destination, ((uint)kind << 24) | (uint)length);
         _written += chunk.Length;
-        s_input.Add(chunk.Length, _channel);
-        s_output.Add(HeaderLength + length, _channel);
+        WanCompressionMetrics.Input.Add(chunk.Length, _channel);
+        WanCompressionMetrics.Output.Add(HeaderLength + length, _channel);
         Sent += HeaderLength + length;
         return HeaderLength + length;
     }
@@ -223,4 +217,14 @@ internal sealed class WanCodec : IDisposable
         _judgeIn = 0;
         _judgeOut = 0;
     }
+}
+
+/// <summary>What WAN compression took and sent, by channel (docs/configuration.md, "Metrics").</summary>
+internal static class WanCompressionMetrics
+{
+    public static readonly Counter<long> Input = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.wan_compression.input", "By", "Bytes given to WAN compression (before), by channel");
+
+    public static readonly Counter<long> Output = AccelMetrics.Meter.CreateCounter<long>(
+        "spiceaccel.wan_compression.output", "By", "Bytes WAN compression sent for them (after, block headers included), by channel");
 }
