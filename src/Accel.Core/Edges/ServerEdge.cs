@@ -414,10 +414,12 @@ public sealed class ServerEdge
                 ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length, route)
                 : null;
             stream = resumable ?? stream;
-            if (request.IsCompressed)
+            using var codec = request.IsCompressed ? new WanCodec(Settings.WanCompression, request.ChannelType) : null;
+            if (codec is not null)
             {
-                // The early bytes are the client edge's first blocks: the compressed stream decodes them first.
-                stream = new WanCompressedStream(stream, new WanCodec(Settings.WanCompression, request.ChannelType), early);
+                // The early bytes are the client edge's first blocks: the compressed stream decodes them first. The
+                // streams below it are disposed where they were made; the codec (LZ4 state) when the channel ends.
+                stream = new WanCompressedStream(stream, codec, early);
                 early = [];
             }
 

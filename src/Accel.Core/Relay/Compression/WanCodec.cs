@@ -151,6 +151,8 @@ internal sealed class WanCodec : IDisposable
     {
         (_encoder as IDisposable)?.Dispose();
         (_decoder as IDisposable)?.Dispose();
+        _encoder = null;
+        _decoder = null;
     }
 
     private static unsafe int DecodeLinked(ILZ4Decoder decoder, ReadOnlySpan<byte> payload)
