@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Accel.Core.Diagnostics;
 using Accel.Core.Relay;
+using Accel.Core.Relay.Compression;
 using Accel.Core.Spice.Policies;
 using Accel.Core.Spice.Protocol;
 using Accel.Core.Spice.Protocol.Link;
@@ -54,6 +55,9 @@ public sealed record ClientEdgeSettings
 
     /// <summary>Send the pointer as datagrams where the engine and the server edge can (<see cref="EdgeRequest.InputDatagramsFlag"/>).</summary>
     public bool InputDatagrams { get; init; } = true;
+
+    /// <summary>Ask for LZ4 on the channels whose bytes SPICE does not compress itself (<see cref="EdgeRequest.CompressedFlag"/>).</summary>
+    public bool WanCompression { get; init; } = true;
 
     /// <summary>When inputs also go as datagram copies (with <see cref="InputDatagrams"/> only).</summary>
     public Spice.Input.InputRedundancyMode InputRedundancy { get; init; } = Spice.Input.InputRedundancyMode.Auto;
@@ -188,7 +192,8 @@ public sealed class ClientEdge : IAsyncDisposable
         {
             var outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
             ClientEdgeLog.ChannelEnded(_logger, channel, host, port, outcome);
-            ResumeLog.ChannelEnded(_logger, stream, first.Link?.Original.ChannelType == SpiceChannelType.Main, host, port);
+            WanCompressedStream.LogSummary(_logger, stream, channel);
+            ResumeLog.ChannelEnded(_logger, WanCompressedStream.Unwrap(stream), first.Link?.Original.ChannelType == SpiceChannelType.Main, host, port);
             return outcome;
         }
         finally
@@ -329,21 +334,39 @@ public sealed class ClientEdge : IAsyncDisposable
                 request = request with { Flags = (byte)(request.Flags | EdgeRequest.ResumableFlag), Token = System.Security.Cryptography.RandomNumberGenerator.GetBytes(EdgeRequest.TokenLength) };
             }
 
-            var head = new byte[EdgeRequest.MaxLength + early.Length];
-            var n = request.Write(head);
-            early.Span.CopyTo(head.AsSpan(n));
-            await stream.WriteAsync(head.AsMemory(0, n + early.Length), false, cancellationToken).ConfigureAwait(false);
-
-            var (leftover, _) = await EdgeAnswer.ReadAsync(stream, 0, cancellationToken).ConfigureAwait(false);
-            if (!request.IsResumable)
+            // Compressed channels (WanCodec): the early bytes go as the first block, encoded by the channel's own codec.
+            // Never TLS end to end (the server edge looks for it in the first byte, and it would not shrink).
+            var codec = _settings.WanCompression && WanCodec.Compresses(request.ChannelType) && !_features.IsLegacy(connection)
+                && (early.IsEmpty || !LinkSniff.IsTls(early.Span[0]))
+                ? new WanCodec(compress: true, request.ChannelType)
+                : null;
+            if (codec is not null)
             {
-                return (stream, leftover);
+                request = request with { Flags = (byte)(request.Flags | EdgeRequest.CompressedFlag) };
             }
 
-            // A resume moves the route: previews and pointer datagrams follow the channel to its new connection.
-            var resumable = _resumer.Wrap(stream, edgeName, request, early.Span, leftover.Length, route);
-            _features.Alias(stream, resumable);
-            return (resumable, leftover);
+            var head = new byte[EdgeRequest.MaxLength + WanCodec.MaxEncodedLength(early.Length)];
+            var n = request.Write(head);
+            int sent = codec is null || early.IsEmpty ? Copy(early.Span, head.AsSpan(n)) : codec.Encode(early.Span, head.AsSpan(n));
+            await stream.WriteAsync(head.AsMemory(0, n + sent), false, cancellationToken).ConfigureAwait(false);
+
+            var (leftover, _) = await EdgeAnswer.ReadAsync(stream, 0, cancellationToken).ConfigureAwait(false);
+            ITransportStream channel = stream;
+            if (request.IsResumable)
+            {
+                // A resume moves the route: previews and pointer datagrams follow the channel to its new connection.
+                channel = _resumer.Wrap(stream, edgeName, request, head.AsSpan(n, sent), leftover.Length, route);
+                _features.Alias(stream, channel);
+            }
+
+            if (codec is null)
+            {
+                return (channel, leftover);
+            }
+
+            var compressed = new WanCompressedStream(channel, codec, leftover);
+            _features.Alias(channel, compressed);
+            return (compressed, ReadOnlyMemory<byte>.Empty);
         }
         catch
         {
@@ -354,6 +377,12 @@ public sealed class ClientEdge : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _links.DisposeAsync();
+
+    private static int Copy(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        source.CopyTo(destination);
+        return source.Length;
+    }
 
     /// <summary>
     /// Connects to the named server edge now, unless a live connection exists, and returns it; channels opened later

@@ -47,6 +47,8 @@ public enum EdgeStatus : byte
 /// <see cref="ResumableFlag"/> (0x08) and <see cref="ResumeFlag"/> (0x10) carry a resumable channel's token (and for a
 /// resume the client edge's read offset) after the host. Resumable is optional (an older server edge serves the channel
 /// without it, which then ends with its connection); a resume needs a server edge of this version or later.
+/// <see cref="CompressedFlag"/> (0x20, optional) says both directions of the channel after the request and the answer
+/// are <see cref="Relay.Compression.WanCodec"/> blocks (the client edge's early bytes too).
 /// </para>
 /// </remarks>
 public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency, byte ChannelType, byte Flags = 0)
@@ -67,9 +69,12 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
     /// <summary>The client edge sends pointer datagrams, pointer markers and input copies on this inputs channel.</summary>
     public const byte InputDatagramsFlag = 0x04;
 
+    /// <summary>The channel's bytes go as <see cref="Relay.Compression.WanCodec"/> blocks both ways (issue #12).</summary>
+    public const byte CompressedFlag = 0x20;
+
     /// <summary>Flags a client edge may drop and still be served (features, not addressing).</summary>
-    public const byte OptionalFlags = PreviewsFlag | InputDatagramsFlag | ResumableFlag;
-    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | InputDatagramsFlag | ResumableFlag | ResumeFlag;
+    public const byte OptionalFlags = PreviewsFlag | InputDatagramsFlag | ResumableFlag | CompressedFlag;
+    private const byte KnownFlags = OpaqueTargetFlag | PreviewsFlag | InputDatagramsFlag | ResumableFlag | ResumeFlag | CompressedFlag;
     private const string UnknownFlagsReason = "unknown flags 0x";
 
     public const int MaxHostLength = 255;
@@ -99,6 +104,9 @@ public readonly record struct EdgeRequest(string Host, ushort Port, byte Urgency
 
     /// <summary>True when the client edge sends this inputs channel's pointer as datagrams (with markers and copies).</summary>
     public bool SendsInputDatagrams => (Flags & InputDatagramsFlag) != 0;
+
+    /// <summary>True when the channel's bytes are <see cref="Relay.Compression.WanCodec"/> blocks.</summary>
+    public bool IsCompressed => (Flags & CompressedFlag) != 0;
 
     /// <summary>The refusal reason for flag bits a server edge does not know (or does not take).</summary>
     public static string UnknownFlags(byte flags) => UnknownFlagsReason + flags.ToString("x2", System.Globalization.CultureInfo.InvariantCulture);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Diagnostics;
 using Accel.Core.Relay;
+using Accel.Core.Relay.Compression;
 using Accel.Core.Spice.Policies;
 using Accel.Core.Spice.Protocol;
 using Accel.Core.Transport;
@@ -43,6 +44,12 @@ public sealed record ServerEdgeSettings
     /// refused as an older server edge refuses it, and client edges fall back to the stream.
     /// </summary>
     public bool InputDatagrams { get; init; } = true;
+
+    /// <summary>
+    /// Compress what this edge sends on channels whose client edge asked for <see cref="EdgeRequest.CompressedFlag"/>
+    /// (false: stored blocks; what the client edge compressed is read either way).
+    /// </summary>
+    public bool WanCompression { get; init; } = true;
 }
 
 /// <summary>
@@ -378,7 +385,8 @@ public sealed class ServerEdge
                 }
             }
 
-            var opaque = LinkSniff.IsTls(buffer[consumed]);
+            // A compressed channel's first byte is a block header: the client edge compresses only SPICE it has read.
+            var opaque = !request.IsCompressed && LinkSniff.IsTls(buffer[consumed]);
             System.Net.Security.SslStream? tls = null;
             if (!opaque && target is not null && BackendTls.Find(Settings.TlsBackends, target) is { } tlsBackend)
             {
@@ -406,6 +414,15 @@ public sealed class ServerEdge
                 ? _resumes.Register(stream, request, Convert.ToBase64String(connection.PeerSpkiSha256.Span), early.Length, route)
                 : null;
             stream = resumable ?? stream;
+            using var codec = request.IsCompressed ? new WanCodec(Settings.WanCompression, request.ChannelType) : null;
+            if (codec is not null)
+            {
+                // The early bytes are the client edge's first blocks: the compressed stream decodes them first. The
+                // streams below it are disposed where they were made; the codec (LZ4 state) when the channel ends.
+                stream = new WanCompressedStream(stream, codec, early);
+                early = [];
+            }
+
             EdgeLog.ChannelOpened(_logger, channel, host, request.Port);
             AccelMetrics.ActiveChannels.Add(1, AccelMetrics.Tags("channel", channel));
             RelayOutcome outcome;
@@ -437,6 +454,7 @@ public sealed class ServerEdge
                 };
                 var pump = new ChannelPump(new StreamLeg(stream, early, relay.BufferSize), new SocketLeg(socket, tls, backend.Prefix, relay), setup, _logger);
                 outcome = await pump.RunAsync(cancellationToken).ConfigureAwait(false);
+                WanCompressedStream.LogSummary(_logger, stream, channel);
             }
             finally
             {
@@ -451,7 +469,7 @@ public sealed class ServerEdge
             if (outcome is not RelayOutcome.ProtocolViolation)
             {
                 EdgeLog.ChannelEnded(_logger, channel, host, request.Port, outcome);
-                ResumeLog.ChannelEnded(_logger, stream, channelType == SpiceChannelType.Main, host, request.Port);
+                ResumeLog.ChannelEnded(_logger, WanCompressedStream.Unwrap(stream), channelType == SpiceChannelType.Main, host, request.Port);
             }
             else
             {

@@ -149,6 +149,7 @@ internal sealed class ChannelPump(RelayLeg clientSide, RelayLeg serverSide, Pump
         StalledReaderException => RelayOutcome.Stalled,
         OperationCanceledException => token.IsCancellationRequested ? RelayOutcome.Canceled : RelayOutcome.PeerAborted,
         SpiceProtocolException => RelayOutcome.ProtocolViolation,
+        InvalidDataException => RelayOutcome.ProtocolViolation, // a corrupt compressed stream (WanCompressedStream)
         TransportException => RelayOutcome.PeerAborted,
         IOException { InnerException: TransportException } => RelayOutcome.PeerAborted,
         IOException or SocketException or ObjectDisposedException => RelayOutcome.SocketFailed,

@@ -19,6 +19,9 @@ internal static partial class PumpLog
     [LoggerMessage(1207, LogLevel.Information, "SPICE {Channel} channel ended: {Summary}")]
     public static partial void PolicySummary(ILogger logger, string channel, string summary);
 
+    [LoggerMessage(1209, LogLevel.Information, "SPICE {Channel} channel ended: WAN compression sent {Given} bytes as {Sent}, received {Received} bytes as {Decoded}")]
+    public static partial void Compression(ILogger logger, string channel, long given, long sent, long received, long decoded);
+
     [LoggerMessage(1204, LogLevel.Information, "SPICE {Channel} link refused by the server: {Error}")]
     public static partial void LinkRefused(ILogger logger, string channel, string error);
 }

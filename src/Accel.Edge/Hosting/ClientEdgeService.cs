@@ -57,6 +57,7 @@ internal sealed partial class ClientEdgeService(IOptions<EdgeOptions> options, E
             DisplayPreviews = o.Client.DisplayPreviews,
             InputDatagrams = o.Client.InputDatagrams,
             InputRedundancy = o.Client.InputRedundancy,
+            WanCompression = o.Client.WanCompression,
             ResumeGrace = o.Limits.ResumeGrace,
         }, loggerFactory.CreateLogger<ClientEdge>());
 

@@ -145,6 +145,7 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
             Check("Client:DisplayPreviews", c.DisplayPreviews, d.DisplayPreviews);
             Check("Client:InputDatagrams", c.InputDatagrams, d.InputDatagrams);
             Check("Client:InputRedundancy", c.InputRedundancy, d.InputRedundancy);
+            Check("Client:WanCompression", c.WanCompression, d.WanCompression);
 
             if (System.Text.Json.JsonSerializer.Serialize(before.Limits) != System.Text.Json.JsonSerializer.Serialize(after.Limits))
             {

@@ -90,6 +90,7 @@ internal sealed partial class ServerEdgeService(IOptions<EdgeOptions> options, E
         TlsBackends = [.. o.Server.TlsBackends.Select(t => new TlsBackend(new AllowList([t.Match]), TransportOptionsFactory.Trust(t.Pins, t.CaFile), t.ServerName))],
         UpstreamProxy = Upstream(o.Server.UpstreamProxy),
         InputDatagrams = o.Server.InputDatagrams,
+        WanCompression = o.Server.WanCompression,
     };
 
     /// <summary>The upstream CONNECT proxy, if configured (the validator has checked the address).</summary>

@@ -140,6 +140,12 @@ public sealed class ServerSection
     /// <summary>Take pointer datagrams and input copies from client edges (docs/input-path.md); false refuses them as an older server edge does.</summary>
     public bool InputDatagrams { get; set; } = true;
 
+    /// <summary>
+    /// LZ4 on what this edge sends on channels whose client edge asks for it (main, audio, smartcard, usbredir, port,
+    /// webdav; docs/configuration.md); false sends those bytes stored (what client edges compressed is read either way).
+    /// </summary>
+    public bool WanCompression { get; set; } = true;
+
     /// <summary>Backends on SPICE's TLS port: the server edge speaks TLS to them (first match wins).</summary>
     public List<TlsBackendSection> TlsBackends { get; set; } = [];
 
@@ -228,6 +234,12 @@ public sealed class ClientSection
 
     /// <summary>With <see cref="InputDatagrams"/>: repeat inputs as datagram copies: off, auto (measured loss ≥ 0.2 %), always.</summary>
     public Accel.Core.Spice.Input.InputRedundancyMode InputRedundancy { get; set; } = Accel.Core.Spice.Input.InputRedundancyMode.Auto;
+
+    /// <summary>
+    /// Ask server edges for LZ4 on the channels whose bytes SPICE does not compress itself (main, audio, smartcard,
+    /// usbredir, port, webdav); an older server edge is detected and served without.
+    /// </summary>
+    public bool WanCompression { get; set; } = true;
 }
 
 public sealed class ServerEdgeSection

@@ -29,6 +29,9 @@ public sealed class EdgePairFixture : IAsyncLifetime
     /// <summary>The server edge takes input datagrams (false: it refuses them as an older version does).</summary>
     internal bool ServerInputDatagrams { get; init; } = true;
 
+    /// <summary>The server edge compresses what it sends on channels that ask for it (false: stored blocks).</summary>
+    internal bool ServerWanCompression { get; init; } = true;
+
     /// <summary>The client edge's largest accepted DATAGRAM frame (0: its connection has no datagrams).</summary>
     internal int ClientMaxDatagramFrameSize { get; init; } = 1200;
 
@@ -90,7 +93,7 @@ public sealed class EdgePairFixture : IAsyncLifetime
             Identity = server,
             PeerTrust = new PeerTrust { PinnedSpkiSha256 = [EndpointIdentities.ComputeSpkiSha256(client.CertificatePem)] },
         }, ct);
-        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams, Relay = ServerRelay }, ServerLogger);
+        var serverEdge = new ServerEdge(_listener, new ServerEdgeSettings { AllowList = new AllowList([$"127.0.0.1/32:{Xspice.Port}"]), InputDatagrams = ServerInputDatagrams, WanCompression = ServerWanCompression, Relay = ServerRelay }, ServerLogger);
         _serverLoop = serverEdge.RunAsync(_stop.Token);
 
         Relay = ThroughRelay ? new UdpOutageRelay(_listener.LocalEndPoint) : null;

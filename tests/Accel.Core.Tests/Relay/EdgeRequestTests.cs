@@ -42,9 +42,9 @@ public class EdgeRequestTests
         Assert.True(parsed.SendsInputDatagrams);
         Assert.False(parsed.TakesPreviews);
 
-        bytes[5] = 0x20; // a flag no version knows
+        bytes[5] = 0x40; // a flag no version knows
         Assert.False(EdgeRequest.TryParse(new ReadOnlySequence<byte>(bytes, 0, n), out _, out _, out var error));
-        Assert.Equal("unknown flags 0x20", error);
+        Assert.Equal("unknown flags 0x40", error);
         Assert.True(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.BadRequest, error!));
         Assert.False(EdgeRequest.IsUnknownFlagsRefusal(EdgeStatus.NotAllowed, error!));
     }

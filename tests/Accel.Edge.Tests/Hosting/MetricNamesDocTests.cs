@@ -41,6 +41,7 @@ public sealed partial class MetricNamesDocTests
         _ = Accel.Core.Spice.Input.InputMetrics.PointerDatagrams;
         _ = Accel.Core.Spice.Display.DisplayCanvasMetrics.DrawsAbsorbed;
         _ = Accel.Core.Transport.Ngtcp2.ListenerMetrics.Retries;
+        _ = Accel.Core.Relay.Compression.WanCompressionMetrics.Input;
         var names = new HashSet<string>(StringComparer.Ordinal) { "spiceaccel_build_info", "spiceaccel_ready" };
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>

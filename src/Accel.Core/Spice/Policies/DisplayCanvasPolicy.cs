@@ -51,6 +51,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly CanvasEncodeToFit _fit;
     private readonly CanvasRefresher _refresher;
     private long _unflushed;
+    private int _messagesWaiting;
     private long _pieceBytes;
     private long _absorbSince;
     private bool _disabled;
@@ -147,8 +148,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     public PolicyVerdict OnMessage(SpiceDirection direction, in SpiceMessage message, IBufferWriter<byte> output)
     {
+        Interlocked.Increment(ref _messagesWaiting);
         lock (_lock)
         {
+            Interlocked.Decrement(ref _messagesWaiting);
             if (_disabled)
             {
                 return PolicyVerdict.Forward;
@@ -166,7 +169,13 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
                 _unflushed += _previews.FlushBarrier(output);
             }
 
-            if (HasDamage && outstanding <= _budget.Target / 2)
+            // A draw that comes while fresh damage is pending is absorbed (OnPixelMessage's first rule), so nothing of
+            // it reaches the client before the refresh: the refresh then goes after it, from the canvas with it drawn, and
+            // its own echo-sized area first. Before anything forwarded, the refresh goes first and shows the canvas
+            // without the message (the client applies the message itself).
+            bool absorbed = _queue.HasFresh && ClientDisplayState.IsPixelMessage(message.Type) && message.Type != ClientDisplayState.MsgCopyBits;
+            bool refresh = HasDamage && outstanding <= _budget.Target / 2;
+            if (refresh && !absorbed)
             {
                 _unflushed += _refresher.RefreshWithin(output, _budget.Target - outstanding, MaxPixelsPerCopy);
             }
@@ -186,6 +195,11 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             if (room > 0 && _refresher.HasEcho)
             {
                 _unflushed += _refresher.RefreshEchoes(output, room);
+            }
+
+            if (refresh && absorbed && HasDamage && (room = _budget.Target - (_budget.Outstanding + _unflushed)) > 0)
+            {
+                _unflushed += _refresher.RefreshWithin(output, room, MaxPixelsPerCopy);
             }
 
             UpdateAbsorbClock();
@@ -226,39 +240,64 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         _stop.Dispose();
     }
 
-    /// <summary>One sampler step (tests call it directly): injects refresh pieces when damage is pending and the path has room.</summary>
+    /// <summary>
+    /// One sampler step (tests call it directly): injects refresh pieces when damage is pending and the path has room,
+    /// one piece per hold of the lock, and yields to a message waiting for it (a key's echo must not wait for a batch
+    /// of pieces being encoded); the next tick goes on.
+    /// </summary>
     internal void Sample()
+    {
+        long allowance = -1;
+        while (SamplePiece(ref allowance) && Volatile.Read(ref _messagesWaiting) == 0)
+        {
+        }
+    }
+
+    /// <summary>Injects one piece within <paramref name="allowance"/> (-1: the step's first, which sets it); false when the step is done.</summary>
+    private bool SamplePiece(ref long allowance)
     {
         lock (_lock)
         {
-            long outstanding;
-            if (_disposed || _disabled || !HasDamage || (outstanding = Observe()) >= _budget.Target)
+            if (_disposed || _disabled || !HasDamage)
             {
-                return;
+                UpdateAbsorbClock();
+                return false;
             }
 
-            // Under half the budget everything pending may go; above it only echo-sized damage (CanvasRefresher.EchoPixels).
-            _echoesOnly = outstanding > _budget.Target / 2;
-            if (_echoesOnly && !_refresher.HasEcho)
+            if (allowance < 0)
             {
-                return;
-            }
-
-            long allowance = _budget.Target - outstanding;
-            // The backlog is checked before every piece, the first too: a slow destination must never overflow the injector.
-            while (allowance > 0 && HasDamage && (_toClient is not IInjectionBacklog backlog || backlog.PendingBytes < MaxInjectBacklog))
-            {
-                _pieceBytes = -1;
-                _toClient.Inject(this, static (self, _, output) => self.WritePiece(output));
-                if (_pieceBytes < 0 || _toClient is not IInjectionBacklog)
+                long outstanding = Observe();
+                if (outstanding >= _budget.Target)
                 {
-                    break; // nothing ready to send, or an injector that cannot say what it holds: one piece a tick
+                    return false;
                 }
 
-                allowance -= _pieceBytes;
+                // Under half the budget everything pending may go; above it only echo-sized damage (CanvasRefresher.EchoPixels).
+                _echoesOnly = outstanding > _budget.Target / 2;
+                if (_echoesOnly && !_refresher.HasEcho)
+                {
+                    return false;
+                }
+
+                allowance = _budget.Target - outstanding;
             }
 
+            // The backlog is checked before every piece, the first too: a slow destination must never overflow the injector.
+            if (allowance <= 0 || (_toClient is IInjectionBacklog backlog && backlog.PendingBytes >= MaxInjectBacklog))
+            {
+                return false;
+            }
+
+            _pieceBytes = -1;
+            _toClient.Inject(this, static (self, _, output) => self.WritePiece(output));
             UpdateAbsorbClock();
+            if (_pieceBytes < 0 || _toClient is not IInjectionBacklog)
+            {
+                return false; // nothing ready to send, or an injector that cannot say what it holds: one piece a tick
+            }
+
+            allowance -= _pieceBytes;
+            return true;
         }
     }
 

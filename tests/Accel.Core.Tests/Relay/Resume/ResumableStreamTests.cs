@@ -126,7 +126,7 @@ public sealed class ResumableStreamTests
 
     private static byte Pattern(int position) => (byte)((position * 7) + (position >> 13));
 
-    private static async Task<(ITransportConnection Client, ITransportConnection Server)> ConnectAsync(ITransportEngine engine, ITransportListener listener)
+    internal static async Task<(ITransportConnection Client, ITransportConnection Server)> ConnectAsync(ITransportEngine engine, ITransportListener listener)
     {
         var accept = listener.AcceptAsync(Ct).AsTask();
         var client = await engine.ConnectAsync(new TransportClientOptions

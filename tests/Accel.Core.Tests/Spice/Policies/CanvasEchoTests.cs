@@ -41,6 +41,26 @@ public sealed class CanvasEchoTests
     }
 
     [Fact]
+    public void EchoAbsorbedWhileTheBacklogIsUnderHalf_EchoWrittenFirst_TheBusyAreaBehindIt()
+    {
+        // Before, the refresh of the busy area went before the echo's message was even looked at, and took the room:
+        // the echo waited for the sampler or the next message.
+        using var h = new CanvasPolicyHarness(width: 300, height: 200);
+        h.Backlog(100_000);
+        Assert.False(h.Send(Copy, Busy()));                                 // 20 000 pixels of fresh damage
+        h.Backlog(0);                                                       // the whole budget free
+        Assert.False(h.Send(Fill, SolidFill(250, 150, 258, 166, 0xABCDEF))); // the echo: absorbed (damage is pending)
+        Assert.Equal((250, 150, 258, 166), h.ClientCopies[0]);              // its pixels first...
+        Assert.True(h.ClientCopies.Count > 1, "the busy area's refresh follows in the same write");
+        for (int i = 0; i < 20 && h.Policy.Absorbing; i++)
+        {
+            h.Send(Mark, []);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
+    [Fact]
     public void EchoPending_BacklogAtTheBudget_NothingWritten()
     {
         using var h = new CanvasPolicyHarness(width: 300, height: 200);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Accel.Core.Edges;
+using Accel.Core.Relay.Compression;
 using Accel.Edge.Listeners;
 using Accel.Edge.Options;
 using Microsoft.Extensions.Configuration;
@@ -16,6 +17,7 @@ internal static class EdgeTargets
     [
         new("connect-head", "ConnectProxyListener.TryParseConnect of an HTTP request head (false with a problem on bad input)", ConnectHead, ConnectSeeds),
         new("edge-request", "EdgeRequest.TryParse of a stream's first bytes (false with an error), then TryParseResponse", EdgeRequestParse, EdgeRequestSeeds),
+        new("wan-blocks", "WanCodec blocks of a compressed channel, decoded in order by one codec (InvalidDataException on bad data)", WanBlocks, WanBlockSeeds),
         new("config", "the configuration binder: JSON, ConfigurationKeys.Check, Bind to EdgeOptions, both roles' validators", Config, ConfigSeeds),
     ];
 
@@ -36,6 +38,54 @@ internal static class EdgeTargets
         else if (string.IsNullOrEmpty(problem))
         {
             throw new InvalidOperationException("a rejected CONNECT head has no problem to report");
+        }
+    }
+
+    private static readonly byte[] s_block = new byte[WanCodec.BlockSize];
+
+    private static void WanBlocks(ReadOnlySpan<byte> input)
+    {
+        using var codec = new WanCodec(compress: false, 1);
+        try
+        {
+            while (input.Length >= WanCodec.HeaderLength)
+            {
+                if (!WanCodec.TryReadHeader(input, out byte kind, out int length) || input.Length < WanCodec.HeaderLength + length)
+                {
+                    return; // what WanCompressedStream refuses (bad header) or waits for (a block not whole yet)
+                }
+
+                int n = codec.Decode(kind, input.Slice(WanCodec.HeaderLength, length), s_block);
+                if (n < 0 || n > WanCodec.BlockSize)
+                {
+                    throw new InvalidOperationException($"a block decoded to {n} bytes");
+                }
+
+                input = input[(WanCodec.HeaderLength + length)..];
+            }
+        }
+        catch (InvalidDataException)
+        {
+        }
+    }
+
+    /// <summary>What a client edge writes for agent-like text and for random bytes, past the stored start.</summary>
+    private static IEnumerable<byte[]> WanBlockSeeds()
+    {
+        var text = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(static i => $"clipboard line {i}: the quick brown fox {i * 31 % 97}\n")));
+        var random = new byte[3000];
+        new Random(7).NextBytes(random);
+        foreach (var parts in new[] { new[] { text[..20_000], text[20_000..26_000] }, new[] { text[..17_000], random, text[17_000..19_000] }, new[] { text[..100] } })
+        {
+            using var codec = new WanCodec(compress: true, 1);
+            var wire = new MemoryStream();
+            foreach (var part in parts)
+            {
+                var buffer = new byte[WanCodec.MaxEncodedLength(part.Length)];
+                wire.Write(buffer, 0, codec.Encode(part, buffer));
+            }
+
+            yield return wire.ToArray();
         }
     }
 
