@@ -5,11 +5,14 @@ using Accel.Core.Edges;
 namespace NetemBench;
 
 /// <summary>Where the SPICE client connects from the branch namespace, and the helper processes that make it work.</summary>
-public sealed class ContenderSession(string host, int port, IReadOnlyList<NsProcess> processes) : IDisposable
+public sealed class ContenderSession(string host, int port, IReadOnlyList<NsProcess> processes, int? metricsPort = null) : IDisposable
 {
     public string Host { get; } = host;
     public int Port { get; } = port;
     public IReadOnlyList<NsProcess> Processes { get; } = processes;
+
+    /// <summary>Where the client side serves Prometheus text in the branch namespace (SpiceAccel), else null.</summary>
+    public int? MetricsPort { get; } = metricsPort;
 
     public void Dispose()
     {
@@ -97,7 +100,7 @@ public sealed class CommandContender(string name, string? serverCommand, string?
                 }
             }
 
-            return new ContenderSession("127.0.0.1", LocalPort, processes);
+            return new ContenderSession("127.0.0.1", LocalPort, processes, readyPort);
         }
         catch
         {

@@ -103,6 +103,7 @@ public static class Report
 
                 sb.AppendLine();
                 KeyEchoTable(sb, pr);
+                InputCopiesTable(sb, pr);
                 ReportPicture.Table(sb, pr);
                 CrossCheck(sb, pr);
                 Goals(sb, pr);
@@ -234,6 +235,31 @@ public static class Report
     /// link. spice-gtk adds a near-constant client-side cost (decode, GTK frame clock, X server, screen polling), which
     /// the lan profile shows on its own; the network part must agree.
     /// </summary>
+    /// <summary>Issue #16's cost: the client edge's input copies against the run's WAN bytes (goal ≤ 5 % on typing, ≤ 1 % on mixed).</summary>
+    private static void InputCopiesTable(StringBuilder sb, ProfileResult pr)
+    {
+        var rows = pr.Rows.Where(r => r.Figures.ContainsKey(EdgeCounters.Names[0])).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine("Input copies (SpiceAccel's client edge, `Client:InputRedundancy`; per run, from its metrics):").AppendLine();
+        sb.AppendLine("| contender | workload | copies KB | inputs-stream KB | copies / WAN bytes |");
+        sb.AppendLine("|---|---|---|---|---|");
+        foreach (var r in rows)
+        {
+            var copies = r.Figures[EdgeCounters.Names[0]];
+            var payload = r.Figures.GetValueOrDefault(EdgeCounters.Names[1]);
+            var wan = r.WanBytesUp + r.WanBytesDown;
+            var share = wan > 0 ? (100 * copies / wan).ToString("0.00", inv) + " %" : "—";
+            sb.AppendLine(inv, $"| {r.Contender} | {r.Workload} | {copies / 1024:0.0} | {payload / 1024:0.0} | {share} |");
+        }
+
+        sb.AppendLine();
+    }
+
     private static void CrossCheck(StringBuilder sb, ProfileResult pr)
     {
         var pairs = pr.Rows.Where(r => r.Workload == "typing")

@@ -127,6 +127,7 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                             var up0 = topology.Up.Counters.Snapshot();
                             var down0 = topology.Down.Counters.Snapshot();
                             var cpu0 = CpuOf(xspice, session);
+                            var edge0 = session.MetricsPort is { } mp ? EdgeCounters.Read(topology.BranchNs, mp) : [];
                             var self0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
                             for (var r = 0; r < options.Repeat; r++)
                             {
@@ -176,6 +177,14 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                 .ToDictionary(g => g.Key, g => g.SelectMany(kv => kv.Value).ToList());
                             var figures = samples.Where(s => s.Ok).SelectMany(s => s.Values).GroupBy(kv => kv.Key)
                                 .ToDictionary(g => g.Key, g => Math.Round(g.Average(kv => kv.Value), 3));
+                            if (session.MetricsPort is { } port && edge0.Count > 0)
+                            {
+                                // The client edge's own counts over the runs (per run, like the WAN bytes).
+                                foreach (var (counter, after) in EdgeCounters.Read(topology.BranchNs, port))
+                                {
+                                    figures[counter] = Math.Round((after - edge0.GetValueOrDefault(counter)) / options.Repeat, 1);
+                                }
+                            }
                             rows.Add(new ResultRow(profile.Name, contender.Name, workload,
                                 ok.Count == samples.Count ? "ok" : $"{samples.Count - ok.Count} failed", ok.Count, samples.Count,
                                 ok.Count > 0 ? ok[ok.Count / 2] : null, ok.Count > 0 ? ok.Average() : null,
