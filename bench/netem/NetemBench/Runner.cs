@@ -177,9 +177,10 @@ public sealed class Runner(RunOptions options, Action<string> progress)
                                 .ToDictionary(g => g.Key, g => g.SelectMany(kv => kv.Value).ToList());
                             var figures = samples.Where(s => s.Ok).SelectMany(s => s.Values).GroupBy(kv => kv.Key)
                                 .ToDictionary(g => g.Key, g => Math.Round(g.Average(kv => kv.Value), 3));
-                            if (session.MetricsPort is { } port && edge0.Count > 0)
+                            if (session.MetricsPort is { } port)
                             {
-                                // The client edge's own counts over the runs (per run, like the WAN bytes).
+                                // The client edge's own counts over the runs (per run, like the WAN bytes); a counter
+                                // not exported before the runs had counted nothing yet.
                                 foreach (var (counter, after) in EdgeCounters.Read(topology.BranchNs, port))
                                 {
                                     figures[counter] = Math.Round((after - edge0.GetValueOrDefault(counter)) / options.Repeat, 1);
