@@ -442,7 +442,8 @@ public sealed class ServerEdge
                         relay.DisplayCanvas
                             ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, unacknowledged, path, toClient,
                                 lossy: relay.DisplayCanvasLossy,
-                                previews: ServerChannelFeatures.Previews(request, route))
+                                previews: ServerChannelFeatures.Previews(request, route),
+                                loss: request.TakesPreviews ? new Spice.Input.LossMeter(() => route.Current.Statistics(), TimeProvider.System).Read : null)
                             : null,
                         request.SendsInputDatagrams ? (toServer, coalescing) => _features.InputSync(route, toServer, coalescing) : null),
                     Opaque = opaque,

@@ -50,6 +50,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     private readonly CanvasPreviewer? _previews;
     private readonly CanvasEncodeToFit _fit;
     private readonly CanvasRefresher _refresher;
+    private readonly Func<double>? _loss;
     private long _unflushed;
     private int _messagesWaiting;
     private long _pieceBytes;
@@ -60,9 +61,10 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     public DisplayCanvasPolicy(DisplayBudgetSettings settings, TimeProvider time, Func<long> unacknowledgedBytes, Func<PathReading> path,
         IMessageInjector toClient, CanvasLimits? limits = null, bool sample = true, bool lossy = true, Func<long>? deliveryRate = null,
-        IDisplayPreviewSender? previews = null)
+        IDisplayPreviewSender? previews = null, Func<double>? loss = null)
     {
         _lossy = lossy;
+        _loss = loss;
         _previews = previews is null ? null : new CanvasPreviewer(previews, time);
         _deliveryRate = deliveryRate;
         _fit = new CanvasEncodeToFit(time);
@@ -121,6 +123,13 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
     internal DisplayCanvas Canvas => _canvas;
 
     private bool HasDamage => !_queue.IsEmpty;
+
+    /// <summary>
+    /// The edge connection loses packets (measured, at the input copies' threshold): a small draw — a key's echo — also
+    /// goes as a preview datagram on an idle screen, so that a lost stream packet costs it no retransmission timeout
+    /// (issue #16: the echo's flight sent twice). Busy cells and the token bucket still bound what this costs.
+    /// </summary>
+    private bool LossyPath => _loss is not null && _loss() >= Spice.Input.InputRedundancy.LossThreshold;
 
     /// <summary>The path's delivery rate in bytes/s (the budget's measurement unless a test sets one); 0: unknown.</summary>
     private long DeliveryRate => _deliveryRate?.Invoke() ?? _budget.DeliveryRate;
@@ -323,7 +332,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
             || _client.StreamDependsOnMissing(type, body)
             || (parsed && targeted && HoldsTheLinkTooLong(box, draw, photo));
-        if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead))
+        if (_previews is not null && (absorb || outstanding > CanvasPreviewer.Ahead || LossyPath))
         {
             long marker = targeted && target == 0 ? _previews.TryPreview(_canvas, box, output) : 0;
             _unflushed += marker;

@@ -114,6 +114,29 @@ public sealed class CanvasEchoTests
         Assert.Equal((250, 150, 258, 166), h.ClientCopies[^1]);
     }
 
+    [Theory]
+    [InlineData(0.0, false)]
+    [InlineData(0.01, true)]
+    public void IdleScreen_EchoSizedDraw_AlsoPreviewed_OnlyWhileTheLinkLosesPackets(double loss, bool previewed)
+    {
+        // Issue #16: on an idle screen nothing is queued, so a preview would not overtake anything — but when the edge
+        // connection loses packets, the echo's stream packet may be the one lost; its datagram twin repairs that
+        // without a retransmission timeout.
+        var sender = new RecordingPreviewSender();
+        using var h = new CanvasPolicyHarness(width: 300, height: 200, previews: sender, loss: () => loss);
+        h.Backlog(0);
+        bool forwarded = h.Send(Fill, SolidFill(250, 150, 258, 166, 0xABCDEF));
+        Assert.Equal(previewed ? 1 : 0, sender.Sent.Count);
+        Assert.Equal(!previewed, forwarded); // a previewed draw is absorbed: its area follows its marker as a refresh...
+        if (previewed)
+        {
+            Assert.Equal((250, 150, 258, 166), h.ClientCopies[^1]); // ...at once, behind it on the stream
+            Assert.False(h.Policy.Absorbing);
+        }
+
+        h.AssertClientEqualsCanvas();
+    }
+
     [Fact]
     public void DrawHeat_CountsDrawsPerCell_HalvesEveryQuarterSecond_CellsApart()
     {

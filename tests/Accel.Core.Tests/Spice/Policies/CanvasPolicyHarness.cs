@@ -25,12 +25,12 @@ internal sealed class CanvasPolicyHarness : IDisposable
     private long _backlog;
 
     public CanvasPolicyHarness(int width = 32, int height = 32, TimeProvider? time = null, Func<long>? deliveryRate = null, IDisplayPreviewSender? previews = null,
-        RecordingInjector? injector = null)
+        RecordingInjector? injector = null, Func<double>? loss = null)
     {
         _injector = injector ?? new RecordingInjector();
         var settings = new DisplayBudgetSettings { Floor = 16 * 1024, Ceiling = 16 * 1024, Fallback = 16 * 1024 };
         Policy = new DisplayCanvasPolicy(settings, time ?? TimeProvider.System, () => _backlog, () => default, _injector, sample: false,
-            deliveryRate: deliveryRate ?? (() => 0), previews: previews); // unknown rate: lossless unless a test sets one
+            deliveryRate: deliveryRate ?? (() => 0), previews: previews, loss: loss); // unknown rate: lossless unless a test sets one
         Policy.OnForwarded(SpiceDirection.ServerToClient, 1 << 30);
         Send(SurfaceCreate, B.SurfaceCreate(0, width, height));
     }
