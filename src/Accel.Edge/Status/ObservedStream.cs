@@ -10,7 +10,7 @@ namespace Accel.Edge.Status;
 /// A relayed stream as /status sees it: which backend and channel its edge request named (the first bytes written
 /// at the client edge, read at the server edge), when it opened and how many bytes went each way.
 /// </summary>
-internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritten, ObservedConnection owner) : ITransportStream
+internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritten, ObservedConnection owner) : DelegatingTransportStream(inner)
 {
     private byte[]? _head = new byte[EdgeRequest.MaxLength];
     private int _headLength;
@@ -26,31 +26,9 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
-    public long Id => inner.Id;
-
-    public StreamDirection Direction => inner.Direction;
-
-    public bool CanRead => inner.CanRead;
-
-    public bool CanWrite => inner.CanWrite;
-
-    public byte Urgency
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        get => inner.Urgency;
-        set => inner.Urgency = value;
-    }
-
-    public long UnacknowledgedBytes => inner.UnacknowledgedBytes;
-
-    public long AcknowledgedBytes => inner.AcknowledgedBytes;
-
-    public Task WritesClosed => inner.WritesClosed;
-
-    public Task ReadsClosed => inner.ReadsClosed;
-
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var pending = inner.ReadAsync(buffer, cancellationToken);
+        var pending = Inner.ReadAsync(buffer, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
             var n = pending.Result;
@@ -61,7 +39,7 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
         return AwaitReadAsync(pending, buffer);
     }
 
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
     {
         Interlocked.Add(ref _bytesWritten, buffer.Length);
         if (requestIsWritten && _head is not null && buffer.Length > 0)
@@ -69,17 +47,13 @@ internal sealed class ObservedStream(ITransportStream inner, bool requestIsWritt
             See(buffer.Span);
         }
 
-        return inner.WriteAsync(buffer, completeWrites, cancellationToken);
+        return Inner.WriteAsync(buffer, completeWrites, cancellationToken);
     }
 
-    public void CompleteWrites() => inner.CompleteWrites();
-
-    public void Abort(AbortDirection direction, long errorCode) => inner.Abort(direction, errorCode);
-
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         owner.Remove(this);
-        return inner.DisposeAsync();
+        return Inner.DisposeAsync();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

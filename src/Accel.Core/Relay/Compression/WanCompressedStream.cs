@@ -11,7 +11,7 @@ namespace Accel.Core.Relay.Compression;
 /// A malformed or truncated block fails the read with <see cref="InvalidDataException"/> (the relay ends the channel as a
 /// protocol violation); nothing is decoded beyond <see cref="WanCodec.BlockSize"/> per block.
 /// </summary>
-internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec, ReadOnlyMemory<byte> prefix) : ITransportStream
+internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec, ReadOnlyMemory<byte> prefix) : DelegatingTransportStream(inner)
 {
     private readonly WanCodec _codec = codec;
 
@@ -26,31 +26,6 @@ internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec
     private int _decodedEnd;
     private byte[] _out = [];
 
-    /// <summary>The stream below the compression.</summary>
-    public ITransportStream Inner => inner;
-
-    public long Id => inner.Id;
-
-    public StreamDirection Direction => inner.Direction;
-
-    public bool CanRead => inner.CanRead;
-
-    public bool CanWrite => inner.CanWrite;
-
-    public byte Urgency
-    {
-        get => inner.Urgency;
-        set => inner.Urgency = value;
-    }
-
-    public long UnacknowledgedBytes => inner.UnacknowledgedBytes;
-
-    public long AcknowledgedBytes => inner.AcknowledgedBytes;
-
-    public Task WritesClosed => inner.WritesClosed;
-
-    public Task ReadsClosed => inner.ReadsClosed;
-
     /// <summary>Logs what compression did for the channel (event 1209), if <paramref name="stream"/> is compressed.</summary>
     public static void LogSummary(ILogger logger, ITransportStream stream, string channel)
     {
@@ -63,7 +38,7 @@ internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec
     /// <summary>The stream below any number of compression layers (for callers that look for what is underneath).</summary>
     public static ITransportStream Unwrap(ITransportStream stream) => stream is WanCompressedStream c ? c.Inner : stream;
 
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (_decodedStart == _decodedEnd)
         {
@@ -88,7 +63,7 @@ internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec
             }
             else
             {
-                n = await inner.ReadAsync(_in.AsMemory(_inEnd), cancellationToken).ConfigureAwait(false);
+                n = await Inner.ReadAsync(_in.AsMemory(_inEnd), cancellationToken).ConfigureAwait(false);
             }
 
             if (n == 0)
@@ -105,7 +80,7 @@ internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec
         return take;
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool completeWrites = false, CancellationToken cancellationToken = default)
     {
         int max = WanCodec.MaxEncodedLength(buffer.Length);
         if (_out.Length < max)
@@ -114,16 +89,12 @@ internal sealed class WanCompressedStream(ITransportStream inner, WanCodec codec
         }
 
         int n = buffer.IsEmpty ? 0 : _codec.Encode(buffer.Span, _out);
-        await inner.WriteAsync(_out.AsMemory(0, n), completeWrites, cancellationToken).ConfigureAwait(false);
+        await Inner.WriteAsync(_out.AsMemory(0, n), completeWrites, cancellationToken).ConfigureAwait(false);
     }
 
-    public void CompleteWrites() => inner.CompleteWrites();
-
-    public void Abort(AbortDirection direction, long errorCode) => inner.Abort(direction, errorCode);
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        await inner.DisposeAsync().ConfigureAwait(false);
+        await Inner.DisposeAsync().ConfigureAwait(false);
         _codec.Dispose();
     }
 
