@@ -443,7 +443,7 @@ public sealed class ServerEdge
                             ? toClient => new DisplayCanvasPolicy(relay.DisplayBudget, TimeProvider.System, unacknowledged, path, toClient,
                                 lossy: relay.DisplayCanvasLossy,
                                 previews: ServerChannelFeatures.Previews(request, route),
-                                loss: request.TakesPreviews ? new Spice.Input.LossMeter(() => route.Current.Statistics(), TimeProvider.System).Read : null)
+                                loss: request.TakesPreviews ? LossOf(route) : null)
                             : null,
                         request.SendsInputDatagrams ? (toServer, coalescing) => _features.InputSync(route, toServer, coalescing) : null),
                     Opaque = opaque,
@@ -482,6 +482,13 @@ public sealed class ServerEdge
         {
             socket.Dispose();
         }
+    }
+
+    /// <summary>The measured loss of whichever connection carries the channel now.</summary>
+    private static Func<double> LossOf(ChannelRoute route)
+    {
+        var meter = new Spice.Input.LossMeter(() => route.Current.Statistics(), TimeProvider.System);
+        return () => meter.Loss;
     }
 
     private static async ValueTask RefuseAsync(ITransportStream stream, EdgeRequest? request, EdgeStatus status, string reason, CancellationToken cancellationToken)

@@ -19,9 +19,6 @@ internal sealed class LossMeter(Func<ConnectionStatistics> statistics, TimeProvi
     private double _lost;
     private double _sent;
 
-    /// <summary><see cref="Loss"/> as a method (a delegate for readers that only need the figure).</summary>
-    public double Read() => Loss;
-
     /// <summary>Recent fraction of packets lost (0 … 1).</summary>
     public double Loss
     {

@@ -124,6 +124,9 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
 
     private bool HasDamage => !_queue.IsEmpty;
 
+    /// <summary>A pixel message other than COPY_BITS is absorbed whatever it is while fresh damage is pending.</summary>
+    private bool AbsorbedWhileFresh(ushort type) => _queue.HasFresh && type != ClientDisplayState.MsgCopyBits;
+
     /// <summary>
     /// The edge connection loses packets (measured, at the input copies' threshold): a small draw — a key's echo — also
     /// goes as a preview datagram on an idle screen, so that a lost stream packet costs it no retransmission timeout
@@ -182,7 +185,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
             // it reaches the client before the refresh: the refresh then goes after it, from the canvas with it drawn, and
             // its own echo-sized area first. Before anything forwarded, the refresh goes first and shows the canvas
             // without the message (the client applies the message itself).
-            bool absorbed = _queue.HasFresh && ClientDisplayState.IsPixelMessage(message.Type) && message.Type != ClientDisplayState.MsgCopyBits;
+            bool absorbed = ClientDisplayState.IsPixelMessage(message.Type) && AbsorbedWhileFresh(message.Type);
             bool refresh = HasDamage && outstanding <= _budget.Target / 2;
             if (refresh && !absorbed)
             {
@@ -328,7 +331,7 @@ internal sealed class DisplayCanvasPolicy : IChannelPolicy, IForwardObserver, IS
         // over them reads at most its own pixels, and the lossless refresh rewrites them once they are still. So a
         // video-rate region, once sent lossy, goes back to spice-server's own stream or draws instead of staying
         // absorbed for as long as it moves. A draw that copies from another place (a SURFACE image) waits for all.
-        bool absorb = (_queue.HasFresh && !copyBits) || outstanding > _budget.Target
+        bool absorb = AbsorbedWhileFresh(type) || outstanding > _budget.Target
             || (isDraw && (!parsed || _client.DependsOnMissing(draw, body) || (HasDamage && ClientDisplayState.ReadsSurface(draw))))
             || _client.StreamDependsOnMissing(type, body)
             || (parsed && targeted && HoldsTheLinkTooLong(box, draw, photo));
