@@ -8,7 +8,8 @@
 #
 # Environment: FUZZ_WORK (default artifacts/fuzz) holds the instrumented build and each run's findings;
 # FUZZ_NO_BUILD=1 reuses the instrumented build already there; FUZZ_TIMEOUT_MS is afl-fuzz's per-input time limit
-# (default 10000: an input that runs longer is a hang; generous, as the runs are niced on a shared machine).
+# (default 10000: an input that runs longer is a hang; generous, as the runs are niced on a shared machine);
+# FUZZ_EXECS=N also ends the run after about N executions (afl-fuzz -E), whichever of the two comes first.
 # Prints the executions, exec/s, paths, crashes and hangs; exits 1 when a crash or a hang was found (the inputs are
 # under FUZZ_WORK/TARGET/default/{crashes,hangs}), 2 on usage.
 set -euo pipefail
@@ -64,9 +65,14 @@ export AFL_FAST_CAL=1 AFL_QUIET=1
 export DOTNET_TieredPGO=0 DOTNET_TC_QuickJitForLoops=1
 log=$out/afl.log
 stats=$out/default/fuzzer_stats
+limit=(-V "$seconds")
+if [ -n "${FUZZ_EXECS:-}" ]; then
+  [[ "$FUZZ_EXECS" =~ ^[0-9]+$ ]] || { echo "[fuzz] FUZZ_EXECS must be a number of executions" >&2; exit 2; }
+  limit+=(-E "$FUZZ_EXECS")
+fi
 for attempt in 1 2; do
   set +e
-  afl-fuzz -i "$seeds" -o "$out" -V "$seconds" -t "${FUZZ_TIMEOUT_MS:-10000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
+  afl-fuzz -i "$seeds" -o "$out" "${limit[@]}" -t "${FUZZ_TIMEOUT_MS:-10000}" -m none -- dotnet "$bin/Accel.Fuzz.dll" "$target" >"$log" 2>&1
   rc=$?
   set -e
   # Seen once in ~80 starts on a loaded machine: the first dry run reports an empty map. A second start has always worked.
