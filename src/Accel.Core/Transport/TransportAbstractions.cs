@@ -190,6 +190,13 @@ public record TransportOptions
     /// <summary>How far the receive windows may auto-tune.</summary>
     public long MaxStreamReceiveWindow { get; init; } = 16 * 1024 * 1024;
     public long MaxConnectionReceiveWindow { get; init; } = 64 * 1024 * 1024;
+    /// <summary>
+    /// Stream data a connection may hold for readers that have not taken it yet, beyond its receive window (ngtcp2).
+    /// Connection-level credit for a received byte goes back to the peer when the byte arrives, while this much is held
+    /// (each stream still bounded by its own window), and only when it is read beyond that: a stalled reader fills its
+    /// own stream's window, not the window all streams share. Zero: credit only when read (RFC 9000's plain scheme).
+    /// </summary>
+    public long ConnectionReceiveBuffer { get; init; } = 64 * 1024 * 1024;
     public int MaxInboundBidirectionalStreams { get; init; } = 1024;
     public int MaxInboundUnidirectionalStreams { get; init; } = 256;
     /// <summary>Largest DATAGRAM frame payload we accept; zero disables datagrams.</summary>

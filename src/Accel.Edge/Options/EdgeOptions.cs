@@ -90,6 +90,10 @@ public sealed class TransportSection
     /// <summary>Initial connection receive window in bytes.</summary>
     [Range(64 * 1024, 1024L * 1024 * 1024)]
     public long ConnectionReceiveWindow { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Stream data one connection holds for readers beyond its window (a stalled reader's stream takes from this; ngtcp2; 0 = off).</summary>
+    [Range(0, 4096L * 1024 * 1024)]
+    public long ConnectionReceiveBuffer { get; set; } = 64 * 1024 * 1024;
 }
 
 public sealed class IdentitySection
