@@ -122,7 +122,7 @@ internal static class HandshakeFlood
     }
 
     /// <summary>Sends the Initials round-robin from <see cref="Sources"/> sockets, paced per millisecond, until stopped.</summary>
-    private static long Flood(IPEndPoint server, List<byte[]> initials, int rate, CancellationToken stop)
+    internal static long Flood(IPEndPoint server, List<byte[]> initials, int rate, CancellationToken stop)
     {
         var sockets = new Socket[Sources];
         for (var i = 0; i < Sources; i++)
