@@ -185,18 +185,15 @@ public record TransportOptions
     public CongestionControlAlgorithm CongestionControl { get; init; } = CongestionControlAlgorithm.Bbr;
     /// <summary>Initial per-stream receive window. 250 ms × 100 Mbit/s ≈ 3 MB is the connection BDP.</summary>
     public long StreamReceiveWindow { get; init; } = 4 * 1024 * 1024;
-    /// <summary>Initial connection receive window.</summary>
-    public long ConnectionReceiveWindow { get; init; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// Initial connection receive window: 16 stream windows. Credit comes back as readers take data, so a reader that
+    /// stops holds up to its stream's window of this; with 4 stream windows, 4 stalled viewers froze every other
+    /// channel on the connection until <c>Limits:StallTimeout</c> closed them (bench/README.md, "Sessions").
+    /// </summary>
+    public long ConnectionReceiveWindow { get; init; } = 64 * 1024 * 1024;
     /// <summary>How far the receive windows may auto-tune.</summary>
     public long MaxStreamReceiveWindow { get; init; } = 16 * 1024 * 1024;
-    public long MaxConnectionReceiveWindow { get; init; } = 64 * 1024 * 1024;
-    /// <summary>
-    /// Stream data a connection may hold for readers that have not taken it yet, beyond its receive window (ngtcp2).
-    /// Connection-level credit for a received byte goes back to the peer when the byte arrives, while this much is held
-    /// (each stream still bounded by its own window), and only when it is read beyond that: a stalled reader fills its
-    /// own stream's window, not the window all streams share. Zero: credit only when read (RFC 9000's plain scheme).
-    /// </summary>
-    public long ConnectionReceiveBuffer { get; init; } = 64 * 1024 * 1024;
+    public long MaxConnectionReceiveWindow { get; init; } = 128 * 1024 * 1024;
     public int MaxInboundBidirectionalStreams { get; init; } = 1024;
     public int MaxInboundUnidirectionalStreams { get; init; } = 256;
     /// <summary>Largest DATAGRAM frame payload we accept; zero disables datagrams.</summary>

@@ -128,8 +128,8 @@ internal sealed partial class ReloadOnHangup(IServiceProvider services, IConfigu
         Check("Metrics:Listen", before.Metrics.Listen, after.Metrics.Listen);
         Check("Limits:ResumeGrace", before.Limits.ResumeGrace, after.Limits.ResumeGrace);
         var (t, u) = (before.Transport, after.Transport);
-        Check("Transport", (t.Engine, t.CongestionControl, t.IdleTimeout, t.KeepAliveInterval, t.HandshakeTimeout, t.StreamReceiveWindow, t.ConnectionReceiveWindow, t.ConnectionReceiveBuffer),
-            (u.Engine, u.CongestionControl, u.IdleTimeout, u.KeepAliveInterval, u.HandshakeTimeout, u.StreamReceiveWindow, u.ConnectionReceiveWindow, u.ConnectionReceiveBuffer));
+        Check("Transport", (t.Engine, t.CongestionControl, t.IdleTimeout, t.KeepAliveInterval, t.HandshakeTimeout, t.StreamReceiveWindow, t.ConnectionReceiveWindow),
+            (u.Engine, u.CongestionControl, u.IdleTimeout, u.KeepAliveInterval, u.HandshakeTimeout, u.StreamReceiveWindow, u.ConnectionReceiveWindow));
         if (role == EdgeRole.Server)
         {
             Check("Server:Listen", before.Server.Listen, after.Server.Listen);

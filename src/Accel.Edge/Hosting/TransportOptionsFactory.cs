@@ -83,7 +83,6 @@ internal static class TransportOptionsFactory
             CongestionControl = Congestion(t.CongestionControl),
             StreamReceiveWindow = t.StreamReceiveWindow,
             ConnectionReceiveWindow = t.ConnectionReceiveWindow,
-            ConnectionReceiveBuffer = t.ConnectionReceiveBuffer,
         });
 
     public static async Task<Dictionary<string, ServerEdgeTarget>> TargetsAsync(ClientSection client, CancellationToken cancellationToken)

@@ -87,13 +87,9 @@ public sealed class TransportSection
     [Range(16 * 1024, 256L * 1024 * 1024)]
     public long StreamReceiveWindow { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Initial connection receive window in bytes.</summary>
+    /// <summary>Initial connection receive window in bytes (a reader that stops holds up to its stream window of it).</summary>
     [Range(64 * 1024, 1024L * 1024 * 1024)]
-    public long ConnectionReceiveWindow { get; set; } = 16 * 1024 * 1024;
-
-    /// <summary>Stream data one connection holds for readers beyond its window (a stalled reader's stream takes from this; ngtcp2; 0 = off).</summary>
-    [Range(0, 4096L * 1024 * 1024)]
-    public long ConnectionReceiveBuffer { get; set; } = 64 * 1024 * 1024;
+    public long ConnectionReceiveWindow { get; set; } = 64 * 1024 * 1024;
 }
 
 public sealed class IdentitySection

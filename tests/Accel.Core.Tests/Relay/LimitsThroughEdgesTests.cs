@@ -168,6 +168,58 @@ public sealed class LimitsThroughEdgesTests
         await AssertEchoesAsync(live);
     }
 
+    [Fact]
+    public async Task EightBackendsThatStopReading_WindowsFull_AnotherChannelOnTheConnectionStillEchoes()
+    {
+        // Default transport windows: each stalled channel fills its stream's window at the server edge; eight of them
+        // held more than the connection window once was (16 MiB = 4 stream windows), and every other channel on the
+        // connection then waited for the stall timeout.
+        await using var echo = Backend.Echo();
+        await using var deaf = Backend.NeverReads();
+        var relay = SpiceRelaySettings.Default with { StallTimeout = TimeSpan.FromMinutes(1) };
+        await using var pair = await EdgePair.StartAsync(new() { AllowList = new AllowList([echo.Rule, deaf.Rule]), Relay = relay });
+        var ct = TestContext.Current.CancellationToken;
+        var live = await pair.OpenAsync(echo, s_opaqueHello);
+        var chunk = new byte[256 * 1024];
+        var pending = new List<Task>();
+        long written = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            var stalled = await pair.OpenAsync(deaf, s_opaqueHello);
+
+            // Until a write waits: the stream's window at the server edge and the client edge's send buffer are full.
+            while (true)
+            {
+                var write = stalled.WriteAsync(chunk, false, ct).AsTask();
+                if (await Task.WhenAny(write, Task.Delay(TimeSpan.FromMilliseconds(500), ct)) != write)
+                {
+                    pending.Add(write);
+                    break;
+                }
+
+                written += chunk.Length;
+                Assert.True(written < 1L << 30, "writes to backends that never read never waited");
+            }
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        byte[] ping = [9, 8, 7, 6, 5, 4, 3, 2];
+        await live.WriteAsync(ping, false, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), ct);
+        var got = new byte[ping.Length];
+        var filled = 0;
+        while (filled < got.Length)
+        {
+            var n = await live.ReadAsync(got.AsMemory(filled), ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), ct);
+            Assert.True(n > 0, "the echo channel ended");
+            filled += n;
+        }
+
+        Assert.Equal(ping, got);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{written / (1024 * 1024)} MiB taken in by 8 stalled channels; the other echoed in {watch.ElapsedMilliseconds} ms");
+        Assert.True(written > 32L * 1024 * 1024, $"the stalled channels took in only {written} bytes: they did not fill their windows");
+        _ = pending;
+    }
+
     /// <summary>Sends a few bytes and reads them back (the echo backend's answer, through both edges).</summary>
     private static async Task AssertEchoesAsync(ITransportStream stream)
     {

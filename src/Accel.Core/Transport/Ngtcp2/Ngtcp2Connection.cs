@@ -57,7 +57,7 @@ internal sealed class Ngtcp2Connection : ITransportConnection, IConnectionStatis
 
         Qlog = Ngtcp2Qlog.Open(isServer);
         Native = new Ngtcp2NativeConnection(this, options, endpoint.LocalEndPoint, remoteEndPoint);
-        Streams = new Ngtcp2StreamTable(this, isServer, options.ConnectionReceiveBuffer);
+        Streams = new Ngtcp2StreamTable(this, isServer);
         _acceptedStreams = Channel.CreateBounded<Ngtcp2Stream>(new BoundedChannelOptions(Math.Max(1, options.MaxInboundBidirectionalStreams + options.MaxInboundUnidirectionalStreams))
         {
             FullMode = BoundedChannelFullMode.Wait,

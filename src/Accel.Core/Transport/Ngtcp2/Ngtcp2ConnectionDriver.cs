@@ -263,11 +263,7 @@ internal sealed unsafe class Ngtcp2ConnectionDriver : Ngtcp2LoopMember
                             ngtcp2_conn_extend_max_stream_offset(_native.Conn, stream.Id, (ulong)credit);
                         }
 
-                        var owed = _streams.OnConsumed(stream, credit);
-                        if (owed > 0)
-                        {
-                            ngtcp2_conn_extend_max_offset(_native.Conn, (ulong)owed);
-                        }
+                        ngtcp2_conn_extend_max_offset(_native.Conn, (ulong)credit);
                     }
 
                     break;

@@ -287,9 +287,6 @@ internal sealed class Ngtcp2Stream : ITransportStream
         _connection.SignalCredit(this);
     }
 
-    /// <summary>Loop: received bytes not read yet whose connection credit went back on arrival (Ngtcp2StreamTable).</summary>
-    internal long Prepaid { get; set; }
-
     /// <summary>Loop: credit for bytes dropped without the application reading them.</summary>
     internal void AddCredit(long n) => Interlocked.Add(ref _pendingCredit, n);
 

@@ -19,7 +19,7 @@ internal sealed class Ngtcp2OpenRequest(StreamDirection direction, byte urgency)
 /// (their writers learn it after a grace), opens waiting for a stream ID, and the credit and stream-limit updates the
 /// callbacks collect (ngtcp2 API calls are not allowed inside callbacks, so <see cref="AfterEvents"/> applies them).
 /// </summary>
-internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isServer, long receiveBuffer)
+internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isServer)
 {
     private readonly Dictionary<long, Ngtcp2Stream> _streams = [];
     private readonly List<Ngtcp2Stream> _blocked = [];
@@ -30,8 +30,6 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
     private long _remoteBidiClosed;
     private long _remoteUniClosed;
     private long _orphanCredit;
-    private long _prepaid;
-    private long _prepaidCredit;
     private long _localBidiOpened;
     private long _localUniOpened;
 
@@ -60,13 +58,6 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
                 stream.AddCredit(discarded);
                 owner.SignalCredit(stream);
             }
-            else if (data.Length > 0 && _prepaid + data.Length <= receiveBuffer)
-            {
-                // Connection credit at once (AfterEvents): a reader that stops holds its own stream's window only.
-                _prepaid += data.Length;
-                _prepaidCredit += data.Length;
-                stream.Prepaid += data.Length;
-            }
         }
         else if (data.Length > 0)
         {
@@ -87,21 +78,7 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
         if (_streams.TryGetValue(streamId, out var stream))
         {
             stream.OnReset(code);
-            _prepaid -= stream.Prepaid; // dropped unread: their connection credit went back when they came
-            stream.Prepaid = 0;
         }
-    }
-
-    /// <summary>
-    /// Loop: <paramref name="read"/> bytes of <paramref name="stream"/> were read or dropped; returns the connection
-    /// credit still owed for them (bytes whose credit did not go back when they arrived).
-    /// </summary>
-    public long OnConsumed(Ngtcp2Stream stream, long read)
-    {
-        var paid = Math.Min(read, stream.Prepaid);
-        stream.Prepaid -= paid;
-        _prepaid -= paid;
-        return read - paid;
     }
 
     /// <summary>Packets with STREAM frames of the open streams that ngtcp2 declared lost (spurious losses included).</summary>
@@ -214,11 +191,10 @@ internal sealed unsafe class Ngtcp2StreamTable(Ngtcp2Connection owner, bool isSe
             ExpireWriteShut(Ngtcp2Clock.Now());
         }
 
-        if (_orphanCredit + _prepaidCredit > 0)
+        if (_orphanCredit > 0)
         {
-            ngtcp2_conn_extend_max_offset(conn, (ulong)(_orphanCredit + _prepaidCredit));
+            ngtcp2_conn_extend_max_offset(conn, (ulong)_orphanCredit);
             _orphanCredit = 0;
-            _prepaidCredit = 0;
         }
 
         if (_remoteBidiClosed > 0)
