@@ -177,7 +177,7 @@ internal static class SessionLoad
         var alive = new List<(BenchSession Session, TimeSpan Until)>();
         var next = 1;
         var windows = new List<string>();
-        var samples = new List<(double Minutes, ProcSample Server, ProcSample Client)>();
+        var samples = new List<(double Minutes, ProcSample Server, ProcSample Client, double ServerHeap, double ClientHeap)>();
         var nextSample = TimeSpan.Zero;
         try
         {
@@ -207,9 +207,10 @@ internal static class SessionLoad
                 if (clock.Elapsed >= nextSample)
                 {
                     var (sv, cl) = (server.Sample(), client.Sample());
-                    samples.Add((clock.Elapsed.TotalMinutes, sv, cl));
+                    var (sh, ch) = (await server.MetricAsync("dotnet_total_memory_bytes"), await client.MetricAsync("dotnet_total_memory_bytes"));
+                    samples.Add((clock.Elapsed.TotalMinutes, sv, cl, sh, ch));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{clock.Elapsed.TotalMinutes,5:F1} min  sessions {next - 1,5} started, {alive.Count} alive  server {Line(sv)}  client {Line(cl)}"));
+                        $"{clock.Elapsed.TotalMinutes,5:F1} min  sessions {next - 1,5} started, {alive.Count} alive  server {Line(sv)}, heap {sh / 1e6,3:F0} MB  client {Line(cl)}, heap {ch / 1e6,3:F0} MB"));
                     nextSample += TimeSpan.FromSeconds(10);
                 }
 
@@ -237,12 +238,18 @@ internal static class SessionLoad
         // The start is the first sample after two minutes (runtimes warmed, pools filled); the end is the last sample.
         var start = samples.FirstOrDefault(s => s.Minutes >= 2, samples[0]);
         var last = samples[^1];
-        foreach (var (name, a, b, d) in new[] { ("server", start.Server, last.Server, drained.Item1), ("client", start.Client, last.Client, drained.Item2) })
+        var drainedHeap = (await server.MetricAsync("dotnet_total_memory_bytes"), await client.MetricAsync("dotnet_total_memory_bytes"));
+        foreach (var (name, a, b, d, ha, hb, hd) in new[]
+        {
+            ("server", start.Server, last.Server, drained.Item1, start.ServerHeap, last.ServerHeap, drainedHeap.Item1),
+            ("client", start.Client, last.Client, drained.Item2, start.ClientHeap, last.ClientHeap, drainedHeap.Item2),
+        })
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name} edge: RSS {a.Rss / 1e6:F0} MB at {start.Minutes:F0} min -> {b.Rss / 1e6:F0} MB at the end ({(b.Rss - a.Rss) * 100.0 / a.Rss:+0.0;-0.0} %), "
-                + $"peak {samples.Max(s => (name == "server" ? s.Server : s.Client).Rss) / 1e6:F0} MB; threads {a.Threads} -> {b.Threads}; fds {a.Fds} -> {b.Fds}; "
-                + $"with every session gone: threads {d.Threads}, fds {d.Fds}, RSS {d.Rss / 1e6:F0} MB"));
+                + $"peak {samples.Max(s => (name == "server" ? s.Server : s.Client).Rss) / 1e6:F0} MB; managed heap {ha / 1e6:F0} -> {hb / 1e6:F0} MB; "
+                + $"threads {a.Threads} -> {b.Threads}; fds {a.Fds} -> {b.Fds}; "
+                + $"with every session gone: threads {d.Threads}, fds {d.Fds}, RSS {d.Rss / 1e6:F0} MB, heap {hd / 1e6:F0} MB"));
         }
 
         return server.HasExited || client.HasExited ? 1 : 0;

@@ -12,7 +12,7 @@ namespace Accel.Edge.Hosting;
 
 /// <summary>
 /// The edge's HTTP listener on Metrics:Listen (loopback by default): /metrics (Prometheus text of the Core meter,
-/// plus spiceaccel_build_info), /ready (200 when the edge is ready, else 503 with the reason) and /status (JSON
+/// plus spiceaccel_build_info and the process's standard series), /ready (200 when the edge is ready, else 503 with the reason) and /status (JSON
 /// peers and sessions, read by `spiceaccel status`). Requests are served one at a time: it is for a scraper and an
 /// operator, not for the public.
 /// </summary>
@@ -55,6 +55,10 @@ internal sealed partial class MetricsExporter(IOptions<EdgeOptions> options, Edg
         factory.CreateGauge("spiceaccel_build_info", "Version and commit of the running edge (always 1)", "version", "commit", "role")
             .WithLabels(BuildInfo.Version, BuildInfo.Commit, EdgeCommand(activity.Role)).Set(1);
         var ready = factory.CreateGauge("spiceaccel_ready", "1 when the edge is ready (GET /ready answers 200), else 0");
+
+        // The process's standard series: resident memory, threads, handles, CPU, and the managed heap beside them
+        // (what a soak or a MemoryHigh= alert needs to tell a leak from the GC keeping memory it may reuse).
+        DotNetStats.Register(_registry);
         _registry.AddBeforeCollectCallback(() => ready.Set(activity.NotReadyReason() is null ? 1 : 0));
         _http = new HttpListener();
         _http.Prefixes.Add(Prefix(host!, port));

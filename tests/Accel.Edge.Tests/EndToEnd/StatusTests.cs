@@ -63,6 +63,11 @@ public sealed class StatusTests(SpiceLabFixture lab)
             Assert.Matches(@"spiceaccel_build_info\{version=""\d+\.\d+\.\d+"",commit=""[0-9a-f]{7,12}"",role=""client""\} 1", metrics);
             Assert.Equal("ready", (await Shell.InNsAsync(lab.Lab.Branch, "curl", "-sf", s_metrics + "ready")).Trim());
 
+            // The process's standard series beside the edge's own.
+            Assert.Matches(@"\nprocess_working_set_bytes [1-9][0-9.e+]*\n", metrics);
+            Assert.Matches(@"\nprocess_num_threads [1-9]", metrics);
+            Assert.Matches(@"\ndotnet_total_memory_bytes [1-9]", metrics);
+
             // Per-peer series, named as the configuration names the other edge.
             Assert.Matches(@"spiceaccel_quic_rtt_smoothed_seconds\{role=""client"",peer=""dc""\} [0-9.e-]+\n", metrics);
             var serverMetrics = await Shell.InNsAsync(lab.Lab.Dc, "curl", "-sf", s_metrics + "metrics");
