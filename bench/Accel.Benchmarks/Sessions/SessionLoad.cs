@@ -219,6 +219,13 @@ internal static class SessionLoad
         }
         finally
         {
+            // As every session ends: no more keys, the last ones' echoes, then close.
+            foreach (var (s, _) in alive)
+            {
+                s.Quiet = true;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(3));
             foreach (var (s, _) in alive)
             {
                 await s.DisposeAsync();
