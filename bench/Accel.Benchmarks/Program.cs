@@ -41,6 +41,11 @@ static async Task<int> RunAsync(string[] args)
         Console.Error.WriteLine("engine not available on this host: " + ex.Message);
         return 69;
     }
+    catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or FileNotFoundException or IOException)
+    {
+        Console.Error.WriteLine($"{args[0]}: {ex.Message}");
+        return 1;
+    }
 }
 
 static int Usage()

@@ -95,7 +95,7 @@ internal sealed class EdgeDaemon : IAsyncDisposable
         {
             if (daemon.HasExited)
             {
-                throw new InvalidOperationException($"the {role} edge exited at start: " + string.Join('\n', daemon._log.TakeLast(10)));
+                throw new InvalidOperationException($"the {role} edge exited at start: " + string.Join('\n', daemon._log.Take(40)));
             }
 
             try
