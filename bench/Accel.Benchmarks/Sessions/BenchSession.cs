@@ -271,18 +271,7 @@ internal sealed class BenchSession : IAsyncDisposable
                 _wake.Release();
             }
         });
-        var buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = await socket.ReceiveAsync(buffer, token)) > 0)
-            {
-                framer.Feed(buffer.AsSpan(0, n));
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
+        await framer.FeedUntilClosedAsync(socket, token);
 
         if (!token.IsCancellationRequested)
         {
@@ -327,18 +316,7 @@ internal sealed class BenchSession : IAsyncDisposable
                 Enqueue(SpiceWire.Echo(BinaryPrimitives.ReadUInt32LittleEndian(body)), isDraw: false);
             }
         });
-        var buffer = new byte[4096];
-        try
-        {
-            int n;
-            while ((n = await socket.ReceiveAsync(buffer, token)) > 0)
-            {
-                framer.Feed(buffer.AsSpan(0, n));
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
+        await framer.FeedUntilClosedAsync(socket, token);
     }
 }
 

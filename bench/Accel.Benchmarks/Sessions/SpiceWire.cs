@@ -147,6 +147,23 @@ internal static class SpiceWire
         private ushort _type;
         private bool _skip;
 
+        /// <summary>Feeds what <paramref name="socket"/> receives until it closes, fails or the token ends.</summary>
+        public async Task FeedUntilClosedAsync(Socket socket, CancellationToken token)
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = await socket.ReceiveAsync(buffer, token)) > 0)
+                {
+                    Feed(buffer.AsSpan(0, n));
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+            }
+        }
+
         public void Feed(ReadOnlySpan<byte> data)
         {
             while (!data.IsEmpty)
