@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SpiceAccel.BenchSupport;
 
 namespace Accel.Benchmarks.Sessions;
 
@@ -15,6 +16,7 @@ internal sealed class EdgeDaemon : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _log = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     private EdgeDaemon(string name, Process process, int metricsPort)
     {
@@ -48,33 +50,8 @@ internal sealed class EdgeDaemon : IAsyncDisposable
             return File.Exists(path) ? path : throw new FileNotFoundException($"--spiceaccel-dll {path} does not exist");
         }
 
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        var dll = Path.Combine(dir?.FullName ?? ".", "src", "Accel.Edge", "bin", "Release", "net10.0", "spiceaccel.dll");
+        var dll = SpiceAccelBuild.DefaultDll();
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll} is not built (dotnet build SpiceAccel.sln -c Release)");
-    }
-
-    /// <summary>Makes an identity with <c>spiceaccel keygen</c>; returns its pin.</summary>
-    public static string Keygen(string dll, string dir, string name)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "keygen", "--out", dir, "--name", name, "--force" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000) || p.ExitCode != 0)
-        {
-            throw new InvalidOperationException("spiceaccel keygen failed: " + output);
-        }
-
-        return output.Split('\n').First(l => l.StartsWith("pin:", StringComparison.Ordinal))[4..].Trim();
     }
 
     /// <summary>Starts <c>dotnet DLL ROLE ARGS… --Metrics:Listen=127.0.0.1:PORT</c> and waits until it is ready.</summary>
@@ -89,7 +66,6 @@ internal sealed class EdgeDaemon : IAsyncDisposable
         }
 
         var daemon = new EdgeDaemon(role, Process.Start(psi)!, metricsPort);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
@@ -100,7 +76,7 @@ internal sealed class EdgeDaemon : IAsyncDisposable
 
             try
             {
-                using var r = await http.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/ready"));
+                using var r = await daemon._http.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/ready"));
                 if (r.IsSuccessStatusCode)
                 {
                     return daemon;
@@ -167,8 +143,7 @@ internal sealed class EdgeDaemon : IAsyncDisposable
     /// </summary>
     public async Task<double> MetricAsync(string name, string? label = null)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{MetricsPort}/metrics"));
+        var text = await _http.GetStringAsync(new Uri($"http://127.0.0.1:{MetricsPort}/metrics"));
         double sum = 0;
         foreach (var line in text.Split('\n'))
         {
@@ -191,6 +166,7 @@ internal sealed class EdgeDaemon : IAsyncDisposable
         }
 
         _process.Dispose();
+        _http.Dispose();
     }
 
     private void Keep(string? line)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Accel.Core.Tests.Transport;
 using Accel.Core.Transport.Tls;
+using SpiceAccel.BenchSupport;
 
 namespace Accel.Benchmarks.Sessions;
 
@@ -35,8 +36,8 @@ internal static class SessionLoad
         var keys = Directory.CreateTempSubdirectory("spiceaccel-bench-sessions-").FullName;
         try
         {
-            var serverPin = EdgeDaemon.Keygen(dll, keys, "server");
-            var clientPin = EdgeDaemon.Keygen(dll, keys, "client");
+            var serverPin = SpiceAccelBuild.Keygen(dll, keys, "server");
+            var clientPin = SpiceAccelBuild.Keygen(dll, keys, "client");
             var udp = EdgeDaemon.FreePort(SocketType.Dgram);
             var proxy = EdgeDaemon.FreePort(SocketType.Stream);
             string[] common = [$"--Transport:Engine={engine}", "--Logging:LogLevel:Default=Information", $"--Limits:StallTimeout={stallTimeout:c}", .. extra];
@@ -271,7 +272,7 @@ internal static class SessionLoad
         private readonly EdgeDaemon _client;
         private readonly Timer _timer;
         private readonly Lock _lock = new();
-        private readonly Dictionary<string, (ProcSample First, ProcSample Last, ProcSample PeakServer, ProcSample FirstClient, ProcSample LastClient, ProcSample PeakClient)> _phases = [];
+        private readonly Dictionary<string, (PhaseSpan Server, PhaseSpan Client)> _phases = [];
         private string? _phase;
 
         public DaemonSampler(EdgeDaemon server, EdgeDaemon client)
@@ -295,18 +296,12 @@ internal static class SessionLoad
         {
             lock (_lock)
             {
-                var p = _phases[phase];
-                return $"server edge {Peak(p.First, p.Last, p.PeakServer)}; client edge {Peak(p.FirstClient, p.LastClient, p.PeakClient)}";
+                var (server, client) = _phases[phase];
+                return $"server edge {server}; client edge {client}";
             }
         }
 
         public void Dispose() => _timer.Dispose();
-
-        private static string Peak(ProcSample first, ProcSample last, ProcSample peak) => string.Create(CultureInfo.InvariantCulture,
-            $"RSS peak {peak.Rss / 1e6:F0} MB, threads peak {peak.Threads}, fds peak {peak.Fds}, CPU {last.CpuSeconds - first.CpuSeconds:F1} s");
-
-        private static ProcSample Max(ProcSample a, ProcSample b) =>
-            new(Math.Max(a.Rss, b.Rss), Math.Max(a.Threads, b.Threads), Math.Max(a.Fds, b.Fds), Math.Max(a.CpuSeconds, b.CpuSeconds));
 
         private void Tick()
         {
@@ -318,10 +313,17 @@ internal static class SessionLoad
                     return;
                 }
 
-                _phases[_phase] = _phases.TryGetValue(_phase, out var p)
-                    ? (p.First, s, Max(p.PeakServer, s), p.FirstClient, c, Max(p.PeakClient, c))
-                    : (s, s, s, c, c, c);
+                _phases[_phase] = _phases.TryGetValue(_phase, out var p) ? (p.Server.With(s), p.Client.With(c)) : (new(s, s, s), new(c, c, c));
             }
         }
+    }
+
+    /// <summary>One daemon over one phase: its first and last samples and the peak of each figure.</summary>
+    private readonly record struct PhaseSpan(ProcSample First, ProcSample Last, ProcSample Peak)
+    {
+        public PhaseSpan With(ProcSample s) => new(First, s, new(Math.Max(Peak.Rss, s.Rss), Math.Max(Peak.Threads, s.Threads), Math.Max(Peak.Fds, s.Fds), s.CpuSeconds));
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"RSS peak {Peak.Rss / 1e6:F0} MB, threads peak {Peak.Threads}, fds peak {Peak.Fds}, CPU {Last.CpuSeconds - First.CpuSeconds:F1} s");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using NetemLink;
 using Accel.Core.Edges;
+using SpiceAccel.BenchSupport;
 
 namespace NetemBench;
 
@@ -163,21 +164,15 @@ public sealed class CommandContender(string name, string? serverCommand, string?
     /// </summary>
     public static CommandContender SpiceAccelBuilt(string engine = "auto", string serverArgs = "", string? dll = null)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SpiceAccel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        dll ??= Path.Combine(dir?.FullName ?? ".", "src", "Accel.Edge", "bin", "Release", "net10.0", "spiceaccel.dll");
+        dll ??= SpiceAccelBuild.DefaultDll();
         if (!File.Exists(dll))
         {
             return new CommandContender("spiceaccel", null, null, $"{dll} is not built (dotnet build SpiceAccel.sln -c Release)");
         }
 
         var keys = Directory.CreateTempSubdirectory("spiceaccel-netem-keys-").FullName;
-        var serverPin = Keygen(dll, keys, "server");
-        var clientPin = Keygen(dll, keys, "client");
+        var serverPin = SpiceAccelBuild.Keygen(dll, keys, "server");
+        var clientPin = SpiceAccelBuild.Keygen(dll, keys, "client");
         var common = $"--Transport:Engine={engine} --Logging:LogLevel:Default=Warning";
         var server = $"dotnet {dll} server {common} --Metrics:Listen= --Identity:CertificateFile={keys}/server.crt --Identity:KeyFile={keys}/server.key"
             + " --Server:Listen={dcAddr}:{wanPort}"
@@ -189,23 +184,5 @@ public sealed class CommandContender(string name, string? serverCommand, string?
             + " --Client:Listeners:0:Mode=Explicit --Client:Listeners:0:Listen=127.0.0.1:{localPort} --Client:Listeners:0:ServerEdge=dc"
             + " --Client:Listeners:0:Backend=127.0.0.1:{spicePort}";
         return new CommandContender("spiceaccel", server, client, readyPort: ReadyPort);
-    }
-
-    private static string Keygen(string dll, string dir, string name)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "keygen", "--out", dir, "--name", name, "--force" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000) || p.ExitCode != 0)
-        {
-            throw new InvalidOperationException("spiceaccel keygen failed: " + output);
-        }
-
-        return output.Split('\n').First(l => l.StartsWith("pin:", StringComparison.Ordinal))[4..].Trim();
     }
 }
