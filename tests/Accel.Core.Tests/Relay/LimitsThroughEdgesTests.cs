@@ -181,7 +181,6 @@ public sealed class LimitsThroughEdgesTests
         var ct = TestContext.Current.CancellationToken;
         var live = await pair.OpenAsync(echo, s_opaqueHello);
         var chunk = new byte[256 * 1024];
-        var pending = new List<Task>();
         long written = 0;
         for (var i = 0; i < 8; i++)
         {
@@ -190,10 +189,10 @@ public sealed class LimitsThroughEdgesTests
             // Until a write waits: the stream's window at the server edge and the client edge's send buffer are full.
             while (true)
             {
+                // The write left waiting ends with its stream when the pair is disposed.
                 var write = stalled.WriteAsync(chunk, false, ct).AsTask();
                 if (await Task.WhenAny(write, Task.Delay(TimeSpan.FromMilliseconds(500), ct)) != write)
                 {
-                    pending.Add(write);
                     break;
                 }
 
@@ -203,39 +202,29 @@ public sealed class LimitsThroughEdgesTests
         }
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        byte[] ping = [9, 8, 7, 6, 5, 4, 3, 2];
-        await live.WriteAsync(ping, false, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), ct);
-        var got = new byte[ping.Length];
-        var filled = 0;
-        while (filled < got.Length)
-        {
-            var n = await live.ReadAsync(got.AsMemory(filled), ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), ct);
-            Assert.True(n > 0, "the echo channel ended");
-            filled += n;
-        }
-
-        Assert.Equal(ping, got);
+        await AssertEchoesAsync(live, within: TimeSpan.FromSeconds(2));
         TestContext.Current.TestOutputHelper?.WriteLine($"{written / (1024 * 1024)} MiB taken in by 8 stalled channels; the other echoed in {watch.ElapsedMilliseconds} ms");
         Assert.True(written > 32L * 1024 * 1024, $"the stalled channels took in only {written} bytes: they did not fill their windows");
-        _ = pending;
     }
 
     /// <summary>Sends a few bytes and reads them back (the echo backend's answer, through both edges).</summary>
-    private static async Task AssertEchoesAsync(ITransportStream stream)
+    private static async Task AssertEchoesAsync(ITransportStream stream, TimeSpan? within = null)
     {
         byte[] ping = [1, 2, 3, 4, 5, 6, 7, 8];
-        await stream.WriteAsync(ping, false, TestContext.Current.CancellationToken);
-        Assert.Equal(ping, await ReadExactlyAsync(stream, ping.Length));
+        var ct = TestContext.Current.CancellationToken;
+        await stream.WriteAsync(ping, false, ct).AsTask().WaitAsync(within ?? Bounded, ct);
+        Assert.Equal(ping, await ReadExactlyAsync(stream, ping.Length, within));
     }
 
-    private static async Task<byte[]> ReadExactlyAsync(ITransportStream stream, int length)
+    /// <summary>Reads <paramref name="length"/> bytes, each read within <paramref name="within"/> (default <see cref="Bounded"/>).</summary>
+    private static async Task<byte[]> ReadExactlyAsync(ITransportStream stream, int length, TimeSpan? within = null)
     {
         var ct = TestContext.Current.CancellationToken;
         var got = new byte[length];
         var filled = 0;
         while (filled < got.Length)
         {
-            var n = await stream.ReadAsync(got.AsMemory(filled), ct).AsTask().WaitAsync(Bounded, ct);
+            var n = await stream.ReadAsync(got.AsMemory(filled), ct).AsTask().WaitAsync(within ?? Bounded, ct);
             Assert.True(n > 0, "the echo channel ended");
             filled += n;
         }
